@@ -1,0 +1,137 @@
+// Wilder's Average True Range.
+//   TR0 = high0 - low0; TRt = max(high, prevClose) - min(low, prevClose)
+//   ATR at the period-th valid bar = mean of the first `period` TRs
+//   then ATRt = ATRt-1 + (TRt - ATRt-1) / period   (= (ATRt-1*(period-1) + TRt) / period)
+// A bar is valid when 0 < low <= close <= high <= maxPrice (so NaN and +-Infinity fail);
+// an invalid bar leaves the series' state unchanged and is counted.
+
+import { HEADER, column, stride } from "./layout";
+
+// Header: [0] n: i32, [4] period: i32, [8] maxPrice: f64
+// Columns (n each): 0 prevClose, 1 atr, 2 trSum, 3 count, 4 high in, 5 low in, 6 close in.
+const COLUMNS: i32 = 7;
+
+/** Bytes of a streaming ATR bank over `n` symbols. */
+export function atrBankBytes(n: i32): f64 {
+  return <f64>HEADER + <f64>COLUMNS * <f64>stride(n);
+}
+
+/** Initialises a zeroed block as an ATR bank. */
+export function atrBankInit(state: usize, n: i32, period: i32, maxPrice: f64): void {
+  store<i32>(state, n, 0);
+  store<i32>(state, period, 4);
+  store<f64>(state, maxPrice, 8);
+  const atr = column(state, n, 1);
+  for (let i = 0; i < n; i++) store<f64>(atr + (<usize>i << 3), NaN);
+}
+
+/** Address of input column `k` (0 high, 1 low, 2 close) where the host writes one bar. */
+export function atrBankInput(state: usize, k: i32): usize {
+  return column(state, load<i32>(state, 0), 4 + k);
+}
+
+/** Address of the current ATR column. */
+export function atrBankValues(state: usize): usize {
+  return column(state, load<i32>(state, 0), 1);
+}
+
+// @ts-ignore: decorator
+@inline function stepScalar(pc: usize, atr: usize, sum: usize, cnt: usize,
+  h: f64, l: f64, c: f64, p: f64, invP: f64, maxPrice: f64): bool {
+  if (!(l > 0 && h >= l && c >= l && c <= h && h <= maxPrice)) return false;
+  const n = load<f64>(cnt);
+  const prevC = load<f64>(pc);
+  const tr = n == 0 ? h - l : max(h, prevC) - min(l, prevC);
+  const n1 = min(n + 1, p + 1);
+  const s1 = load<f64>(sum) + tr;
+  let a: f64 = NaN;
+  if (n1 == p) a = s1 * invP;
+  else if (n1 > p) {
+    const prevA = load<f64>(atr);
+    a = prevA + (tr - prevA) * invP;
+  }
+  store<f64>(pc, c);
+  store<f64>(atr, a);
+  store<f64>(sum, s1);
+  store<f64>(cnt, n1);
+  return true;
+}
+
+/** Applies one bar (already written to the input columns) to every symbol. Returns rejected count. */
+export function atrBankUpdate(state: usize): i32 {
+  const n = load<i32>(state, 0);
+  const p = <f64>load<i32>(state, 4);
+  const maxPrice = load<f64>(state, 8);
+  const invP = 1.0 / p;
+  const pc = column(state, n, 0), atr = column(state, n, 1), sum = column(state, n, 2), cnt = column(state, n, 3);
+  const hi = column(state, n, 4), lo = column(state, n, 5), cl = column(state, n, 6);
+  let rejected = 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vP = f64x2.splat(p), vP1 = f64x2.splat(p + 1), vInv = f64x2.splat(invP);
+    const vMax = f64x2.splat(maxPrice), zero = f64x2.splat(0), one = f64x2.splat(1), nan = f64x2.splat(NaN);
+    for (; i + 1 < n; i += 2) {
+      const o = <usize>i << 3;
+      const h = v128.load(hi + o), l = v128.load(lo + o), c = v128.load(cl + o);
+      const valid = v128.and(
+        v128.and(f64x2.gt(l, zero), f64x2.ge(h, l)),
+        v128.and(v128.and(f64x2.ge(c, l), f64x2.le(c, h)), f64x2.le(h, vMax)));
+      rejected += <i32>popcnt(~i64x2.bitmask(valid) & 3);
+      const prevC = v128.load(pc + o), prevA = v128.load(atr + o);
+      const prevS = v128.load(sum + o), prevN = v128.load(cnt + o);
+      const tr = v128.bitselect(
+        f64x2.sub(h, l),
+        f64x2.sub(f64x2.max(h, prevC), f64x2.min(l, prevC)),
+        f64x2.eq(prevN, zero));
+      const n1 = f64x2.min(f64x2.add(prevN, one), vP1);
+      const s1 = f64x2.add(prevS, tr);
+      const seeded = f64x2.mul(s1, vInv);
+      const smoothed = f64x2.add(prevA, f64x2.mul(f64x2.sub(tr, prevA), vInv));
+      const a = v128.bitselect(seeded, v128.bitselect(smoothed, nan, f64x2.gt(n1, vP)), f64x2.eq(n1, vP));
+      v128.store(pc + o, v128.bitselect(c, prevC, valid));
+      v128.store(atr + o, v128.bitselect(a, prevA, valid));
+      v128.store(sum + o, v128.bitselect(s1, prevS, valid));
+      v128.store(cnt + o, v128.bitselect(n1, prevN, valid));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 3;
+    if (!stepScalar(pc + o, atr + o, sum + o, cnt + o,
+      load<f64>(hi + o), load<f64>(lo + o), load<f64>(cl + o), p, invP, maxPrice)) rejected++;
+  }
+  return rejected;
+}
+
+// Batch: one series, processed in chunks so that host memory stays bounded.
+// State block: [0] prevClose, [8] atr, [16] trSum, [24] count (f64 each).
+// Input: high[len], low[len], close[len] back to back at `input`; output out[len].
+/** Bytes of the carried state of a batch ATR. */
+export function atrSeriesStateBytes(): usize {
+  return 32;
+}
+
+/** Initialises a batch ATR state. */
+export function atrSeriesInit(state: usize): void {
+  store<f64>(state, NaN, 0);
+  store<f64>(state, NaN, 8);
+  store<f64>(state, 0, 16);
+  store<f64>(state, 0, 24);
+}
+
+/** Runs `len` bars through the ATR, writing ATR (or NaN) per bar to `out`. Returns rejected count. */
+export function atrSeries(state: usize, input: usize, out: usize, len: i32, period: i32, maxPrice: f64): i32 {
+  const p = <f64>period, invP = 1.0 / p;
+  const hi = input, lo = input + (<usize>len << 3), cl = lo + (<usize>len << 3);
+  let rejected = 0;
+  for (let t = 0; t < len; t++) {
+    const o = <usize>t << 3;
+    if (stepScalar(state, state + 8, state + 16, state + 24,
+      load<f64>(hi + o), load<f64>(lo + o), load<f64>(cl + o), p, invP, maxPrice)) {
+      store<f64>(out + o, load<f64>(state, 8));
+    } else {
+      store<f64>(out + o, NaN);
+      rejected++;
+    }
+  }
+  return rejected;
+}

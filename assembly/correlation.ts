@@ -1,0 +1,295 @@
+// Rolling Pearson correlation of returns over the last `w` bars, for every pair of `n`
+// symbols, stored as a packed upper triangle: pair (i, j), i < j, at i*(2n-i-1)/2 + (j-i-1).
+//
+// Per bar, O(n^2) work keeps rolling sums of shifted values (x - K_i): sx, sxx per symbol and
+// sxy per pair. The shift K_i (the window mean at the last recomputation) keeps the sums
+// small, and every `every` bars all sums are recomputed from the ring so that rounding
+// errors cannot accumulate however long the bank runs.
+//
+// A return is valid when |r| <= maxAbs (so NaN and +-Infinity fail). An invalid return is
+// counted and recorded as a missing observation: it never enters any sum, and a pair with a
+// missing observation in the window is computed exactly over the bars where both are valid.
+// Fewer than two joint observations, or zero variance, gives NaN.
+
+import { HEADER, column, lanes, stride } from "./layout";
+
+// Header: [0] n, [4] w, [8] head, [12] filled, [16] since, [20] every (i32), [24] maxAbs (f64)
+// Columns (n each): 0 input, 1 a, 2 b, 3 shift, 4 sx, 5 sxx, 6 missing
+// then ring [w rows of lanes(n)], sxy [lanes(P)], out [lanes(P)].
+const COLUMNS: i32 = 7;
+// A centred sum of squares at or below this fraction of the raw sum of squares is zero variance.
+const ZERO_VARIANCE: f64 = 1e-13;
+
+// @ts-ignore: decorator
+@inline function pairs(n: i32): usize {
+  return <usize>n * <usize>(n - 1) >> 1;
+}
+
+// @ts-ignore: decorator
+@inline function rowStart(n: i32, i: i32): usize {
+  return <usize>i * <usize>(2 * n - i - 1) >> 1;
+}
+
+// @ts-ignore: decorator
+@inline function ringPtr(state: usize, n: i32): usize {
+  return column(state, n, COLUMNS);
+}
+
+// @ts-ignore: decorator
+@inline function sxyPtr(state: usize, n: i32, w: i32): usize {
+  return ringPtr(state, n) + <usize>w * stride(n);
+}
+
+// @ts-ignore: decorator
+@inline function outPtr(state: usize, n: i32, w: i32): usize {
+  return sxyPtr(state, n, w) + (lanes(<i32>pairs(n)) << 3);
+}
+
+/** Bytes of a correlation bank over `n` symbols and a window of `w` bars. */
+export function corrBankBytes(n: i32, w: i32): f64 {
+  const p = <f64>n * <f64>(n - 1) / 2;
+  return <f64>HEADER + <f64>(COLUMNS + w) * <f64>stride(n) + 16 * (p + 1);
+}
+
+/** Initialises a zeroed block as a correlation bank. */
+export function corrBankInit(state: usize, n: i32, w: i32, every: i32, maxAbs: f64): void {
+  store<i32>(state, n, 0);
+  store<i32>(state, w, 4);
+  store<i32>(state, every, 20);
+  store<f64>(state, maxAbs, 24);
+}
+
+/** Address of the input column where the host writes one return per symbol. */
+export function corrBankInput(state: usize): usize {
+  return column(state, load<i32>(state, 0), 0);
+}
+
+/** Address of the packed output written by `corrBankPacked`. */
+export function corrBankOut(state: usize): usize {
+  return outPtr(state, load<i32>(state, 0), load<i32>(state, 4));
+}
+
+/** Number of bars in the window so far (at most w). */
+export function corrBankFilled(state: usize): i32 {
+  return load<i32>(state, 12);
+}
+
+// sxy[pair(i, j)] += a_i*a_j - b_i*b_j for all i < j (b ignored when `subtract` is false).
+function pairUpdate(sxy: usize, a: usize, b: usize, n: i32, subtract: bool): void {
+  for (let i = 0; i < n - 1; i++) {
+    const m = n - i - 1;
+    const s0 = sxy + (rowStart(n, i) << 3);
+    const a0 = a + (<usize>(i + 1) << 3), b0 = b + (<usize>(i + 1) << 3);
+    const ai = load<f64>(a + (<usize>i << 3)), bi = load<f64>(b + (<usize>i << 3));
+    let k = 0;
+    if (ASC_FEATURE_SIMD) {
+      const va = f64x2.splat(ai), vb = f64x2.splat(bi);
+      if (subtract) {
+        for (; k + 1 < m; k += 2) {
+          const o = <usize>k << 3;
+          v128.store(s0 + o, f64x2.add(v128.load(s0 + o),
+            f64x2.sub(f64x2.mul(va, v128.load(a0 + o)), f64x2.mul(vb, v128.load(b0 + o)))));
+        }
+      } else {
+        for (; k + 1 < m; k += 2) {
+          const o = <usize>k << 3;
+          v128.store(s0 + o, f64x2.add(v128.load(s0 + o), f64x2.mul(va, v128.load(a0 + o))));
+        }
+      }
+    }
+    if (subtract) {
+      for (; k < m; k++) {
+        const o = <usize>k << 3;
+        store<f64>(s0 + o, load<f64>(s0 + o) + (ai * load<f64>(a0 + o) - bi * load<f64>(b0 + o)));
+      }
+    } else {
+      for (; k < m; k++) {
+        const o = <usize>k << 3;
+        store<f64>(s0 + o, load<f64>(s0 + o) + ai * load<f64>(a0 + o));
+      }
+    }
+  }
+}
+
+/** Recomputes every rolling sum (and the shifts) from the values in the window. */
+export function corrBankRecompute(state: usize): void {
+  const n = load<i32>(state, 0), w = load<i32>(state, 4), rows = load<i32>(state, 12);
+  const a = column(state, n, 1), b = column(state, n, 2), shift = column(state, n, 3);
+  const sx = column(state, n, 4), sxx = column(state, n, 5), miss = column(state, n, 6);
+  const ring = ringPtr(state, n), rs = stride(n), sxy = sxyPtr(state, n, w);
+  memory.fill(a, 0, rs);
+  memory.fill(b, 0, rs);
+  for (let r = 0; r < rows; r++) {
+    const row = ring + <usize>r * rs;
+    for (let i = 0; i < n; i++) {
+      const o = <usize>i << 3;
+      const x = load<f64>(row + o);
+      if (x == x) {
+        store<f64>(a + o, load<f64>(a + o) + x);
+        store<f64>(b + o, load<f64>(b + o) + 1);
+      }
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 3;
+    const c = load<f64>(b + o);
+    store<f64>(shift + o, c > 0 ? load<f64>(a + o) / c : 0);
+  }
+  memory.fill(sx, 0, rs * 3);
+  memory.fill(sxy, 0, pairs(n) << 3);
+  for (let r = 0; r < rows; r++) {
+    const row = ring + <usize>r * rs;
+    for (let i = 0; i < n; i++) {
+      const o = <usize>i << 3;
+      const x = load<f64>(row + o);
+      let d: f64 = 0;
+      if (x == x) d = x - load<f64>(shift + o);
+      else store<f64>(miss + o, load<f64>(miss + o) + 1);
+      store<f64>(a + o, d);
+      store<f64>(sx + o, load<f64>(sx + o) + d);
+      store<f64>(sxx + o, load<f64>(sxx + o) + d * d);
+    }
+    pairUpdate(sxy, a, b, n, false);
+  }
+  store<i32>(state, 0, 16);
+}
+
+/** Applies one return per symbol (already written to the input column). Returns rejected count. */
+export function corrBankUpdate(state: usize): i32 {
+  const n = load<i32>(state, 0), w = load<i32>(state, 4);
+  const head = load<i32>(state, 8), filled = load<i32>(state, 12);
+  const maxAbs = load<f64>(state, 24);
+  const inp = column(state, n, 0), a = column(state, n, 1), b = column(state, n, 2);
+  const shift = column(state, n, 3), sx = column(state, n, 4), sxx = column(state, n, 5), miss = column(state, n, 6);
+  const rs = stride(n);
+  const row = ringPtr(state, n) + <usize>head * rs;
+  const full = filled == w;
+  let rejected = 0;
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 3;
+    const x = load<f64>(inp + o);
+    const k = load<f64>(shift + o);
+    let m = load<f64>(miss + o);
+    let ai: f64 = 0, bi: f64 = 0;
+    if (abs(x) <= maxAbs) ai = x - k;
+    else { rejected++; m += 1; }
+    if (full) {
+      const old = load<f64>(row + o);
+      if (old == old) bi = old - k;
+      else m -= 1;
+    }
+    store<f64>(a + o, ai);
+    store<f64>(b + o, bi);
+    store<f64>(miss + o, m);
+    store<f64>(sx + o, load<f64>(sx + o) + (ai - bi));
+    store<f64>(sxx + o, load<f64>(sxx + o) + (ai * ai - bi * bi));
+    store<f64>(row + o, abs(x) <= maxAbs ? x : NaN);
+  }
+  pairUpdate(sxyPtr(state, n, w), a, b, n, full);
+  store<i32>(state, head + 1 == w ? 0 : head + 1, 8);
+  if (!full) store<i32>(state, filled + 1, 12);
+  const since = load<i32>(state, 16) + 1;
+  if (since >= load<i32>(state, 20)) corrBankRecompute(state);
+  else store<i32>(state, since, 16);
+  return rejected;
+}
+
+// @ts-ignore: decorator
+@inline function clamp1(r: f64): f64 {
+  return min(max(r, -1.0), 1.0);
+}
+
+// Exact two-pass Pearson of symbols i and j over the bars where both are valid.
+function exact(state: usize, n: i32, i: i32, j: i32): f64 {
+  const rows = load<i32>(state, 12);
+  const ring = ringPtr(state, n), rs = stride(n);
+  const oi = <usize>i << 3, oj = <usize>j << 3;
+  let c: f64 = 0, mx: f64 = 0, my: f64 = 0;
+  for (let r = 0; r < rows; r++) {
+    const row = ring + <usize>r * rs;
+    const x = load<f64>(row + oi), y = load<f64>(row + oj);
+    if (x == x && y == y) { c += 1; mx += x; my += y; }
+  }
+  if (c < 2) return NaN;
+  mx /= c; my /= c;
+  let sxx: f64 = 0, syy: f64 = 0, sxy: f64 = 0, rx: f64 = 0, ry: f64 = 0;
+  for (let r = 0; r < rows; r++) {
+    const row = ring + <usize>r * rs;
+    const x = load<f64>(row + oi), y = load<f64>(row + oj);
+    if (x == x && y == y) {
+      const dx = x - mx, dy = y - my;
+      sxx += dx * dx; syy += dy * dy; sxy += dx * dy;
+      rx += x * x; ry += y * y;
+    }
+  }
+  if (!(sxx > ZERO_VARIANCE * rx) || !(syy > ZERO_VARIANCE * ry)) return NaN;
+  return clamp1(sxy / Math.sqrt(sxx * syy));
+}
+
+// Per symbol: a = mean of shifted values, b = 1/sqrt(centred sum of squares), or NaN when the
+// symbol has a missing observation in the window, fewer than two bars, or zero variance.
+function prepare(state: usize, n: i32): f64 {
+  const N = <f64>load<i32>(state, 12);
+  const a = column(state, n, 1), b = column(state, n, 2), shift = column(state, n, 3);
+  const sx = column(state, n, 4), sxx = column(state, n, 5), miss = column(state, n, 6);
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 3;
+    const s = load<f64>(sx + o), ss = load<f64>(sxx + o), k = load<f64>(shift + o);
+    const mean = s / N;
+    const centred = ss - s * mean;
+    const raw = ss + 2 * k * s + N * k * k;
+    const ok = N >= 2 && load<f64>(miss + o) == 0 && centred > ZERO_VARIANCE * raw;
+    store<f64>(a + o, mean);
+    store<f64>(b + o, ok ? 1.0 / Math.sqrt(centred) : NaN);
+  }
+  return N;
+}
+
+/** Writes every pair's correlation to the packed output. */
+export function corrBankPacked(state: usize): void {
+  const n = load<i32>(state, 0), w = load<i32>(state, 4);
+  const N = prepare(state, n);
+  const a = column(state, n, 1), b = column(state, n, 2), miss = column(state, n, 6);
+  const sxy = sxyPtr(state, n, w), out = outPtr(state, n, w);
+  for (let i = 0; i < n - 1; i++) {
+    const q = rowStart(n, i) << 3;
+    const ma = load<f64>(a + (<usize>i << 3)) * N, ib = load<f64>(b + (<usize>i << 3));
+    for (let j = i + 1; j < n; j++) {
+      const o = <usize>(j - i - 1) << 3;
+      const oj = <usize>j << 3;
+      const cov = load<f64>(sxy + q + o) - ma * load<f64>(a + oj);
+      store<f64>(out + q + o, clamp1(cov * ib * load<f64>(b + oj)));
+    }
+  }
+  if (N < 2) return;
+  for (let i = 0; i < n; i++) {
+    if (load<f64>(miss + (<usize>i << 3)) == 0) continue;
+    for (let j = 0; j < n; j++) {
+      if (j == i) continue;
+      const lo = min(i, j), hi = max(i, j);
+      store<f64>(out + ((rowStart(n, lo) + <usize>(hi - lo - 1)) << 3), exact(state, n, lo, hi));
+    }
+  }
+}
+
+/** Correlation of symbols i and j (i != j, both in range: the host checks). */
+export function corrBankGet(state: usize, i: i32, j: i32): f64 {
+  const n = load<i32>(state, 0), w = load<i32>(state, 4);
+  const lo = min(i, j), hi = max(i, j);
+  const miss = column(state, n, 6);
+  if (load<f64>(miss + (<usize>lo << 3)) != 0 || load<f64>(miss + (<usize>hi << 3)) != 0) {
+    return exact(state, n, lo, hi);
+  }
+  const N = <f64>load<i32>(state, 12);
+  if (N < 2) return NaN;
+  const shift = column(state, n, 3), sx = column(state, n, 4), sxx = column(state, n, 5);
+  const ol = <usize>lo << 3, oh = <usize>hi << 3;
+  const s1 = load<f64>(sx + ol), s2 = load<f64>(sx + oh);
+  const q1 = load<f64>(sxx + ol), q2 = load<f64>(sxx + oh);
+  const k1 = load<f64>(shift + ol), k2 = load<f64>(shift + oh);
+  const c1 = q1 - s1 * s1 / N, c2 = q2 - s2 * s2 / N;
+  if (!(c1 > ZERO_VARIANCE * (q1 + 2 * k1 * s1 + N * k1 * k1))) return NaN;
+  if (!(c2 > ZERO_VARIANCE * (q2 + 2 * k2 * s2 + N * k2 * k2))) return NaN;
+  const p = load<f64>(sxyPtr(state, n, w) + ((rowStart(n, lo) + <usize>(hi - lo - 1)) << 3));
+  return clamp1((p - s1 * s2 / N) / Math.sqrt(c1 * c2));
+}

@@ -1,0 +1,117 @@
+import { KernelBank, checkInput, copyInput, type NumericInput } from './bank.js';
+import { checkBytes, checkInteger, type KernelLimits } from './limits.js';
+import type { WasmRuntime } from './runtime.js';
+import type { Scratch } from './scratch.js';
+
+/** Options of {@link AtrBank}. */
+export interface AtrBankOptions {
+  /** Number of symbols, each a column in every `update`. */
+  readonly symbols: number;
+  /** Wilder period, ≥ 1. */
+  readonly period: number;
+}
+
+/**
+ * Streaming Wilder ATR for many symbols at once; one `update` call per bar for all of them.
+ *
+ * Convention (that of trading-signals' `ATR`): TR₀ = high₀ − low₀ and
+ * TRₜ = max(highₜ, closeₜ₋₁) − min(lowₜ, closeₜ₋₁); the first ATR, at the `period`-th bar, is
+ * the mean of the first `period` TRs; after that ATRₜ = (ATRₜ₋₁·(period−1) + TRₜ)/period.
+ *
+ * A bar is valid when 0 < low ≤ close ≤ high ≤ `maxValue`: a bar with NaN, ±Infinity,
+ * high < low, a close outside the range or a non-positive price leaves that symbol's state
+ * unchanged and adds one to {@link KernelBank.rejected}; the other symbols update normally.
+ * State is 7 doubles per symbol, fixed at construction, however long the bank runs.
+ *
+ * @example
+ * ```ts
+ * const bank = k.atrBank({ symbols: 3, period: 14 });
+ * bank.update(highs, lows, closes); // Float64Array(3) each
+ * const atr = bank.values();        // NaN until 14 valid bars
+ * ```
+ */
+export class AtrBank extends KernelBank {
+  /** Number of symbols. */
+  readonly symbols: number;
+  /** Wilder period. */
+  readonly period: number;
+  #high!: Float64Array;
+  #low!: Float64Array;
+  #close!: Float64Array;
+  #values!: Float64Array;
+
+  /** @internal Use `Kernels.atrBank`. */
+  constructor(runtime: WasmRuntime, limits: KernelLimits, options: AtrBankOptions) {
+    const symbols = checkInteger('INVALID_SIZE', 'symbols', options.symbols, 1, limits.maxSymbols);
+    const period = checkInteger('INVALID_PERIOD', 'period', options.period, 1, limits.maxPeriod);
+    super(runtime, checkBytes(runtime.exports.atrBankBytes(symbols), limits));
+    this.symbols = symbols;
+    this.period = period;
+    runtime.exports.atrBankInit(this.state, symbols, period, limits.maxValue);
+  }
+
+  /** Applies one bar: `high`, `low` and `close` each hold one value per symbol. */
+  update(high: NumericInput, low: NumericInput, close: NumericInput): void {
+    this.ready();
+    checkInput('high', high, this.symbols);
+    checkInput('low', low, this.symbols);
+    checkInput('close', close, this.symbols);
+    copyInput(this.#high, high);
+    copyInput(this.#low, low);
+    copyInput(this.#close, close);
+    this.addRejected(this.runtime.exports.atrBankUpdate(this.state));
+  }
+
+  /** Current ATR per symbol (a copy); NaN for a symbol with fewer than `period` valid bars. */
+  values(): Float64Array {
+    this.ready();
+    return this.#values.slice();
+  }
+
+  /** @internal */
+  protected bindViews(): void {
+    const x = this.runtime.exports;
+    const n = this.symbols;
+    this.#high = this.runtime.f64(x.atrBankInput(this.state, 0), n);
+    this.#low = this.runtime.f64(x.atrBankInput(this.state, 1), n);
+    this.#close = this.runtime.f64(x.atrBankInput(this.state, 2), n);
+    this.#values = this.runtime.f64(x.atrBankValues(this.state), n);
+  }
+}
+
+/**
+ * Batch Wilder ATR of one series (same convention as {@link AtrBank}). Returns one value per
+ * bar: NaN before the `period`-th valid bar, and NaN at an invalid bar, which leaves the
+ * running state unchanged. Empty input gives an empty array. Runs in fixed-size chunks, so
+ * WASM memory does not grow with the input.
+ * @internal Use `Kernels.atr`.
+ */
+export function atrBatch(
+  scratch: Scratch,
+  limits: KernelLimits,
+  high: NumericInput,
+  low: NumericInput,
+  close: NumericInput,
+  period: number,
+): Float64Array {
+  checkInput('high', high);
+  checkInput('low', low, high.length);
+  checkInput('close', close, high.length);
+  checkInteger('INVALID_PERIOD', 'period', period, 1, limits.maxPeriod);
+  const len = high.length;
+  const out = new Float64Array(len);
+  if (len === 0) return out;
+  const x = scratch.runtime.exports;
+  const state = scratch.state();
+  x.atrSeriesInit(state);
+  for (let from = 0; from < len; from += scratch.chunk) {
+    const count = Math.min(scratch.chunk, len - from);
+    const [h, l, c, o] = scratch.columns(count, 4);
+    copyInput(h, high, from, count);
+    copyInput(l, low, from, count);
+    copyInput(c, close, from, count);
+    x.atrSeries(state, h.byteOffset, o.byteOffset, count, period, limits.maxValue);
+    out.set(o, from);
+  }
+  return out;
+}

@@ -1,0 +1,150 @@
+import { BulwarkError } from '../errors.js';
+import { KernelBank, checkInput, copyInput, type NumericInput } from './bank.js';
+import { checkBytes, checkInteger, type KernelLimits } from './limits.js';
+import type { WasmRuntime } from './runtime.js';
+
+/** Options of {@link CorrelationBank}. */
+export interface CorrelationBankOptions {
+  /** Number of symbols, n ≥ 1. */
+  readonly symbols: number;
+  /** Rolling window in bars, ≥ 2. */
+  readonly window: number;
+  /**
+   * Bars between full recomputations of the rolling sums from the window, which bounds
+   * floating-point drift. Default max(16·window, 4096).
+   */
+  readonly recomputeEvery?: number;
+}
+
+/**
+ * Index of pair (i, j), i < j, in the packed upper triangle of an n-symbol matrix:
+ * i·(2n − i − 1)/2 + (j − i − 1).
+ */
+export function packedIndex(n: number, i: number, j: number): number {
+  return (i * (2 * n - i - 1)) / 2 + (j - i - 1);
+}
+
+/**
+ * Rolling Pearson correlation of returns for every pair of symbols, one `update` per bar.
+ *
+ * Only the n(n−1)/2 pairs i < j are stored, as a packed row-major upper triangle (see
+ * {@link packedIndex}); `full()` rebuilds the n×n matrix on demand (ISSUE-2977). Each update
+ * is O(n²) on rolling sums, independent of history; every `recomputeEvery` bars the sums are
+ * rebuilt from the window, so results match a fresh computation to 1e-9 after any number of
+ * updates.
+ *
+ * A return is valid when it is finite and |r| ≤ `maxAbsReturn`. An invalid one adds one to
+ * {@link KernelBank.rejected} and is recorded as a missing observation for that bar: it
+ * enters no sum, the other symbols update normally, and a pair with a missing observation in
+ * its window is computed exactly over the bars where both returns are valid. A pair with
+ * fewer than two joint observations or zero variance is NaN, never ±Infinity.
+ *
+ * @example
+ * ```ts
+ * const corr = k.correlationBank({ symbols: 3, window: 64 });
+ * corr.update(returnsOfThisBar); // Float64Array(3)
+ * corr.get(0, 2);                // Pearson r of symbols 0 and 2 over the last 64 bars
+ * ```
+ */
+export class CorrelationBank extends KernelBank {
+  /** Number of symbols. */
+  readonly symbols: number;
+  /** Rolling window in bars. */
+  readonly window: number;
+  /** Bars between full recomputations of the sums. */
+  readonly recomputeEvery: number;
+  #input!: Float64Array;
+  #out!: Float64Array;
+
+  /** @internal Use `Kernels.correlationBank`. */
+  constructor(runtime: WasmRuntime, limits: KernelLimits, options: CorrelationBankOptions) {
+    const symbols = checkInteger('INVALID_SIZE', 'symbols', options.symbols, 1, limits.maxCorrelationSymbols);
+    const window = checkInteger('INVALID_WINDOW', 'window', options.window, 2, limits.maxWindow);
+    const every = checkInteger(
+      'INVALID_OPTION',
+      'recomputeEvery',
+      options.recomputeEvery ?? Math.max(16 * window, 4096),
+      1,
+      2 ** 31 - 1,
+    );
+    super(runtime, checkBytes(runtime.exports.corrBankBytes(symbols, window), limits));
+    this.symbols = symbols;
+    this.window = window;
+    this.recomputeEvery = every;
+    runtime.exports.corrBankInit(this.state, symbols, window, every, limits.maxAbsReturn);
+  }
+
+  /** Number of pairs, n(n−1)/2. */
+  get pairs(): number {
+    return (this.symbols * (this.symbols - 1)) / 2;
+  }
+
+  /** Bars currently in the window (at most `window`). */
+  get filled(): number {
+    this.ready();
+    return this.runtime.exports.corrBankFilled(this.state);
+  }
+
+  /** Applies one bar: one return per symbol. */
+  update(returns: NumericInput): void {
+    this.ready();
+    checkInput('returns', returns, this.symbols);
+    copyInput(this.#input, returns);
+    this.addRejected(this.runtime.exports.corrBankUpdate(this.state));
+  }
+
+  /** All pairs i < j, row-major upper triangle (a copy), n(n−1)/2 values. */
+  packed(): Float64Array {
+    this.ready();
+    this.runtime.exports.corrBankPacked(this.state);
+    return this.#out.slice();
+  }
+
+  /** Correlation of symbols i and j; symmetric, and 1 on the diagonal. */
+  get(i: number, j: number): number {
+    this.ready();
+    this.#checkIndex('i', i);
+    this.#checkIndex('j', j);
+    if (i === j) return 1;
+    return this.runtime.exports.corrBankGet(this.state, i, j);
+  }
+
+  /** The n×n matrix, row-major, rebuilt from the packed triangle on demand. */
+  full(): Float64Array {
+    const n = this.symbols;
+    const packed = this.packed();
+    const m = new Float64Array(n * n);
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      m[i * n + i] = 1;
+      for (let j = i + 1; j < n; j++, p++) {
+        const r = packed[p] as number;
+        m[i * n + j] = r;
+        m[j * n + i] = r;
+      }
+    }
+    return m;
+  }
+
+  /** Rebuilds every rolling sum from the window now (also done every `recomputeEvery` bars). */
+  recompute(): void {
+    this.ready();
+    this.runtime.exports.corrBankRecompute(this.state);
+  }
+
+  #checkIndex(name: string, v: number): void {
+    if (!Number.isInteger(v) || v < 0 || v >= this.symbols) {
+      throw new BulwarkError('INDEX_OUT_OF_RANGE', `${name} must be an integer in [0, ${this.symbols}), got ${v}`, {
+        [name]: v,
+        symbols: this.symbols,
+      });
+    }
+  }
+
+  /** @internal */
+  protected bindViews(): void {
+    const x = this.runtime.exports;
+    this.#input = this.runtime.f64(x.corrBankInput(this.state), this.symbols);
+    this.#out = this.runtime.f64(x.corrBankOut(this.state), this.pairs);
+  }
+}

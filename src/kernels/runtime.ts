@@ -1,0 +1,65 @@
+import { BulwarkError } from '../errors.js';
+import type { KernelExports } from './exports.js';
+
+/**
+ * One instantiated kernel module and its linear memory. Blocks are handed out by the
+ * module's own allocator; `generation` changes whenever memory grows, which detaches every
+ * typed-array view, so holders of views re-create them when it differs from what they saw.
+ * @internal
+ */
+export class WasmRuntime {
+  readonly exports: KernelExports;
+  #generation = 0;
+  #bytes: number;
+  readonly #finalizer = new FinalizationRegistry<number>((ptr) => this.exports.release(ptr));
+
+  constructor(exports: KernelExports) {
+    this.exports = exports;
+    this.#bytes = exports.memory.buffer.byteLength;
+  }
+
+  /** Bumped each time memory grows. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Current size of linear memory in bytes. */
+  get memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
+  }
+
+  /**
+   * Allocates `bytes` zeroed bytes, 16-byte aligned. `owner`, when given, gets the block
+   * released if it is garbage-collected without {@link WasmRuntime.free}.
+   */
+  alloc(bytes: number, owner?: object): number {
+    let ptr: number;
+    try {
+      ptr = this.exports.alloc(bytes);
+    } catch (cause) {
+      throw new BulwarkError('OUT_OF_MEMORY', `could not allocate ${bytes} bytes of WASM memory`, {
+        bytes,
+        memoryBytes: this.memoryBytes,
+        cause: String(cause),
+      });
+    }
+    const now = this.exports.memory.buffer.byteLength;
+    if (now !== this.#bytes) {
+      this.#bytes = now;
+      this.#generation++;
+    }
+    if (owner !== undefined) this.#finalizer.register(owner, ptr, owner);
+    return ptr;
+  }
+
+  /** Releases a block from {@link WasmRuntime.alloc}. */
+  free(ptr: number, owner?: object): void {
+    if (owner !== undefined) this.#finalizer.unregister(owner);
+    this.exports.release(ptr);
+  }
+
+  /** A fresh view of `length` f64 values at `ptr`. */
+  f64(ptr: number, length: number): Float64Array {
+    return new Float64Array(this.exports.memory.buffer, ptr, length);
+  }
+}
