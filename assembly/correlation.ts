@@ -226,21 +226,32 @@ function exact(state: usize, n: i32, i: i32, j: i32): f64 {
   return clamp1(sxy / Math.sqrt(sxx * syy));
 }
 
-// Per symbol: a = mean of shifted values, b = 1/sqrt(centred sum of squares), or NaN when the
-// symbol has a missing observation in the window, fewer than two bars, or zero variance.
+// 1/sqrt(centred sum of squares) of symbol i (offset o), or NaN when it has a missing
+// observation in the window, fewer than two bars, or zero variance.
+// @ts-ignore: decorator
+@inline function invStd(state: usize, n: i32, o: usize, N: f64): f64 {
+  const s = load<f64>(column(state, n, 4) + o), ss = load<f64>(column(state, n, 5) + o);
+  const k = load<f64>(column(state, n, 3) + o);
+  const centred = ss - s * (s / N);
+  const raw = ss + 2 * k * s + N * k * k;
+  const ok = N >= 2 && load<f64>(column(state, n, 6) + o) == 0 && centred > ZERO_VARIANCE * raw;
+  return ok ? 1.0 / Math.sqrt(centred) : NaN;
+}
+
+// Pearson r from the rolling sums; packed() and get() share it so they agree to the bit.
+// @ts-ignore: decorator
+@inline function fromSums(sxy: f64, meanI: f64, meanJ: f64, N: f64, invI: f64, invJ: f64): f64 {
+  return clamp1((sxy - meanI * N * meanJ) * invI * invJ);
+}
+
+// Per symbol: a = mean of shifted values, b = invStd. Returns the number of bars N.
 function prepare(state: usize, n: i32): f64 {
   const N = <f64>load<i32>(state, 12);
-  const a = column(state, n, 1), b = column(state, n, 2), shift = column(state, n, 3);
-  const sx = column(state, n, 4), sxx = column(state, n, 5), miss = column(state, n, 6);
+  const a = column(state, n, 1), b = column(state, n, 2), sx = column(state, n, 4);
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 3;
-    const s = load<f64>(sx + o), ss = load<f64>(sxx + o), k = load<f64>(shift + o);
-    const mean = s / N;
-    const centred = ss - s * mean;
-    const raw = ss + 2 * k * s + N * k * k;
-    const ok = N >= 2 && load<f64>(miss + o) == 0 && centred > ZERO_VARIANCE * raw;
-    store<f64>(a + o, mean);
-    store<f64>(b + o, ok ? 1.0 / Math.sqrt(centred) : NaN);
+    store<f64>(a + o, load<f64>(sx + o) / N);
+    store<f64>(b + o, invStd(state, n, o, N));
   }
   return N;
 }
@@ -253,12 +264,11 @@ export function corrBankPacked(state: usize): void {
   const sxy = sxyPtr(state, n, w), out = outPtr(state, n, w);
   for (let i = 0; i < n - 1; i++) {
     const q = rowStart(n, i) << 3;
-    const ma = load<f64>(a + (<usize>i << 3)) * N, ib = load<f64>(b + (<usize>i << 3));
+    const ma = load<f64>(a + (<usize>i << 3)), ib = load<f64>(b + (<usize>i << 3));
     for (let j = i + 1; j < n; j++) {
       const o = <usize>(j - i - 1) << 3;
       const oj = <usize>j << 3;
-      const cov = load<f64>(sxy + q + o) - ma * load<f64>(a + oj);
-      store<f64>(out + q + o, clamp1(cov * ib * load<f64>(b + oj)));
+      store<f64>(out + q + o, fromSums(load<f64>(sxy + q + o), ma, load<f64>(a + oj), N, ib, load<f64>(b + oj)));
     }
   }
   if (N < 2) return;
@@ -281,15 +291,7 @@ export function corrBankGet(state: usize, i: i32, j: i32): f64 {
     return exact(state, n, lo, hi);
   }
   const N = <f64>load<i32>(state, 12);
-  if (N < 2) return NaN;
-  const shift = column(state, n, 3), sx = column(state, n, 4), sxx = column(state, n, 5);
-  const ol = <usize>lo << 3, oh = <usize>hi << 3;
-  const s1 = load<f64>(sx + ol), s2 = load<f64>(sx + oh);
-  const q1 = load<f64>(sxx + ol), q2 = load<f64>(sxx + oh);
-  const k1 = load<f64>(shift + ol), k2 = load<f64>(shift + oh);
-  const c1 = q1 - s1 * s1 / N, c2 = q2 - s2 * s2 / N;
-  if (!(c1 > ZERO_VARIANCE * (q1 + 2 * k1 * s1 + N * k1 * k1))) return NaN;
-  if (!(c2 > ZERO_VARIANCE * (q2 + 2 * k2 * s2 + N * k2 * k2))) return NaN;
+  const sx = column(state, n, 4), ol = <usize>lo << 3, oh = <usize>hi << 3;
   const p = load<f64>(sxyPtr(state, n, w) + ((rowStart(n, lo) + <usize>(hi - lo - 1)) << 3));
-  return clamp1((p - s1 * s2 / N) / Math.sqrt(c1 * c2));
+  return fromSums(p, load<f64>(sx + ol) / N, load<f64>(sx + oh) / N, N, invStd(state, n, ol, N), invStd(state, n, oh, N));
 }
