@@ -7,7 +7,7 @@
 
 import { HEADER, column, stride } from "./layout";
 
-// Header: [0] n: i32, [4] period: i32, [8] maxPrice: f64
+// Header: [0] n: i32, [4] period: i32, [8] maxPrice: f64, [16] steady: i32
 // Columns (n each): 0 prevClose, 1 atr, 2 trSum, 3 count, 4 high in, 5 low in, 6 close in.
 const COLUMNS: i32 = 7;
 
@@ -57,48 +57,96 @@ export function atrBankValues(state: usize): usize {
   return true;
 }
 
+// SIMD note: f64x2.pmax/pmin (a < b ? b : a) map to one maxpd/minpd; f64x2.max/min need a
+// NaN-propagating sequence several times longer. prevClose is finite once a symbol has a bar,
+// and the first bar's TR is selected separately, so the pseudo forms are exact here.
+//
+// Once every symbol has seen more than `period` valid bars (the header flag at [16]), the
+// seeding branch is dead: the steady loop reads and writes only prevClose and atr.
+// @ts-ignore: decorator
+@inline function steadyScalar(pc: usize, atr: usize, h: f64, l: f64, c: f64, invP: f64, maxPrice: f64): bool {
+  if (!(l > 0 && h >= l && c >= l && c <= h && h <= maxPrice)) return false;
+  const prevC = load<f64>(pc), prevA = load<f64>(atr);
+  const tr = max(h, prevC) - min(l, prevC);
+  store<f64>(pc, c);
+  store<f64>(atr, prevA + (tr - prevA) * invP);
+  return true;
+}
+
+// 0 < low <= close <= high <= maxPrice, lane-wise; NaN in any input fails every comparison.
+// @ts-ignore: decorator
+@inline function validBar(h: v128, l: v128, c: v128, vMax: v128): v128 {
+  return v128.and(
+    v128.and(f64x2.gt(l, f64x2.splat(0)), f64x2.le(c, h)),
+    v128.and(f64x2.ge(c, l), f64x2.le(h, vMax)));
+}
+
 /** Applies one bar (already written to the input columns) to every symbol. Returns rejected count. */
 export function atrBankUpdate(state: usize): i32 {
   const n = load<i32>(state, 0);
   const p = <f64>load<i32>(state, 4);
   const maxPrice = load<f64>(state, 8);
+  const steady = load<i32>(state, 16) != 0;
   const invP = 1.0 / p;
   const pc = column(state, n, 0), atr = column(state, n, 1), sum = column(state, n, 2), cnt = column(state, n, 3);
   const hi = column(state, n, 4), lo = column(state, n, 5), cl = column(state, n, 6);
   let rejected = 0;
   let i = 0;
+  let seeding = 0; // symbols still at or below `period` valid bars after this update
   if (ASC_FEATURE_SIMD) {
-    const vP = f64x2.splat(p), vP1 = f64x2.splat(p + 1), vInv = f64x2.splat(invP);
-    const vMax = f64x2.splat(maxPrice), zero = f64x2.splat(0), one = f64x2.splat(1), nan = f64x2.splat(NaN);
-    for (; i + 1 < n; i += 2) {
-      const o = <usize>i << 3;
-      const h = v128.load(hi + o), l = v128.load(lo + o), c = v128.load(cl + o);
-      const valid = v128.and(
-        v128.and(f64x2.gt(l, zero), f64x2.ge(h, l)),
-        v128.and(v128.and(f64x2.ge(c, l), f64x2.le(c, h)), f64x2.le(h, vMax)));
-      rejected += <i32>popcnt(~i64x2.bitmask(valid) & 3);
-      const prevC = v128.load(pc + o), prevA = v128.load(atr + o);
-      const prevS = v128.load(sum + o), prevN = v128.load(cnt + o);
-      const tr = v128.bitselect(
-        f64x2.sub(h, l),
-        f64x2.sub(f64x2.max(h, prevC), f64x2.min(l, prevC)),
-        f64x2.eq(prevN, zero));
-      const n1 = f64x2.min(f64x2.add(prevN, one), vP1);
-      const s1 = f64x2.add(prevS, tr);
-      const seeded = f64x2.mul(s1, vInv);
-      const smoothed = f64x2.add(prevA, f64x2.mul(f64x2.sub(tr, prevA), vInv));
-      const a = v128.bitselect(seeded, v128.bitselect(smoothed, nan, f64x2.gt(n1, vP)), f64x2.eq(n1, vP));
-      v128.store(pc + o, v128.bitselect(c, prevC, valid));
-      v128.store(atr + o, v128.bitselect(a, prevA, valid));
-      v128.store(sum + o, v128.bitselect(s1, prevS, valid));
-      v128.store(cnt + o, v128.bitselect(n1, prevN, valid));
+    const vInv = f64x2.splat(invP), vMax = f64x2.splat(maxPrice);
+    let validLanes = i64x2.splat(0); // each valid lane adds 1 (a true mask is -1)
+    if (steady) {
+      for (; i + 1 < n; i += 2) {
+        const o = <usize>i << 3;
+        const h = v128.load(hi + o), l = v128.load(lo + o), c = v128.load(cl + o);
+        const valid = validBar(h, l, c, vMax);
+        validLanes = i64x2.sub(validLanes, valid);
+        const prevC = v128.load(pc + o), prevA = v128.load(atr + o);
+        const tr = f64x2.sub(f64x2.pmax(h, prevC), f64x2.pmin(l, prevC));
+        const a = f64x2.add(prevA, f64x2.mul(f64x2.sub(tr, prevA), vInv));
+        v128.store(pc + o, v128.bitselect(c, prevC, valid));
+        v128.store(atr + o, v128.bitselect(a, prevA, valid));
+      }
+    } else {
+      const vP = f64x2.splat(p), vP1 = f64x2.splat(p + 1);
+      const zero = f64x2.splat(0), one = f64x2.splat(1), nan = f64x2.splat(NaN);
+      for (; i + 1 < n; i += 2) {
+        const o = <usize>i << 3;
+        const h = v128.load(hi + o), l = v128.load(lo + o), c = v128.load(cl + o);
+        const valid = validBar(h, l, c, vMax);
+        validLanes = i64x2.sub(validLanes, valid);
+        const prevC = v128.load(pc + o), prevA = v128.load(atr + o);
+        const prevS = v128.load(sum + o), prevN = v128.load(cnt + o);
+        const tr = v128.bitselect(
+          f64x2.sub(h, l),
+          f64x2.sub(f64x2.pmax(h, prevC), f64x2.pmin(l, prevC)),
+          f64x2.eq(prevN, zero));
+        const n1 = f64x2.min(f64x2.add(prevN, one), vP1);
+        const s1 = f64x2.add(prevS, tr);
+        const seeded = f64x2.mul(s1, vInv);
+        const smoothed = f64x2.add(prevA, f64x2.mul(f64x2.sub(tr, prevA), vInv));
+        const a = v128.bitselect(seeded, v128.bitselect(smoothed, nan, f64x2.gt(n1, vP)), f64x2.eq(n1, vP));
+        const nNow = v128.bitselect(n1, prevN, valid);
+        seeding += <i32>popcnt(i64x2.bitmask(f64x2.lt(nNow, vP1)));
+        v128.store(pc + o, v128.bitselect(c, prevC, valid));
+        v128.store(atr + o, v128.bitselect(a, prevA, valid));
+        v128.store(sum + o, v128.bitselect(s1, prevS, valid));
+        v128.store(cnt + o, nNow);
+      }
     }
+    rejected = i - <i32>(i64x2.extract_lane(validLanes, 0) + i64x2.extract_lane(validLanes, 1));
   }
   for (; i < n; i++) {
     const o = <usize>i << 3;
-    if (!stepScalar(pc + o, atr + o, sum + o, cnt + o,
-      load<f64>(hi + o), load<f64>(lo + o), load<f64>(cl + o), p, invP, maxPrice)) rejected++;
+    const h = load<f64>(hi + o), l = load<f64>(lo + o), c = load<f64>(cl + o);
+    const ok = steady
+      ? steadyScalar(pc + o, atr + o, h, l, c, invP, maxPrice)
+      : stepScalar(pc + o, atr + o, sum + o, cnt + o, h, l, c, p, invP, maxPrice);
+    if (!ok) rejected++;
+    if (!steady && load<f64>(cnt + o) <= p) seeding++;
   }
+  if (!steady && seeding == 0) store<i32>(state, 1, 16);
   return rejected;
 }
 

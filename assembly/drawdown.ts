@@ -58,7 +58,7 @@ export function ddBankUpdate(state: usize): i32 {
         const valid = v128.and(f64x2.gt(v, zero), f64x2.le(v, vMax));
         rejected += <i32>popcnt(~i64x2.bitmask(valid) & 3);
         const p0 = v128.load(peak + o), m0 = v128.load(mx + o);
-        const p1 = f64x2.max(p0, v);
+        const p1 = f64x2.pmax(p0, v); // v is validated finite, so the one-instruction form is exact
         const d = f64x2.div(f64x2.sub(p1, v), p1);
         const m1 = v128.bitselect(m0, d, f64x2.ge(m0, d));
         v128.store(peak + o, v128.bitselect(p1, p0, valid));

@@ -33,7 +33,12 @@ describe.each(BUILDS)('bad input (%s build)', (build) => {
     k = await loadKernels({ build });
   });
 
-  it.each(BAD_BARS)('ATR bank: a bar with %s leaves that symbol unchanged, is counted, and the others update', (_, bh, bl, bc) => {
+  const BAD_BAR_CASES = BAD_BARS.flatMap(([name, h, l, c]) => [
+    [name, 'while seeding', 2, h, l, c] as const,
+    [name, 'once steady', 10, h, l, c] as const,
+  ]);
+
+  it.each(BAD_BAR_CASES)('ATR bank: a bar with %s %s leaves that symbol unchanged, is counted, and the others update', (_, __, badAt, bh, bl, bc) => {
     const symbols = 5;
     const period = 4;
     const data = Array.from({ length: symbols }, (_, s) => randomOhlc(30, 900 + s));
@@ -45,7 +50,7 @@ describe.each(BUILDS)('bad input (%s build)', (build) => {
       const l = data.map((d) => d.low[t] as number);
       const c = data.map((d) => d.close[t] as number);
       clean.update(h, l, c);
-      if (t === 10) {
+      if (t === badAt) {
         h[bad] = bh;
         l[bad] = bl;
         c[bad] = bc;
@@ -54,15 +59,15 @@ describe.each(BUILDS)('bad input (%s build)', (build) => {
         c[4] = bc;
       }
       bank.update(h, l, c);
-      if (t === 10) expect(bank.rejected).toBe(2);
+      if (t === badAt) expect(bank.rejected).toBe(2);
     }
     const got = bank.values();
     const want = clean.values();
     for (const s of [0, 1, 2]) expect(got[s]).toBe(want[s]);
-    // The rejected symbols equal an ATR that never saw bar 10.
+    // The rejected symbols equal an ATR that never saw the bad bar.
     for (const s of [3, 4]) {
       const d = data[s] as (typeof data)[number];
-      const keep = (_: number, t: number) => t !== 10;
+      const keep = (_: number, t: number) => t !== badAt;
       const ref = k.atr(d.high.filter(keep), d.low.filter(keep), d.close.filter(keep), period);
       expect(got[s]).toBe(ref[ref.length - 1]);
     }
