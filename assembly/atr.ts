@@ -1,7 +1,8 @@
 // Wilder's Average True Range.
 //   TR0 = high0 - low0; TRt = max(high, prevClose) - min(low, prevClose)
 //   ATR at the period-th valid bar = mean of the first `period` TRs
-//   then ATRt = ATRt-1 + (TRt - ATRt-1) / period   (= (ATRt-1*(period-1) + TRt) / period)
+//   then ATRt = (ATRt-1*(period-1) + TRt) / period, computed as ATRt-1*k + TRt*(1/period)
+//   with k = (period-1)/period: one multiply-add on the loop-carried chain, no division.
 // A bar is valid when 0 < low <= close <= high <= maxPrice (so NaN and +-Infinity fail);
 // an invalid bar leaves the series' state unchanged and is counted.
 
@@ -37,7 +38,7 @@ export function atrBankValues(state: usize): usize {
 
 // @ts-ignore: decorator
 @inline function stepScalar(pc: usize, atr: usize, sum: usize, cnt: usize,
-  h: f64, l: f64, c: f64, p: f64, invP: f64, maxPrice: f64): bool {
+  h: f64, l: f64, c: f64, p: f64, invP: f64, keep: f64, maxPrice: f64): bool {
   if (!(l > 0 && h >= l && c >= l && c <= h && h <= maxPrice)) return false;
   const n = load<f64>(cnt);
   const prevC = load<f64>(pc);
@@ -46,10 +47,7 @@ export function atrBankValues(state: usize): usize {
   const s1 = load<f64>(sum) + tr;
   let a: f64 = NaN;
   if (n1 == p) a = s1 * invP;
-  else if (n1 > p) {
-    const prevA = load<f64>(atr);
-    a = prevA + (tr - prevA) * invP;
-  }
+  else if (n1 > p) a = load<f64>(atr) * keep + tr * invP;
   store<f64>(pc, c);
   store<f64>(atr, a);
   store<f64>(sum, s1);
@@ -64,12 +62,12 @@ export function atrBankValues(state: usize): usize {
 // Once every symbol has seen more than `period` valid bars (the header flag at [16]), the
 // seeding branch is dead: the steady loop reads and writes only prevClose and atr.
 // @ts-ignore: decorator
-@inline function steadyScalar(pc: usize, atr: usize, h: f64, l: f64, c: f64, invP: f64, maxPrice: f64): bool {
+@inline function steadyScalar(pc: usize, atr: usize, h: f64, l: f64, c: f64, invP: f64, keep: f64, maxPrice: f64): bool {
   if (!(l > 0 && h >= l && c >= l && c <= h && h <= maxPrice)) return false;
   const prevC = load<f64>(pc), prevA = load<f64>(atr);
   const tr = max(h, prevC) - min(l, prevC);
   store<f64>(pc, c);
-  store<f64>(atr, prevA + (tr - prevA) * invP);
+  store<f64>(atr, prevA * keep + tr * invP);
   return true;
 }
 
@@ -87,14 +85,14 @@ export function atrBankUpdate(state: usize): i32 {
   const p = <f64>load<i32>(state, 4);
   const maxPrice = load<f64>(state, 8);
   const steady = load<i32>(state, 16) != 0;
-  const invP = 1.0 / p;
+  const invP = 1.0 / p, keep = (p - 1) * invP;
   const pc = column(state, n, 0), atr = column(state, n, 1), sum = column(state, n, 2), cnt = column(state, n, 3);
   const hi = column(state, n, 4), lo = column(state, n, 5), cl = column(state, n, 6);
   let rejected = 0;
   let i = 0;
   let seeding = 0; // symbols still at or below `period` valid bars after this update
   if (ASC_FEATURE_SIMD) {
-    const vInv = f64x2.splat(invP), vMax = f64x2.splat(maxPrice);
+    const vInv = f64x2.splat(invP), vKeep = f64x2.splat(keep), vMax = f64x2.splat(maxPrice);
     let validLanes = i64x2.splat(0); // each valid lane adds 1 (a true mask is -1)
     if (steady) {
       for (; i + 1 < n; i += 2) {
@@ -104,7 +102,7 @@ export function atrBankUpdate(state: usize): i32 {
         validLanes = i64x2.sub(validLanes, valid);
         const prevC = v128.load(pc + o), prevA = v128.load(atr + o);
         const tr = f64x2.sub(f64x2.pmax(h, prevC), f64x2.pmin(l, prevC));
-        const a = f64x2.add(prevA, f64x2.mul(f64x2.sub(tr, prevA), vInv));
+        const a = f64x2.add(f64x2.mul(prevA, vKeep), f64x2.mul(tr, vInv));
         v128.store(pc + o, v128.bitselect(c, prevC, valid));
         v128.store(atr + o, v128.bitselect(a, prevA, valid));
       }
@@ -125,7 +123,7 @@ export function atrBankUpdate(state: usize): i32 {
         const n1 = f64x2.min(f64x2.add(prevN, one), vP1);
         const s1 = f64x2.add(prevS, tr);
         const seeded = f64x2.mul(s1, vInv);
-        const smoothed = f64x2.add(prevA, f64x2.mul(f64x2.sub(tr, prevA), vInv));
+        const smoothed = f64x2.add(f64x2.mul(prevA, vKeep), f64x2.mul(tr, vInv));
         const a = v128.bitselect(seeded, v128.bitselect(smoothed, nan, f64x2.gt(n1, vP)), f64x2.eq(n1, vP));
         const nNow = v128.bitselect(n1, prevN, valid);
         seeding += <i32>popcnt(i64x2.bitmask(f64x2.lt(nNow, vP1)));
@@ -141,8 +139,8 @@ export function atrBankUpdate(state: usize): i32 {
     const o = <usize>i << 3;
     const h = load<f64>(hi + o), l = load<f64>(lo + o), c = load<f64>(cl + o);
     const ok = steady
-      ? steadyScalar(pc + o, atr + o, h, l, c, invP, maxPrice)
-      : stepScalar(pc + o, atr + o, sum + o, cnt + o, h, l, c, p, invP, maxPrice);
+      ? steadyScalar(pc + o, atr + o, h, l, c, invP, keep, maxPrice)
+      : stepScalar(pc + o, atr + o, sum + o, cnt + o, h, l, c, p, invP, keep, maxPrice);
     if (!ok) rejected++;
     if (!steady && load<f64>(cnt + o) <= p) seeding++;
   }
@@ -168,18 +166,44 @@ export function atrSeriesInit(state: usize): void {
 
 /** Runs `len` bars through the ATR, writing ATR (or NaN) per bar to `out`. Returns rejected count. */
 export function atrSeries(state: usize, input: usize, out: usize, len: i32, period: i32, maxPrice: f64): i32 {
-  const p = <f64>period, invP = 1.0 / p;
+  const p = <f64>period, invP = 1.0 / p, keep = (p - 1) * invP;
   const hi = input, lo = input + (<usize>len << 3), cl = lo + (<usize>len << 3);
+  // State lives in locals for the whole chunk: the only loop-carried chain is atr*keep + tr/p.
+  let prevC = load<f64>(state, 0), atr = load<f64>(state, 8), sum = load<f64>(state, 16), n = load<f64>(state, 24);
   let rejected = 0;
-  for (let t = 0; t < len; t++) {
+  let t = 0;
+  while (n <= p && t < len) { // seeding: at most `period` valid bars
     const o = <usize>t << 3;
-    if (stepScalar(state, state + 8, state + 16, state + 24,
-      load<f64>(hi + o), load<f64>(lo + o), load<f64>(cl + o), p, invP, maxPrice)) {
-      store<f64>(out + o, load<f64>(state, 8));
-    } else {
+    const h = load<f64>(hi + o), l = load<f64>(lo + o), c = load<f64>(cl + o);
+    t++;
+    if (!(l > 0 && h >= l && c >= l && c <= h && h <= maxPrice)) {
       store<f64>(out + o, NaN);
       rejected++;
+      continue;
     }
+    const tr = n == 0 ? h - l : max(h, prevC) - min(l, prevC);
+    n += 1;
+    sum += tr;
+    if (n == p) atr = sum * invP;
+    else if (n > p) atr = atr * keep + tr * invP;
+    prevC = c;
+    store<f64>(out + o, atr);
   }
+  for (; t < len; t++) {
+    const o = <usize>t << 3;
+    const h = load<f64>(hi + o), l = load<f64>(lo + o), c = load<f64>(cl + o);
+    if (!(l > 0 && h >= l && c >= l && c <= h && h <= maxPrice)) {
+      store<f64>(out + o, NaN);
+      rejected++;
+      continue;
+    }
+    atr = atr * keep + (max(h, prevC) - min(l, prevC)) * invP;
+    prevC = c;
+    store<f64>(out + o, atr);
+  }
+  store<f64>(state, prevC, 0);
+  store<f64>(state, atr, 8);
+  store<f64>(state, sum, 16);
+  store<f64>(state, min(n, p + 1), 24);
   return rejected;
 }
