@@ -84,13 +84,27 @@ function pairUpdate(sxy: usize, a: usize, b: usize, n: i32, subtract: bool): voi
     let k = 0;
     if (ASC_FEATURE_SIMD) {
       const va = f64x2.splat(ai), vb = f64x2.splat(bi);
+      // Unrolled to four pairs per iteration: the loop's own bookkeeping is otherwise a
+      // large share of so short a body.
       if (subtract) {
+        for (; k + 3 < m; k += 4) {
+          const o = <usize>k << 3;
+          v128.store(s0 + o, f64x2.add(v128.load(s0 + o),
+            f64x2.sub(f64x2.mul(va, v128.load(a0 + o)), f64x2.mul(vb, v128.load(b0 + o)))));
+          v128.store(s0 + o + 16, f64x2.add(v128.load(s0 + o + 16),
+            f64x2.sub(f64x2.mul(va, v128.load(a0 + o + 16)), f64x2.mul(vb, v128.load(b0 + o + 16)))));
+        }
         for (; k + 1 < m; k += 2) {
           const o = <usize>k << 3;
           v128.store(s0 + o, f64x2.add(v128.load(s0 + o),
             f64x2.sub(f64x2.mul(va, v128.load(a0 + o)), f64x2.mul(vb, v128.load(b0 + o)))));
         }
       } else {
+        for (; k + 3 < m; k += 4) {
+          const o = <usize>k << 3;
+          v128.store(s0 + o, f64x2.add(v128.load(s0 + o), f64x2.mul(va, v128.load(a0 + o))));
+          v128.store(s0 + o + 16, f64x2.add(v128.load(s0 + o + 16), f64x2.mul(va, v128.load(a0 + o + 16))));
+        }
         for (; k + 1 < m; k += 2) {
           const o = <usize>k << 3;
           v128.store(s0 + o, f64x2.add(v128.load(s0 + o), f64x2.mul(va, v128.load(a0 + o))));

@@ -10,8 +10,8 @@
 import { HEADER, column, stride } from "./layout";
 
 // Header: [0] n: i32, [4] w: i32, [8] maxValue: f64, [16] work: f64 (deque pops, for tests)
-// Columns (n each): 0 input, 1 peak (running), 2 current, 3 max, 4 clock, 5 head, 6 size
-// then, when w > 0: deque values [n * w], deque clocks [n * w].
+// Columns (n each): 0 input, 1 peak (running), 2 current, 3 max, 4 clock, 5 head (i32),
+// 6 size (i32); then, when w > 0, the deques: n * w entries of (value, clock).
 const COLUMNS: i32 = 7;
 
 /** Bytes of a drawdown bank over `n` series and window `w` (0 = since inception). */
@@ -79,19 +79,20 @@ export function ddBankUpdate(state: usize): i32 {
     return rejected;
   }
   const clock = column(state, n, 4), head = column(state, n, 5), size = column(state, n, 6);
-  const dqV = column(state, n, COLUMNS);
-  const dqT = dqV + (<usize>n * <usize>w << 3);
+  // Deque entries are (value, clock) pairs, 16 bytes, so the front's clock and value share a
+  // cache line; each series owns w consecutive entries.
+  const dq = column(state, n, COLUMNS);
   const fw = <f64>w;
   let work: f64 = 0;
   for (; i < n; i++) {
     const o = <usize>i << 3;
     const v = load<f64>(inp + o);
     if (!(v > 0 && v <= maxValue)) { rejected++; continue; }
-    const base = <usize>i * <usize>w << 3;
+    const base = dq + (<usize>i * <usize>w << 4);
     const t = load<f64>(clock + o);
-    let h = <i32>load<f64>(head + o), s = <i32>load<f64>(size + o);
+    let h = load<i32>(head + o), s = load<i32>(size + o);
     // Expire the front if it left the window (at most one per update).
-    if (s > 0 && load<f64>(dqT + base + (<usize>h << 3)) <= t - fw) {
+    if (s > 0 && load<f64>(base + (<usize>h << 4), 8) <= t - fw) {
       h = h + 1 == w ? 0 : h + 1;
       s--;
       work++;
@@ -100,19 +101,19 @@ export function ddBankUpdate(state: usize): i32 {
     while (s > 0) {
       let b = h + s - 1;
       if (b >= w) b -= w;
-      if (load<f64>(dqV + base + (<usize>b << 3)) > v) break;
+      if (load<f64>(base + (<usize>b << 4)) > v) break;
       s--;
       work++;
     }
     let e = h + s;
     if (e >= w) e -= w;
-    store<f64>(dqV + base + (<usize>e << 3), v);
-    store<f64>(dqT + base + (<usize>e << 3), t);
+    store<f64>(base + (<usize>e << 4), v);
+    store<f64>(base + (<usize>e << 4), t, 8);
     s++;
-    const pk = load<f64>(dqV + base + (<usize>h << 3));
+    const pk = load<f64>(base + (<usize>h << 4));
     store<f64>(cur + o, (pk - v) / pk);
-    store<f64>(head + o, <f64>h);
-    store<f64>(size + o, <f64>s);
+    store<i32>(head + o, h);
+    store<i32>(size + o, s);
     store<f64>(clock + o, t + 1);
     const p1 = max(load<f64>(peak + o), v);
     const d = (p1 - v) / p1;

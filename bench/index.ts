@@ -1,8 +1,52 @@
-import { loadKernels } from '../src/index.js';
+/**
+ * `npm run bench`: Bulwark's kernels beside their peers, in one run. Prints markdown tables
+ * (ns per unit of work and ratios) and rewrites the figures block of README.md, stamped with
+ * the machine they came from. `--no-readme` only prints.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { loadKernels, type Kernels } from '../src/index.js';
 import { batchAtr, streamingAtr } from './atr.bench.js';
+import { correlation } from './correlation.bench.js';
+import { drawdownHistory } from './drawdown.bench.js';
+
+const START = '<!-- bench:start -->';
+const END = '<!-- bench:end -->';
+
+function machine(): string {
+  const cpus = os.cpus();
+  const model = cpus[0]?.model.trim() ?? 'unknown CPU';
+  const gib = (os.totalmem() / 2 ** 30).toFixed(0);
+  const date = new Date().toISOString().slice(0, 10);
+  return `Measured ${date} on ${model}, ${cpus.length} vCPU, ${gib} GiB, ${os.type()} ${os.release()}, Node ${process.version}.`;
+}
 
 const k = await loadKernels();
-for (const run of [streamingAtr, batchAtr]) {
+const runs: Array<(k: Kernels) => Promise<{ text: string }>> = [
+  streamingAtr,
+  batchAtr,
+  (kk) => correlation(kk, 1000),
+  (kk) => correlation(kk, 100),
+  drawdownHistory,
+];
+const sections = [machine()];
+console.log(`${sections[0]}\n`);
+for (const run of runs) {
   const { text } = await run(k);
   console.log(`${text}\n`);
+  sections.push(text);
+}
+
+if (!process.argv.includes('--no-readme')) {
+  const url = new URL('../README.md', import.meta.url);
+  const readme = await readFile(url, 'utf8');
+  const from = readme.indexOf(START);
+  const to = readme.indexOf(END);
+  if (from < 0 || to < from) {
+    console.log('README.md has no bench markers; figures not recorded.');
+  } else {
+    const block = `${START}\n${sections.join('\n\n')}\n${END}`;
+    await writeFile(url, readme.slice(0, from) + block + readme.slice(to + END.length));
+    console.log('Figures recorded in README.md.');
+  }
 }
