@@ -36,10 +36,16 @@ export function atrBankValues(state: usize): usize {
   return column(state, load<i32>(state, 0), 1);
 }
 
+// 0 < low <= close <= high <= maxPrice; NaN in any input fails every comparison.
+// @ts-ignore: decorator
+@inline function validScalar(h: f64, l: f64, c: f64, maxPrice: f64): bool {
+  return l > 0 && c >= l && c <= h && h <= maxPrice;
+}
+
 // @ts-ignore: decorator
 @inline function stepScalar(pc: usize, atr: usize, sum: usize, cnt: usize,
   h: f64, l: f64, c: f64, p: f64, invP: f64, keep: f64, maxPrice: f64): bool {
-  if (!(l > 0 && h >= l && c >= l && c <= h && h <= maxPrice)) return false;
+  if (!validScalar(h, l, c, maxPrice)) return false;
   const n = load<f64>(cnt);
   const prevC = load<f64>(pc);
   const tr = n == 0 ? h - l : max(h, prevC) - min(l, prevC);
@@ -63,7 +69,7 @@ export function atrBankValues(state: usize): usize {
 // seeding branch is dead: the steady loop reads and writes only prevClose and atr.
 // @ts-ignore: decorator
 @inline function steadyScalar(pc: usize, atr: usize, h: f64, l: f64, c: f64, invP: f64, keep: f64, maxPrice: f64): bool {
-  if (!(l > 0 && h >= l && c >= l && c <= h && h <= maxPrice)) return false;
+  if (!validScalar(h, l, c, maxPrice)) return false;
   const prevC = load<f64>(pc), prevA = load<f64>(atr);
   const tr = max(h, prevC) - min(l, prevC);
   store<f64>(pc, c);
@@ -176,7 +182,7 @@ export function atrSeries(state: usize, input: usize, out: usize, len: i32, peri
     const o = <usize>t << 3;
     const h = load<f64>(hi + o), l = load<f64>(lo + o), c = load<f64>(cl + o);
     t++;
-    if (!(l > 0 && h >= l && c >= l && c <= h && h <= maxPrice)) {
+    if (!validScalar(h, l, c, maxPrice)) {
       store<f64>(out + o, NaN);
       rejected++;
       continue;
@@ -192,7 +198,7 @@ export function atrSeries(state: usize, input: usize, out: usize, len: i32, peri
   for (; t < len; t++) {
     const o = <usize>t << 3;
     const h = load<f64>(hi + o), l = load<f64>(lo + o), c = load<f64>(cl + o);
-    if (!(l > 0 && h >= l && c >= l && c <= h && h <= maxPrice)) {
+    if (!validScalar(h, l, c, maxPrice)) {
       store<f64>(out + o, NaN);
       rejected++;
       continue;
