@@ -19,6 +19,11 @@ export interface CorrelationBankOptions {
 /**
  * Index of pair (i, j), i < j, in the packed upper triangle of an n-symbol matrix:
  * i·(2n − i − 1)/2 + (j − i − 1).
+ *
+ * @example
+ * ```ts
+ * const r = corr.packed()[packedIndex(corr.symbols, 2, 5)]; // same as corr.get(2, 5)
+ * ```
  */
 export function packedIndex(n: number, i: number, j: number): number {
   return (i * (2 * n - i - 1)) / 2 + (j - i - 1);
