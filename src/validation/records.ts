@@ -1,0 +1,171 @@
+import type { Bar, Fill, PortfolioSnapshot, Position } from '../vocabulary/market.js';
+import type { OrderRequest } from '../vocabulary/orders.js';
+import { asRecord, numberField, symbolField, timestampField, type InputLimits } from './fields.js';
+import { accept, reject, type Validated } from './validated.js';
+
+// A field validator returns the value, or a failed Validated to pass straight back.
+function failed(v: unknown): v is Validated<never> {
+  return typeof v === 'object' && v !== null;
+}
+
+/**
+ * Checks one bar: symbol format, timestamp, finite positive prices within limits,
+ * low ≤ open, close ≤ high, volume ≥ 0. Per-symbol monotonic time is checked by the caller,
+ * which knows the last accepted timestamp.
+ *
+ * @example
+ * ```ts
+ * const r = validateBar(raw, DEFAULT_INPUT_LIMITS);
+ * if (!r.ok) counter.add(r.rejection.code);
+ * ```
+ */
+export function validateBar(raw: unknown, limits: InputLimits): Validated<Bar> {
+  const rec = asRecord(raw);
+  if (rec === undefined) return reject('MALFORMED_RECORD', 'a bar must be an object');
+  const symbol = symbolField(rec, limits);
+  if (failed(symbol)) return symbol;
+  const timestamp = timestampField(rec);
+  if (failed(timestamp)) return timestamp;
+  const open = numberField(rec, 'open', { positive: true, max: limits.maxPrice });
+  if (failed(open)) return open;
+  const high = numberField(rec, 'high', { positive: true, max: limits.maxPrice });
+  if (failed(high)) return high;
+  const low = numberField(rec, 'low', { positive: true, max: limits.maxPrice });
+  if (failed(low)) return low;
+  const close = numberField(rec, 'close', { positive: true, max: limits.maxPrice });
+  if (failed(close)) return close;
+  const volume = numberField(rec, 'volume', { nonNegative: true, max: limits.maxQuantity });
+  if (failed(volume)) return volume;
+  if (!(low <= open && low <= close && open <= high && close <= high)) {
+    return reject('INCONSISTENT_OHLC', `need low ≤ open, close ≤ high; got o=${open} h=${high} l=${low} c=${close}`);
+  }
+  return accept(Object.freeze({ timestamp, symbol, open, high, low, close, volume }));
+}
+
+function sideField<T extends string>(rec: Record<string, unknown>, field: string, allowed: readonly T[]): Validated<never> | T {
+  const v = rec[field];
+  if (v === undefined) return reject('MISSING_FIELD', `${field} is missing`, field);
+  return allowed.includes(v as T) ? (v as T) : reject('INVALID_SIDE', `${field} must be one of ${allowed.join(', ')}`, field);
+}
+
+function idField(rec: Record<string, unknown>, field: string): Validated<never> | string {
+  const v = rec[field];
+  if (v === undefined) return reject('MISSING_FIELD', `${field} is missing`, field);
+  if (typeof v !== 'string' || v.length === 0 || v.length > 64) return reject('MALFORMED_RECORD', `${field} must be a string of 1-64 characters`, field);
+  return v;
+}
+
+function quantityField(rec: Record<string, unknown>, field: string, limits: InputLimits): Validated<never> | number {
+  const v = rec[field];
+  if (v === undefined) return reject('MISSING_FIELD', `${field} is missing`, field);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) return reject('INVALID_QUANTITY', `${field} must be a finite number > 0`, field);
+  if (v > limits.maxQuantity) return reject('VALUE_OUT_OF_RANGE', `${field} must be ≤ ${limits.maxQuantity}`, field);
+  return v;
+}
+
+/** Checks one fill. */
+export function validateFill(raw: unknown, limits: InputLimits): Validated<Fill> {
+  const rec = asRecord(raw);
+  if (rec === undefined) return reject('MALFORMED_RECORD', 'a fill must be an object');
+  const fillId = idField(rec, 'fillId');
+  if (failed(fillId)) return fillId;
+  const orderId = idField(rec, 'orderId');
+  if (failed(orderId)) return orderId;
+  const symbol = symbolField(rec, limits);
+  if (failed(symbol)) return symbol;
+  const side = sideField(rec, 'side', ['BUY', 'SELL'] as const);
+  if (failed(side)) return side;
+  const quantity = quantityField(rec, 'quantity', limits);
+  if (failed(quantity)) return quantity;
+  const price = numberField(rec, 'price', { positive: true, max: limits.maxPrice });
+  if (failed(price)) return price;
+  const timestamp = timestampField(rec);
+  if (failed(timestamp)) return timestamp;
+  return accept(Object.freeze({ fillId, orderId, symbol, side, quantity, price, timestamp }));
+}
+
+/** Checks one position. */
+export function validatePosition(raw: unknown, limits: InputLimits): Validated<Position> {
+  const rec = asRecord(raw);
+  if (rec === undefined) return reject('MALFORMED_RECORD', 'a position must be an object');
+  const symbol = symbolField(rec, limits);
+  if (failed(symbol)) return symbol;
+  const side = sideField(rec, 'side', ['LONG', 'SHORT'] as const);
+  if (failed(side)) return side;
+  const quantity = quantityField(rec, 'quantity', limits);
+  if (failed(quantity)) return quantity;
+  const entryPrice = numberField(rec, 'entryPrice', { positive: true, max: limits.maxPrice });
+  if (failed(entryPrice)) return entryPrice;
+  const openedAt = timestampField(rec, 'openedAt');
+  if (failed(openedAt)) return openedAt;
+  return accept(Object.freeze({ symbol, side, quantity, entryPrice, openedAt }));
+}
+
+/**
+ * Checks a portfolio snapshot. A bad snapshot-level field rejects the snapshot; bad positions
+ * are returned separately so that the good ones still count.
+ */
+export function validateSnapshot(
+  raw: unknown,
+  limits: InputLimits & { readonly maxPositions: number },
+): Validated<{ readonly snapshot: PortfolioSnapshot; readonly rejected: readonly Validated<never>[] }> {
+  const rec = asRecord(raw);
+  if (rec === undefined) return reject('MALFORMED_RECORD', 'a snapshot must be an object');
+  const timestamp = timestampField(rec);
+  if (failed(timestamp)) return timestamp;
+  const equity = numberField(rec, 'equity', { positive: true, max: limits.maxPrice });
+  if (failed(equity)) return equity;
+  const list = rec['positions'];
+  if (!Array.isArray(list)) return reject(list === undefined ? 'MISSING_FIELD' : 'MALFORMED_RECORD', 'positions must be an array', 'positions');
+  const positions: Position[] = [];
+  const rejected: Validated<never>[] = [];
+  const seen = new Set<string>();
+  for (const item of list as unknown[]) {
+    const p = validatePosition(item, limits);
+    if (!p.ok) rejected.push(p as Validated<never>);
+    else if (seen.has(p.value.symbol)) rejected.push(reject('DUPLICATE_POSITION', `two positions for ${p.value.symbol}`, 'positions'));
+    else if (positions.length >= limits.maxPositions) rejected.push(reject('POSITION_LIMIT', `more than maxPositions ${limits.maxPositions}`, 'positions'));
+    else {
+      seen.add(p.value.symbol);
+      positions.push(p.value);
+    }
+  }
+  return accept(Object.freeze({ snapshot: Object.freeze({ timestamp, equity, positions: Object.freeze(positions) }), rejected: Object.freeze(rejected) }));
+}
+
+/** Checks an order request. */
+export function validateOrder(raw: unknown, limits: InputLimits): Validated<OrderRequest> {
+  const rec = asRecord(raw);
+  if (rec === undefined) return reject('MALFORMED_RECORD', 'an order must be an object');
+  const clientOrderId = idField(rec, 'clientOrderId');
+  if (failed(clientOrderId)) return clientOrderId;
+  const symbol = symbolField(rec, limits);
+  if (failed(symbol)) return symbol;
+  const side = sideField(rec, 'side', ['BUY', 'SELL'] as const);
+  if (failed(side)) return side;
+  const quantity = quantityField(rec, 'quantity', limits);
+  if (failed(quantity)) return quantity;
+  const type = sideField(rec, 'type', ['MARKET', 'LIMIT', 'STOP'] as const);
+  if (failed(type)) return type;
+  const intent = sideField(rec, 'intent', ['ENTRY', 'EXIT', 'PROTECTIVE'] as const);
+  if (failed(intent)) return intent;
+  let price: number | undefined;
+  if (type !== 'MARKET' || rec['price'] !== undefined) {
+    const p = numberField(rec, 'price', { positive: true, max: limits.maxPrice });
+    if (failed(p)) return p;
+    price = p;
+  }
+  const reduceOnly = rec['reduceOnly'];
+  if (reduceOnly !== undefined && typeof reduceOnly !== 'boolean') return reject('MALFORMED_RECORD', 'reduceOnly must be a boolean', 'reduceOnly');
+  const order: OrderRequest = {
+    clientOrderId,
+    symbol,
+    side,
+    quantity,
+    type,
+    intent,
+    ...(price === undefined ? {} : { price }),
+    ...(reduceOnly === undefined ? {} : { reduceOnly }),
+  };
+  return accept(Object.freeze(order));
+}
