@@ -1,0 +1,293 @@
+import type { CommandCoalescer } from '../concurrency/command-coalescer.js';
+import type { Bar, Fill, Position, PositionSide } from '../vocabulary/market.js';
+import type { ProtectiveCommand } from '../vocabulary/orders.js';
+import { candidateStop, isTighter, isTriggered, type StopPolicy } from './stop-rules.js';
+
+/**
+ * `LOCAL`: Bulwark watches bars and sends CLOSE_POSITION when a stop is traded through
+ * (so a quarantined symbol's stop can be held for a bar). `BROKER`: the stop rests at the
+ * broker as a stop order, placed once and amended as it tightens.
+ */
+export type StopMode = 'LOCAL' | 'BROKER';
+
+/** The live stop of one position. Read-only to callers; changed only by the manager. */
+export interface StopView {
+  readonly symbol: string;
+  readonly side: PositionSide;
+  readonly quantity: number;
+  readonly entryPrice: number;
+  /** Current stop price; NaN while no rule has an opinion. */
+  readonly stop: number;
+  /** Bumped on every change; a change carrying a lower or equal version is stale. */
+  readonly version: number;
+  readonly status: 'OPEN' | 'CLOSING';
+}
+
+interface StopState {
+  symbol: string;
+  side: PositionSide;
+  quantity: number;
+  entryPrice: number;
+  openedAt: number;
+  highWater: number;
+  lowWater: number;
+  stop: number;
+  version: number;
+  status: 'OPEN' | 'CLOSING';
+  placed: boolean;
+  /** Client order id of the resting stop (BROKER) or of the close (LOCAL). */
+  orderId: string;
+}
+
+/** Counters of what the manager did. */
+export interface StopCounters {
+  placed: number;
+  moved: number;
+  triggered: number;
+  /** Triggers held back because the symbol was quarantined. */
+  suppressed: number;
+  /** Stop changes refused as stale (old version) or loosening. */
+  refused: number;
+  /** New positions refused over maxPositions. */
+  overLimit: number;
+}
+
+/** Options of {@link StopManager}. */
+export interface StopManagerOptions {
+  readonly policy: StopPolicy;
+  readonly mode: StopMode;
+  readonly maxPositions: number;
+  readonly coalescer: CommandCoalescer;
+  /** Prefix of the client order ids this manager makes (unique per plugin instance). */
+  readonly idPrefix: string;
+  /** True while a symbol's bars are suspected bad ticks. */
+  readonly isQuarantined: (symbol: string) => boolean;
+}
+
+/** What a change request decided. */
+export type StopChange = 'MOVED' | 'UNCHANGED' | 'STALE' | 'LOOSER' | 'UNKNOWN';
+
+/**
+ * Per-position stop-loss for longs and shorts: the tightest candidate of the policy's rules
+ * (fixed, percent, ATR multiple, chandelier, trailing with activation, breakeven), ratcheted
+ * so it only tightens, versioned so a stale change never overwrites a newer one. State per
+ * position is a dozen numbers, bounded by `maxPositions`; market history lives in the WASM
+ * kernels, not here.
+ *
+ * @example
+ * ```ts
+ * const stops = new StopManager({ policy, mode: 'LOCAL', maxPositions: 10_000, coalescer, idPrefix: 'bw1', isQuarantined });
+ * stops.syncPositions(snapshot.positions);
+ * stops.onBar(bar, atrOfSymbol);
+ * ```
+ */
+export class StopManager {
+  readonly #o: StopManagerOptions;
+  readonly #states = new Map<string, StopState>();
+  #sequence = 0;
+  readonly counters: StopCounters = { placed: 0, moved: 0, triggered: 0, suppressed: 0, refused: 0, overLimit: 0 };
+
+  constructor(options: StopManagerOptions) {
+    this.#o = options;
+  }
+
+  /** Positions under management. */
+  get size(): number {
+    return this.#states.size;
+  }
+
+  /** The live stop of `symbol`'s position, or undefined. */
+  get(symbol: string): StopView | undefined {
+    const s = this.#states.get(symbol);
+    return s === undefined ? undefined : view(s);
+  }
+
+  /** Every managed stop, as fresh frozen views. */
+  views(): StopView[] {
+    return [...this.#states.values()].map(view);
+  }
+
+  /**
+   * Aligns managed positions with the portfolio: adds new ones (up to maxPositions),
+   * updates quantities, drops closed ones (cancelling their resting stops). Returns the
+   * symbols refused over the limit.
+   */
+  syncPositions(positions: readonly Position[]): string[] {
+    const live = new Set<string>();
+    const refused: string[] = [];
+    for (const p of positions) {
+      live.add(p.symbol);
+      const s = this.#states.get(p.symbol);
+      if (s !== undefined && s.side === p.side) {
+        s.quantity = p.quantity;
+        continue;
+      }
+      if (s !== undefined) this.#drop(s); // flipped: a new position on the other side
+      if (this.#states.size >= this.#o.maxPositions) {
+        this.counters.overLimit++;
+        refused.push(p.symbol);
+        continue;
+      }
+      this.#states.set(p.symbol, {
+        symbol: p.symbol,
+        side: p.side,
+        quantity: p.quantity,
+        entryPrice: p.entryPrice,
+        openedAt: p.openedAt,
+        highWater: p.entryPrice,
+        lowWater: p.entryPrice,
+        stop: Number.NaN,
+        version: 0,
+        status: 'OPEN',
+        placed: false,
+        orderId: this.#nextId(),
+      });
+      this.#refresh(this.#states.get(p.symbol) as StopState, p.entryPrice, Number.NaN);
+    }
+    for (const s of [...this.#states.values()]) if (!live.has(s.symbol)) this.#drop(s);
+    return refused;
+  }
+
+  /**
+   * Applies one validated bar: trails the stop with the new high/low, close and ATR, then
+   * fires it (LOCAL mode) if the bar traded through it. A quarantined symbol's bar is held
+   * back entirely: it neither moves nor fires the stop.
+   */
+  onBar(bar: Bar, atr: number): void {
+    const s = this.#states.get(bar.symbol);
+    if (s === undefined || s.status !== 'OPEN') return;
+    if (this.#o.isQuarantined(bar.symbol)) {
+      if (isTriggered(s.side, s.stop, bar.low, bar.high)) this.counters.suppressed++;
+      return;
+    }
+    if (this.#o.mode === 'LOCAL' && isTriggered(s.side, s.stop, bar.low, bar.high)) {
+      this.#trigger(s);
+      return;
+    }
+    if (bar.high > s.highWater) s.highWater = bar.high;
+    if (bar.low < s.lowWater) s.lowWater = bar.low;
+    this.#refresh(s, bar.close, atr);
+  }
+
+  /**
+   * Requests a stop of `price` for `symbol`, valid only if `version` is newer than the live
+   * one and the price is tighter: the guard against stale or loosening updates from any
+   * source (security finding 4 of the review).
+   */
+  propose(symbol: string, price: number, version: number): StopChange {
+    const s = this.#states.get(symbol);
+    if (s === undefined || s.status !== 'OPEN') return 'UNKNOWN';
+    if (version <= s.version) {
+      this.counters.refused++;
+      return 'STALE';
+    }
+    if (!Number.isFinite(price) || !(price > 0) || !isTighter(s.side, price, s.stop)) {
+      this.counters.refused++;
+      return 'LOOSER';
+    }
+    this.#apply(s, price, version);
+    return 'MOVED';
+  }
+
+  /**
+   * Tightens every open stop by `fraction` of its distance to `lastClose` (an anomaly action).
+   * `lastClose` gives each symbol's latest close.
+   */
+  tightenAll(fraction: number, lastClose: (symbol: string) => number): number {
+    let moved = 0;
+    for (const s of this.#states.values()) {
+      const close = lastClose(s.symbol);
+      if (s.status !== 'OPEN' || Number.isNaN(s.stop) || !Number.isFinite(close)) continue;
+      const target = s.stop + (close - s.stop) * fraction;
+      if (isTighter(s.side, target, s.stop) && this.propose(s.symbol, target, s.version + 1) === 'MOVED') moved++;
+    }
+    return moved;
+  }
+
+  /** A fill of one of our stop or close orders marks the stop triggered. */
+  onFill(fill: Fill): void {
+    const s = this.#states.get(fill.symbol);
+    if (s === undefined || fill.orderId !== s.orderId) return;
+    if (s.status === 'OPEN') this.counters.triggered++;
+    s.status = 'CLOSING';
+  }
+
+  /**
+   * The final outcome of a command this manager sent. A close that failed for good re-arms
+   * the stop under a new client order id, so the next bar through it fires again.
+   */
+  onCommandResult(command: ProtectiveCommand, ok: boolean): void {
+    if (ok || command.kind !== 'CLOSE_POSITION') return;
+    const s = this.#states.get(command.symbol);
+    if (s === undefined || s.orderId !== command.clientOrderId || s.status !== 'CLOSING') return;
+    s.status = 'OPEN';
+    s.orderId = this.#nextId();
+  }
+
+  /** Removes every position (on dispose). */
+  clear(): void {
+    this.#states.clear();
+  }
+
+  #nextId(): string {
+    return `${this.#o.idPrefix}-${(++this.#sequence).toString(36)}`;
+  }
+
+  #refresh(s: StopState, close: number, atr: number): void {
+    const c = candidateStop(this.#o.policy, {
+      side: s.side,
+      entryPrice: s.entryPrice,
+      highWater: s.highWater,
+      lowWater: s.lowWater,
+      close,
+      atr,
+    });
+    if (!Number.isNaN(c) && c > 0 && isTighter(s.side, c, s.stop)) this.#apply(s, c, s.version + 1);
+  }
+
+  #apply(s: StopState, price: number, version: number): void {
+    const first = Number.isNaN(s.stop);
+    s.stop = price;
+    s.version = version;
+    if (first) this.counters.placed++;
+    else this.counters.moved++;
+    if (this.#o.mode !== 'BROKER') return;
+    const side = s.side === 'LONG' ? 'SELL' : 'BUY';
+    const command: ProtectiveCommand = s.placed
+      ? { kind: 'AMEND_STOP', clientOrderId: s.orderId, symbol: s.symbol, stopPrice: price, version }
+      : { kind: 'PLACE_STOP', clientOrderId: s.orderId, symbol: s.symbol, side, quantity: s.quantity, stopPrice: price };
+    s.placed = true;
+    void this.#o.coalescer.submit(s.symbol, command);
+  }
+
+  #trigger(s: StopState): void {
+    s.status = 'CLOSING';
+    this.counters.triggered++;
+    void this.#o.coalescer.submit(s.symbol, {
+      kind: 'CLOSE_POSITION',
+      clientOrderId: s.orderId,
+      symbol: s.symbol,
+      side: s.side === 'LONG' ? 'SELL' : 'BUY',
+      quantity: s.quantity,
+    });
+  }
+
+  #drop(s: StopState): void {
+    this.#states.delete(s.symbol);
+    if (this.#o.mode === 'BROKER' && s.placed && s.status === 'OPEN') {
+      void this.#o.coalescer.submit(s.symbol, { kind: 'CANCEL', clientOrderId: s.orderId, symbol: s.symbol });
+    }
+  }
+}
+
+function view(s: StopState): StopView {
+  return Object.freeze({
+    symbol: s.symbol,
+    side: s.side,
+    quantity: s.quantity,
+    entryPrice: s.entryPrice,
+    stop: s.stop,
+    version: s.version,
+    status: s.status,
+  });
+}
