@@ -1,0 +1,131 @@
+import type { CorrelationBank } from '../kernels/correlation.js';
+import type { Kernels } from '../kernels/load.js';
+import type { AnomalyConfig } from './config.js';
+import { anomalyEvent, type AnomalyEvent, type CorrelationBreakEvent } from './events.js';
+import type { SymbolRegistry } from '../market/symbol-registry.js';
+
+/**
+ * CORRELATION_BREAK detection over a watch-list: the first min(`correlationSymbols`,
+ * `maxSymbols`) symbols registered (slots 0..n−1). One correlation bank holds the rolling
+ * Pearson r of their log returns over `correlationWindow` bars; each round the mean of the
+ * finite pairs is read from its packed upper triangle (never a full matrix, ISSUE-2977).
+ *
+ * The baseline is an exponential average of past means with span `baselineWindow`
+ * (α = 2/(span + 1)), started when the window first fills. Once it has averaged
+ * `correlationWindow` means, |mean − baseline| ≥ `breakThreshold` fires one event (a group
+ * decorrelating gives a negative `change`; a sell-off where everything moves together a
+ * positive one); another can fire only after |mean − baseline| falls below `breakRearm`.
+ *
+ * A symbol with no bar this round, or whose bar was quarantined, is a missing observation
+ * for the kernel (NaN); a round in which no watched symbol has a return leaves the bank alone.
+ * The mean of few pairs is noisy: with 2 symbols it is one r, whose sampling error over 60
+ * bars is about 0.13, so keep the watch-list at 10 or more symbols at the default threshold.
+ *
+ * @example
+ * ```ts
+ * watch.stage(slot, logReturn); // for each bar of the round
+ * watch.flush(roundTimestamp, events);
+ * ```
+ */
+export class CorrelationBreak {
+  /** Symbols watched (0 when off). */
+  readonly size: number;
+  readonly #config: AnomalyConfig;
+  readonly #registry: SymbolRegistry;
+  readonly #bank: CorrelationBank | undefined;
+  readonly #input: Float64Array;
+  readonly #alpha: number;
+  #staged = 0;
+  #baseline = Number.NaN;
+  #baselineSamples = 0;
+  #armed = true;
+
+  constructor(kernels: Kernels, config: AnomalyConfig, registry: SymbolRegistry) {
+    const n = Math.min(config.correlationSymbols, config.maxSymbols);
+    this.size = n >= 2 ? n : 0;
+    this.#config = config;
+    this.#registry = registry;
+    this.#alpha = 2 / (config.baselineWindow + 1);
+    this.#input = new Float64Array(this.size).fill(Number.NaN);
+    this.#bank = this.size === 0 ? undefined : kernels.correlationBank({ symbols: this.size, window: config.correlationWindow });
+  }
+
+  /** The current baseline mean correlation (NaN before the window first fills). */
+  get baseline(): number {
+    return this.#baseline;
+  }
+
+  /** Stages `slot`'s log return for this round; ignored for slots outside the watch-list. */
+  stage(slot: number, logReturn: number): void {
+    if (slot >= this.size) return;
+    this.#input[slot] = logReturn;
+    this.#staged++;
+  }
+
+  /** Applies the staged returns and appends a CORRELATION_BREAK to `out` when one fires. */
+  flush(timestamp: number, out: AnomalyEvent[]): void {
+    const bank = this.#bank;
+    if (bank === undefined || this.#staged === 0) return;
+    bank.update(this.#input);
+    this.#input.fill(Number.NaN);
+    this.#staged = 0;
+    if (bank.filled < bank.window) return;
+    const packed = bank.packed();
+    let sum = 0;
+    let pairs = 0;
+    for (let p = 0; p < packed.length; p++) {
+      const r = packed[p] as number;
+      if (r === r) {
+        sum += r;
+        pairs++;
+      }
+    }
+    if (pairs === 0) return;
+    const mean = sum / pairs;
+    if (this.#baselineSamples === 0) this.#baseline = mean;
+    const change = mean - this.#baseline;
+    const cfg = this.#config;
+    if (this.#baselineSamples >= cfg.correlationWindow) {
+      if (this.#armed && Math.abs(change) >= cfg.breakThreshold) {
+        this.#armed = false;
+        out.push(this.#event(timestamp, mean, change, pairs));
+      } else if (!this.#armed && Math.abs(change) < cfg.breakRearm) {
+        this.#armed = true;
+      }
+    }
+    this.#baseline += this.#alpha * (mean - this.#baseline);
+    this.#baselineSamples++;
+  }
+
+  #event(timestamp: number, mean: number, change: number, pairs: number): CorrelationBreakEvent {
+    const cfg = this.#config;
+    const watched = Math.min(this.size, this.#registry.size);
+    const symbols: string[] = [];
+    for (let i = 0; i < watched; i++) symbols.push(this.#registry.symbolAt(i));
+    return anomalyEvent<CorrelationBreakEvent>({
+      type: 'CORRELATION_BREAK',
+      severity: 'WARNING',
+      symbols,
+      timestamp,
+      inputs: {
+        meanCorrelation: mean,
+        baseline: this.#baseline,
+        change,
+        threshold: cfg.breakThreshold,
+        pairs,
+        window: cfg.correlationWindow,
+      },
+      actions: cfg.actions.CORRELATION_BREAK,
+    });
+  }
+
+  /** Returns the bank's memory to the kernel module. */
+  dispose(): void {
+    this.#bank?.dispose();
+  }
+
+  /** The typed arrays this object owns (for memory accounting; the correlations are in WASM). */
+  buffers(): readonly ArrayBufferView[] {
+    return [this.#input];
+  }
+}

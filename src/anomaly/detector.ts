@@ -1,0 +1,291 @@
+import { BulwarkError } from '../errors.js';
+import type { Kernels } from '../kernels/load.js';
+import type { Bar } from '../vocabulary/market.js';
+import { kernelLimitProblems, resolveAnomalyConfig, type AnomalyConfig, type AnomalyConfigInput } from './config.js';
+import { CorrelationBreak } from './correlation-break.js';
+import { anomalyEvent, type AnomalyEvent, type BadTickEvent, type StaleFeedEvent } from './events.js';
+import { PriceSpikes } from './price-spikes.js';
+import { VolatilityRegime } from './regime.js';
+import { SymbolRegistry } from '../market/symbol-registry.js';
+import { RobustScorer } from './robust.js';
+import { StaleFeed } from './stale.js';
+import { VolumeSpikes } from './volume-spikes.js';
+
+/**
+ * Detects market-data anomalies for the risk plugin: PRICE_SPIKE, VOLUME_SPIKE,
+ * VOLATILITY_REGIME, CORRELATION_BREAK, STALE_FEED and BAD_TICK (see each detector's notes).
+ *
+ * Memory is fixed at construction: every per-symbol column (spike windows, last close,
+ * quarantine, stale and regime state) is a typed array of `maxSymbols` rows, and ATR and
+ * correlation state lives in the kernels' banks. Symbols get slots in arrival order; a new
+ * symbol beyond `maxSymbols` is refused (its bars are counted in `refusedBars` and skipped).
+ * 32·spikeWindow + 159 bytes per symbol of `maxSymbols` (21 MB at the defaults), plus the
+ * kernels' banks (two ATR banks and one correlation bank) in WASM memory.
+ *
+ * @example
+ * ```ts
+ * const k = await loadKernels();
+ * const detector = new AnomalyDetector(k, { maxSymbols: 500 });
+ * for (const e of detector.observe(validatedBars)) plugin.onAnomaly(e);
+ * if (detector.isQuarantined('AAPL')) skipStopsFor('AAPL');
+ * setInterval(() => detector.checkStale(Date.now()).forEach(plugin.onAnomaly), 10_000);
+ * ```
+ */
+export class AnomalyDetector {
+  /** The frozen, validated config in force. */
+  readonly config: AnomalyConfig;
+  readonly #registry: SymbolRegistry;
+  readonly #scorer: RobustScorer;
+  readonly #price: PriceSpikes;
+  readonly #volume: VolumeSpikes;
+  readonly #stale: StaleFeed;
+  readonly #regime: VolatilityRegime;
+  readonly #correlation: CorrelationBreak;
+  // Which round a slot's bar belongs to within one observe() call: occurrence counts,
+  // reset lazily by stamping each pass with a new number.
+  readonly #seenStamp: Float64Array;
+  readonly #seenCount: Int32Array;
+  #stamp = 0;
+  #refused = 0;
+  #invalid = 0;
+  #disposed = false;
+
+  /**
+   * Validates `config` (see {@link resolveAnomalyConfig}) and that the kernels' limits allow
+   * the banks it needs, then allocates everything. Throws `INVALID_OPTION` listing every problem.
+   * `registry`, when given, is shared with the caller (the risk plugin keys its own kernel
+   * columns by the same slots); its capacity must not exceed `maxSymbols`.
+   */
+  constructor(kernels: Kernels, config: AnomalyConfigInput = {}, registry?: SymbolRegistry) {
+    const cfg = resolveAnomalyConfig(config);
+    const problems = kernelLimitProblems(cfg, kernels.limits);
+    if (registry !== undefined && registry.capacity > cfg.maxSymbols) {
+      problems.push(`a shared registry of ${registry.capacity} symbols needs maxSymbols ≥ ${registry.capacity}, got ${cfg.maxSymbols}`);
+    }
+    if (problems.length > 0) {
+      throw new BulwarkError('INVALID_OPTION', `anomaly config does not fit the kernels: ${problems.join('; ')}`, { problems });
+    }
+    this.config = cfg;
+    this.#registry = registry ?? new SymbolRegistry(cfg.maxSymbols);
+    this.#scorer = new RobustScorer();
+    this.#price = new PriceSpikes(cfg, this.#scorer);
+    this.#volume = new VolumeSpikes(cfg, this.#scorer);
+    this.#stale = new StaleFeed(cfg, this.#registry);
+    this.#seenStamp = new Float64Array(cfg.maxSymbols);
+    this.#seenCount = new Int32Array(cfg.maxSymbols);
+    this.#regime = new VolatilityRegime(kernels, cfg, this.#registry);
+    try {
+      this.#correlation = new CorrelationBreak(kernels, cfg, this.#registry);
+    } catch (e) {
+      this.#regime.dispose();
+      throw e;
+    }
+  }
+
+  /** The symbol → slot registry in use. */
+  get registry(): SymbolRegistry {
+    return this.#registry;
+  }
+
+  /** Symbols registered so far (at most `config.maxSymbols`). */
+  get symbolCount(): number {
+    return this.#registry.size;
+  }
+
+  /** Bars skipped because their symbol was new and the registry was full. */
+  get refusedBars(): number {
+    return this.#refused;
+  }
+
+  /**
+   * Bars skipped because they were not valid bars (observe expects validated bars; one NaN
+   * would otherwise corrupt its symbol's sorted windows for good).
+   */
+  get invalidBars(): number {
+    return this.#invalid;
+  }
+
+  /** True once {@link AnomalyDetector.dispose} has run. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** True when `symbol` has a slot. */
+  hasSymbol(symbol: string): boolean {
+    return this.#registry.slotOf(symbol) >= 0;
+  }
+
+  /**
+   * Processes one time slice of validated bars and returns its events (a frozen array).
+   * Each symbol's first bar in `bars` goes in round 1, its second in round 2, and so on; each
+   * round is one kernel update per bank. Within a round, events come in bar order, then
+   * VOLATILITY_REGIME, then CORRELATION_BREAK.
+   *
+   * @example
+   * ```ts
+   * const events = detector.observe([{ symbol: 'AAPL', timestamp, open, high, low, close, volume }]);
+   * ```
+   */
+  observe(bars: readonly Bar[]): readonly AnomalyEvent[] {
+    this.#ready();
+    const out: AnomalyEvent[] = [];
+    const rounds = this.#round(bars, 0, out);
+    for (let k = 1; k < rounds; k++) this.#round(bars, k, out);
+    return Object.freeze(out);
+  }
+
+  /**
+   * A BAD_TICK event for a record the validator rejected (nothing else changes: the record
+   * never reached the detector's state). `timestamp` must be finite: pass the receive time
+   * when the record's own is unusable. `inputs` are copied into the event.
+   *
+   * @example
+   * ```ts
+   * const r = validateBar(raw, limits);
+   * if (!r.ok) events.push(detector.badTick(String(raw.symbol), now(), r.rejection.code));
+   * ```
+   */
+  badTick(symbol: string, timestamp: number, reason: string, inputs: Readonly<Record<string, number>> = {}): BadTickEvent {
+    this.#ready();
+    if (typeof symbol !== 'string' || !Number.isFinite(timestamp) || typeof reason !== 'string') {
+      throw new BulwarkError('INVALID_INPUT_TYPE', 'badTick needs a string symbol, a finite timestamp and a string reason', {
+        symbol,
+        timestamp,
+        reason,
+      });
+    }
+    return anomalyEvent<BadTickEvent>({
+      type: 'BAD_TICK',
+      severity: 'WARNING',
+      symbols: [symbol],
+      timestamp,
+      inputs,
+      actions: this.config.actions.BAD_TICK,
+      reason,
+    });
+  }
+
+  /**
+   * STALE_FEED events for symbols whose last bar is more than `staleAfterMs` before `now`;
+   * each stale episode is reported once, until the symbol's next bar. O(symbolCount).
+   *
+   * @example
+   * ```ts
+   * for (const e of detector.checkStale(ctx.now())) plugin.onAnomaly(e);
+   * ```
+   */
+  checkStale(now: number): readonly StaleFeedEvent[] {
+    this.#ready();
+    return Object.freeze(this.#stale.check(now));
+  }
+
+  /**
+   * True while `symbol`'s last bar is a suspected bad tick awaiting its next bar: its stops
+   * must not fire on that bar. False for unknown symbols.
+   *
+   * @example
+   * ```ts
+   * if (!detector.isQuarantined(bar.symbol)) stops.check(bar);
+   * ```
+   */
+  isQuarantined(symbol: string): boolean {
+    const slot = this.#registry.slotOf(symbol);
+    return slot >= 0 && this.#price.isQuarantined(slot);
+  }
+
+  /**
+   * The typed arrays holding the detector's own state, all allocated at construction (the
+   * kernels' banks are separate, in WASM memory). For memory accounting and tests.
+   * @internal
+   */
+  stateArrays(): readonly ArrayBufferView[] {
+    return Object.freeze([
+      ...this.#price.buffers(),
+      ...this.#volume.buffers(),
+      ...this.#stale.buffers(),
+      ...this.#regime.buffers(),
+      ...this.#correlation.buffers(),
+      this.#seenStamp,
+      this.#seenCount,
+    ]);
+  }
+
+  /** Bytes of the detector's own typed arrays (fixed at construction). */
+  get stateBytes(): number {
+    return this.stateArrays().reduce((sum, a) => sum + a.byteLength, 0);
+  }
+
+  /** Returns the kernel banks' memory. Idempotent; `observe`, `badTick` and `checkStale` then throw `BANK_DISPOSED`. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#regime.dispose();
+    this.#correlation.dispose();
+  }
+
+  #ready(): void {
+    if (this.#disposed) throw new BulwarkError('BANK_DISPOSED', 'this anomaly detector has been disposed');
+  }
+
+  /** Runs round `k` of `bars`; returns the most bars any one symbol has in `bars`. */
+  #round(bars: readonly Bar[], k: number, out: AnomalyEvent[]): number {
+    const stamp = ++this.#stamp;
+    const seenStamp = this.#seenStamp;
+    const seenCount = this.#seenCount;
+    let rounds = 0;
+    let timestamp = Number.NEGATIVE_INFINITY;
+    for (let b = 0; b < bars.length; b++) {
+      const bar = bars[b] as Bar;
+      if (!isUsable(bar)) {
+        if (k === 0) this.#invalid++;
+        continue;
+      }
+      const slot = k === 0 ? this.#registry.register(bar.symbol) : this.#registry.slotOf(bar.symbol);
+      if (slot < 0) {
+        if (k === 0) this.#refused++;
+        continue;
+      }
+      if (seenStamp[slot] !== stamp) {
+        seenStamp[slot] = stamp;
+        seenCount[slot] = 0;
+      }
+      const occurrence = seenCount[slot] as number;
+      seenCount[slot] = occurrence + 1;
+      if (occurrence + 1 > rounds) rounds = occurrence + 1;
+      if (occurrence !== k) continue;
+      this.#bar(slot, bar, out);
+      if (bar.timestamp > timestamp) timestamp = bar.timestamp;
+    }
+    this.#regime.flush(out);
+    this.#correlation.flush(timestamp, out);
+    return rounds;
+  }
+
+  #bar(slot: number, bar: Bar, out: AnomalyEvent[]): void {
+    this.#stale.touch(slot, bar.timestamp);
+    const r = this.#price.observe(slot, bar, out);
+    if (this.#price.confirmed) {
+      const book = this.#price.book;
+      this.#regime.stageCatchUp(slot, book.high(slot), book.low(slot), book.close(slot));
+    }
+    if (!this.#price.held) this.#regime.stage(slot, bar);
+    this.#volume.observe(slot, bar, out);
+    if (r === r) this.#correlation.stage(slot, r);
+  }
+}
+
+/** What the validator guarantees, rechecked cheaply: finite, 0 < low ≤ close ≤ high, volume ≥ 0. */
+function isUsable(bar: Bar): boolean {
+  return (
+    typeof bar === 'object' &&
+    bar !== null &&
+    typeof bar.symbol === 'string' &&
+    Number.isFinite(bar.timestamp) &&
+    bar.low > 0 &&
+    bar.low <= bar.close &&
+    bar.close <= bar.high &&
+    Number.isFinite(bar.high) &&
+    bar.volume >= 0 &&
+    Number.isFinite(bar.volume)
+  );
+}

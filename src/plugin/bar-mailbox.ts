@@ -1,0 +1,70 @@
+import type { Rejection } from '../validation/validated.js';
+import type { Bar } from '../vocabulary/market.js';
+
+/**
+ * The bounded inbound queue for bars. While one batch is processed, newly delivered bars
+ * wait here, at most `capacity` symbols, keeping only the latest bar of each symbol (an older
+ * one is coalesced away and counted); a bar for a new symbol beyond capacity is refused with
+ * `QUEUE_FULL`. Fills never pass through here: they are never dropped.
+ *
+ * @example
+ * ```ts
+ * const box = new BarMailbox(10_000);
+ * await box.deliver(bars, (batch) => process(batch), (r) => counter.add(r.code));
+ * ```
+ */
+export class BarMailbox {
+  readonly capacity: number;
+  readonly #pending = new Map<string, Bar>();
+  #running: Promise<void> | undefined;
+  #coalesced = 0;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
+
+  /** Bars replaced by a newer bar of the same symbol before they were processed. */
+  get coalesced(): number {
+    return this.#coalesced;
+  }
+
+  /** Bars waiting. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Processes `bars` now, or queues them behind the batch in progress. Resolves when they
+   * (or the bars that replaced them) have been processed.
+   */
+  deliver(bars: readonly Bar[], process: (batch: readonly Bar[]) => Promise<void>, reject: (r: Rejection) => void): Promise<void> {
+    if (this.#running === undefined) {
+      this.#running = this.#drain(bars, process);
+      return this.#running;
+    }
+    for (const bar of bars) {
+      if (this.#pending.has(bar.symbol)) {
+        this.#pending.set(bar.symbol, bar);
+        this.#coalesced++;
+      } else if (this.#pending.size >= this.capacity) {
+        reject({ code: 'QUEUE_FULL', message: `inbound bar queue full (${this.capacity} symbols)`, field: 'symbol' });
+      } else {
+        this.#pending.set(bar.symbol, bar);
+      }
+    }
+    return this.#running;
+  }
+
+  async #drain(first: readonly Bar[], process: (batch: readonly Bar[]) => Promise<void>): Promise<void> {
+    try {
+      await process(first);
+      while (this.#pending.size > 0) {
+        const next = [...this.#pending.values()];
+        this.#pending.clear();
+        await process(next);
+      }
+    } finally {
+      this.#running = undefined;
+    }
+  }
+}

@@ -1,0 +1,193 @@
+import { kernelLimitProblems, resolveAnomalyConfig, type AnomalyConfigInput } from '../anomaly/config.js';
+import { BulwarkError, isBulwarkError } from '../errors.js';
+import { DEFAULT_KERNEL_LIMITS } from '../kernels/limits.js';
+import { DEFAULT_LADDER, ladderProblems, type DrawdownLadder } from '../drawdown/ladder.js';
+import type { KernelBuild } from '../kernels/load.js';
+import type { StopMode } from '../stops/stop-manager.js';
+import type { StopPolicy, StopRule } from '../stops/stop-rules.js';
+
+/** Finite bounds on every resource the plugin holds. */
+export interface RiskLimits {
+  /** Symbols tracked (kernel slots). Default 10 000. */
+  readonly maxSymbols: number;
+  /** Positions under stop management. Default 10 000. */
+  readonly maxPositions: number;
+  /** Bars waiting while a batch is processed (latest per symbol kept). Default 10 000. */
+  readonly maxPendingBars: number;
+  /** Positions updated between yields to the event loop. Default 2 048. */
+  readonly chunkSize: number;
+  /** Equity points kept. Default 525 600 (one year of minutes). */
+  readonly historyCapacity: number;
+  /** Default 32. */
+  readonly maxSymbolLength: number;
+  /** Default 1e15. */
+  readonly maxPrice: number;
+  /** Default 1e15. */
+  readonly maxQuantity: number;
+}
+
+/** Stop-loss settings applied to every position. */
+export interface StopsConfig {
+  /** Default `LOCAL`. */
+  readonly mode: StopMode;
+  /** Wilder period of the ATR the rules use. Default 14. */
+  readonly atrPeriod: number;
+  /** Default: chandelier at 3 ATR. */
+  readonly policy: StopPolicy;
+  /** Fraction of the distance to the close a TIGHTEN_STOPS anomaly removes. Default 0.5. */
+  readonly tightenFraction: number;
+}
+
+/** What `createRiskPlugin` accepts; every field is optional. */
+export interface RiskPluginConfig {
+  /** Default `bulwark`. */
+  readonly name?: string;
+  /** Kernel build. Default `release`. */
+  readonly build?: KernelBuild;
+  readonly limits?: Partial<RiskLimits>;
+  readonly stops?: Partial<StopsConfig>;
+  readonly drawdown?: Partial<DrawdownLadder>;
+  /** How long a REDUCE anomaly action holds trading in REDUCING. Default 15 minutes. */
+  readonly anomalyReduceMs?: number;
+  /** Anomaly detection settings (see `AnomalyConfig`); `maxSymbols` comes from `limits`. */
+  readonly anomaly?: AnomalyConfigInput;
+}
+
+/** A validated, frozen configuration. */
+export interface ResolvedRiskConfig {
+  readonly name: string;
+  readonly build: KernelBuild;
+  readonly limits: RiskLimits;
+  readonly stops: StopsConfig;
+  readonly drawdown: DrawdownLadder;
+  readonly anomalyReduceMs: number;
+  readonly anomaly: AnomalyConfigInput;
+}
+
+/** Defaults of {@link RiskLimits}. */
+export const DEFAULT_RISK_LIMITS: RiskLimits = Object.freeze({
+  maxSymbols: 10_000,
+  maxPositions: 10_000,
+  maxPendingBars: 10_000,
+  chunkSize: 2_048,
+  historyCapacity: 525_600,
+  maxSymbolLength: 32,
+  maxPrice: 1e15,
+  maxQuantity: 1e15,
+});
+
+/** Defaults of {@link StopsConfig}. */
+export const DEFAULT_STOPS: StopsConfig = Object.freeze({
+  mode: 'LOCAL',
+  atrPeriod: 14,
+  policy: Object.freeze({ rules: Object.freeze([Object.freeze({ kind: 'CHANDELIER', multiple: 3 })]) }),
+  tightenFraction: 0.5,
+});
+
+const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+
+function ruleProblems(rule: StopRule, at: string): string[] {
+  const p: string[] = [];
+  switch (rule?.kind) {
+    case 'FIXED':
+      if (!positive(rule.price)) p.push(`${at}.price must be a finite number > 0`);
+      break;
+    case 'PERCENT':
+      if (!positive(rule.percent) || rule.percent >= 100) p.push(`${at}.percent must be in (0, 100)`);
+      break;
+    case 'ATR':
+    case 'CHANDELIER':
+      if (!positive(rule.multiple)) p.push(`${at}.multiple must be a finite number > 0`);
+      break;
+    case 'TRAILING':
+      if (!positive(rule.percent) || rule.percent >= 100) p.push(`${at}.percent must be in (0, 100)`);
+      if (typeof rule.activationPercent !== 'number' || !(rule.activationPercent >= 0)) p.push(`${at}.activationPercent must be ≥ 0`);
+      break;
+    default:
+      p.push(`${at}.kind must be FIXED, PERCENT, ATR, CHANDELIER or TRAILING`);
+  }
+  return p;
+}
+
+function stopsProblems(s: StopsConfig): string[] {
+  const p: string[] = [];
+  if (s.mode !== 'LOCAL' && s.mode !== 'BROKER') p.push('stops.mode must be LOCAL or BROKER');
+  if (!Number.isSafeInteger(s.atrPeriod) || s.atrPeriod < 1 || s.atrPeriod > 10_000) p.push('stops.atrPeriod must be an integer in [1, 10000]');
+  if (!(s.tightenFraction > 0 && s.tightenFraction < 1)) p.push('stops.tightenFraction must be in (0, 1)');
+  const rules = s.policy?.rules;
+  if (!Array.isArray(rules) || rules.length === 0) p.push('stops.policy.rules must be a non-empty array');
+  else rules.forEach((r: StopRule, i: number) => p.push(...ruleProblems(r, `stops.policy.rules[${i}]`)));
+  const be = s.policy?.breakeven;
+  if (be !== undefined) {
+    if (!positive(be.afterGainPercent)) p.push('stops.policy.breakeven.afterGainPercent must be > 0');
+    if (typeof be.offsetPercent !== 'number' || !(be.offsetPercent >= 0) || !(be.offsetPercent < be.afterGainPercent)) {
+      p.push('stops.policy.breakeven.offsetPercent must be in [0, afterGainPercent)');
+    }
+  }
+  return p;
+}
+
+function limitsProblems(l: RiskLimits): string[] {
+  const p: string[] = [];
+  for (const key of ['maxSymbols', 'maxPositions', 'maxPendingBars', 'chunkSize', 'historyCapacity', 'maxSymbolLength'] as const) {
+    if (!Number.isSafeInteger(l[key]) || l[key] < 1) p.push(`limits.${key} must be a positive integer, got ${String(l[key])}`);
+  }
+  if (l.maxSymbols > 10_000) p.push('limits.maxSymbols must be ≤ 10000 (the kernels’ limit)');
+  if (l.historyCapacity > 10_000_000) p.push('limits.historyCapacity must be ≤ 10000000');
+  for (const key of ['maxPrice', 'maxQuantity'] as const) if (!positive(l[key])) p.push(`limits.${key} must be a finite number > 0`);
+  return p;
+}
+
+function anomalyProblems(anomaly: AnomalyConfigInput, maxSymbols: number): string[] {
+  try {
+    const cfg = resolveAnomalyConfig({ ...anomaly, maxSymbols });
+    return kernelLimitProblems(cfg, { ...DEFAULT_KERNEL_LIMITS, maxSymbols }).map((p) => `anomaly: ${p}`);
+  } catch (e) {
+    if (!isBulwarkError(e)) throw e;
+    const list = e.details['problems'];
+    return Array.isArray(list) ? list.map((p) => `anomaly: ${String(p)}`) : [`anomaly: ${e.message}`];
+  }
+}
+
+function freezeDeep<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) freezeDeep(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Validates a plugin configuration up front and returns it frozen, defaults filled in.
+ * Throws one `INVALID_CONFIG` error whose `details.problems` lists every problem found.
+ *
+ * @example
+ * ```ts
+ * resolveRiskConfig({ stops: { policy: { rules: [{ kind: 'PERCENT', percent: 2 }] } } });
+ * ```
+ */
+export function resolveRiskConfig(config: unknown = {}): ResolvedRiskConfig {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new BulwarkError('INVALID_CONFIG', 'config must be an object', { problems: ['config must be an object'] });
+  }
+  const c = config as RiskPluginConfig;
+  const problems: string[] = [];
+  const known = new Set(['name', 'build', 'limits', 'stops', 'drawdown', 'anomalyReduceMs', 'anomaly']);
+  for (const key of Object.keys(c)) if (!known.has(key)) problems.push(`unknown config key ${key}`);
+  const resolved: ResolvedRiskConfig = {
+    name: c.name ?? 'bulwark',
+    build: c.build ?? 'release',
+    limits: { ...DEFAULT_RISK_LIMITS, ...c.limits },
+    stops: { ...DEFAULT_STOPS, ...c.stops },
+    drawdown: { ...DEFAULT_LADDER, ...c.drawdown },
+    anomalyReduceMs: c.anomalyReduceMs ?? 15 * 60_000,
+    anomaly: { ...c.anomaly },
+  };
+  if (typeof resolved.name !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(resolved.name)) problems.push('name must be 1-32 characters of [A-Za-z0-9._-]');
+  if (!['release', 'scalar', 'debug'].includes(resolved.build)) problems.push('build must be release, scalar or debug');
+  if (!Number.isSafeInteger(resolved.anomalyReduceMs) || resolved.anomalyReduceMs < 0) problems.push('anomalyReduceMs must be an integer ≥ 0');
+  problems.push(...limitsProblems(resolved.limits), ...stopsProblems(resolved.stops), ...ladderProblems(resolved.drawdown));
+  problems.push(...anomalyProblems(resolved.anomaly, resolved.limits.maxSymbols));
+  if (problems.length > 0) throw new BulwarkError('INVALID_CONFIG', `invalid risk plugin config: ${problems.join('; ')}`, { problems });
+  return freezeDeep(structuredClone(resolved));
+}

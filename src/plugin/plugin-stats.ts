@@ -1,0 +1,22 @@
+import type { AnomalyType } from '../anomaly/events.js';
+import type { CoalescerStats } from '../concurrency/command-coalescer.js';
+import type { StopCounters } from '../stops/stop-manager.js';
+import type { DenyCode, RejectionCode } from '../vocabulary/reason-codes.js';
+import type { TradingState } from '../vocabulary/trading-state.js';
+
+/** A plain, frozen summary of what the risk plugin has done. */
+export interface RiskPluginStats {
+  readonly state: TradingState;
+  readonly bars: { readonly received: number; readonly accepted: number; readonly rejected: number; readonly coalesced: number };
+  readonly fills: { readonly received: number; readonly rejected: number };
+  readonly snapshots: { readonly received: number; readonly rejected: number };
+  /** Rejected records (bars, fills, snapshots, positions, orders) by code. */
+  readonly rejections: Readonly<Partial<Record<RejectionCode, number>>>;
+  readonly stops: Readonly<StopCounters>;
+  readonly commands: Readonly<CoalescerStats>;
+  readonly orders: { readonly allowed: number; readonly denied: Readonly<Partial<Record<DenyCode, number>>> };
+  readonly transitions: number;
+  readonly anomalies: Readonly<Partial<Record<AnomalyType, number>>>;
+  readonly symbols: number;
+  readonly positions: number;
+}

@@ -1,0 +1,28 @@
+import type { AnomalyEvent } from '../anomaly/events.js';
+import type { DrawdownEvent } from '../drawdown/drawdown-controller.js';
+import type { DenyCode } from '../vocabulary/reason-codes.js';
+import type { TradingState } from '../vocabulary/trading-state.js';
+
+/**
+ * What the risk plugin reports to subscribers, one record per decision (past tense, frozen).
+ */
+export type RiskEvent =
+  | { readonly kind: 'ANOMALY_DETECTED'; readonly anomaly: AnomalyEvent }
+  | { readonly kind: 'DRAWDOWN'; readonly event: DrawdownEvent }
+  | {
+      readonly kind: 'STATE_CHANGED';
+      readonly from: TradingState;
+      readonly to: TradingState;
+      readonly timestamp: number;
+      readonly cause: string;
+    }
+  | {
+      readonly kind: 'ORDER_DENIED';
+      readonly clientOrderId: string;
+      readonly symbol: string;
+      readonly code: DenyCode;
+      readonly message: string;
+    };
+
+/** Receives {@link RiskEvent}s. A listener that throws is isolated from the others. */
+export type RiskListener = (event: RiskEvent) => void;

@@ -1,0 +1,422 @@
+import { AnomalyDetector } from '../anomaly/detector.js';
+import type { AnomalyEvent, AnomalyType } from '../anomaly/events.js';
+import { SymbolRegistry } from '../market/symbol-registry.js';
+import { CommandCoalescer } from '../concurrency/command-coalescer.js';
+import { DrawdownController } from '../drawdown/drawdown-controller.js';
+import type { EnginePlugin } from '../engine/plugin.js';
+import { BulwarkError } from '../errors.js';
+import type { AtrBank } from '../kernels/atr.js';
+import { loadKernels, type Kernels } from '../kernels/load.js';
+import { StopManager, type StopView } from '../stops/stop-manager.js';
+import { RejectionCounter } from '../validation/rejection-counter.js';
+import { validateBar, validateFill, validateOrder, validateSnapshot } from '../validation/records.js';
+import type { Rejection } from '../validation/validated.js';
+import type { Bar, Fill, PortfolioSnapshot } from '../vocabulary/market.js';
+import { ALLOW, deny, type OrderDecision, type OrderRequest, type ProtectiveCommand } from '../vocabulary/orders.js';
+import type { DenyCode } from '../vocabulary/reason-codes.js';
+import type { PluginContext } from '../vocabulary/services.js';
+import { stricter, type TradingState } from '../vocabulary/trading-state.js';
+import { resolveRiskConfig, type ResolvedRiskConfig, type RiskPluginConfig } from './config.js';
+import { BarMailbox } from './bar-mailbox.js';
+import type { RiskPluginStats } from './plugin-stats.js';
+import type { RiskEvent, RiskListener } from './risk-events.js';
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The ATR bank's input columns: NaN where a symbol has no bar this round. */
+interface AtrColumns {
+  readonly high: Float64Array;
+  readonly low: Float64Array;
+  readonly close: Float64Array;
+}
+
+let instances = 0;
+
+/**
+ * Bulwark's risk plugin: validates every input, feeds the WASM kernels one call per bar
+ * batch, trails and fires stops, runs the drawdown ladder and anomaly detection, and vetoes
+ * orders that the trading state forbids. Create it with {@link createRiskPlugin}.
+ */
+export class RiskPlugin implements EnginePlugin {
+  readonly name: string;
+  readonly config: ResolvedRiskConfig;
+  readonly #rejections = new RejectionCounter();
+  readonly #listeners = new Set<RiskListener>();
+  readonly #mailbox: BarMailbox;
+  readonly #idPrefix: string;
+  readonly #denied = new Map<DenyCode, number>();
+  readonly #anomalies = new Map<AnomalyType, number>();
+  #ctx: PluginContext | undefined;
+  #kernels: Kernels | undefined;
+  #atr: AtrBank | undefined;
+  #detector: AnomalyDetector | undefined;
+  readonly #registry: SymbolRegistry;
+  #drawdown: DrawdownController | undefined;
+  #stops: StopManager | undefined;
+  #coalescer: CommandCoalescer | undefined;
+  #atrIn: AtrColumns | undefined;
+  #lastTimestamp: Float64Array;
+  #lastClose: Float64Array;
+  #atrNow: Float64Array = new Float64Array(0);
+  #state: TradingState = 'ACTIVE';
+  #reduceUntil = Number.NEGATIVE_INFINITY;
+  #ids = 0;
+  #counts = {
+    barsReceived: 0,
+    barsAccepted: 0,
+    fills: 0,
+    fillsRejected: 0,
+    snapshots: 0,
+    snapshotsRejected: 0,
+    allowed: 0,
+    transitions: 0,
+  };
+
+  /** @internal Use {@link createRiskPlugin}. */
+  constructor(config: ResolvedRiskConfig) {
+    this.config = config;
+    this.name = config.name;
+    this.#idPrefix = `${config.name}.${(++instances).toString(36)}.${Date.now().toString(36)}`;
+    this.#mailbox = new BarMailbox(config.limits.maxPendingBars);
+    this.#registry = new SymbolRegistry(config.limits.maxSymbols);
+    this.#lastTimestamp = new Float64Array(config.limits.maxSymbols).fill(Number.NEGATIVE_INFINITY);
+    this.#lastClose = new Float64Array(config.limits.maxSymbols).fill(Number.NaN);
+  }
+
+  /** The trading state now: the stricter of the drawdown ladder's and the anomaly actions'. */
+  get state(): TradingState {
+    return this.#state;
+  }
+
+  /** Subscribes to risk events; returns the unsubscribe function. */
+  subscribe(listener: RiskListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Loads the kernels and sizes every bank; called once by the host engine. */
+  async onInit(ctx: PluginContext): Promise<void> {
+    const c = this.config;
+    const kernels = await loadKernels({ build: c.build, limits: { maxSymbols: Math.max(c.limits.maxSymbols, 1) } });
+    const n = c.limits.maxSymbols;
+    this.#ctx = ctx;
+    this.#kernels = kernels;
+    this.#atr = kernels.atrBank({ symbols: n, period: c.stops.atrPeriod });
+    this.#atrIn = {
+      high: new Float64Array(n).fill(Number.NaN),
+      low: new Float64Array(n).fill(Number.NaN),
+      close: new Float64Array(n).fill(Number.NaN),
+    };
+    this.#detector = new AnomalyDetector(kernels, { ...c.anomaly, maxSymbols: n }, this.#registry);
+    this.#coalescer = new CommandCoalescer(ctx.orders, undefined, (command, ok) => this.#stops?.onCommandResult(command, ok));
+    this.#stops = new StopManager({
+      policy: c.stops.policy,
+      mode: c.stops.mode,
+      maxPositions: c.limits.maxPositions,
+      coalescer: this.#coalescer,
+      idPrefix: `${this.#idPrefix}.s`,
+      isQuarantined: (symbol) => this.#detector?.isQuarantined(symbol) ?? false,
+    });
+    this.#drawdown = new DrawdownController({
+      kernels,
+      ladder: c.drawdown,
+      historyCapacity: c.limits.historyCapacity,
+      context: ctx,
+      submit: (command) => this.#submit(command),
+      nextId: () => `${this.#idPrefix}.d-${(++this.#ids).toString(36)}`,
+      onEvent: (event) => {
+        this.#emit({ kind: 'DRAWDOWN', event });
+        this.#refreshState(event.reason);
+      },
+    });
+  }
+
+  /** One bar; the same path as a batch of one. */
+  onBar(bar: Bar): Promise<void> {
+    return this.onBars([bar]);
+  }
+
+  /**
+   * A batch of bars (the fast path). Each record is validated; bad ones are rejected with a
+   * code and counted while the rest proceed. If a batch is still being processed, bars wait
+   * in a bounded mailbox that keeps the latest bar per symbol.
+   */
+  onBars(bars: readonly Bar[]): Promise<void> {
+    this.#ready();
+    const accepted: Bar[] = [];
+    const list: readonly unknown[] = Array.isArray(bars) ? bars : [];
+    if (!Array.isArray(bars)) this.#reject({ code: 'MALFORMED_RECORD', message: 'onBars expects an array' });
+    for (const raw of list) {
+      this.#counts.barsReceived++;
+      const bar = this.#acceptBar(raw);
+      if (bar !== undefined) accepted.push(bar);
+    }
+    return this.#mailbox.deliver(accepted, (batch) => this.#process(batch), (rejection) => this.#reject(rejection));
+  }
+
+  /** One execution. Never dropped: handled at once, serialised with its position's commands. */
+  async onFill(fill: Fill): Promise<void> {
+    this.#ready();
+    this.#counts.fills++;
+    const v = validateFill(fill, this.config.limits);
+    if (!v.ok) {
+      this.#counts.fillsRejected++;
+      this.#reject(v.rejection);
+      return;
+    }
+    const stops = this.#stops as StopManager;
+    await (this.#coalescer as CommandCoalescer).locks.run(v.value.symbol, () => stops.onFill(v.value));
+  }
+
+  /** The host's portfolio: positions to protect, and equity for the drawdown ladder. */
+  onPortfolio(snapshot: PortfolioSnapshot): void {
+    this.#ready();
+    this.#counts.snapshots++;
+    const v = validateSnapshot(snapshot, this.config.limits);
+    if (!v.ok) {
+      this.#counts.snapshotsRejected++;
+      this.#reject(v.rejection);
+      return;
+    }
+    for (const r of v.value.rejected) if (!r.ok) this.#reject(r.rejection);
+    const { snapshot: s } = v.value;
+    const refused = (this.#stops as StopManager).syncPositions(s.positions);
+    for (const symbol of refused) this.#reject({ code: 'POSITION_LIMIT', message: `no stop for ${symbol}: maxPositions reached`, field: 'positions' });
+    const pushed = (this.#drawdown as DrawdownController).update(s.timestamp, s.equity);
+    if (!pushed.ok) {
+      this.#counts.snapshotsRejected++;
+      this.#reject(pushed.rejection);
+    }
+  }
+
+  /**
+   * Pre-trade veto. HALTED lets only exits and protective orders through; REDUCING also
+   * lets reduce-only orders through; a quarantined symbol takes no entries; a new position
+   * beyond maxPositions is refused. Fails closed before initialisation.
+   */
+  beforeOrder(order: OrderRequest): OrderDecision {
+    if (this.#stops === undefined) return this.#deny(order, 'PLUGIN_ERROR', 'risk plugin not initialised');
+    const v = validateOrder(order, this.config.limits);
+    if (!v.ok) {
+      this.#reject(v.rejection);
+      return this.#deny(order, 'INVALID_ORDER', v.rejection.message);
+    }
+    const o = v.value;
+    this.#refreshState('ORDER_CHECK');
+    const exiting = o.intent !== 'ENTRY' || o.reduceOnly === true;
+    if (this.#state === 'HALTED' && !exiting) return this.#deny(o, 'TRADING_HALTED', 'trading is HALTED: only exits and protective orders');
+    if (this.#state === 'REDUCING' && !exiting) return this.#deny(o, 'REDUCING_NEW_EXPOSURE', 'trading is REDUCING: no new exposure');
+    if (!exiting && this.#detector?.isQuarantined(o.symbol) === true) return this.#deny(o, 'SYMBOL_QUARANTINED', `${o.symbol} is quarantined`);
+    if (!exiting && this.#stops.get(o.symbol) === undefined && this.#stops.size >= this.config.limits.maxPositions) {
+      return this.#deny(o, 'POSITION_LIMIT', `maxPositions ${this.config.limits.maxPositions} reached`);
+    }
+    this.#counts.allowed++;
+    return ALLOW;
+  }
+
+  /** Releases the kernel memory and timers. */
+  async onDispose(): Promise<void> {
+    await this.#coalescer?.idle();
+    this.#drawdown?.dispose();
+    this.#detector?.dispose();
+    this.#atr?.dispose();
+    this.#stops?.clear();
+    this.#listeners.clear();
+  }
+
+  /** Manual reset of the drawdown ladder and of anomaly-driven REDUCING. */
+  reset(): void {
+    this.#ready();
+    this.#reduceUntil = Number.NEGATIVE_INFINITY;
+    (this.#drawdown as DrawdownController).reset();
+    this.#refreshState('MANUAL_RESET');
+  }
+
+  /** The live stop of `symbol`'s position. */
+  stopOf(symbol: string): StopView | undefined {
+    return this.#stops?.get(symbol);
+  }
+
+  /** A frozen summary of counters and state. */
+  stats(): RiskPluginStats {
+    const stops = this.#stops;
+    const commands = this.#coalescer?.stats;
+    return Object.freeze({
+      state: this.#state,
+      bars: Object.freeze({
+        received: this.#counts.barsReceived,
+        accepted: this.#counts.barsAccepted,
+        rejected: this.#counts.barsReceived - this.#counts.barsAccepted,
+        coalesced: this.#mailbox.coalesced,
+      }),
+      fills: Object.freeze({ received: this.#counts.fills, rejected: this.#counts.fillsRejected }),
+      snapshots: Object.freeze({ received: this.#counts.snapshots, rejected: this.#counts.snapshotsRejected }),
+      rejections: this.#rejections.toJSON(),
+      stops: Object.freeze({ ...(stops?.counters ?? { placed: 0, moved: 0, triggered: 0, suppressed: 0, refused: 0, overLimit: 0 }) }),
+      commands: Object.freeze({ ...(commands ?? { sent: 0, failed: 0, coalesced: 0 }) }),
+      orders: Object.freeze({ allowed: this.#counts.allowed, denied: Object.freeze(Object.fromEntries(this.#denied)) }),
+      transitions: this.#counts.transitions,
+      anomalies: Object.freeze(Object.fromEntries(this.#anomalies)),
+      symbols: this.#registry.size,
+      positions: stops?.size ?? 0,
+    });
+  }
+
+  /**
+   * A snapshot for serialisation: the stats and one small frozen view per managed stop. No
+   * large arrays are copied (ISSUE-2985).
+   */
+  toJSON(): { readonly stats: RiskPluginStats; readonly stops: readonly StopView[] } {
+    return Object.freeze({ stats: this.stats(), stops: Object.freeze(this.#stops?.views() ?? []) });
+  }
+
+  #ready(): void {
+    if (this.#stops === undefined) throw new BulwarkError('NOT_INITIALIZED', 'onInit has not completed');
+  }
+
+  /** Validates one raw bar, checks per-symbol time order and the symbol limit. */
+  #acceptBar(raw: unknown): Bar | undefined {
+    const v = validateBar(raw, this.config.limits);
+    if (!v.ok) {
+      this.#reject(v.rejection);
+      const rec = raw as { symbol?: unknown } | null;
+      if (typeof rec?.symbol === 'string' && this.#registry.slotOf(rec.symbol) >= 0) {
+        this.#anomaly((this.#detector as AnomalyDetector).badTick(rec.symbol, this.#ctx?.now() ?? Date.now(), v.rejection.code));
+      }
+      return undefined;
+    }
+    const bar = v.value;
+    const slot = this.#registry.register(bar.symbol);
+    if (slot < 0) {
+      this.#reject({ code: 'SYMBOL_LIMIT', message: `maxSymbols ${this.config.limits.maxSymbols} reached`, field: 'symbol' });
+      return undefined;
+    }
+    if (!(bar.timestamp > (this.#lastTimestamp[slot] as number))) {
+      this.#reject({ code: 'NON_MONOTONIC_TIMESTAMP', message: `${bar.symbol} at ${bar.timestamp} is not after ${this.#lastTimestamp[slot]}`, field: 'timestamp' });
+      return undefined;
+    }
+    this.#lastTimestamp[slot] = bar.timestamp;
+    this.#counts.barsAccepted++;
+    return bar;
+  }
+
+  /** Anomalies, kernels, then stops, in bounded chunks that yield to the event loop. */
+  async #process(bars: readonly Bar[]): Promise<void> {
+    for (const round of rounds(bars)) {
+      const detector = this.#detector as AnomalyDetector;
+      for (const event of detector.observe(round)) this.#anomaly(event);
+      // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
+      this.#updateAtr(round.filter((b) => !detector.isQuarantined(b.symbol)));
+      const stops = this.#stops as StopManager;
+      const chunk = this.config.limits.chunkSize;
+      for (let i = 0; i < round.length; i++) {
+        const bar = round[i] as Bar;
+        const slot = this.#registry.slotOf(bar.symbol);
+        this.#lastClose[slot] = bar.close;
+        stops.onBar(bar, this.#atrNow[slot] as number);
+        if ((i + 1) % chunk === 0 && i + 1 < round.length) await yieldToEventLoop();
+      }
+    }
+    for (const event of (this.#detector as AnomalyDetector).checkStale(this.#ctx?.now() ?? Date.now())) this.#anomaly(event);
+    this.#refreshState('BARS');
+  }
+
+  #updateAtr(round: readonly Bar[]): void {
+    const input = this.#atrIn as AtrColumns;
+    for (const bar of round) {
+      const slot = this.#registry.slotOf(bar.symbol);
+      input.high[slot] = bar.high;
+      input.low[slot] = bar.low;
+      input.close[slot] = bar.close;
+    }
+    const atr = this.#atr as AtrBank;
+    atr.update(input.high, input.low, input.close); // NaN columns (no bar this round) stay unchanged
+    this.#atrNow = atr.values();
+    for (const bar of round) {
+      const slot = this.#registry.slotOf(bar.symbol);
+      input.high[slot] = Number.NaN;
+      input.low[slot] = Number.NaN;
+      input.close[slot] = Number.NaN;
+    }
+  }
+
+  #anomaly(event: AnomalyEvent | undefined): void {
+    if (event === undefined) return;
+    this.#anomalies.set(event.type, (this.#anomalies.get(event.type) ?? 0) + 1);
+    this.#emit({ kind: 'ANOMALY_DETECTED', anomaly: event });
+    if (event.actions.includes('TIGHTEN_STOPS')) {
+      (this.#stops as StopManager).tightenAll(this.config.stops.tightenFraction, (symbol) => {
+        const slot = this.#registry.slotOf(symbol);
+        return slot < 0 ? Number.NaN : (this.#lastClose[slot] as number);
+      });
+    }
+    if (event.actions.includes('REDUCE')) {
+      this.#reduceUntil = Math.max(this.#reduceUntil, (this.#ctx?.now() ?? Date.now()) + this.config.anomalyReduceMs);
+      this.#refreshState(`ANOMALY_${event.type}`);
+    }
+  }
+
+  #refreshState(cause: string): void {
+    const now = this.#ctx?.now() ?? Date.now();
+    const anomalyState: TradingState = now < this.#reduceUntil ? 'REDUCING' : 'ACTIVE';
+    const next = stricter(this.#drawdown?.state ?? 'ACTIVE', anomalyState);
+    if (next === this.#state) return;
+    const from = this.#state;
+    this.#state = next;
+    this.#counts.transitions++;
+    this.#emit({ kind: 'STATE_CHANGED', from, to: next, timestamp: now, cause });
+  }
+
+  #submit(command: ProtectiveCommand): void {
+    void (this.#coalescer as CommandCoalescer).submit(command.symbol, command);
+  }
+
+  #deny(order: OrderRequest, code: DenyCode, message: string): OrderDecision {
+    this.#denied.set(code, (this.#denied.get(code) ?? 0) + 1);
+    const clientOrderId = typeof order?.clientOrderId === 'string' ? order.clientOrderId : '';
+    const symbol = typeof order?.symbol === 'string' ? order.symbol : '';
+    this.#emit({ kind: 'ORDER_DENIED', clientOrderId, symbol, code, message });
+    return deny(code, message);
+  }
+
+  #reject(rejection: Rejection): void {
+    this.#rejections.add(rejection.code);
+  }
+
+  #emit(event: RiskEvent): void {
+    const frozen = Object.freeze(event);
+    for (const listener of this.#listeners) {
+      try {
+        listener(frozen);
+      } catch {
+        // A failing subscriber must not break risk processing or the other subscribers.
+      }
+    }
+  }
+}
+
+/** Splits a batch into rounds with at most one bar per symbol, keeping order. */
+function rounds(bars: readonly Bar[]): Bar[][] {
+  const out: Bar[][] = [];
+  const seen = new Map<string, number>();
+  for (const bar of bars) {
+    const r = seen.get(bar.symbol) ?? 0;
+    seen.set(bar.symbol, r + 1);
+    (out[r] ??= []).push(bar);
+  }
+  return out;
+}
+
+/**
+ * Creates Bulwark's risk plugin. The config is validated up front (one `INVALID_CONFIG`
+ * error listing every problem) and frozen; kernels load in `onInit`.
+ *
+ * @example
+ * ```ts
+ * const engine = new Engine();
+ * engine.use(createRiskPlugin({ stops: { policy: { rules: [{ kind: 'CHANDELIER', multiple: 3 }] } } }));
+ * ```
+ */
+export function createRiskPlugin(config: RiskPluginConfig = {}): RiskPlugin {
+  return new RiskPlugin(resolveRiskConfig(config));
+}

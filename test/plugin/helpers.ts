@@ -1,0 +1,28 @@
+import type { Bar, Position } from '../../src/vocabulary/market.js';
+import type { ProtectiveCommand } from '../../src/vocabulary/orders.js';
+import type { OpenOrder, PluginContext } from '../../src/vocabulary/services.js';
+
+export const T0 = Date.parse('2026-03-02T14:30:00Z');
+export const MIN = 60_000;
+
+/** A host context that records every command and serves the given positions/orders. */
+export function fakeContext(opts: { positions?: Position[]; open?: OpenOrder[]; now?: () => number } = {}) {
+  const sent: ProtectiveCommand[] = [];
+  const context: PluginContext = {
+    now: opts.now ?? (() => Date.now()),
+    portfolio: { positions: async () => opts.positions ?? [] },
+    orders: {
+      send: async (c) => {
+        sent.push(c);
+        return { ok: true, clientOrderId: c.clientOrderId };
+      },
+      openOrders: async () => opts.open ?? [],
+    },
+  };
+  return { context, sent };
+}
+
+/** A consistent bar. */
+export function bar(symbol: string, timestamp: number, close: number, range = 0.01, volume = 1_000): Bar {
+  return { symbol, timestamp, open: close, high: close * (1 + range), low: close * (1 - range), close, volume };
+}

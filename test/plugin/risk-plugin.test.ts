@@ -1,0 +1,243 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createRiskPlugin, isBulwarkError, loadKernels } from '../../src/index.js';
+import type { RiskEvent } from '../../src/plugin/risk-events.js';
+import type { OrderRequest } from '../../src/vocabulary/orders.js';
+import { bar, fakeContext, MIN, T0 } from './helpers.js';
+
+afterEach(() => vi.useRealTimers());
+
+const order = (o: Partial<OrderRequest> = {}): OrderRequest => ({
+  clientOrderId: 'o1',
+  symbol: 'AAA',
+  side: 'BUY',
+  quantity: 1,
+  type: 'MARKET',
+  intent: 'ENTRY',
+  ...o,
+});
+
+async function started(config: Parameters<typeof createRiskPlugin>[0] = {}, ctxOpts: Parameters<typeof fakeContext>[0] = {}) {
+  const plugin = createRiskPlugin(config);
+  const { context, sent } = fakeContext(ctxOpts);
+  await plugin.onInit(context);
+  const events: RiskEvent[] = [];
+  plugin.subscribe((e) => events.push(e));
+  return { plugin, sent, events };
+}
+
+describe('createRiskPlugin config', () => {
+  it('throws one INVALID_CONFIG error listing every problem', () => {
+    try {
+      createRiskPlugin({
+        limits: { maxSymbols: 0, chunkSize: 1.5 },
+        stops: { mode: 'NOPE' as never, policy: { rules: [{ kind: 'PERCENT', percent: 200 }] } },
+        drawdown: { haltAt: 0.01 },
+        bogus: 1,
+      } as never);
+      expect.unreachable();
+    } catch (e) {
+      expect(isBulwarkError(e, 'INVALID_CONFIG')).toBe(true);
+      const problems = (e as { details: { problems: string[] } }).details.problems;
+      expect(problems.length).toBeGreaterThanOrEqual(6);
+      for (const part of ['limits.maxSymbols', 'limits.chunkSize', 'stops.mode', 'rules[0].percent', 'thresholds', 'bogus']) {
+        expect(problems.some((p) => p.includes(part)), part).toBe(true);
+      }
+    }
+  });
+
+  it('freezes the resolved config, defaults included', () => {
+    const plugin = createRiskPlugin({ stops: { policy: { rules: [{ kind: 'PERCENT', percent: 2 }] } } });
+    expect(Object.isFrozen(plugin.config)).toBe(true);
+    expect(Object.isFrozen(plugin.config.stops.policy.rules[0])).toBe(true);
+    expect(plugin.config.limits.maxSymbols).toBe(10_000);
+  });
+
+  it('fails closed before onInit', () => {
+    const plugin = createRiskPlugin();
+    const d = plugin.beforeOrder(order());
+    expect(d.allow).toBe(false);
+    expect(!d.allow && d.code).toBe('PLUGIN_ERROR');
+    expect(() => plugin.onBars([])).toThrow(/NOT_INITIALIZED/);
+  });
+});
+
+describe('RiskPlugin input validation', () => {
+  it('rejects bad bars one by one with codes; the rest of the batch proceeds', async () => {
+    const { plugin } = await started();
+    await plugin.onBars([
+      bar('AAA', T0, 100),
+      { ...bar('BBB', T0, 50), high: 40 }, // high < close
+      { ...bar('CCC', T0, 20), close: Number.NaN },
+      { ...bar('DDD', T0, 20), volume: -1 },
+      { ...bar('EEE', T0, 20), symbol: 'bad symbol!' },
+      { ...bar('FFF', T0, 20), timestamp: 'yesterday' } as never,
+      null as never,
+      bar('GGG', T0, 10),
+    ]);
+    await plugin.onBars([bar('AAA', T0, 101)]); // same timestamp again: not after the last
+    const s = plugin.stats();
+    expect(s.bars).toMatchObject({ received: 9, accepted: 2, rejected: 7 });
+    expect(s.rejections).toEqual({
+      INCONSISTENT_OHLC: 1,
+      NON_FINITE_VALUE: 1,
+      NEGATIVE_VOLUME: 1,
+      INVALID_SYMBOL: 1,
+      INVALID_TIMESTAMP: 1,
+      MALFORMED_RECORD: 1,
+      NON_MONOTONIC_TIMESTAMP: 1,
+    });
+  });
+
+  it('refuses symbols beyond maxSymbols with SYMBOL_LIMIT', async () => {
+    const { plugin } = await started({ limits: { maxSymbols: 2 } });
+    await plugin.onBars([bar('A', T0, 1), bar('B', T0, 1), bar('C', T0, 1)]);
+    expect(plugin.stats().rejections).toEqual({ SYMBOL_LIMIT: 1 });
+    expect(plugin.stats().symbols).toBe(2);
+  });
+
+  it('rejects bad fills and snapshots with codes, keeping the good positions of a snapshot', async () => {
+    const { plugin } = await started();
+    await plugin.onFill({ fillId: 'f1', orderId: 'o', symbol: 'AAA', side: 'BUY', quantity: -1, price: 1, timestamp: T0 });
+    plugin.onPortfolio({ timestamp: T0, equity: Number.NaN, positions: [] });
+    plugin.onPortfolio({
+      timestamp: T0 + 1,
+      equity: 1_000,
+      positions: [
+        { symbol: 'AAA', side: 'LONG', quantity: 1, entryPrice: 10, openedAt: T0 },
+        { symbol: 'BBB', side: 'SIDEWAYS' as never, quantity: 1, entryPrice: 10, openedAt: T0 },
+      ],
+    });
+    expect(plugin.stats().rejections).toEqual({ INVALID_QUANTITY: 1, NON_FINITE_VALUE: 1, INVALID_SIDE: 1 });
+    expect(plugin.stats().positions).toBe(1);
+  });
+});
+
+describe('RiskPlugin stops on the kernel ATR', () => {
+  it('trails a chandelier stop for a long and a short with the streaming ATR, and fires it', async () => {
+    const { plugin, sent } = await started({ stops: { atrPeriod: 3, policy: { rules: [{ kind: 'CHANDELIER', multiple: 2 }] } } });
+    plugin.onPortfolio({
+      timestamp: T0,
+      equity: 10_000,
+      positions: [
+        { symbol: 'L', side: 'LONG', quantity: 10, entryPrice: 100, openedAt: T0 },
+        { symbol: 'S', side: 'SHORT', quantity: 10, entryPrice: 100, openedAt: T0 },
+      ],
+    });
+    const closes = [100, 101, 102, 103, 104];
+    const bars = closes.map((c, i) => [bar('L', T0 + (i + 1) * MIN, c), bar('S', T0 + (i + 1) * MIN, 200 - c)]);
+    for (const b of bars) await plugin.onBars(b);
+    // Reference: the same ATR from the batch kernel, the chandelier from the highest high.
+    const k = await loadKernels();
+    const l = bars.map((b) => b[0]!);
+    const s = bars.map((b) => b[1]!);
+    const atrL = k.atr(l.map((b) => b.high), l.map((b) => b.low), l.map((b) => b.close), 3);
+    const atrS = k.atr(s.map((b) => b.high), s.map((b) => b.low), s.map((b) => b.close), 3);
+    const expectedL = Math.max(...l.slice(2).map((b, i) => Math.max(...l.slice(0, i + 3).map((x) => x.high)) - 2 * atrL[i + 2]!));
+    const expectedS = Math.min(...s.slice(2).map((b, i) => Math.min(...s.slice(0, i + 3).map((x) => x.low)) + 2 * atrS[i + 2]!));
+    expect(plugin.stopOf('L')?.stop).toBeCloseTo(expectedL, 9);
+    expect(plugin.stopOf('S')?.stop).toBeCloseTo(expectedS, 9);
+    await plugin.onBars([bar('L', T0 + 10 * MIN, 90), bar('S', T0 + 10 * MIN, 110)]);
+    await plugin.onDispose();
+    expect(sent.map((c) => [c.kind, c.symbol])).toEqual([
+      ['CLOSE_POSITION', 'L'],
+      ['CLOSE_POSITION', 'S'],
+    ]);
+    expect(plugin.stats().stops.triggered).toBe(2);
+  });
+});
+
+describe('RiskPlugin trading state and the veto', () => {
+  it('REDUCING denies new exposure but lets exits, reduce-only and protective orders through', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const { plugin, events } = await started();
+    plugin.onPortfolio({ timestamp: T0, equity: 1_000, positions: [] });
+    plugin.onPortfolio({ timestamp: T0 + MIN, equity: 880, positions: [] });
+    expect(plugin.state).toBe('REDUCING');
+    const d = plugin.beforeOrder(order());
+    expect(!d.allow && d.code).toBe('REDUCING_NEW_EXPOSURE');
+    expect(plugin.beforeOrder(order({ intent: 'EXIT', side: 'SELL' })).allow).toBe(true);
+    expect(plugin.beforeOrder(order({ reduceOnly: true })).allow).toBe(true);
+    expect(plugin.beforeOrder(order({ intent: 'PROTECTIVE', type: 'STOP', price: 9 })).allow).toBe(true);
+    expect(events.filter((e) => e.kind === 'STATE_CHANGED').map((e) => e.kind === 'STATE_CHANGED' && e.to)).toEqual(['REDUCING']);
+    expect(events.some((e) => e.kind === 'ORDER_DENIED' && e.code === 'REDUCING_NEW_EXPOSURE')).toBe(true);
+  });
+
+  it('HALTED denies entries, allows exits, and resumes after recovery and the cooldown', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const { plugin } = await started({ drawdown: { cooldownMs: 10 * MIN } });
+    plugin.onPortfolio({ timestamp: T0, equity: 1_000, positions: [] });
+    plugin.onPortfolio({ timestamp: T0 + MIN, equity: 800, positions: [] });
+    expect(plugin.state).toBe('HALTED');
+    const d = plugin.beforeOrder(order());
+    expect(!d.allow && d.code).toBe('TRADING_HALTED');
+    expect(plugin.beforeOrder(order({ intent: 'EXIT', side: 'SELL' })).allow).toBe(true);
+    plugin.onPortfolio({ timestamp: T0 + 2 * MIN, equity: 990, positions: [] });
+    await vi.advanceTimersByTimeAsync(10 * MIN);
+    expect(plugin.beforeOrder(order()).allow).toBe(true);
+    expect(plugin.state).toBe('ACTIVE');
+  });
+
+  it('manual reset returns to ACTIVE', async () => {
+    vi.useFakeTimers({ now: T0 });
+    const { plugin } = await started();
+    plugin.onPortfolio({ timestamp: T0, equity: 1_000, positions: [] });
+    plugin.onPortfolio({ timestamp: T0 + MIN, equity: 700, positions: [] });
+    plugin.reset();
+    expect(plugin.state).toBe('ACTIVE');
+  });
+
+  it('denies an entry that would open a position beyond maxPositions, and invalid orders', async () => {
+    const { plugin } = await started({ limits: { maxPositions: 1 } });
+    plugin.onPortfolio({ timestamp: T0, equity: 1_000, positions: [{ symbol: 'AAA', side: 'LONG', quantity: 1, entryPrice: 10, openedAt: T0 }] });
+    expect(plugin.beforeOrder(order({ symbol: 'AAA' })).allow).toBe(true); // adds to the existing position
+    const d = plugin.beforeOrder(order({ symbol: 'BBB' }));
+    expect(!d.allow && d.code).toBe('POSITION_LIMIT');
+    const bad = plugin.beforeOrder(order({ quantity: Number.NaN }));
+    expect(!bad.allow && bad.code).toBe('INVALID_ORDER');
+    expect(plugin.stats().orders.denied).toEqual({ POSITION_LIMIT: 1, INVALID_ORDER: 1 });
+  });
+});
+
+describe('RiskPlugin backpressure', () => {
+  it('works through 10^4 positions in bounded chunks, yielding to the event loop between them', async () => {
+    const n = 10_000;
+    const { plugin } = await started({ limits: { chunkSize: 1_000 }, stops: { policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } } });
+    const symbols = Array.from({ length: n }, (_, i) => `S${i}`);
+    plugin.onPortfolio({ timestamp: T0, equity: 1e9, positions: symbols.map((symbol) => ({ symbol, side: 'LONG', quantity: 1, entryPrice: 100, openedAt: T0 })) });
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    let immediates = 0;
+    const count = () => {
+      immediates++;
+      if (immediates < 1_000) setImmediate(count);
+    };
+    setImmediate(count);
+    await plugin.onBars(symbols.map((s) => bar(s, T0 + MIN, 100)));
+    clearInterval(ticker);
+    expect(immediates).toBeGreaterThanOrEqual(9); // the event loop ran between the 10 chunks
+    expect(plugin.stats().bars.accepted).toBe(n);
+    expect(plugin.stats().positions).toBe(n);
+  });
+
+  it('bars that arrive mid-batch wait in a bounded mailbox, latest per symbol, beyond it QUEUE_FULL', async () => {
+    const { plugin } = await started({ limits: { chunkSize: 10, maxPendingBars: 3 } });
+    const first = plugin.onBars(Array.from({ length: 50 }, (_, i) => bar(`S${i}`, T0, 100)));
+    const second = plugin.onBars([bar('S1', T0 + MIN, 101), bar('S2', T0 + MIN, 101)]);
+    const third = plugin.onBars([bar('S1', T0 + 2 * MIN, 102), bar('S3', T0 + MIN, 101), bar('S4', T0 + MIN, 101)]);
+    await Promise.all([first, second, third]);
+    const s = plugin.stats();
+    expect(s.bars.coalesced).toBe(1); // S1 at +1 min replaced by S1 at +2 min
+    expect(s.rejections).toEqual({ QUEUE_FULL: 1 }); // S4: a fourth symbol
+  });
+});
+
+describe('RiskPlugin snapshot', () => {
+  it('toJSON gives the stats and one small frozen view per stop', async () => {
+    const { plugin } = await started({ stops: { policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } } });
+    plugin.onPortfolio({ timestamp: T0, equity: 1e6, positions: [{ symbol: 'AAA', side: 'SHORT', quantity: 3, entryPrice: 10, openedAt: T0 }] });
+    const snap = plugin.toJSON();
+    expect(snap.stops).toEqual([{ symbol: 'AAA', side: 'SHORT', quantity: 3, entryPrice: 10, stop: 10.5, version: 1, status: 'OPEN' }]);
+    expect(Object.isFrozen(snap.stops[0])).toBe(true);
+    expect(JSON.parse(JSON.stringify(snap)).stats.positions).toBe(1);
+  });
+});
