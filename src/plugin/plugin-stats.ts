@@ -9,7 +9,8 @@ export interface RiskPluginStats {
   readonly state: TradingState;
   readonly bars: { readonly received: number; readonly accepted: number; readonly rejected: number; readonly coalesced: number };
   readonly fills: { readonly received: number; readonly rejected: number };
-  readonly snapshots: { readonly received: number; readonly rejected: number };
+  /** `deferred`: equity points skipped because a held position's symbol was quarantined. */
+  readonly snapshots: { readonly received: number; readonly rejected: number; readonly deferred: number };
   /** Rejected records (bars, fills, snapshots, positions, orders) by code. */
   readonly rejections: Readonly<Partial<Record<RejectionCode, number>>>;
   readonly stops: Readonly<StopCounters>;

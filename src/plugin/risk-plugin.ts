@@ -68,6 +68,7 @@ export class RiskPlugin implements EnginePlugin {
     fillsRejected: 0,
     snapshots: 0,
     snapshotsRejected: 0,
+    equityDeferred: 0,
     allowed: 0,
     transitions: 0,
   };
@@ -182,6 +183,13 @@ export class RiskPlugin implements EnginePlugin {
     const { snapshot: s } = v.value;
     const refused = (this.#stops as StopManager).syncPositions(s.positions);
     for (const symbol of refused) this.#reject({ code: 'POSITION_LIMIT', message: `no stop for ${symbol}: maxPositions reached`, field: 'positions' });
+    // Equity marked to a suspected bad tick would set a false peak (or trough): the ladder
+    // waits for the next snapshot, after the next bar has confirmed or reverted the tick.
+    const detector = this.#detector as AnomalyDetector;
+    if (s.positions.some((p) => detector.isQuarantined(p.symbol))) {
+      this.#counts.equityDeferred++;
+      return;
+    }
     const pushed = (this.#drawdown as DrawdownController).update(s.timestamp, s.equity);
     if (!pushed.ok) {
       this.#counts.snapshotsRejected++;
@@ -250,7 +258,11 @@ export class RiskPlugin implements EnginePlugin {
         coalesced: this.#mailbox.coalesced,
       }),
       fills: Object.freeze({ received: this.#counts.fills, rejected: this.#counts.fillsRejected }),
-      snapshots: Object.freeze({ received: this.#counts.snapshots, rejected: this.#counts.snapshotsRejected }),
+      snapshots: Object.freeze({
+        received: this.#counts.snapshots,
+        rejected: this.#counts.snapshotsRejected,
+        deferred: this.#counts.equityDeferred,
+      }),
       rejections: this.#rejections.toJSON(),
       stops: Object.freeze({ ...(stops?.counters ?? { placed: 0, moved: 0, triggered: 0, suppressed: 0, refused: 0, overLimit: 0 }) }),
       commands: Object.freeze({ ...(commands ?? { sent: 0, failed: 0, coalesced: 0 }) }),
