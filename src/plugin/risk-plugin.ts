@@ -32,6 +32,9 @@ interface AtrColumns {
 
 let instances = 0;
 
+/** Snapshots a quarantine episode may keep from the ladder before equity is taken as is. */
+const MAX_DEFERRED_SNAPSHOTS = 3;
+
 /**
  * Bulwark's risk plugin: validates every input, feeds the WASM kernels one call per bar
  * batch, trails and fires stops, runs the drawdown ladder and anomaly detection, and vetoes
@@ -60,6 +63,7 @@ export class RiskPlugin implements EnginePlugin {
   #atrNow: Float64Array = new Float64Array(0);
   #state: TradingState = 'ACTIVE';
   #reduceUntil = Number.NEGATIVE_INFINITY;
+  #deferredInARow = 0;
   #ids = 0;
   #counts = {
     barsReceived: 0,
@@ -155,8 +159,12 @@ export class RiskPlugin implements EnginePlugin {
     return this.#mailbox.deliver(accepted, (batch) => this.#process(batch), (rejection) => this.#reject(rejection));
   }
 
-  /** One execution. Never dropped: handled at once, serialised with its position's commands. */
-  async onFill(fill: Fill): Promise<void> {
+  /**
+   * One execution. Never dropped: handled at once and synchronously (so atomically for its
+   * position), without waiting for the position's command lane — a host may deliver a fill
+   * from inside the very send that caused it.
+   */
+  onFill(fill: Fill): void {
     this.#ready();
     this.#counts.fills++;
     const v = validateFill(fill, this.config.limits);
@@ -165,8 +173,7 @@ export class RiskPlugin implements EnginePlugin {
       this.#reject(v.rejection);
       return;
     }
-    const stops = this.#stops as StopManager;
-    await (this.#coalescer as CommandCoalescer).locks.run(v.value.symbol, () => stops.onFill(v.value));
+    (this.#stops as StopManager).onFill(v.value);
   }
 
   /** The host's portfolio: positions to protect, and equity for the drawdown ladder. */
@@ -186,7 +193,9 @@ export class RiskPlugin implements EnginePlugin {
     // Equity marked to a suspected bad tick would set a false peak (or trough): the ladder
     // waits for the next snapshot, after the next bar has confirmed or reverted the tick.
     const detector = this.#detector as AnomalyDetector;
-    if (s.positions.some((p) => detector.isQuarantined(p.symbol))) {
+    if (!s.positions.some((p) => detector.isQuarantined(p.symbol))) this.#deferredInARow = 0;
+    else if (this.#deferredInARow < MAX_DEFERRED_SNAPSHOTS) {
+      this.#deferredInARow++;
       this.#counts.equityDeferred++;
       return;
     }

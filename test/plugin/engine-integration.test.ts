@@ -61,4 +61,28 @@ describe('risk plugin hosted by the reference engine', () => {
     expect(plugin.state).toBe('ACTIVE');
     await engine.dispose();
   });
+
+  it('a quarantine that never resolves holds equity back for at most three snapshots', async () => {
+    const engine = new Engine({ marketFill: 'CURRENT_CLOSE' });
+    const plugin = createRiskPlugin();
+    engine.use(plugin);
+    const quiet = (symbol: string, m: number): Bar => bar(symbol, T0 + m * MIN, 100 * (1 + 0.0005 * Math.sin(m)), 0.001);
+    async function* feed(): AsyncGenerator<Bar> {
+      for (let m = 0; m < 80; m++) {
+        yield quiet('XYZ', m);
+        yield quiet('ABC', m);
+      }
+      yield { ...quiet('XYZ', 80), high: 1_000, close: 1_000 }; // bad tick, and XYZ never ticks again
+      yield quiet('ABC', 80);
+      for (let m = 81; m < 90; m++) yield quiet('ABC', m);
+    }
+    await engine.replay(feed(), {
+      strategy: async (bars, e) => {
+        if (bars[0]?.timestamp !== T0) return;
+        await e.submitOrder({ clientOrderId: 'long-1', symbol: 'XYZ', side: 'BUY', quantity: 10, type: 'MARKET', intent: 'ENTRY' });
+      },
+    });
+    expect(plugin.stats().snapshots.deferred).toBe(3);
+    await engine.dispose();
+  });
 });
