@@ -1,17 +1,8 @@
 import type { Position } from './market.js';
-import type { OrderIntent, OrderSink } from './orders.js';
-import type { OrderSide } from './market.js';
+import type { OrderRequest, OrderSink } from './orders.js';
 
 /** An order resting at the broker, as the host's order service reports it. */
-export interface OpenOrder {
-  readonly clientOrderId: string;
-  readonly symbol: string;
-  readonly side: OrderSide;
-  readonly quantity: number;
-  readonly type: 'MARKET' | 'LIMIT' | 'STOP';
-  readonly price?: number;
-  readonly intent: OrderIntent;
-}
+export type OpenOrder = Pick<OrderRequest, 'clientOrderId' | 'symbol' | 'side' | 'quantity' | 'type' | 'price' | 'intent'>;
 
 /** The host's portfolio, asynchronous: Bulwark fetches every position in one call (no N+1). */
 export interface PortfolioService {
