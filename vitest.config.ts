@@ -5,5 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
+    // test/plugin/memory.test.ts measures retained heap after forced collections (global.gc).
+    execArgv: ['--expose-gc'],
   },
 });

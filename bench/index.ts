@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: Bulwark's kernels beside their peers, in one run. Prints markdown tables
+ * `npm run bench`: Bulwark's kernels beside their peers, then the risk plugin's `onBars` hot
+ * path and snapshot, in one run. Prints markdown tables
  * (ns per unit of work and ratios) and rewrites the figures block of README.md, stamped with
  * the machine they came from. `--no-readme` only prints.
  */
@@ -9,6 +10,7 @@ import { loadKernels, type Kernels } from '../src/index.js';
 import { batchAtr, streamingAtr } from './atr.bench.js';
 import { correlation } from './correlation.bench.js';
 import { drawdownHistory } from './drawdown.bench.js';
+import { pluginOnBars } from './plugin.bench.js';
 
 const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
@@ -28,6 +30,7 @@ const runs: Array<(k: Kernels) => Promise<{ text: string }>> = [
   (kk) => correlation(kk, 1000),
   (kk) => correlation(kk, 100),
   drawdownHistory,
+  pluginOnBars,
 ];
 const sections = [machine()];
 console.log(`${sections[0]}\n`);
