@@ -193,6 +193,11 @@ export class AnomalyDetector {
     return slot >= 0 && this.#price.isQuarantined(slot);
   }
 
+  /** {@link AnomalyDetector.isQuarantined} by registry slot, for callers that hold slots. */
+  isQuarantinedSlot(slot: number): boolean {
+    return slot >= 0 && slot < this.config.maxSymbols && this.#price.isQuarantined(slot);
+  }
+
   /**
    * The typed arrays holding the detector's own state, all allocated at construction (the
    * kernels' banks are separate, in WASM memory). For memory accounting and tests.

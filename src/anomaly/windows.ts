@@ -86,35 +86,40 @@ export class SortedWindows {
   }
 
   /**
-   * Median of |x − `center`| over `slot`'s window, where `center` is its median: the
-   * deviations below and above the middle are each sorted, so this merges them outward from
-   * the middle until it reaches the middle rank. NaN when empty.
+   * Median of |x − `center`| over `slot`'s window, where `center` is its median. The
+   * deviations below the middle (read leftwards) and above it (read rightwards) are two
+   * sorted sequences, so the middle rank of their union is found by the classic two-array
+   * selection in O(log window) steps, not a walk of window/2 unpredictable branches. NaN when
+   * empty.
    */
   mad(slot: number, center: number): number {
     const n = this.#count[slot] as number;
     if (n === 0) return Number.NaN;
     const s = this.#sorted;
-    const base = slot * this.window;
-    const half = n >>> 1;
-    let l = base + half - 1; // s[..l] ≤ center
-    let r = base + half; // s[r..] ≥ center
-    const lo = base;
-    const hi = base + n;
-    let prev = 0;
-    let cur = 0;
-    for (let taken = 0; taken <= half; taken++) {
-      const dl = l >= lo ? center - (s[l] as number) : Number.POSITIVE_INFINITY;
-      const dr = r < hi ? (s[r] as number) - center : Number.POSITIVE_INFINITY;
-      prev = cur;
-      if (dl <= dr) {
-        cur = dl;
-        l--;
-      } else {
-        cur = dr;
-        r++;
-      }
+    const mid = slot * this.window + (n >>> 1);
+    const lenL = n >>> 1; // L[i] = center − s[mid − 1 − i], ascending in i
+    const lenR = n - lenL; // R[j] = s[mid + j] − center, ascending in j
+    const k = lenL + 1; // the (half+1)-th smallest deviation; for even n also the half-th
+    let lo = Math.max(0, k - lenR);
+    let hi = Math.min(k, lenL);
+    let i = lo;
+    while (lo <= hi) {
+      i = (lo + hi) >>> 1;
+      const j = k - i;
+      if (i < lenL && j > 0 && (s[mid + j - 1] as number) - center > center - (s[mid - 1 - i] as number)) lo = i + 1;
+      else if (i > 0 && j < lenR && center - (s[mid - i] as number) > (s[mid + j] as number) - center) hi = i - 1;
+      else break;
     }
-    return (n & 1) === 1 ? cur : (prev + cur) / 2;
+    const j = k - i;
+    const lastL = i > 0 ? center - (s[mid - i] as number) : Number.NEGATIVE_INFINITY;
+    const lastR = j > 0 ? (s[mid + j - 1] as number) - center : Number.NEGATIVE_INFINITY;
+    const kth = Math.max(lastL, lastR);
+    if ((n & 1) === 1) return kth;
+    // Even n: average with the next smaller of the k taken.
+    const prevL = i > 1 ? center - (s[mid - i + 1] as number) : Number.NEGATIVE_INFINITY;
+    const prevR = j > 1 ? (s[mid + j - 2] as number) - center : Number.NEGATIVE_INFINITY;
+    const below = lastL >= lastR ? Math.max(prevL, lastR) : Math.max(lastL, prevR);
+    return (below + kth) / 2;
   }
 
   /** Mean of |x − `center`| over `slot`'s window; NaN when empty. */

@@ -64,6 +64,8 @@ export class RiskPlugin implements EnginePlugin {
   #state: TradingState = 'ACTIVE';
   #reduceUntil = Number.NEGATIVE_INFINITY;
   #deferredInARow = 0;
+  #roundStamp = 0;
+  readonly #seen: Int32Array;
   #ids = 0;
   #counts = {
     barsReceived: 0,
@@ -86,6 +88,7 @@ export class RiskPlugin implements EnginePlugin {
     this.#registry = new SymbolRegistry(config.limits.maxSymbols);
     this.#lastTimestamp = new Float64Array(config.limits.maxSymbols).fill(Number.NEGATIVE_INFINITY);
     this.#lastClose = new Float64Array(config.limits.maxSymbols).fill(Number.NaN);
+    this.#seen = new Int32Array(config.limits.maxSymbols);
   }
 
   /** The trading state now: the stricter of the drawdown ladder's and the anomaly actions'. */
@@ -323,29 +326,56 @@ export class RiskPlugin implements EnginePlugin {
 
   /** Anomalies, kernels, then stops, in bounded chunks that yield to the event loop. */
   async #process(bars: readonly Bar[]): Promise<void> {
-    for (const round of rounds(bars)) {
-      const detector = this.#detector as AnomalyDetector;
+    const detector = this.#detector as AnomalyDetector;
+    const stops = this.#stops as StopManager;
+    const chunk = this.config.limits.chunkSize;
+    for (const round of this.#rounds(bars)) {
       for (const event of detector.observe(round)) this.#anomaly(event);
+      const slots = round.map((b) => this.#registry.slotOf(b.symbol));
+      const held = slots.map((slot) => detector.isQuarantinedSlot(slot));
       // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
-      this.#updateAtr(round.filter((b) => !detector.isQuarantined(b.symbol)));
-      const stops = this.#stops as StopManager;
-      const chunk = this.config.limits.chunkSize;
+      this.#updateAtr(round, slots, held);
       for (let i = 0; i < round.length; i++) {
+        const slot = slots[i] as number;
         const bar = round[i] as Bar;
-        const slot = this.#registry.slotOf(bar.symbol);
-        this.#lastClose[slot] = bar.close;
-        stops.onBar(bar, this.#atrNow[slot] as number);
+        if (!held[i]) this.#lastClose[slot] = bar.close;
+        stops.onBar(bar, this.#atrNow[slot] as number, held[i]);
         if ((i + 1) % chunk === 0 && i + 1 < round.length) await yieldToEventLoop();
       }
     }
-    for (const event of (this.#detector as AnomalyDetector).checkStale(this.#ctx?.now() ?? Date.now())) this.#anomaly(event);
+    for (const event of detector.checkStale(this.#ctx?.now() ?? Date.now())) this.#anomaly(event);
     this.#refreshState('BARS');
   }
 
-  #updateAtr(round: readonly Bar[]): void {
-    const input = this.#atrIn as AtrColumns;
-    for (const bar of round) {
+  /** Splits a batch into rounds with at most one bar per symbol, keeping order; one round when no symbol repeats. */
+  #rounds(bars: readonly Bar[]): (readonly Bar[])[] {
+    const stamp = ++this.#roundStamp;
+    let repeated = false;
+    for (const bar of bars) {
       const slot = this.#registry.slotOf(bar.symbol);
+      if (this.#seen[slot] === stamp) {
+        repeated = true;
+        break;
+      }
+      this.#seen[slot] = stamp;
+    }
+    if (!repeated) return [bars];
+    const out: Bar[][] = [];
+    const seen = new Map<string, number>();
+    for (const bar of bars) {
+      const r = seen.get(bar.symbol) ?? 0;
+      seen.set(bar.symbol, r + 1);
+      (out[r] ??= []).push(bar);
+    }
+    return out;
+  }
+
+  #updateAtr(round: readonly Bar[], slots: readonly number[], held: readonly boolean[]): void {
+    const input = this.#atrIn as AtrColumns;
+    for (let i = 0; i < round.length; i++) {
+      if (held[i]) continue;
+      const bar = round[i] as Bar;
+      const slot = slots[i] as number;
       input.high[slot] = bar.high;
       input.low[slot] = bar.low;
       input.close[slot] = bar.close;
@@ -353,8 +383,7 @@ export class RiskPlugin implements EnginePlugin {
     const atr = this.#atr as AtrBank;
     atr.update(input.high, input.low, input.close); // NaN columns (no bar this round) stay unchanged
     this.#atrNow = atr.values();
-    for (const bar of round) {
-      const slot = this.#registry.slotOf(bar.symbol);
+    for (const slot of slots) {
       input.high[slot] = Number.NaN;
       input.low[slot] = Number.NaN;
       input.close[slot] = Number.NaN;
@@ -414,18 +443,6 @@ export class RiskPlugin implements EnginePlugin {
       }
     }
   }
-}
-
-/** Splits a batch into rounds with at most one bar per symbol, keeping order. */
-function rounds(bars: readonly Bar[]): Bar[][] {
-  const out: Bar[][] = [];
-  const seen = new Map<string, number>();
-  for (const bar of bars) {
-    const r = seen.get(bar.symbol) ?? 0;
-    seen.set(bar.symbol, r + 1);
-    (out[r] ??= []).push(bar);
-  }
-  return out;
 }
 
 /**

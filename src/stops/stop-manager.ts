@@ -151,12 +151,13 @@ export class StopManager {
   /**
    * Applies one validated bar: trails the stop with the new high/low, close and ATR, then
    * fires it (LOCAL mode) if the bar traded through it. A quarantined symbol's bar is held
-   * back entirely: it neither moves nor fires the stop.
+   * back entirely: it neither moves nor fires the stop. `quarantined` defaults to asking
+   * the `isQuarantined` option; a caller that already knows passes it.
    */
-  onBar(bar: Bar, atr: number): void {
+  onBar(bar: Bar, atr: number, quarantined?: boolean): void {
     const s = this.#states.get(bar.symbol);
     if (s === undefined || s.status !== 'OPEN') return;
-    if (this.#o.isQuarantined(bar.symbol)) {
+    if (quarantined ?? this.#o.isQuarantined(bar.symbol)) {
       if (isTriggered(s.side, s.stop, bar.low, bar.high)) this.counters.suppressed++;
       return;
     }

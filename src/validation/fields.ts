@@ -16,6 +16,14 @@ export const DEFAULT_INPUT_LIMITS: InputLimits = Object.freeze({ maxSymbolLength
 const SYMBOL = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
+/** Largest epoch-ms timestamp accepted (the end of the ECMAScript date range). */
+export const MAX_EPOCH_MS = 8.64e15;
+
+/** True for 1..maxSymbolLength characters of [A-Za-z0-9._:/-], starting alphanumeric. */
+export function isSymbol(v: string, limits: InputLimits): boolean {
+  return v.length > 0 && v.length <= limits.maxSymbolLength && SYMBOL.test(v);
+}
+
 /** The record as a plain object, or undefined. */
 export function asRecord(raw: unknown): Record<string, unknown> | undefined {
   return typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
@@ -26,7 +34,7 @@ export function symbolField(rec: Record<string, unknown>, limits: InputLimits, f
   const v = rec[field];
   if (v === undefined) return reject('MISSING_FIELD', `${field} is missing`, field);
   if (typeof v !== 'string') return reject('MALFORMED_RECORD', `${field} must be a string`, field);
-  if (v.length === 0 || v.length > limits.maxSymbolLength || !SYMBOL.test(v)) {
+  if (!isSymbol(v, limits)) {
     return reject('INVALID_SYMBOL', `${field} must be 1-${limits.maxSymbolLength} characters of [A-Za-z0-9._:/-]`, field);
   }
   return v;
@@ -50,7 +58,7 @@ export function numberField(
 
 /** Epoch ms from a finite number or an ISO-8601 string; undefined when neither. */
 export function parseTimestamp(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 && v <= 8.64e15 ? v : undefined;
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 && v <= MAX_EPOCH_MS ? v : undefined;
   if (typeof v === 'string') {
     const s = v.trim();
     if (/^\d{1,16}$/.test(s)) return parseTimestamp(Number(s));

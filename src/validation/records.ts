@@ -1,6 +1,6 @@
 import type { Bar, Fill, PortfolioSnapshot, Position } from '../vocabulary/market.js';
 import type { OrderRequest } from '../vocabulary/orders.js';
-import { asRecord, numberField, symbolField, timestampField, type InputLimits } from './fields.js';
+import { asRecord, isSymbol, MAX_EPOCH_MS, numberField, symbolField, timestampField, type InputLimits } from './fields.js';
 import { accept, reject, type Validated } from './validated.js';
 
 // A field validator returns the value, or a failed Validated to pass straight back.
@@ -20,6 +20,8 @@ function failed(v: unknown): v is Validated<never> {
  * ```
  */
 export function validateBar(raw: unknown, limits: InputLimits): Validated<Bar> {
+  const fast = validBarFast(raw, limits);
+  if (fast !== undefined) return accept(fast);
   const rec = asRecord(raw);
   if (rec === undefined) return reject('MALFORMED_RECORD', 'a bar must be an object');
   const symbol = symbolField(rec, limits);
@@ -40,6 +42,39 @@ export function validateBar(raw: unknown, limits: InputLimits): Validated<Bar> {
     return reject('INCONSISTENT_OHLC', `need low ≤ open, close ≤ high; got o=${open} h=${high} l=${low} c=${close}`);
   }
   return accept(Object.freeze({ timestamp, symbol, open, high, low, close, volume }));
+}
+
+/**
+ * The common case in one pass of comparisons (NaN fails every one of them): a bar with
+ * numeric fields that are all in range. Anything else goes through the field-by-field checks,
+ * which name the problem. Both accept exactly the same bars.
+ */
+function validBarFast(raw: unknown, limits: InputLimits): Bar | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const { symbol, timestamp, open, high, low, close, volume } = raw as Record<string, unknown>;
+  if (
+    typeof symbol === 'string' &&
+    typeof timestamp === 'number' &&
+    typeof open === 'number' &&
+    typeof high === 'number' &&
+    typeof low === 'number' &&
+    typeof close === 'number' &&
+    typeof volume === 'number' &&
+    timestamp >= 0 &&
+    timestamp <= MAX_EPOCH_MS &&
+    low > 0 &&
+    low <= open &&
+    low <= close &&
+    open <= high &&
+    close <= high &&
+    high <= limits.maxPrice &&
+    volume >= 0 &&
+    volume <= limits.maxQuantity &&
+    isSymbol(symbol, limits)
+  ) {
+    return Object.freeze({ timestamp, symbol, open, high, low, close, volume });
+  }
+  return undefined;
 }
 
 function sideField<T extends string>(rec: Record<string, unknown>, field: string, allowed: readonly T[]): Validated<never> | T {
