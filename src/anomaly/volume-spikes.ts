@@ -31,7 +31,9 @@ export class VolumeSpikes {
   observe(slot: number, bar: Bar, out: AnomalyEvent[]): void {
     const cfg = this.#config;
     const x = Math.log1p(bar.volume);
-    if (this.#windows.count(slot) >= cfg.minSamples) {
+    // Only upward spikes fire, and the scale is positive: a value at or below the median (O(1)
+    // on the sorted window) cannot fire, so the MAD is not needed for it.
+    if (this.#windows.count(slot) >= cfg.minSamples && x > this.#windows.median(slot)) {
       const scorer = this.#scorer;
       scorer.fit(this.#windows, slot, cfg.volumeScaleFloor);
       const z = scorer.z(x);

@@ -35,11 +35,17 @@ export class BarMailbox {
 
   /**
    * Processes `bars` now, or queues them behind the batch in progress. Resolves when they
-   * (or the bars that replaced them) have been processed.
+   * (or the bars that replaced them) have been processed. `slots`, the bars' registry slots
+   * when the caller has them, go along with a batch processed at once.
    */
-  deliver(bars: readonly Bar[], process: (batch: readonly Bar[]) => Promise<void>, reject: (r: Rejection) => void): Promise<void> {
+  deliver(
+    bars: readonly Bar[],
+    process: (batch: readonly Bar[], slots?: readonly number[]) => Promise<void>,
+    reject: (r: Rejection) => void,
+    slots?: readonly number[],
+  ): Promise<void> {
     if (this.#running === undefined) {
-      this.#running = this.#drain(bars, process);
+      this.#running = this.#drain(bars, slots, process);
       return this.#running;
     }
     for (const bar of bars) {
@@ -55,9 +61,13 @@ export class BarMailbox {
     return this.#running;
   }
 
-  async #drain(first: readonly Bar[], process: (batch: readonly Bar[]) => Promise<void>): Promise<void> {
+  async #drain(
+    first: readonly Bar[],
+    slots: readonly number[] | undefined,
+    process: (batch: readonly Bar[], slots?: readonly number[]) => Promise<void>,
+  ): Promise<void> {
     try {
-      await process(first);
+      await process(first, slots);
       while (this.#pending.size > 0) {
         const next = [...this.#pending.values()];
         this.#pending.clear();

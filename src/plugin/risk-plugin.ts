@@ -152,14 +152,14 @@ export class RiskPlugin implements EnginePlugin {
   onBars(bars: readonly Bar[]): Promise<void> {
     this.#ready();
     const accepted: Bar[] = [];
+    const slots: number[] = [];
     const list: readonly unknown[] = Array.isArray(bars) ? bars : [];
     if (!Array.isArray(bars)) this.#reject({ code: 'MALFORMED_RECORD', message: 'onBars expects an array' });
     for (const raw of list) {
       this.#counts.barsReceived++;
-      const bar = this.#acceptBar(raw);
-      if (bar !== undefined) accepted.push(bar);
+      this.#acceptBar(raw, accepted, slots);
     }
-    return this.#mailbox.deliver(accepted, (batch) => this.#process(batch), (rejection) => this.#reject(rejection));
+    return this.#mailbox.deliver(accepted, (batch, s) => this.#process(batch, s), (rejection) => this.#reject(rejection), slots);
   }
 
   /**
@@ -298,8 +298,11 @@ export class RiskPlugin implements EnginePlugin {
     if (this.#stops === undefined) throw new BulwarkError('NOT_INITIALIZED', 'onInit has not completed');
   }
 
-  /** Validates one raw bar, checks per-symbol time order and the symbol limit. */
-  #acceptBar(raw: unknown): Bar | undefined {
+  /**
+   * Validates one raw bar, checks per-symbol time order and the symbol limit; appends an
+   * accepted bar and its registry slot to `bars` and `slots`.
+   */
+  #acceptBar(raw: unknown, bars: Bar[], slots: number[]): void {
     const v = validateBar(raw, this.config.limits);
     if (!v.ok) {
       this.#reject(v.rejection);
@@ -307,31 +310,34 @@ export class RiskPlugin implements EnginePlugin {
       if (typeof rec?.symbol === 'string' && this.#registry.slotOf(rec.symbol) >= 0) {
         this.#anomaly((this.#detector as AnomalyDetector).badTick(rec.symbol, this.#ctx?.now() ?? Date.now(), v.rejection.code));
       }
-      return undefined;
+      return;
     }
     const bar = v.value;
     const slot = this.#registry.register(bar.symbol);
     if (slot < 0) {
       this.#reject({ code: 'SYMBOL_LIMIT', message: `maxSymbols ${this.config.limits.maxSymbols} reached`, field: 'symbol' });
-      return undefined;
+      return;
     }
     if (!(bar.timestamp > (this.#lastTimestamp[slot] as number))) {
       this.#reject({ code: 'NON_MONOTONIC_TIMESTAMP', message: `${bar.symbol} at ${bar.timestamp} is not after ${this.#lastTimestamp[slot]}`, field: 'timestamp' });
-      return undefined;
+      return;
     }
     this.#lastTimestamp[slot] = bar.timestamp;
     this.#counts.barsAccepted++;
-    return bar;
+    bars.push(bar);
+    slots.push(slot);
   }
 
   /** Anomalies, kernels, then stops, in bounded chunks that yield to the event loop. */
-  async #process(bars: readonly Bar[]): Promise<void> {
+  async #process(bars: readonly Bar[], knownSlots?: readonly number[]): Promise<void> {
     const detector = this.#detector as AnomalyDetector;
     const stops = this.#stops as StopManager;
     const chunk = this.config.limits.chunkSize;
-    for (const round of this.#rounds(bars)) {
+    const batchSlots = knownSlots ?? bars.map((b) => this.#registry.slotOf(b.symbol));
+    const rounds = this.#rounds(bars, batchSlots);
+    for (const round of rounds) {
       for (const event of detector.observe(round)) this.#anomaly(event);
-      const slots = round.map((b) => this.#registry.slotOf(b.symbol));
+      const slots = rounds.length === 1 ? batchSlots : round.map((b) => this.#registry.slotOf(b.symbol));
       const held = slots.map((slot) => detector.isQuarantinedSlot(slot));
       // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
       this.#updateAtr(round, slots, held);
@@ -348,11 +354,10 @@ export class RiskPlugin implements EnginePlugin {
   }
 
   /** Splits a batch into rounds with at most one bar per symbol, keeping order; one round when no symbol repeats. */
-  #rounds(bars: readonly Bar[]): (readonly Bar[])[] {
+  #rounds(bars: readonly Bar[], slots: readonly number[]): (readonly Bar[])[] {
     const stamp = ++this.#roundStamp;
     let repeated = false;
-    for (const bar of bars) {
-      const slot = this.#registry.slotOf(bar.symbol);
+    for (const slot of slots) {
       if (this.#seen[slot] === stamp) {
         repeated = true;
         break;
