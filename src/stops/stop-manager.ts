@@ -1,7 +1,7 @@
 import type { CommandCoalescer } from '../concurrency/command-coalescer.js';
 import type { Bar, Fill, Position, PositionSide } from '../vocabulary/market.js';
 import type { ProtectiveCommand } from '../vocabulary/orders.js';
-import { candidateStop, isTighter, isTriggered, type StopPolicy } from './stop-rules.js';
+import { candidateStop, isTighter, isTriggered, type StopInputs, type StopPolicy } from './stop-rules.js';
 
 /**
  * `LOCAL`: Bulwark watches bars and sends CLOSE_POSITION when a stop is traded through
@@ -85,6 +85,14 @@ export class StopManager {
   readonly #o: StopManagerOptions;
   readonly #states = new Map<string, StopState>();
   #sequence = 0;
+  readonly #inputs: { -readonly [K in keyof StopInputs]: StopInputs[K] } = {
+    side: 'LONG',
+    entryPrice: 0,
+    highWater: 0,
+    lowWater: 0,
+    close: 0,
+    atr: Number.NaN,
+  };
   readonly counters: StopCounters = { placed: 0, moved: 0, triggered: 0, suppressed: 0, refused: 0, overLimit: 0 };
 
   constructor(options: StopManagerOptions) {
@@ -235,14 +243,14 @@ export class StopManager {
   }
 
   #refresh(s: StopState, close: number, atr: number): void {
-    const c = candidateStop(this.#o.policy, {
-      side: s.side,
-      entryPrice: s.entryPrice,
-      highWater: s.highWater,
-      lowWater: s.lowWater,
-      close,
-      atr,
-    });
+    const x = this.#inputs; // one scratch object, refilled: no allocation per bar
+    x.side = s.side;
+    x.entryPrice = s.entryPrice;
+    x.highWater = s.highWater;
+    x.lowWater = s.lowWater;
+    x.close = close;
+    x.atr = atr;
+    const c = candidateStop(this.#o.policy, x);
     if (!Number.isNaN(c) && c > 0 && isTighter(s.side, c, s.stop)) this.#apply(s, c, s.version + 1);
   }
 
