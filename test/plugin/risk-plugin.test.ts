@@ -241,3 +241,46 @@ describe('RiskPlugin snapshot', () => {
     expect(JSON.parse(JSON.stringify(snap)).stats.positions).toBe(1);
   });
 });
+
+describe('RiskPlugin anomaly actions', () => {
+  it('a spike whose actions are TIGHTEN_STOPS and REDUCE tightens every stop and holds REDUCING for anomalyReduceMs', async () => {
+    let now = T0;
+    const plugin = createRiskPlugin({
+      stops: { policy: { rules: [{ kind: 'PERCENT', percent: 10 }] }, tightenFraction: 0.5 },
+      anomaly: { actions: { PRICE_SPIKE: ['TIGHTEN_STOPS', 'REDUCE'] }, correlationSymbols: 0 },
+      anomalyReduceMs: 15 * MIN,
+    });
+    const { context } = fakeContext({ now: () => now });
+    await plugin.onInit(context);
+    plugin.onPortfolio({
+      timestamp: T0,
+      equity: 1e6,
+      positions: [
+        { symbol: 'L', side: 'LONG', quantity: 1, entryPrice: 100, openedAt: T0 },
+        { symbol: 'S', side: 'SHORT', quantity: 1, entryPrice: 100, openedAt: T0 },
+      ],
+    });
+    const wobble = (m: number) => 100 * (1 + 0.0005 * Math.sin(m * 1.7));
+    for (let m = 1; m <= 60; m++) {
+      now = T0 + m * MIN;
+      await plugin.onBars([bar('L', now, wobble(m), 0.001), bar('S', now, wobble(m + 3), 0.001)]);
+    }
+    expect(plugin.stopOf('L')?.stop).toBeCloseTo(90, 9);
+    expect(plugin.stopOf('S')?.stop).toBeCloseTo(110, 9);
+    now = T0 + 61 * MIN;
+    await plugin.onBars([bar('L', now, wobble(61) * 1.01, 0.001), bar('S', now, wobble(64), 0.001)]); // +1%: z ≈ 20 on L
+    expect(plugin.stats().anomalies.PRICE_SPIKE).toBe(1);
+    expect(plugin.state).toBe('REDUCING');
+    const lStop = plugin.stopOf('L')?.stop ?? Number.NaN;
+    const sStop = plugin.stopOf('S')?.stop ?? Number.NaN;
+    // Halfway towards each symbol's last close before the event: the spike bar itself is not trusted.
+    expect(lStop).toBeCloseTo(90 + (wobble(60) - 90) / 2, 9);
+    expect(sStop).toBeCloseTo(110 + (wobble(63) - 110) / 2, 9);
+    expect(!plugin.beforeOrder(order({ symbol: 'L' })).allow).toBe(true);
+    now = T0 + 77 * MIN; // past anomalyReduceMs
+    await plugin.onBars([bar('L', now, wobble(61) * 1.01, 0.001), bar('S', now, wobble(65), 0.001)]);
+    expect(plugin.state).toBe('ACTIVE');
+    expect(plugin.beforeOrder(order({ symbol: 'L' })).allow).toBe(true);
+    await plugin.onDispose();
+  });
+});
