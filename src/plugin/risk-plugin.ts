@@ -303,7 +303,7 @@ export class RiskPlugin implements EnginePlugin {
    * accepted bar and its registry slot to `bars` and `slots`.
    */
   #acceptBar(raw: unknown, bars: Bar[], slots: number[]): void {
-    const v = validateBar(raw, this.config.limits);
+    const v = validateBar(raw, this.config.limits, false); // a private copy: no need to freeze it
     if (!v.ok) {
       this.#reject(v.rejection);
       const rec = raw as { symbol?: unknown } | null;
@@ -336,8 +336,8 @@ export class RiskPlugin implements EnginePlugin {
     const batchSlots = knownSlots ?? bars.map((b) => this.#registry.slotOf(b.symbol));
     const rounds = this.#rounds(bars, batchSlots);
     for (const round of rounds) {
-      for (const event of detector.observe(round)) this.#anomaly(event);
       const slots = rounds.length === 1 ? batchSlots : round.map((b) => this.#registry.slotOf(b.symbol));
+      for (const event of detector.observe(round, slots)) this.#anomaly(event);
       const held = slots.map((slot) => detector.isQuarantinedSlot(slot));
       // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
       this.#updateAtr(round, slots, held);

@@ -11,7 +11,8 @@ function failed(v: unknown): v is Validated<never> {
 /**
  * Checks one bar: symbol format, timestamp, finite positive prices within limits,
  * low ≤ open, close ≤ high, volume ≥ 0. Per-symbol monotonic time is checked by the caller,
- * which knows the last accepted timestamp.
+ * which knows the last accepted timestamp. The accepted bar is a fresh copy, frozen unless
+ * `freeze` is false (for a caller that keeps the copy to itself: freezing costs ~35 ns).
  *
  * @example
  * ```ts
@@ -19,8 +20,8 @@ function failed(v: unknown): v is Validated<never> {
  * if (!r.ok) counter.add(r.rejection.code);
  * ```
  */
-export function validateBar(raw: unknown, limits: InputLimits): Validated<Bar> {
-  const fast = validBarFast(raw, limits);
+export function validateBar(raw: unknown, limits: InputLimits, freeze = true): Validated<Bar> {
+  const fast = validBarFast(raw, limits, freeze);
   if (fast !== undefined) return accept(fast);
   const rec = asRecord(raw);
   if (rec === undefined) return reject('MALFORMED_RECORD', 'a bar must be an object');
@@ -49,7 +50,7 @@ export function validateBar(raw: unknown, limits: InputLimits): Validated<Bar> {
  * numeric fields that are all in range. Anything else goes through the field-by-field checks,
  * which name the problem. Both accept exactly the same bars.
  */
-function validBarFast(raw: unknown, limits: InputLimits): Bar | undefined {
+function validBarFast(raw: unknown, limits: InputLimits, freeze: boolean): Bar | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const { symbol, timestamp, open, high, low, close, volume } = raw as Record<string, unknown>;
   if (
@@ -72,7 +73,8 @@ function validBarFast(raw: unknown, limits: InputLimits): Bar | undefined {
     volume <= limits.maxQuantity &&
     isSymbol(symbol, limits)
   ) {
-    return Object.freeze({ timestamp, symbol, open, high, low, close, volume });
+    const bar: Bar = { timestamp, symbol, open, high, low, close, volume };
+    return freeze ? Object.freeze(bar) : bar;
   }
   return undefined;
 }
