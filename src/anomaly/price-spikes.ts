@@ -3,7 +3,7 @@ import type { AnomalyConfig } from './config.js';
 import { anomalyEvent, type AnomalyAction, type AnomalyEvent, type BadTickEvent, type PriceSpikeEvent } from './events.js';
 import { QuarantineBook } from './quarantine.js';
 import { SortedWindows } from './windows.js';
-import type { RobustScorer } from './robust.js';
+import { RobustScorer } from './robust.js';
 
 /**
  * PRICE_SPIKE detection and bad-tick quarantine, per slot.
@@ -82,7 +82,13 @@ export class PriceSpikes {
       return Number.NaN;
     }
     const r = Math.log(bar.close / prev);
-    if (this.#windows.count(slot) >= cfg.minSamples) {
+    // |z| ≥ priceZ needs |r − median| ≥ priceZ·scale; when even the scale's lower bound rules
+    // that out (almost every bar), the exact MAD is not needed.
+    const w = this.#windows;
+    if (
+      w.count(slot) >= cfg.minSamples &&
+      Math.abs(r - w.median(slot)) >= cfg.priceZ * RobustScorer.scaleLowerBound(w, slot, cfg.priceScaleFloor)
+    ) {
       const scorer = this.#scorer;
       scorer.fit(this.#windows, slot, cfg.priceScaleFloor);
       const z = scorer.z(r);

@@ -2,7 +2,7 @@ import type { Bar } from '../vocabulary/market.js';
 import type { AnomalyConfig } from './config.js';
 import { anomalyEvent, type AnomalyEvent, type VolumeSpikeEvent } from './events.js';
 import { SortedWindows } from './windows.js';
-import type { RobustScorer } from './robust.js';
+import { RobustScorer } from './robust.js';
 
 /**
  * VOLUME_SPIKE detection, per slot: log(1 + volume) scored against the symbol's previous
@@ -31,9 +31,14 @@ export class VolumeSpikes {
   observe(slot: number, bar: Bar, out: AnomalyEvent[]): void {
     const cfg = this.#config;
     const x = Math.log1p(bar.volume);
-    // Only upward spikes fire, and the scale is positive: a value at or below the median (O(1)
-    // on the sorted window) cannot fire, so the MAD is not needed for it.
-    if (this.#windows.count(slot) >= cfg.minSamples && x > this.#windows.median(slot)) {
+    // Only upward spikes fire: x − median ≥ volumeZ·scale. When even the scale's lower bound
+    // rules that out (every value at or below the median, and almost every other), the exact
+    // MAD is not needed.
+    const w = this.#windows;
+    if (
+      w.count(slot) >= cfg.minSamples &&
+      x - w.median(slot) >= cfg.volumeZ * RobustScorer.scaleLowerBound(w, slot, cfg.volumeScaleFloor)
+    ) {
       const scorer = this.#scorer;
       scorer.fit(this.#windows, slot, cfg.volumeScaleFloor);
       const z = scorer.z(x);

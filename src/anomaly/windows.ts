@@ -2,7 +2,7 @@
  * The last `window` values of each of `slots` series, kept both in arrival order (a ring, to
  * know which value leaves) and sorted (so the median is O(1) and the MAD a walk of about
  * window/2 steps). Two preallocated Float64Arrays, slot-major (slot s owns
- * [s·window, (s+1)·window)), plus a head and a count per slot: 16·window + 8 bytes per slot,
+ * [s·window, (s+1)·window)), plus a head, a count and a MAD bound with its age per slot: 16·window + 20 bytes per slot,
  * fixed at construction.
  *
  * Why not select per call: quickselect over a fresh 60-value window costs ~2.5 µs in branch
@@ -25,6 +25,9 @@ export class SortedWindows {
   readonly #sorted: Float64Array;
   readonly #head: Int32Array;
   readonly #count: Int32Array;
+  /** Per slot: a lower bound on the MAD, and the pushes since it was computed. */
+  readonly #madFloor: Float64Array;
+  readonly #madFloorAge: Int32Array;
 
   constructor(slots: number, window: number) {
     this.slots = slots;
@@ -33,6 +36,8 @@ export class SortedWindows {
     this.#sorted = new Float64Array(slots * window);
     this.#head = new Int32Array(slots);
     this.#count = new Int32Array(slots);
+    this.#madFloor = new Float64Array(slots);
+    this.#madFloorAge = new Int32Array(slots).fill(MAD_BOUND_PUSHES);
   }
 
   /** Values in `slot`'s window (at most `window`). */
@@ -74,6 +79,7 @@ export class SortedWindows {
     }
     this.#ring[base + h] = value;
     this.#head[slot] = h + 1 === w ? 0 : h + 1;
+    this.#madFloorAge[slot] = (this.#madFloorAge[slot] as number) + 1;
   }
 
   /** Median of `slot`'s window (mean of the middle two when even); NaN when empty. */
@@ -122,6 +128,36 @@ export class SortedWindows {
     return (below + kth) / 2;
   }
 
+  /**
+   * A lower bound on `slot`'s MAD, valid whatever the centre, recomputed every
+   * {@link MAD_BOUND_PUSHES} pushes in O(window) and O(1) otherwise. Why it holds: at least
+   * r = ⌈n/2⌉ values lie within MAD of the median (for even n, within the smaller of the two
+   * middle deviations, which is ≤ MAD), and they are consecutive in sorted order, so
+   * 2·MAD ≥ the shortest span of r consecutive values. After k more pushes, any r consecutive
+   * values include at least r − k of the values seen when the bound was computed, whose span
+   * is at least the shortest span of r − k consecutive values then. So half the shortest span
+   * of ⌈n/2⌉ − MAD_BOUND_PUSHES consecutive values bounds the MAD until the next recompute.
+   * A caller can skip the exact MAD when even this bound rules an outlier out.
+   */
+  madLowerBound(slot: number): number {
+    if ((this.#madFloorAge[slot] as number) < MAD_BOUND_PUSHES) return this.#madFloor[slot] as number;
+    const n = this.#count[slot] as number;
+    const q = Math.ceil(n / 2) - MAD_BOUND_PUSHES;
+    let span = 0;
+    if (q >= 2) {
+      const s = this.#sorted;
+      const base = slot * this.window;
+      span = Number.POSITIVE_INFINITY;
+      for (let a = base; a + q - 1 < base + n; a++) {
+        const d = (s[a + q - 1] as number) - (s[a] as number);
+        if (d < span) span = d;
+      }
+    }
+    this.#madFloor[slot] = span / 2;
+    this.#madFloorAge[slot] = 0;
+    return span / 2;
+  }
+
   /** Mean of |x − `center`| over `slot`'s window; NaN when empty. */
   meanAbsDev(slot: number, center: number): number {
     const n = this.#count[slot] as number;
@@ -134,9 +170,12 @@ export class SortedWindows {
 
   /** The typed arrays this object owns (for memory accounting). */
   buffers(): readonly ArrayBufferView[] {
-    return [this.#ring, this.#sorted, this.#head, this.#count];
+    return [this.#ring, this.#sorted, this.#head, this.#count, this.#madFloor, this.#madFloorAge];
   }
 }
+
+/** Pushes for which {@link SortedWindows.madLowerBound} stays valid before it is recomputed. */
+export const MAD_BOUND_PUSHES = 8;
 
 /** First index in [from, to) of sorted `s` whose value is ≥ `v`. */
 function lowerBound(s: Float64Array, from: number, to: number, v: number): number {
