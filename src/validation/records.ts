@@ -5,7 +5,7 @@ import { accept, reject, type Validated } from './validated.js';
 
 // A field validator returns the value, or a failed Validated to pass straight back.
 function failed(v: unknown): v is Validated<never> {
-  return typeof v === 'object' && v !== null;
+  return typeof v === 'object' && v !== null && 'ok' in v;
 }
 
 /**
@@ -100,6 +100,20 @@ function quantityField(rec: Record<string, unknown>, field: string, limits: Inpu
   return v;
 }
 
+/** The symbol, side and quantity that fills and orders share. */
+function tradeFields(
+  rec: Record<string, unknown>,
+  limits: InputLimits,
+): Validated<never> | { readonly symbol: string; readonly side: 'BUY' | 'SELL'; readonly quantity: number } {
+  const symbol = symbolField(rec, limits);
+  if (failed(symbol)) return symbol;
+  const side = sideField(rec, 'side', ['BUY', 'SELL'] as const);
+  if (failed(side)) return side;
+  const quantity = quantityField(rec, 'quantity', limits);
+  if (failed(quantity)) return quantity;
+  return { symbol, side, quantity };
+}
+
 /** Checks one fill. */
 export function validateFill(raw: unknown, limits: InputLimits): Validated<Fill> {
   const rec = asRecord(raw);
@@ -108,12 +122,9 @@ export function validateFill(raw: unknown, limits: InputLimits): Validated<Fill>
   if (failed(fillId)) return fillId;
   const orderId = idField(rec, 'orderId');
   if (failed(orderId)) return orderId;
-  const symbol = symbolField(rec, limits);
-  if (failed(symbol)) return symbol;
-  const side = sideField(rec, 'side', ['BUY', 'SELL'] as const);
-  if (failed(side)) return side;
-  const quantity = quantityField(rec, 'quantity', limits);
-  if (failed(quantity)) return quantity;
+  const trade = tradeFields(rec, limits);
+  if (failed(trade)) return trade;
+  const { symbol, side, quantity } = trade;
   const price = numberField(rec, 'price', { positive: true, max: limits.maxPrice });
   if (failed(price)) return price;
   const timestamp = timestampField(rec);
@@ -176,12 +187,9 @@ export function validateOrder(raw: unknown, limits: InputLimits): Validated<Orde
   if (rec === undefined) return reject('MALFORMED_RECORD', 'an order must be an object');
   const clientOrderId = idField(rec, 'clientOrderId');
   if (failed(clientOrderId)) return clientOrderId;
-  const symbol = symbolField(rec, limits);
-  if (failed(symbol)) return symbol;
-  const side = sideField(rec, 'side', ['BUY', 'SELL'] as const);
-  if (failed(side)) return side;
-  const quantity = quantityField(rec, 'quantity', limits);
-  if (failed(quantity)) return quantity;
+  const trade = tradeFields(rec, limits);
+  if (failed(trade)) return trade;
+  const { symbol, side, quantity } = trade;
   const type = sideField(rec, 'type', ['MARKET', 'LIMIT', 'STOP'] as const);
   if (failed(type)) return type;
   const intent = sideField(rec, 'intent', ['ENTRY', 'EXIT', 'PROTECTIVE'] as const);
