@@ -195,7 +195,9 @@ export async function pluginOnBars(_k: Kernels): Promise<{ text: string; rows: R
     { name: 'onBars, anomaly at its config floor', anomaly: { correlationSymbols: 0, spikeWindow: 3, minSamples: 3, priceZ: 1e6, badTickZ: 1e6, volumeZ: 1e6 } },
   ];
   const measured: Measured[] = [];
+  const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
   for (const s of scenarios) {
+    collect(); // each scenario starts on a collected heap
     const m = await run(s);
     measured.push(m);
     if (measured.length < scenarios.length) await m.plugin.onDispose();
