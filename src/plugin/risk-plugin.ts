@@ -6,7 +6,7 @@ import { DrawdownController } from '../drawdown/drawdown-controller.js';
 import type { EnginePlugin } from '../engine/plugin.js';
 import { BulwarkError } from '../errors.js';
 import type { AtrBank } from '../kernels/atr.js';
-import { loadKernels, type Kernels } from '../kernels/load.js';
+import { loadKernels } from '../kernels/load.js';
 import { StopManager, type StopView } from '../stops/stop-manager.js';
 import { RejectionCounter } from '../validation/rejection-counter.js';
 import { validateBar, validateFill, validateOrder, validateSnapshot } from '../validation/records.js';
@@ -50,7 +50,7 @@ export class RiskPlugin implements EnginePlugin {
   readonly #denied = new Map<DenyCode, number>();
   readonly #anomalies = new Map<AnomalyType, number>();
   #ctx: PluginContext | undefined;
-  #kernels: Kernels | undefined;
+  #init: Promise<void> | undefined;
   #atr: AtrBank | undefined;
   #detector: AnomalyDetector | undefined;
   readonly #registry: SymbolRegistry;
@@ -102,13 +102,17 @@ export class RiskPlugin implements EnginePlugin {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Loads the kernels and sizes every bank; called once by the host engine. */
-  async onInit(ctx: PluginContext): Promise<void> {
+  /** Loads the kernels and sizes every bank; called once by the host engine (a later call gets the first one's promise). */
+  onInit(ctx: PluginContext): Promise<void> {
+    this.#init ??= this.#initialise(ctx);
+    return this.#init;
+  }
+
+  async #initialise(ctx: PluginContext): Promise<void> {
     const c = this.config;
     const kernels = await loadKernels({ build: c.build, limits: { maxSymbols: Math.max(c.limits.maxSymbols, 1) } });
     const n = c.limits.maxSymbols;
     this.#ctx = ctx;
-    this.#kernels = kernels;
     this.#atr = kernels.atrBank({ symbols: n, period: c.stops.atrPeriod });
     this.#atrIn = {
       high: new Float64Array(n).fill(Number.NaN),
