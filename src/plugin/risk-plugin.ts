@@ -66,6 +66,8 @@ export class RiskPlugin implements EnginePlugin {
   #deferredInARow = 0;
   #roundStamp = 0;
   readonly #seen: Int32Array;
+  /** Per bar of the current round: 1 when its symbol is quarantined. Reused, never reallocated. */
+  readonly #held: Uint8Array;
   #ids = 0;
   #counts = {
     barsReceived: 0,
@@ -89,6 +91,7 @@ export class RiskPlugin implements EnginePlugin {
     this.#lastTimestamp = new Float64Array(config.limits.maxSymbols).fill(Number.NEGATIVE_INFINITY);
     this.#lastClose = new Float64Array(config.limits.maxSymbols).fill(Number.NaN);
     this.#seen = new Int32Array(config.limits.maxSymbols);
+    this.#held = new Uint8Array(config.limits.maxSymbols);
   }
 
   /** The trading state now: the stricter of the drawdown ladder's and the anomaly actions'. */
@@ -342,14 +345,16 @@ export class RiskPlugin implements EnginePlugin {
     for (const round of rounds) {
       const slots = rounds.length === 1 ? batchSlots : round.map((b) => this.#registry.slotOf(b.symbol));
       for (const event of detector.observe(round, slots)) this.#anomaly(event);
-      const held = slots.map((slot) => detector.isQuarantinedSlot(slot));
+      const held = this.#held;
+      for (let i = 0; i < slots.length; i++) held[i] = detector.isQuarantinedSlot(slots[i] as number) ? 1 : 0;
       // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
       this.#updateAtr(round, slots, held);
       for (let i = 0; i < round.length; i++) {
         const slot = slots[i] as number;
         const bar = round[i] as Bar;
-        if (!held[i]) this.#lastClose[slot] = bar.close;
-        stops.onBar(bar, this.#atrNow[slot] as number, held[i]);
+        const isHeld = held[i] === 1;
+        if (!isHeld) this.#lastClose[slot] = bar.close;
+        stops.onBar(bar, this.#atrNow[slot] as number, isHeld, slot);
         if ((i + 1) % chunk === 0 && i + 1 < round.length) await yieldToEventLoop();
       }
     }
@@ -379,10 +384,10 @@ export class RiskPlugin implements EnginePlugin {
     return out;
   }
 
-  #updateAtr(round: readonly Bar[], slots: readonly number[], held: readonly boolean[]): void {
+  #updateAtr(round: readonly Bar[], slots: readonly number[], held: Uint8Array): void {
     const input = this.#atrIn as AtrColumns;
     for (let i = 0; i < round.length; i++) {
-      if (held[i]) continue;
+      if (held[i] === 1) continue;
       const bar = round[i] as Bar;
       const slot = slots[i] as number;
       input.high[slot] = bar.high;

@@ -37,6 +37,8 @@ interface StopState {
   placed: boolean;
   /** Client order id of the resting stop (BROKER) or of the close (LOCAL). */
   orderId: string;
+  /** The symbol's slot when the caller keys bars by slot, else -1. */
+  slot: number;
 }
 
 /** Counters of what the manager did. */
@@ -84,6 +86,7 @@ export type StopChange = 'MOVED' | 'UNCHANGED' | 'STALE' | 'LOOSER' | 'UNKNOWN';
 export class StopManager {
   readonly #o: StopManagerOptions;
   readonly #states = new Map<string, StopState>();
+  readonly #bySlot: (StopState | undefined)[] = [];
   #sequence = 0;
   readonly #inputs: { -readonly [K in keyof StopInputs]: StopInputs[K] } = {
     side: 'LONG',
@@ -149,6 +152,7 @@ export class StopManager {
         status: 'OPEN',
         placed: false,
         orderId: this.#nextId(),
+        slot: -1,
       });
       this.#refresh(this.#states.get(p.symbol) as StopState, p.entryPrice, Number.NaN);
     }
@@ -160,10 +164,11 @@ export class StopManager {
    * Applies one validated bar: trails the stop with the new high/low, close and ATR, then
    * fires it (LOCAL mode) if the bar traded through it. A quarantined symbol's bar is held
    * back entirely: it neither moves nor fires the stop. `quarantined` defaults to asking
-   * the `isQuarantined` option; a caller that already knows passes it.
+   * the `isQuarantined` option; a caller that already knows passes it. `slot`, a stable
+   * small integer per symbol (e.g. a registry slot), lets the lookup be an array index.
    */
-  onBar(bar: Bar, atr: number, quarantined?: boolean): void {
-    const s = this.#states.get(bar.symbol);
+  onBar(bar: Bar, atr: number, quarantined?: boolean, slot = -1): void {
+    const s = slot >= 0 ? this.#bySlot[slot] ?? this.#bind(bar.symbol, slot) : this.#states.get(bar.symbol);
     if (s === undefined || s.status !== 'OPEN') return;
     if (quarantined ?? this.#o.isQuarantined(bar.symbol)) {
       if (isTriggered(s.side, s.stop, bar.low, bar.high)) this.counters.suppressed++;
@@ -238,6 +243,16 @@ export class StopManager {
     this.#states.clear();
   }
 
+  /** Looks a symbol's state up by name once and remembers it under `slot`. */
+  #bind(symbol: string, slot: number): StopState | undefined {
+    const s = this.#states.get(symbol);
+    if (s !== undefined) {
+      s.slot = slot;
+      this.#bySlot[slot] = s;
+    }
+    return s;
+  }
+
   #nextId(): string {
     return `${this.#o.idPrefix}-${(++this.#sequence).toString(36)}`;
   }
@@ -283,6 +298,7 @@ export class StopManager {
 
   #drop(s: StopState): void {
     this.#states.delete(s.symbol);
+    if (s.slot >= 0) this.#bySlot[s.slot] = undefined;
     if (this.#o.mode === 'BROKER' && s.placed && s.status === 'OPEN') {
       void this.#o.coalescer.submit(s.symbol, { kind: 'CANCEL', clientOrderId: s.orderId, symbol: s.symbol });
     }
