@@ -39,6 +39,15 @@ const MAX_DEFERRED_SNAPSHOTS = 3;
  * Bulwark's risk plugin: validates every input, feeds the WASM kernels one call per bar
  * batch, trails and fires stops, runs the drawdown ladder and anomaly detection, and vetoes
  * orders that the trading state forbids. Create it with {@link createRiskPlugin}.
+ *
+ * @example
+ * ```ts
+ * const plugin = createRiskPlugin();
+ * await plugin.onInit(ctx);                // the host's portfolio and order services
+ * await plugin.onBars(bars);               // one time slice, all symbols
+ * plugin.onPortfolio(snapshot);            // positions to protect, equity for the ladder
+ * const d = plugin.beforeOrder(order);     // { allow: true } or { allow: false, code, message }
+ * ```
  */
 export class RiskPlugin implements EnginePlugin {
   readonly name: string;

@@ -43,13 +43,27 @@ export interface StopInputs {
   readonly atr: number;
 }
 
-/** True when `candidate` is a tighter stop than `current` for `side` (NaN current: always). */
+/**
+ * True when `candidate` is a tighter stop than `current` for `side` (NaN current: always).
+ *
+ * @example
+ * ```ts
+ * isTighter('LONG', 99, 98); // true: a long's stop tightens upwards
+ * ```
+ */
 export function isTighter(side: PositionSide, candidate: number, current: number): boolean {
   if (Number.isNaN(current)) return true;
   return side === 'LONG' ? candidate > current : candidate < current;
 }
 
-/** The candidate stop of one rule, or NaN when the rule has no opinion yet. */
+/**
+ * The candidate stop of one rule, or NaN when the rule has no opinion yet.
+ *
+ * @example
+ * ```ts
+ * ruleStop({ kind: 'CHANDELIER', multiple: 3 }, { side: 'LONG', entryPrice: 100, highWater: 110, lowWater: 99, close: 108, atr: 2 }); // 104
+ * ```
+ */
 export function ruleStop(rule: StopRule, x: StopInputs): number {
   const dir = x.side === 'LONG' ? -1 : 1; // stops sit below a long, above a short
   switch (rule.kind) {
@@ -98,7 +112,14 @@ export function candidateStop(policy: StopPolicy, x: StopInputs): number {
   return best;
 }
 
-/** True when a bar with this low/high trades through `stop` for `side`. */
+/**
+ * True when a bar with this low/high trades through `stop` for `side`.
+ *
+ * @example
+ * ```ts
+ * isTriggered('SHORT', 102, 99, 102.5); // true: the high reached a short's stop
+ * ```
+ */
 export function isTriggered(side: PositionSide, stop: number, low: number, high: number): boolean {
   if (Number.isNaN(stop)) return false;
   return side === 'LONG' ? low <= stop : high >= stop;

@@ -56,7 +56,15 @@ export function numberField(
   return v;
 }
 
-/** Epoch ms from a finite number or an ISO-8601 string; undefined when neither. */
+/**
+ * Epoch ms from a finite number or an ISO-8601 string; undefined when neither.
+ *
+ * @example
+ * ```ts
+ * parseTimestamp('2026-03-02T14:30:00Z'); // 1772461800000
+ * parseTimestamp('yesterday');            // undefined
+ * ```
+ */
 export function parseTimestamp(v: unknown): number | undefined {
   if (typeof v === 'number') return Number.isFinite(v) && v >= 0 && v <= MAX_EPOCH_MS ? v : undefined;
   if (typeof v === 'string') {

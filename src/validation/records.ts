@@ -114,7 +114,15 @@ function tradeFields(
   return { symbol, side, quantity };
 }
 
-/** Checks one fill. */
+/**
+ * Checks one fill.
+ *
+ * @example
+ * ```ts
+ * const r = validateFill(raw, DEFAULT_INPUT_LIMITS);
+ * if (!r.ok) counter.add(r.rejection.code);
+ * ```
+ */
 export function validateFill(raw: unknown, limits: InputLimits): Validated<Fill> {
   const rec = asRecord(raw);
   if (rec === undefined) return reject('MALFORMED_RECORD', 'a fill must be an object');
@@ -132,7 +140,14 @@ export function validateFill(raw: unknown, limits: InputLimits): Validated<Fill>
   return accept(Object.freeze({ fillId, orderId, symbol, side, quantity, price, timestamp }));
 }
 
-/** Checks one position. */
+/**
+ * Checks one position.
+ *
+ * @example
+ * ```ts
+ * validatePosition({ symbol: 'AAPL', side: 'LONG', quantity: 10, entryPrice: 190, openedAt: Date.now() }, DEFAULT_INPUT_LIMITS).ok; // true
+ * ```
+ */
 export function validatePosition(raw: unknown, limits: InputLimits): Validated<Position> {
   const rec = asRecord(raw);
   if (rec === undefined) return reject('MALFORMED_RECORD', 'a position must be an object');
@@ -152,6 +167,12 @@ export function validatePosition(raw: unknown, limits: InputLimits): Validated<P
 /**
  * Checks a portfolio snapshot. A bad snapshot-level field rejects the snapshot; bad positions
  * are returned separately so that the good ones still count.
+ *
+ * @example
+ * ```ts
+ * const r = validateSnapshot(snapshot, { ...DEFAULT_INPUT_LIMITS, maxPositions: 10_000 });
+ * if (r.ok) for (const bad of r.value.rejected) if (!bad.ok) counter.add(bad.rejection.code);
+ * ```
  */
 export function validateSnapshot(
   raw: unknown,
@@ -181,7 +202,15 @@ export function validateSnapshot(
   return accept(Object.freeze({ snapshot: Object.freeze({ timestamp, equity, positions: Object.freeze(positions) }), rejected: Object.freeze(rejected) }));
 }
 
-/** Checks an order request. */
+/**
+ * Checks an order request.
+ *
+ * @example
+ * ```ts
+ * const r = validateOrder(order, DEFAULT_INPUT_LIMITS);
+ * if (!r.ok) return deny('INVALID_ORDER', r.rejection.message);
+ * ```
+ */
 export function validateOrder(raw: unknown, limits: InputLimits): Validated<OrderRequest> {
   const rec = asRecord(raw);
   if (rec === undefined) return reject('MALFORMED_RECORD', 'an order must be an object');
