@@ -60,6 +60,8 @@ export class DrawdownController {
   readonly #o: DrawdownControllerOptions;
   readonly #policy: IPolicy;
   #bank: DrawdownBank;
+  /** Since-inception drawdown when the ladder uses a rolling window (else `#bank` is it). */
+  #running: DrawdownBank | undefined;
   #state: TradingState = 'ACTIVE';
   #warned = false;
   #recoveringSince: number | undefined;
@@ -72,6 +74,7 @@ export class DrawdownController {
     this.#o = options;
     this.history = new EquityHistory(options.historyCapacity);
     this.#bank = options.kernels.drawdownBank({ series: 1, window: options.ladder.window });
+    this.#running = options.ladder.window > 0 ? options.kernels.drawdownBank({ series: 1, window: 0 }) : undefined;
     const l = options.ladder;
     this.#policy = wrap(bulkhead(l.maxConcurrentCalls, l.maxQueuedCalls), timeout(l.serviceTimeoutMs, TimeoutStrategy.Aggressive));
   }
@@ -81,9 +84,14 @@ export class DrawdownController {
     return this.#state;
   }
 
-  /** Latest drawdown driving the ladder (rolling or since inception), in [0, 1]. */
+  /** Latest drawdown driving the ladder (rolling over `window` points, or since inception for 0), in [0, 1]. */
   get drawdown(): number {
     return this.#lastDrawdown;
+  }
+
+  /** Drawdown from the running peak since inception (or the last reset), in [0, 1]. */
+  get runningDrawdown(): number {
+    return ((this.#running ?? this.#bank).current()[0] as number) || 0;
   }
 
   /** Worst drawdown since inception (or the last reset), in [0, 1]; NaN before any equity. */
@@ -101,6 +109,7 @@ export class DrawdownController {
     const pushed = this.history.push(timestamp, equity);
     if (!pushed.ok) return pushed;
     this.#bank.update([equity]);
+    this.#running?.update([equity]);
     this.#lastEquity = equity;
     this.#lastDrawdown = this.#bank.current()[0] as number;
     this.#evaluate();
@@ -119,8 +128,13 @@ export class DrawdownController {
   reset(): void {
     const from = this.#state;
     this.#bank.dispose();
+    this.#running?.dispose();
     this.#bank = this.#o.kernels.drawdownBank({ series: 1, window: this.#o.ladder.window });
-    if (Number.isFinite(this.#lastEquity)) this.#bank.update([this.#lastEquity]);
+    this.#running = this.#o.ladder.window > 0 ? this.#o.kernels.drawdownBank({ series: 1, window: 0 }) : undefined;
+    if (Number.isFinite(this.#lastEquity)) {
+      this.#bank.update([this.#lastEquity]);
+      this.#running?.update([this.#lastEquity]);
+    }
     this.#lastDrawdown = 0;
     this.#warned = false;
     this.#stopRecovery();
@@ -132,6 +146,7 @@ export class DrawdownController {
   dispose(): void {
     this.#stopRecovery();
     this.#bank.dispose();
+    this.#running?.dispose();
   }
 
   #evaluate(): void {

@@ -162,6 +162,7 @@ describe('DrawdownController ladder', () => {
     const { dd } = setup({ window: 3 });
     [100, 90, 90, 90, 90].forEach((e, i) => dd.update(T0 + i * MIN, e));
     expect(dd.drawdown).toBe(0);
+    expect(dd.runningDrawdown).toBeCloseTo(0.1, 12); // from the peak since inception
     expect(dd.maxDrawdown).toBeCloseTo(0.1, 12);
   });
 });
