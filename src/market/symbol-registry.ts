@@ -44,6 +44,21 @@ export class SymbolRegistry {
     return next;
   }
 
+  /**
+   * {@link SymbolRegistry.register} with a guess: when `hint` is the slot of `symbol` (a feed
+   * that sends its symbols in the same order every batch makes last batch's slot a near-
+   * certain guess), the answer costs an array read and a string compare instead of a hash
+   * lookup in a large map.
+   *
+   * @example
+   * ```ts
+   * const slot = reg.registerHinted('AAPL', lastSlotAtThisPosition);
+   * ```
+   */
+  registerHinted(symbol: string, hint: number): number {
+    return hint >= 0 && this.#names[hint] === symbol ? hint : this.register(symbol);
+  }
+
   /** The symbol in `slot` ('' for a slot not yet used). */
   symbolAt(slot: number): string {
     return this.#names[slot] ?? '';

@@ -77,6 +77,8 @@ export class RiskPlugin implements EnginePlugin {
   readonly #seen: Int32Array;
   /** Per bar of the current round: 1 when its symbol is quarantined. Reused, never reallocated. */
   readonly #held: Uint8Array;
+  /** Slot of the bar at each position of the previous batch: the guess for this one. */
+  readonly #hints: Int32Array;
   #ids = 0;
   #counts = {
     barsReceived: 0,
@@ -101,6 +103,7 @@ export class RiskPlugin implements EnginePlugin {
     this.#lastClose = new Float64Array(config.limits.maxSymbols).fill(Number.NaN);
     this.#seen = new Int32Array(config.limits.maxSymbols);
     this.#held = new Uint8Array(config.limits.maxSymbols);
+    this.#hints = new Int32Array(config.limits.maxSymbols).fill(-1);
   }
 
   /** The trading state now: the stricter of the drawdown ladder's and the anomaly actions'. */
@@ -171,9 +174,9 @@ export class RiskPlugin implements EnginePlugin {
     const slots: number[] = [];
     const list: readonly unknown[] = Array.isArray(bars) ? bars : [];
     if (!Array.isArray(bars)) this.#reject({ code: 'MALFORMED_RECORD', message: 'onBars expects an array' });
-    for (const raw of list) {
+    for (let i = 0; i < list.length; i++) {
       this.#counts.barsReceived++;
-      this.#acceptBar(raw, accepted, slots);
+      this.#acceptBar(list[i], i, accepted, slots);
     }
     return this.#mailbox.deliver(accepted, (batch, s) => this.#process(batch, s), (rejection) => this.#reject(rejection), slots);
   }
@@ -318,7 +321,7 @@ export class RiskPlugin implements EnginePlugin {
    * Validates one raw bar, checks per-symbol time order and the symbol limit; appends an
    * accepted bar and its registry slot to `bars` and `slots`.
    */
-  #acceptBar(raw: unknown, bars: Bar[], slots: number[]): void {
+  #acceptBar(raw: unknown, position: number, bars: Bar[], slots: number[]): void {
     const v = validateBar(raw, this.config.limits, false); // a private copy: no need to freeze it
     if (!v.ok) {
       this.#reject(v.rejection);
@@ -329,7 +332,11 @@ export class RiskPlugin implements EnginePlugin {
       return;
     }
     const bar = v.value;
-    const slot = this.#registry.register(bar.symbol);
+    // Feeds usually send symbols in the same order each batch: last batch's slot at this
+    // position is the first guess.
+    const hinted = position < this.#hints.length;
+    const slot = this.#registry.registerHinted(bar.symbol, hinted ? (this.#hints[position] as number) : -1);
+    if (hinted) this.#hints[position] = slot;
     if (slot < 0) {
       this.#reject({ code: 'SYMBOL_LIMIT', message: `maxSymbols ${this.config.limits.maxSymbols} reached`, field: 'symbol' });
       return;
