@@ -167,6 +167,16 @@ describe.each(BUILDS)('bad input (%s build)', (build) => {
     expect(k.memoryBytes).toBe(before);
   });
 
+  it('AtrBank.valuesInto copies into the caller’s array and checks its length', () => {
+    const bank = k.atrBank({ symbols: 3, period: 2 });
+    bank.update([2, 4, 6], [1, 2, 3], [1.5, 3, 4]);
+    bank.update([2, 4, 6], [1, 2, 3], [1.5, 3, 4]);
+    const out = new Float64Array(3);
+    expect(bank.valuesInto(out)).toBe(out);
+    expect(Array.from(out)).toEqual(Array.from(bank.values()));
+    expect(codeOf(() => bank.valuesInto(new Float64Array(2)))).toBe('LENGTH_MISMATCH');
+  });
+
   it('a disposed bank throws BANK_DISPOSED and dispose is idempotent', () => {
     const bank = k.correlationBank({ symbols: 2, window: 4 });
     bank.dispose();

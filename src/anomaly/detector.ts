@@ -19,7 +19,7 @@ import { VolumeSpikes } from './volume-spikes.js';
  * quarantine, stale and regime state) is a typed array of `maxSymbols` rows, and ATR and
  * correlation state lives in the kernels' banks. Symbols get slots in arrival order; a new
  * symbol beyond `maxSymbols` is refused (its bars are counted in `refusedBars` and skipped).
- * 32·spikeWindow + 183 bytes per symbol of `maxSymbols` (21 MB at the defaults), plus the
+ * 32·spikeWindow + 199 bytes per symbol of `maxSymbols` (21 MB at the defaults), plus the
  * kernels' banks (two ATR banks and one correlation bank) in WASM memory.
  *
  * @example

@@ -32,6 +32,9 @@ export class VolatilityRegime {
   readonly #close: Float64Array;
   readonly #timestamp: Float64Array;
   readonly #touched: Int32Array;
+  /** The banks' current ATRs, copied in each round (no allocation per round). */
+  readonly #shortNow: Float64Array;
+  readonly #longNow: Float64Array;
   #touchedCount = 0;
   readonly #cuHigh: Float64Array;
   readonly #cuLow: Float64Array;
@@ -61,6 +64,8 @@ export class VolatilityRegime {
     this.#cuClose = new Float64Array(n).fill(Number.NaN);
     this.#cuTouched = new Int32Array(n);
     this.#elevated = new Uint8Array(n);
+    this.#shortNow = new Float64Array(n);
+    this.#longNow = new Float64Array(n);
   }
 
   /** Stages `slot`'s bar for this round (at most one per slot per round). */
@@ -94,8 +99,8 @@ export class VolatilityRegime {
     if (this.#touchedCount === 0) return;
     this.#short.update(this.#high, this.#low, this.#close);
     this.#long.update(this.#high, this.#low, this.#close);
-    const short = this.#short.values();
-    const long = this.#long.values();
+    const short = this.#short.valuesInto(this.#shortNow);
+    const long = this.#long.valuesInto(this.#longNow);
     const cfg = this.#config;
     for (let i = 0; i < this.#touchedCount; i++) {
       const s = this.#touched[i] as number;
@@ -153,6 +158,8 @@ export class VolatilityRegime {
       this.#cuClose,
       this.#cuTouched,
       this.#elevated,
+      this.#shortNow,
+      this.#longNow,
     ];
   }
 }

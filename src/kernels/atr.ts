@@ -68,6 +68,24 @@ export class AtrBank extends KernelBank {
     return this.#values.slice();
   }
 
+  /**
+   * Copies the current ATR per symbol into `target` (length `symbols`) without allocating:
+   * for callers that read every symbol on every bar.
+   *
+   * @example
+   * ```ts
+   * const atr = new Float64Array(bank.symbols);
+   * bank.update(h, l, c);
+   * bank.valuesInto(atr);
+   * ```
+   */
+  valuesInto(target: Float64Array): Float64Array {
+    this.ready();
+    checkInput('target', target, this.symbols);
+    target.set(this.#values);
+    return target;
+  }
+
   /** @internal */
   protected bindViews(): void {
     const x = this.runtime.exports;

@@ -69,7 +69,7 @@ export class RiskPlugin implements EnginePlugin {
   #atrIn: AtrColumns | undefined;
   #lastTimestamp: Float64Array;
   #lastClose: Float64Array;
-  #atrNow: Float64Array = new Float64Array(0);
+  readonly #atrNow: Float64Array;
   #state: TradingState = 'ACTIVE';
   #reduceUntil = Number.NEGATIVE_INFINITY;
   #deferredInARow = 0;
@@ -104,6 +104,7 @@ export class RiskPlugin implements EnginePlugin {
     this.#seen = new Int32Array(config.limits.maxSymbols);
     this.#held = new Uint8Array(config.limits.maxSymbols);
     this.#hints = new Int32Array(config.limits.maxSymbols).fill(-1);
+    this.#atrNow = new Float64Array(config.limits.maxSymbols).fill(Number.NaN);
   }
 
   /** The trading state now: the stricter of the drawdown ladder's and the anomaly actions'. */
@@ -412,7 +413,7 @@ export class RiskPlugin implements EnginePlugin {
     }
     const atr = this.#atr as AtrBank;
     atr.update(input.high, input.low, input.close); // NaN columns (no bar this round) stay unchanged
-    this.#atrNow = atr.values();
+    atr.valuesInto(this.#atrNow);
     for (const slot of slots) {
       input.high[slot] = Number.NaN;
       input.low[slot] = Number.NaN;

@@ -42,7 +42,7 @@ describe('anomaly detector memory', () => {
     expect(d.stateBytes).toBe(bytes);
     expect(k.memoryBytes).toBe(wasm);
     // fixed by config: 32·window + 159 bytes per symbol, plus the watch-list's return row
-    expect(bytes).toBe(S * (32 * 60 + 183) + 8 * 50);
+    expect(bytes).toBe(S * (32 * 60 + 199) + 8 * 50);
     expect(events).toBeLessThan(10); // Gaussian noise: essentially quiet
   });
 });
