@@ -2,6 +2,7 @@ import { AnomalyDetector } from '../anomaly/detector.js';
 import type { AnomalyEvent, AnomalyType } from '../anomaly/events.js';
 import { SymbolRegistry } from '../market/symbol-registry.js';
 import { CommandCoalescer } from '../concurrency/command-coalescer.js';
+import { ClientOrderIdFactory } from '../egress/client-order-id.js';
 import { DrawdownController } from '../drawdown/drawdown-controller.js';
 import type { EnginePlugin } from '../engine/plugin.js';
 import { BulwarkError } from '../errors.js';
@@ -30,8 +31,6 @@ interface AtrColumns {
   readonly close: Float64Array;
 }
 
-let instances = 0;
-
 /** Snapshots a quarantine episode may keep from the ladder before equity is taken as is. */
 const MAX_DEFERRED_SNAPSHOTS = 3;
 
@@ -55,7 +54,7 @@ export class RiskPlugin implements EnginePlugin {
   readonly #rejections = new RejectionCounter();
   readonly #listeners = new Set<RiskListener>();
   readonly #mailbox: BarMailbox;
-  readonly #idPrefix: string;
+  readonly #ids = new ClientOrderIdFactory('bw');
   readonly #denied = new Map<DenyCode, number>();
   readonly #anomalies = new Map<AnomalyType, number>();
   #ctx: PluginContext | undefined;
@@ -79,7 +78,6 @@ export class RiskPlugin implements EnginePlugin {
   readonly #held: Uint8Array;
   /** Slot of the bar at each position of the previous batch: the guess for this one. */
   readonly #hints: Int32Array;
-  #ids = 0;
   #counts = {
     barsReceived: 0,
     barsAccepted: 0,
@@ -96,7 +94,6 @@ export class RiskPlugin implements EnginePlugin {
   constructor(config: ResolvedRiskConfig) {
     this.config = config;
     this.name = config.name;
-    this.#idPrefix = `${config.name}.${(++instances).toString(36)}.${Date.now().toString(36)}`;
     this.#mailbox = new BarMailbox(config.limits.maxPendingBars);
     this.#registry = new SymbolRegistry(config.limits.maxSymbols);
     this.#lastTimestamp = new Float64Array(config.limits.maxSymbols).fill(Number.NEGATIVE_INFINITY);
@@ -142,7 +139,7 @@ export class RiskPlugin implements EnginePlugin {
       mode: c.stops.mode,
       maxPositions: c.limits.maxPositions,
       coalescer: this.#coalescer,
-      idPrefix: `${this.#idPrefix}.s`,
+      nextId: () => this.#ids.next(),
       isQuarantined: (symbol) => this.#detector?.isQuarantined(symbol) ?? false,
     });
     this.#drawdown = new DrawdownController({
@@ -151,7 +148,7 @@ export class RiskPlugin implements EnginePlugin {
       historyCapacity: c.limits.historyCapacity,
       context: ctx,
       submit: (command) => this.#submit(command),
-      nextId: () => `${this.#idPrefix}.d-${(++this.#ids).toString(36)}`,
+      nextId: () => this.#ids.next(),
       onEvent: (event) => {
         this.#emit({ kind: 'DRAWDOWN', event });
         this.#refreshState(event.reason);

@@ -60,8 +60,8 @@ export interface StopManagerOptions {
   readonly mode: StopMode;
   readonly maxPositions: number;
   readonly coalescer: CommandCoalescer;
-  /** Prefix of the client order ids this manager makes (unique per plugin instance). */
-  readonly idPrefix: string;
+  /** A new client order id for each new intent (a stop, or a close). */
+  readonly nextId: () => string;
   /** True while a symbol's bars are suspected bad ticks. */
   readonly isQuarantined: (symbol: string) => boolean;
 }
@@ -78,7 +78,7 @@ export type StopChange = 'MOVED' | 'UNCHANGED' | 'STALE' | 'LOOSER' | 'UNKNOWN';
  *
  * @example
  * ```ts
- * const stops = new StopManager({ policy, mode: 'LOCAL', maxPositions: 10_000, coalescer, idPrefix: 'bw1', isQuarantined });
+ * const stops = new StopManager({ policy, mode: 'LOCAL', maxPositions: 10_000, coalescer, nextId: () => ids.next(), isQuarantined });
  * stops.syncPositions(snapshot.positions);
  * stops.onBar(bar, atrOfSymbol);
  * ```
@@ -87,7 +87,6 @@ export class StopManager {
   readonly #o: StopManagerOptions;
   readonly #states = new Map<string, StopState>();
   readonly #bySlot: (StopState | undefined)[] = [];
-  #sequence = 0;
   readonly #inputs: { -readonly [K in keyof StopInputs]: StopInputs[K] } = {
     side: 'LONG',
     entryPrice: 0,
@@ -254,7 +253,7 @@ export class StopManager {
   }
 
   #nextId(): string {
-    return `${this.#o.idPrefix}-${(++this.#sequence).toString(36)}`;
+    return this.#o.nextId();
   }
 
   #refresh(s: StopState, close: number, atr: number): void {

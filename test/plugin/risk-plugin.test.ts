@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRiskPlugin, isBulwarkError, loadKernels } from '../../src/index.js';
 import type { RiskEvent } from '../../src/plugin/risk-events.js';
 import type { OrderRequest } from '../../src/vocabulary/orders.js';
+import { CLIENT_ORDER_ID } from '../../src/egress/client-order-id.js';
 import { bar, fakeContext, MIN, T0 } from './helpers.js';
 
 afterEach(() => vi.useRealTimers());
@@ -143,6 +144,8 @@ describe('RiskPlugin stops on the kernel ATR', () => {
       ['CLOSE_POSITION', 'S'],
     ]);
     expect(plugin.stats().stops.triggered).toBe(2);
+    expect(sent.every((c) => CLIENT_ORDER_ID.test(c.clientOrderId))).toBe(true); // the broker protocol's id format
+    expect(new Set(sent.map((c) => c.clientOrderId)).size).toBe(2);
   });
 });
 

@@ -16,7 +16,7 @@ function setup(mode: StopMode, policy: StopPolicy, opts: { maxPositions?: number
   const quarantined = opts.quarantined ?? new Set<string>();
   let stops!: StopManager;
   const coalescer = new CommandCoalescer(sink, undefined, (c, ok) => stops.onCommandResult(c, ok));
-  stops = new StopManager({ policy, mode, maxPositions: opts.maxPositions ?? 100, coalescer, idPrefix: 't', isQuarantined: (s) => quarantined.has(s) });
+  stops = new StopManager({ policy, mode, maxPositions: opts.maxPositions ?? 100, coalescer, nextId: (() => { let n = 0; return () => `t-${++n}`; })(), isQuarantined: (s) => quarantined.has(s) });
   return { stops, sent, coalescer, quarantined };
 }
 

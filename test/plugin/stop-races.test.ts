@@ -38,7 +38,7 @@ describe('stop changes under arbitrary interleavings (security finding 4)', () =
             mode: 'BROKER',
             maxPositions: 1,
             coalescer,
-            idPrefix: 'p',
+            nextId: (() => { let n = 0; return () => `p-${++n}`; })(),
             isQuarantined: () => false,
           });
           stops.syncPositions([{ symbol: 'X', side, quantity: 1, entryPrice: 100, openedAt: 0 }]);
