@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/**
+ * Schemas of everything a broker may send (`shared/docs/broker-protocol.md`, v1). Inbound
+ * frames are parsed and validated here before anything acts on them; a frame that fails is
+ * counted and dropped with a code, never half-applied.
+ */
+
+const decimal = z.string().regex(/^\d+(\.\d+)?$/);
+const clientOrderId = z.string().regex(/^[A-Za-z0-9._:-]{1,36}$/);
+const orderStatus = z.enum(['NEW', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
+
+/** An order as the broker reports it. */
+export const brokerOrderSchema = z.object({
+  symbol: z.string().min(1).max(32),
+  orderId: z.number().int(),
+  clientOrderId,
+  side: z.enum(['BUY', 'SELL']),
+  type: z.enum(['MARKET', 'LIMIT', 'STOP_MARKET']),
+  status: orderStatus,
+  quantity: decimal,
+  executedQty: decimal,
+  price: decimal.optional(),
+  stopPrice: decimal.optional(),
+  reduceOnly: z.boolean(),
+  updateTime: z.number().int().nonnegative(),
+});
+
+/** A successful response: the result's shape depends on the method. */
+export const successSchema = z.object({
+  id: z.string().min(1).max(64),
+  status: z.literal(200),
+  result: z.record(z.string(), z.unknown()),
+});
+
+/** An error response. */
+export const errorSchema = z.object({
+  id: z.string().min(1).max(64),
+  status: z.number().int().min(400).max(599),
+  error: z.object({ code: z.number().int(), msg: z.string().max(1_024), retryAfter: z.number().int().nonnegative().optional() }),
+});
+
+/** A pushed execution report. */
+export const executionReportSchema = z.object({
+  event: z.literal('executionReport'),
+  data: z.object({
+    symbol: z.string().min(1).max(32),
+    orderId: z.number().int(),
+    clientOrderId,
+    side: z.enum(['BUY', 'SELL']),
+    status: orderStatus,
+    lastQty: decimal,
+    lastPrice: decimal,
+    cumQty: decimal,
+    eventTime: z.number().int().nonnegative(),
+    seq: z.number().int().nonnegative(),
+  }),
+});
+
+export type BrokerOrder = z.infer<typeof brokerOrderSchema>;
+export type BrokerSuccess = z.infer<typeof successSchema>;
+export type BrokerErrorResponse = z.infer<typeof errorSchema>;
+export type ExecutionReport = z.infer<typeof executionReportSchema>;
+
+/** A validated inbound frame. */
+export type InboundMessage =
+  | { readonly kind: 'RESPONSE'; readonly message: BrokerSuccess }
+  | { readonly kind: 'ERROR'; readonly message: BrokerErrorResponse }
+  | { readonly kind: 'EXECUTION_REPORT'; readonly message: ExecutionReport };
+
+/** Why an inbound frame was dropped. */
+export type InboundRejection = 'FRAME_TOO_LARGE' | 'MALFORMED_FRAME' | 'UNKNOWN_MESSAGE' | 'INVALID_MESSAGE';
+
+/** Default largest inbound frame: the protocol's 64 KiB. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/**
+ * Parses and validates one inbound text frame.
+ *
+ * @example
+ * ```ts
+ * const r = parseInbound(text);
+ * if (!r.ok) counters.add(r.code); else if (r.value.kind === 'EXECUTION_REPORT') onReport(r.value.message);
+ * ```
+ */
+export function parseInbound(
+  text: string,
+  maxBytes = MAX_FRAME_BYTES,
+): { readonly ok: true; readonly value: InboundMessage } | { readonly ok: false; readonly code: InboundRejection; readonly detail: string } {
+  if (typeof text !== 'string' || Buffer.byteLength(text, 'utf8') > maxBytes) {
+    return { ok: false, code: 'FRAME_TOO_LARGE', detail: `over ${maxBytes} bytes` };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, code: 'MALFORMED_FRAME', detail: e instanceof Error ? e.message : 'not JSON' };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, code: 'MALFORMED_FRAME', detail: 'not a JSON object' };
+  const rec = raw as Record<string, unknown>;
+  const [kind, schema] =
+    'event' in rec
+      ? (['EXECUTION_REPORT', executionReportSchema] as const)
+      : 'error' in rec
+        ? (['ERROR', errorSchema] as const)
+        : 'result' in rec
+          ? (['RESPONSE', successSchema] as const)
+          : ([undefined, undefined] as const);
+  if (kind === undefined) return { ok: false, code: 'UNKNOWN_MESSAGE', detail: 'neither a response nor an event' };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) return { ok: false, code: 'INVALID_MESSAGE', detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  return { ok: true, value: { kind, message: parsed.data } as InboundMessage };
+}
