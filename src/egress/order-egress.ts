@@ -1,0 +1,233 @@
+import { bulkhead, BrokenCircuitError, type BulkheadPolicy } from 'cockatiel';
+import { isBulwarkError } from '../errors.js';
+import type { CommandResult, OrderSink, ProtectiveCommand } from '../vocabulary/orders.js';
+import type { DeadLetterQueue } from './dead-letter-queue.js';
+import { EgressQueue, type EgressLane } from './egress-queue.js';
+import type { SlidingWindowRateLimiter } from './rate-limiter.js';
+import { BrokerRequestError, type VenueGuard } from './venue-guard.js';
+
+/** Broker methods the egress calls. */
+export type BrokerMethod = 'order.place' | 'order.amend' | 'order.cancel' | 'order.status';
+
+/**
+ * The broker connection as the egress sees it: one request, one answer. It rejects with a
+ * {@link BrokerRequestError} for an error answer, and with any other error for a lost answer
+ * (timeout, dropped connection) — both of which leave the outcome unknown.
+ */
+export interface BrokerClient {
+  request(method: BrokerMethod, params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>>;
+}
+
+/** What happened to one command, for logs and metrics (past tense). */
+export type EgressEvent =
+  | { readonly kind: 'SENT'; readonly command: ProtectiveCommand; readonly attempts: number }
+  | { readonly kind: 'ADOPTED'; readonly command: ProtectiveCommand; readonly reason: 'DUPLICATE' | 'IN_DOUBT_EXECUTED' }
+  | { readonly kind: 'DEAD_LETTERED'; readonly command: ProtectiveCommand; readonly code: string }
+  | { readonly kind: 'REFUSED'; readonly command: ProtectiveCommand; readonly code: string };
+
+/** Options of {@link OrderEgress}. */
+export interface OrderEgressOptions {
+  readonly client: BrokerClient;
+  readonly limiter: SlidingWindowRateLimiter;
+  readonly venue: VenueGuard;
+  readonly deadLetters?: DeadLetterQueue;
+  /** Requests in flight at once (bulkhead). Default 8. */
+  readonly maxInFlight?: number;
+  /** REDUCE/NORMAL queue capacity. Default 10 000. */
+  readonly queueCapacity?: number;
+  /** Times an unknown outcome is resolved by asking and re-sending before giving up. Default 3. */
+  readonly maxInDoubtRounds?: number;
+  /** Wait before retrying a protective command the open breaker refused (ms). Default 1 000. */
+  readonly probeDelayMs?: number;
+  readonly onEvent?: (event: EgressEvent) => void;
+  readonly now?: () => number;
+}
+
+interface Pending {
+  readonly command: ProtectiveCommand;
+  readonly resolve: (r: CommandResult) => void;
+  readonly firstAttemptAt: number;
+  attempts: number;
+}
+
+/** Which lane a protective command travels in: cancels reduce, everything else protects. */
+export function laneOf(command: ProtectiveCommand): EgressLane {
+  return command.kind === 'CANCEL' ? 'REDUCE' : 'PROTECTIVE';
+}
+
+/**
+ * The order path to the broker, an {@link OrderSink}: a priority queue (protective first,
+ * never dropped), the broker's rate limit (shared by place, amend and cancel, paused on
+ * 429/418), retries and a per-venue breaker ({@link VenueGuard}), a bulkhead on requests in
+ * flight, and a dead-letter queue for what cannot be delivered. An unknown outcome (-1007, a
+ * lost answer) is resolved by asking `order.status` with the same client order id: adopted
+ * if the broker has it, re-sent with the same id only if it never saw it (-2013); a duplicate
+ * (-2010) is adopted, never re-sent. So one intent executes at most once.
+ *
+ * @example
+ * ```ts
+ * const egress = new OrderEgress({ client, limiter, venue, deadLetters });
+ * const result = await egress.send({ kind: 'PLACE_STOP', clientOrderId, symbol, side: 'SELL', quantity, stopPrice });
+ * ```
+ */
+export class OrderEgress implements OrderSink {
+  readonly #o: OrderEgressOptions;
+  readonly #queue: EgressQueue<ProtectiveCommand>;
+  readonly #waiting = new Map<string, Pending[]>();
+  readonly #bulkhead: BulkheadPolicy;
+  readonly #now: () => number;
+  #pumping = false;
+
+  constructor(options: OrderEgressOptions) {
+    this.#o = options;
+    this.#queue = new EgressQueue<ProtectiveCommand>({ capacity: options.queueCapacity ?? 10_000 });
+    this.#bulkhead = bulkhead(options.maxInFlight ?? 8, 0);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Commands waiting to be sent. */
+  get queued(): number {
+    return this.#queue.size();
+  }
+
+  /** Queues `command`; resolves with its final outcome. */
+  send(command: ProtectiveCommand): Promise<CommandResult> {
+    return new Promise((resolve) => {
+      const pending: Pending = { command, resolve, firstAttemptAt: this.#now(), attempts: 0 };
+      const queued = this.#queue.enqueue(laneOf(command), command);
+      if (!queued.ok) {
+        this.#emit({ kind: 'REFUSED', command, code: queued.code });
+        resolve({ ok: false, clientOrderId: command.clientOrderId, code: queued.code, message: 'egress queue full' });
+        return;
+      }
+      // A coalesced amend shares the outcome of the one it replaced.
+      const key = this.#key(command);
+      const list = this.#waiting.get(key) ?? [];
+      list.push(pending);
+      this.#waiting.set(key, list);
+      this.#pump();
+    });
+  }
+
+  #key(command: ProtectiveCommand): string {
+    return `${command.kind}:${command.clientOrderId}`;
+  }
+
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#queue.size() > 0 && this.#bulkhead.executionSlots > 0) {
+        const next = this.#queue.dequeue();
+        if (next === undefined) break;
+        void this.#bulkhead.execute(() => this.#deliver(next.lane, next.item)).finally(() => this.#pump());
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  async #deliver(lane: EgressLane, command: ProtectiveCommand): Promise<void> {
+    const key = this.#key(command);
+    const waiters = this.#waiting.get(key) ?? [];
+    this.#waiting.delete(key);
+    const attempts = { count: 0 };
+    const result = await this.#outcome(lane, command, attempts);
+    for (const w of waiters) w.resolve(result);
+    if (!result.ok && result.code !== 'VENUE_REDUCING' && this.#o.deadLetters !== undefined) {
+      const first = waiters[0]?.firstAttemptAt ?? this.#now();
+      await this.#o.deadLetters.add({ command, code: result.code, attempts: attempts.count, firstAttemptAt: first, deadAt: this.#now() });
+      this.#emit({ kind: 'DEAD_LETTERED', command, code: result.code });
+    }
+  }
+
+  async #outcome(lane: EgressLane, command: ProtectiveCommand, attempts: { count: number }): Promise<CommandResult> {
+    const id = command.clientOrderId;
+    const protective = lane === 'PROTECTIVE';
+    const rounds = this.#o.maxInDoubtRounds ?? 3;
+    for (let round = 0; round <= rounds; round++) {
+      try {
+        await this.#o.venue.run(protective, async () => {
+          attempts.count++;
+          await this.#o.limiter.acquire();
+          try {
+            return await this.#o.client.request(methodOf(command), paramsOf(command));
+          } catch (e) {
+            if (e instanceof BrokerRequestError && (e.action === 'RATE_LIMITED' || e.action === 'BANNED') && e.retryAfter !== undefined) {
+              this.#o.limiter.pauseUntil(e.retryAfter);
+            }
+            throw e;
+          }
+        });
+        this.#emit({ kind: 'SENT', command, attempts: attempts.count });
+        return { ok: true, clientOrderId: id };
+      } catch (e) {
+        if (isBulwarkError(e, 'VENUE_REDUCING')) return { ok: false, clientOrderId: id, code: 'VENUE_REDUCING', message: e.message };
+        if (e instanceof BrokenCircuitError) {
+          // A protective command is never dropped: wait for the breaker's next probe window.
+          await new Promise((r) => setTimeout(r, this.#o.probeDelayMs ?? 1_000));
+          round--;
+          continue;
+        }
+        const action = e instanceof BrokerRequestError ? e.action : 'IN_DOUBT';
+        if (action === 'REJECT' || action === 'QUERY_STATUS' || action === 'NOT_FOUND' || action === 'RELOGON') {
+          const code = e instanceof BrokerRequestError ? String(e.code) : 'REJECTED';
+          return { ok: false, clientOrderId: id, code, message: e instanceof Error ? e.message : String(e) };
+        }
+        if (action === 'RETRY' || action === 'RATE_LIMITED' || action === 'BANNED') {
+          return { ok: false, clientOrderId: id, code: 'RETRIES_EXHAUSTED', message: e instanceof Error ? e.message : String(e) };
+        }
+        // IN_DOUBT or DUPLICATE: ask the broker before anything else.
+        const known = await this.#status(command);
+        if (known === 'KNOWN') {
+          this.#emit({ kind: 'ADOPTED', command, reason: action === 'DUPLICATE' ? 'DUPLICATE' : 'IN_DOUBT_EXECUTED' });
+          return { ok: true, clientOrderId: id };
+        }
+        if (known === 'UNKNOWN') return { ok: false, clientOrderId: id, code: 'IN_DOUBT', message: 'outcome still unknown' };
+        // NEVER_SEEN: re-send with the same client order id (next round).
+      }
+    }
+    return { ok: false, clientOrderId: id, code: 'IN_DOUBT', message: 'outcome unresolved after re-sending' };
+  }
+
+  /** Whether the broker has the command's order: asked by client id, through the limiter. */
+  async #status(command: ProtectiveCommand): Promise<'KNOWN' | 'NEVER_SEEN' | 'UNKNOWN'> {
+    try {
+      await this.#o.limiter.acquire();
+      await this.#o.client.request('order.status', { symbol: command.symbol, origClientOrderId: command.clientOrderId });
+      return 'KNOWN';
+    } catch (e) {
+      if (e instanceof BrokerRequestError && e.action === 'NOT_FOUND') return 'NEVER_SEEN';
+      return 'UNKNOWN';
+    }
+  }
+
+  #emit(event: EgressEvent): void {
+    this.#o.onEvent?.(Object.freeze(event));
+  }
+}
+
+function methodOf(c: ProtectiveCommand): BrokerMethod {
+  switch (c.kind) {
+    case 'PLACE_STOP':
+    case 'CLOSE_POSITION':
+      return 'order.place';
+    case 'AMEND_STOP':
+      return 'order.amend';
+    case 'CANCEL':
+      return 'order.cancel';
+  }
+}
+
+function paramsOf(c: ProtectiveCommand): Readonly<Record<string, unknown>> {
+  switch (c.kind) {
+    case 'PLACE_STOP':
+      return { symbol: c.symbol, side: c.side, type: 'STOP_MARKET', quantity: String(c.quantity), stopPrice: String(c.stopPrice), reduceOnly: true, newClientOrderId: c.clientOrderId };
+    case 'CLOSE_POSITION':
+      return { symbol: c.symbol, side: c.side, type: 'MARKET', quantity: String(c.quantity), reduceOnly: true, newClientOrderId: c.clientOrderId };
+    case 'AMEND_STOP':
+      return { symbol: c.symbol, origClientOrderId: c.clientOrderId, stopPrice: String(c.stopPrice) };
+    case 'CANCEL':
+      return { symbol: c.symbol, origClientOrderId: c.clientOrderId };
+  }
+}

@@ -1,0 +1,154 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DeadLetterQueue } from '../../src/egress/dead-letter-queue.js';
+import { OrderEgress, type BrokerClient, type BrokerMethod, type EgressEvent } from '../../src/egress/order-egress.js';
+import { SlidingWindowRateLimiter } from '../../src/egress/rate-limiter.js';
+import { BrokerRequestError, VenueGuard } from '../../src/egress/venue-guard.js';
+import { classifyBrokerError } from '../../src/egress/broker-errors.js';
+import type { ProtectiveCommand } from '../../src/vocabulary/orders.js';
+
+afterEach(() => vi.useRealTimers());
+
+const err = (status: number, code: number, msg = '', retryAfter?: number) => new BrokerRequestError(classifyBrokerError(status, code, msg), status, code, msg, retryAfter);
+
+/**
+ * A scripted broker: `script` answers each request (return to succeed, throw to fail); the
+ * broker's own truth — which client ids it executed — is kept apart from what the client saw.
+ */
+function broker(script: (method: BrokerMethod, params: Readonly<Record<string, unknown>>, call: number) => 'EXECUTE' | 'OK' | Error | 'LOSE') {
+  const executed = new Map<string, number>();
+  const calls: Array<[BrokerMethod, string]> = [];
+  const client: BrokerClient = {
+    async request(method, params) {
+      const id = String(params['newClientOrderId'] ?? params['origClientOrderId']);
+      calls.push([method, id]);
+      if (method === 'order.status') {
+        if (executed.has(id)) return { clientOrderId: id, status: 'NEW' };
+        throw err(400, -2013, 'order does not exist');
+      }
+      const answer = script(method, params, calls.length);
+      if (answer === 'EXECUTE' || answer === 'LOSE') {
+        if (method === 'order.place' && executed.has(id)) throw err(400, -2010, 'Duplicate order sent.');
+        executed.set(id, (executed.get(id) ?? 0) + 1);
+        if (answer === 'LOSE') throw new Error('request timed out');
+        return { clientOrderId: id };
+      }
+      if (answer === 'OK') return { clientOrderId: id };
+      throw answer;
+    },
+  };
+  return { client, executed, calls };
+}
+
+const stop = (id: string): ProtectiveCommand => ({ kind: 'PLACE_STOP', clientOrderId: id, symbol: 'AAA', side: 'SELL', quantity: 1, stopPrice: 9 });
+const cancel = (id: string): ProtectiveCommand => ({ kind: 'CANCEL', clientOrderId: id, symbol: 'AAA' });
+
+async function setup(script: Parameters<typeof broker>[0], venueOpts: ConstructorParameters<typeof VenueGuard>[0] = {}) {
+  const b = broker(script);
+  const events: EgressEvent[] = [];
+  const deadLetters = await DeadLetterQueue.open(join(await mkdtemp(join(tmpdir(), 'bulwark-egress-')), 'dlq.jsonl'));
+  const egress = new OrderEgress({
+    client: b.client,
+    limiter: new SlidingWindowRateLimiter({ limit: 100 }),
+    venue: new VenueGuard({ initialDelayMs: 10, ...venueOpts }),
+    deadLetters,
+    maxInFlight: 1,
+    onEvent: (e) => events.push(e),
+  });
+  return { ...b, egress, events, deadLetters };
+}
+
+describe('OrderEgress faults, one by one', () => {
+  it('a plain success executes once', async () => {
+    const s = await setup(() => 'EXECUTE');
+    expect(await s.egress.send(stop('a'))).toEqual({ ok: true, clientOrderId: 'a' });
+    expect(s.executed.get('a')).toBe(1);
+  });
+
+  it('protective commands go before cancels queued ahead of them', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const s = await setup(() => 'EXECUTE');
+    const all = [s.egress.send(cancel('c1')), s.egress.send(cancel('c2')), s.egress.send(stop('p1'))];
+    await vi.advanceTimersByTimeAsync(100);
+    await Promise.all(all);
+    expect(s.calls.map((c) => c[1])).toEqual(['c1', 'p1', 'c2']); // c1 was already in flight
+  });
+
+  it('a rejection (-1013) is not retried and is dead-lettered with its code', async () => {
+    const s = await setup(() => err(400, -1013, 'bad quantity'));
+    const r = await s.egress.send(stop('a'));
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.code).toBe('-1013');
+    expect(s.calls).toHaveLength(1);
+    expect(s.deadLetters.list().map((d) => [d.command.clientOrderId, d.code])).toEqual([['a', '-1013']]);
+  });
+
+  it('a busy venue (-1008) is retried with backoff, same client id', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const s = await setup((_, __, call) => (call <= 2 ? err(503, -1008) : 'EXECUTE'));
+    const r = s.egress.send(stop('a'));
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(await r).toEqual({ ok: true, clientOrderId: 'a' });
+    expect(s.calls.map((c) => c[1])).toEqual(['a', 'a', 'a']);
+    expect(s.events.at(-1)).toMatchObject({ kind: 'SENT', attempts: 3 });
+  });
+
+  it('a 429 pauses sending until retryAfter, then retries', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const s = await setup((_, __, call) => (call === 1 ? err(429, -1015, 'too many', 2_000) : 'EXECUTE'));
+    const r = s.egress.send(stop('a'));
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(s.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await r).toEqual({ ok: true, clientOrderId: 'a' });
+  });
+
+  it('-1007 with the order executed: asks order.status and adopts it, never re-sends', async () => {
+    const s = await setup((_, __, call) => (call === 1 ? 'LOSE' : 'EXECUTE'));
+    // 'LOSE' executes at the broker and loses the answer, like -1007 after execution.
+    expect(await s.egress.send(stop('a'))).toEqual({ ok: true, clientOrderId: 'a' });
+    expect(s.executed.get('a')).toBe(1);
+    expect(s.calls.map((c) => c[0])).toEqual(['order.place', 'order.status']);
+    expect(s.events.some((e) => e.kind === 'ADOPTED')).toBe(true);
+  });
+
+  it('-1007 with the order never executed: the status query says so, and it is re-sent with the same id', async () => {
+    const s = await setup((_, __, call) => (call === 1 ? err(503, -1007, 'timeout at matching engine') : 'EXECUTE'));
+    expect(await s.egress.send(stop('a'))).toEqual({ ok: true, clientOrderId: 'a' });
+    expect(s.calls).toEqual([
+      ['order.place', 'a'],
+      ['order.status', 'a'],
+      ['order.place', 'a'],
+    ]);
+    expect(s.executed.get('a')).toBe(1);
+  });
+
+  it('a duplicate (-2010) is adopted, not re-sent', async () => {
+    const s = await setup(() => 'EXECUTE');
+    await s.egress.send(stop('a'));
+    expect(await s.egress.send(stop('a'))).toEqual({ ok: true, clientOrderId: 'a' }); // same intent sent twice
+    expect(s.executed.get('a')).toBe(1);
+    expect(s.events.some((e) => e.kind === 'ADOPTED' && e.reason === 'DUPLICATE')).toBe(true);
+  });
+
+  it('an open breaker refuses cancels at once and holds protective orders until its probe succeeds', async () => {
+    vi.useFakeTimers({ now: 0 });
+    let healthy = false;
+    const s = await setup(() => (healthy ? 'EXECUTE' : err(503, -1008)), { maxAttempts: 1, breakAfter: 2, halfOpenAfterMs: 5_000 });
+    const first = [s.egress.send(stop('x1')), s.egress.send(stop('x2'))];
+    await vi.advanceTimersByTimeAsync(100);
+    expect((await Promise.all(first)).map((r) => r.ok)).toEqual([false, false]); // two busy answers open the breaker
+    const refused = await s.egress.send(cancel('c1'));
+    expect(!refused.ok && refused.code).toBe('VENUE_REDUCING');
+    const held = s.egress.send(stop('p1'));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(s.calls.some((c) => c[1] === 'p1')).toBe(false); // not sent while open
+    healthy = true;
+    vi.setSystemTime(6_000);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(await held).toEqual({ ok: true, clientOrderId: 'p1' });
+    expect(s.deadLetters.list().map((d) => d.code)).toEqual(['RETRIES_EXHAUSTED', 'RETRIES_EXHAUSTED']);
+  });
+});
