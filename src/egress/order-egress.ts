@@ -2,6 +2,7 @@ import { bulkhead, BrokenCircuitError, type BulkheadPolicy } from 'cockatiel';
 import { isBulwarkError } from '../errors.js';
 import type { CommandResult, OrderSink, ProtectiveCommand } from '../vocabulary/orders.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
+import type { OrderJournal } from './order-journal.js';
 import { EgressQueue, type EgressLane } from './egress-queue.js';
 import type { SlidingWindowRateLimiter } from './rate-limiter.js';
 import { BrokerRequestError, type VenueGuard } from './venue-guard.js';
@@ -31,6 +32,8 @@ export interface OrderEgressOptions {
   readonly limiter: SlidingWindowRateLimiter;
   readonly venue: VenueGuard;
   readonly deadLetters?: DeadLetterQueue;
+  /** Write-ahead journal: intents recorded before sending, outcomes after. */
+  readonly journal?: OrderJournal;
   /** Requests in flight at once (bulkhead). Default 8. */
   readonly maxInFlight?: number;
   /** REDUCE/NORMAL queue capacity. Default 10 000. */
@@ -77,6 +80,7 @@ export class OrderEgress implements OrderSink {
   readonly #bulkhead: BulkheadPolicy;
   readonly #now: () => number;
   #pumping = false;
+  #started: Promise<void> = Promise.resolve();
 
   constructor(options: OrderEgressOptions) {
     this.#o = options;
@@ -85,28 +89,70 @@ export class OrderEgress implements OrderSink {
     this.#now = options.now ?? Date.now;
   }
 
+  /**
+   * Reconciles the journal's in-doubt intents with the broker before anything new is sent:
+   * an order the broker has is recorded as executed; one it never saw is re-sent with the
+   * same client order id; one it cannot say about stays in doubt (and is dead-lettered as
+   * `IN_DOUBT`). Sends made meanwhile wait for it.
+   *
+   * @example
+   * ```ts
+   * const egress = new OrderEgress({ client, limiter, venue, journal, deadLetters });
+   * await egress.start(); // after every (re)start or reconnect
+   * ```
+   */
+  start(): Promise<{ readonly executed: number; readonly resent: number; readonly unknown: number }> {
+    const run = (async () => {
+      const tally = { executed: 0, resent: 0, unknown: 0 };
+      const journal = this.#o.journal;
+      if (journal === undefined) return tally;
+      for (const command of journal.inDoubt()) {
+        const known = await this.#status(command);
+        if (known === 'KNOWN') {
+          tally.executed++;
+          await journal.outcome(command, { ok: true, clientOrderId: command.clientOrderId });
+          this.#emit({ kind: 'ADOPTED', command, reason: 'IN_DOUBT_EXECUTED' });
+        } else if (known === 'NEVER_SEEN') {
+          tally.resent++;
+          this.#enqueue(command, () => {});
+        } else {
+          tally.unknown++;
+          const result = { ok: false, clientOrderId: command.clientOrderId, code: 'IN_DOUBT', message: 'broker could not say' } as const;
+          await journal.outcome(command, result);
+          await this.#o.deadLetters?.add({ command, code: 'IN_DOUBT', attempts: 0, firstAttemptAt: this.#now(), deadAt: this.#now() });
+        }
+      }
+      return tally;
+    })();
+    this.#started = run.then(() => undefined);
+    return run;
+  }
+
   /** Commands waiting to be sent. */
   get queued(): number {
     return this.#queue.size();
   }
 
   /** Queues `command`; resolves with its final outcome. */
-  send(command: ProtectiveCommand): Promise<CommandResult> {
-    return new Promise((resolve) => {
-      const pending: Pending = { command, resolve, firstAttemptAt: this.#now(), attempts: 0 };
-      const queued = this.#queue.enqueue(laneOf(command), command);
-      if (!queued.ok) {
-        this.#emit({ kind: 'REFUSED', command, code: queued.code });
-        resolve({ ok: false, clientOrderId: command.clientOrderId, code: queued.code, message: 'egress queue full' });
-        return;
-      }
-      // A coalesced amend shares the outcome of the one it replaced.
-      const key = this.#key(command);
-      const list = this.#waiting.get(key) ?? [];
-      list.push(pending);
-      this.#waiting.set(key, list);
-      this.#pump();
-    });
+  async send(command: ProtectiveCommand): Promise<CommandResult> {
+    await this.#started;
+    return new Promise((resolve) => this.#enqueue(command, resolve));
+  }
+
+  #enqueue(command: ProtectiveCommand, resolve: (r: CommandResult) => void): void {
+    const pending: Pending = { command, resolve, firstAttemptAt: this.#now(), attempts: 0 };
+    const queued = this.#queue.enqueue(laneOf(command), command);
+    if (!queued.ok) {
+      this.#emit({ kind: 'REFUSED', command, code: queued.code });
+      resolve({ ok: false, clientOrderId: command.clientOrderId, code: queued.code, message: 'egress queue full' });
+      return;
+    }
+    // A coalesced amend shares the outcome of the one it replaced.
+    const key = this.#key(command);
+    const list = this.#waiting.get(key) ?? [];
+    list.push(pending);
+    this.#waiting.set(key, list);
+    this.#pump();
   }
 
   #key(command: ProtectiveCommand): string {
@@ -132,7 +178,9 @@ export class OrderEgress implements OrderSink {
     const waiters = this.#waiting.get(key) ?? [];
     this.#waiting.delete(key);
     const attempts = { count: 0 };
+    await this.#o.journal?.intent(command);
     const result = await this.#outcome(lane, command, attempts);
+    await this.#o.journal?.outcome(command, result);
     for (const w of waiters) w.resolve(result);
     if (!result.ok && result.code !== 'VENUE_REDUCING' && this.#o.deadLetters !== undefined) {
       const first = waiters[0]?.firstAttemptAt ?? this.#now();

@@ -1,0 +1,161 @@
+import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
+
+type Line =
+  | { readonly t: 'INTENT'; readonly command: ProtectiveCommand; readonly at: number }
+  | { readonly t: 'OUTCOME'; readonly clientOrderId: string; readonly kind: ProtectiveCommand['kind']; readonly ok: boolean; readonly code?: string; readonly at: number };
+
+/** What reconciliation found for one in-doubt intent. */
+export type Reconciled = 'EXECUTED' | 'NEVER_SEEN' | 'STILL_UNKNOWN';
+
+/** Options of {@link OrderJournal.open}. */
+export interface OrderJournalOptions {
+  /** Lines after which the file is compacted to what still matters. Default 100 000. */
+  readonly compactAfter?: number;
+  readonly now?: () => number;
+}
+
+const key = (kind: string, id: string) => `${kind}:${id}`;
+
+/**
+ * The write-ahead journal of order intents: an intent is appended and fsync'd before it is
+ * sent, its outcome after. After a crash, `inDoubt()` lists every intent with no outcome —
+ * the orders that may or may not have reached the broker — for reconciliation before
+ * anything new is sent, and `liveStops()` the protective stops the broker accepted and that
+ * were not cancelled since. A torn last line is skipped. Compaction rewrites the file
+ * atomically to the in-doubt intents and live stops, so it stays bounded.
+ *
+ * @example
+ * ```ts
+ * const journal = await OrderJournal.open('var/journal.jsonl');
+ * for (const c of journal.inDoubt()) await reconcile(c);
+ * await journal.intent(command); const r = await send(command); await journal.outcome(command, r);
+ * ```
+ */
+export class OrderJournal {
+  readonly path: string;
+  /** Lines skipped on open because they were not valid. */
+  readonly corrupt: number;
+  readonly #pending = new Map<string, ProtectiveCommand>();
+  readonly #stops = new Map<string, ProtectiveCommand>();
+  readonly #compactAfter: number;
+  readonly #now: () => number;
+  #file: FileHandle;
+  #lines: number;
+  #writing: Promise<unknown> = Promise.resolve();
+
+  private constructor(path: string, file: FileHandle, lines: readonly Line[], corrupt: number, options: OrderJournalOptions) {
+    this.path = path;
+    this.#file = file;
+    this.corrupt = corrupt;
+    this.#lines = lines.length;
+    this.#compactAfter = options.compactAfter ?? 100_000;
+    this.#now = options.now ?? Date.now;
+    for (const line of lines) this.#apply(line);
+  }
+
+  /** Opens (or creates) the journal at `path` and replays it. */
+  static async open(path: string, options: OrderJournalOptions = {}): Promise<OrderJournal> {
+    let text = '';
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    const lines: Line[] = [];
+    let corrupt = 0;
+    for (const raw of text.split('\n')) {
+      if (raw.trim() === '') continue;
+      try {
+        const line = JSON.parse(raw) as Line;
+        if ((line.t === 'INTENT' && typeof line.command?.clientOrderId === 'string') || (line.t === 'OUTCOME' && typeof line.clientOrderId === 'string')) lines.push(line);
+        else corrupt++;
+      } catch {
+        corrupt++;
+      }
+    }
+    return new OrderJournal(path, await open(path, 'a'), lines, corrupt, options);
+  }
+
+  /** Intents recorded with no outcome: their fate at the broker is unknown. */
+  inDoubt(): readonly ProtectiveCommand[] {
+    return [...this.#pending.values()];
+  }
+
+  /** Stops the broker accepted (placed or amended) and that were not cancelled since. */
+  liveStops(): readonly ProtectiveCommand[] {
+    return [...this.#stops.values()];
+  }
+
+  /** Records an intent, durably, before it is sent. */
+  intent(command: ProtectiveCommand): Promise<void> {
+    return this.#append({ t: 'INTENT', command, at: this.#now() });
+  }
+
+  /** Records an intent's final outcome, durably. */
+  outcome(command: ProtectiveCommand, result: CommandResult): Promise<void> {
+    return this.#append({
+      t: 'OUTCOME',
+      clientOrderId: command.clientOrderId,
+      kind: command.kind,
+      ok: result.ok,
+      ...(result.ok ? {} : { code: result.code }),
+      at: this.#now(),
+    });
+  }
+
+  /** Waits for pending writes and closes the file. */
+  async close(): Promise<void> {
+    await this.#writing;
+    await this.#file.close();
+  }
+
+  #apply(line: Line): void {
+    if (line.t === 'INTENT') {
+      this.#pending.set(key(line.command.kind, line.command.clientOrderId), line.command);
+      return;
+    }
+    const k = key(line.kind, line.clientOrderId);
+    const command = this.#pending.get(k);
+    this.#pending.delete(k);
+    if (!line.ok || command === undefined) return;
+    if (command.kind === 'PLACE_STOP') this.#stops.set(command.clientOrderId, command);
+    else if (command.kind === 'AMEND_STOP') {
+      const placed = this.#stops.get(command.clientOrderId);
+      if (placed?.kind === 'PLACE_STOP') this.#stops.set(command.clientOrderId, { ...placed, stopPrice: command.stopPrice });
+    } else if (command.kind === 'CANCEL') this.#stops.delete(command.clientOrderId);
+  }
+
+  #append(line: Line): Promise<void> {
+    this.#apply(line);
+    const write = this.#writing.then(async () => {
+      await this.#file.write(`${JSON.stringify(line)}\n`);
+      await this.#file.datasync();
+      if (++this.#lines >= this.#compactAfter) await this.#compact();
+    });
+    this.#writing = write.catch(() => {});
+    return write;
+  }
+
+  /** Rewrites the file to the in-doubt intents and live stops (temp file, fsync, rename). */
+  async #compact(): Promise<void> {
+    const at = this.#now();
+    const keep: Line[] = [];
+    for (const command of this.#stops.values()) {
+      keep.push({ t: 'INTENT', command, at }, { t: 'OUTCOME', clientOrderId: command.clientOrderId, kind: command.kind, ok: true, at });
+    }
+    for (const command of this.#pending.values()) keep.push({ t: 'INTENT', command, at });
+    const tmp = `${this.path}.tmp`;
+    const out = await open(tmp, 'w');
+    try {
+      await out.write(keep.map((l) => `${JSON.stringify(l)}\n`).join(''));
+      await out.datasync();
+    } finally {
+      await out.close();
+    }
+    await this.#file.close();
+    await rename(tmp, this.path);
+    this.#file = await open(this.path, 'a');
+    this.#lines = keep.length;
+  }
+}
