@@ -1,0 +1,207 @@
+import { createHmac } from 'node:crypto';
+import WebSocket from 'ws';
+import { BulwarkError } from '../errors.js';
+import { classifyBrokerError } from '../egress/broker-errors.js';
+import type { BrokerClient, BrokerMethod } from '../egress/order-egress.js';
+import { MAX_FRAME_BYTES, parseInbound, type ExecutionReport, type InboundRejection } from '../egress/protocol.js';
+import { BrokerRequestError } from '../egress/venue-guard.js';
+
+/** Options of {@link WsBrokerClient}. */
+export interface WsBrokerClientOptions {
+  readonly url: string;
+  /** Default: the BULWARK_API_KEY environment variable. Never logged. */
+  readonly apiKey?: string;
+  /** Default: the BULWARK_API_SECRET environment variable. Never logged. */
+  readonly apiSecret?: string;
+  /** An answer not received within this is lost (the outcome is unknown). Default 5 000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** No frame or ping from the broker for this long: the connection is dead. Default 30 000 ms. */
+  readonly deadAfterMs?: number;
+  /** First reconnect delay, doubling with jitter up to `maxReconnectDelayMs`. Default 250 ms. */
+  readonly reconnectDelayMs?: number;
+  /** Default 10 000 ms. */
+  readonly maxReconnectDelayMs?: number;
+  /** Bytes buffered for sending beyond which requests wait (backpressure). Default 1 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** Each execution report, once (duplicates by clientOrderId + cumQty are dropped). */
+  readonly onReport?: (report: ExecutionReport['data']) => void;
+  /** After every (re)logon, and on a `seq` gap: the caller reconciles its orders. */
+  readonly onReconcile?: (reason: 'LOGON' | 'SEQ_GAP') => void;
+  /** The rate limit announced at logon. */
+  readonly onRateLimit?: (ordersPerSecond: number) => void;
+}
+
+interface Pending {
+  readonly resolve: (result: Readonly<Record<string, unknown>>) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/** Default number of recent fills remembered to drop duplicate reports. */
+const SEEN_FILLS = 10_000;
+
+/**
+ * The broker adapter: speaks `shared/docs/broker-protocol.md` over one WebSocket (ws),
+ * `perMessageDeflate` off, `maxPayload` 64 KiB. Logs on with an HMAC-SHA256 signature from
+ * the key and secret (taken from `BULWARK_API_KEY` / `BULWARK_API_SECRET` by default and
+ * never logged or put in errors); answers the broker's pings, treats a silent connection as
+ * dead, reconnects with exponential backoff and jitter, and asks the caller to reconcile
+ * after every logon and on any `seq` gap. Every inbound frame is schema-validated; a bad one
+ * is counted by code and dropped. Requests wait while more than `maxBufferedBytes` are
+ * buffered for sending. An answer that does not come in time rejects with a plain Error: its
+ * outcome is unknown, which the egress resolves with `order.status`.
+ *
+ * @example
+ * ```ts
+ * const client = new WsBrokerClient({ url: 'ws://127.0.0.1:9000', onReport: (r) => log(r) });
+ * await client.connect();
+ * const egress = new OrderEgress({ client, limiter, venue });
+ * ```
+ */
+export class WsBrokerClient implements BrokerClient {
+  readonly #o: WsBrokerClientOptions;
+  readonly #key: string;
+  readonly #secret: string;
+  readonly #pending = new Map<string, Pending>();
+  readonly #dropped = new Map<InboundRejection | 'UNMATCHED_RESPONSE', number>();
+  readonly #seenFills = new Set<string>();
+  #ws: WebSocket | undefined;
+  #ready: Promise<void> | undefined;
+  #id = 0;
+  #seq = 0;
+  #attempt = 0;
+  #closed = false;
+  #deadTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(options: WsBrokerClientOptions) {
+    this.#o = options;
+    const key = options.apiKey ?? process.env['BULWARK_API_KEY'];
+    const secret = options.apiSecret ?? process.env['BULWARK_API_SECRET'];
+    if (key === undefined || key === '' || secret === undefined || secret === '') {
+      throw new BulwarkError('INVALID_OPTION', 'broker credentials missing: set BULWARK_API_KEY and BULWARK_API_SECRET');
+    }
+    this.#key = key;
+    this.#secret = secret;
+  }
+
+  /** Inbound frames dropped, by code. */
+  get dropped(): Readonly<Partial<Record<InboundRejection | 'UNMATCHED_RESPONSE', number>>> {
+    return Object.fromEntries(this.#dropped);
+  }
+
+  /** Connects and logs on; resolves when requests can be sent. */
+  connect(): Promise<void> {
+    this.#closed = false;
+    this.#ready ??= this.#open();
+    return this.#ready;
+  }
+
+  /** Sends one request; resolves with its result, rejects with a BrokerRequestError or a lost-answer Error. */
+  async request(method: BrokerMethod | 'openOrders.status', params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>> {
+    await this.connect();
+    const ws = this.#ws as WebSocket;
+    while (ws.bufferedAmount > (this.#o.maxBufferedBytes ?? 1024 * 1024)) await new Promise((r) => setTimeout(r, 5));
+    return this.#send(ws, method, params);
+  }
+
+  /** Closes the connection for good; pending requests are rejected as lost. */
+  close(): void {
+    this.#closed = true;
+    this.#ws?.terminate();
+  }
+
+  #send(ws: WebSocket, method: string, params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>> {
+    const id = `b${(++this.#id).toString(36)}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`no answer to ${method} within ${this.#o.requestTimeoutMs ?? 5_000} ms`));
+      }, this.#o.requestTimeoutMs ?? 5_000);
+      this.#pending.set(id, { resolve, reject, timer });
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  async #open(): Promise<void> {
+    for (;;) {
+      try {
+        const ws = new WebSocket(this.#o.url, { perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES });
+        await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+        this.#ws = ws;
+        this.#seq = 0;
+        ws.on('message', (data, isBinary) => this.#onFrame(isBinary ? '' : String(data)));
+        ws.on('ping', () => this.#alive());
+        ws.on('close', () => this.#onClose(ws));
+        ws.on('error', () => ws.terminate());
+        this.#alive();
+        const timestamp = Date.now();
+        const signature = createHmac('sha256', this.#secret).update(`apiKey=${this.#key}&timestamp=${timestamp}`).digest('hex');
+        const result = await this.#send(ws, 'session.logon', { apiKey: this.#key, timestamp, signature });
+        const limits = result['rateLimits'];
+        const limit = Array.isArray(limits) ? (limits[0] as { limit?: unknown } | undefined)?.limit : undefined;
+        if (typeof limit === 'number') this.#o.onRateLimit?.(limit);
+        this.#attempt = 0;
+        this.#o.onReconcile?.('LOGON');
+        return;
+      } catch (e) {
+        this.#ws?.terminate();
+        if (e instanceof BrokerRequestError && e.action === 'RELOGON' && e.code === -1022) throw e; // bad credentials: retrying will not help
+        if (this.#closed) throw new BulwarkError('INVALID_OPTION', 'broker client closed');
+        const base = Math.min(this.#o.maxReconnectDelayMs ?? 10_000, (this.#o.reconnectDelayMs ?? 250) * 2 ** this.#attempt++);
+        await new Promise((r) => setTimeout(r, base / 2 + (Math.random() * base) / 2));
+      }
+    }
+  }
+
+  #alive(): void {
+    if (this.#deadTimer !== undefined) clearTimeout(this.#deadTimer);
+    this.#deadTimer = setTimeout(() => this.#ws?.terminate(), this.#o.deadAfterMs ?? 30_000);
+    this.#deadTimer.unref?.();
+  }
+
+  #onClose(ws: WebSocket): void {
+    if (ws !== this.#ws) return;
+    if (this.#deadTimer !== undefined) clearTimeout(this.#deadTimer);
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      p.reject(new Error('connection lost before the answer'));
+      this.#pending.delete(id);
+    }
+    this.#ready = undefined;
+    if (!this.#closed) void this.connect().catch(() => {});
+  }
+
+  #onFrame(text: string): void {
+    this.#alive();
+    const parsed = parseInbound(text);
+    if (!parsed.ok) {
+      this.#dropped.set(parsed.code, (this.#dropped.get(parsed.code) ?? 0) + 1);
+      return;
+    }
+    const m = parsed.value;
+    if (m.kind === 'EXECUTION_REPORT') {
+      const r = m.message.data;
+      if (r.seq !== this.#seq + 1 && this.#seq !== 0) this.#o.onReconcile?.('SEQ_GAP');
+      this.#seq = Math.max(this.#seq, r.seq);
+      const fill = `${r.clientOrderId}|${r.cumQty}|${r.status}`;
+      if (this.#seenFills.has(fill)) return;
+      this.#seenFills.add(fill);
+      if (this.#seenFills.size > SEEN_FILLS) this.#seenFills.delete(this.#seenFills.values().next().value as string);
+      this.#o.onReport?.(r);
+      return;
+    }
+    const pending = this.#pending.get(m.message.id);
+    if (pending === undefined) {
+      this.#dropped.set('UNMATCHED_RESPONSE', (this.#dropped.get('UNMATCHED_RESPONSE') ?? 0) + 1);
+      return;
+    }
+    this.#pending.delete(m.message.id);
+    clearTimeout(pending.timer);
+    if (m.kind === 'RESPONSE') pending.resolve(m.message.result);
+    else {
+      const { status } = m.message;
+      const { code, msg, retryAfter } = m.message.error;
+      pending.reject(new BrokerRequestError(classifyBrokerError(status, code, msg), status, code, msg, retryAfter));
+    }
+  }
+}
