@@ -10,6 +10,7 @@ import { loadKernels, type Kernels } from '../src/index.js';
 import { batchAtr, streamingAtr } from './atr.bench.js';
 import { correlation } from './correlation.bench.js';
 import { drawdownHistory } from './drawdown.bench.js';
+import { egressLatency } from './egress.bench.js';
 import { pluginOnBars } from './plugin.bench.js';
 
 const START = '<!-- bench:start -->';
@@ -43,6 +44,7 @@ const runs: Array<(k: Kernels) => Promise<{ text: string }>> = [
   (kk) => correlation(kk, 1000),
   (kk) => correlation(kk, 100),
   drawdownHistory,
+  egressLatency,
   pluginOnBars,
 ];
 const sections = [machine()];

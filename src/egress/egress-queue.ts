@@ -99,9 +99,10 @@ export class EgressQueue<T extends EgressItem> {
     return { ok: true, coalesced: false };
   }
 
-  /** The next item by priority, or undefined when empty. */
-  dequeue(): { readonly lane: EgressLane; readonly item: T } | undefined {
+  /** The next item by priority (among `lanes`, default all), or undefined when none waits. */
+  dequeue(lanes: readonly EgressLane[] = EGRESS_LANES): { readonly lane: EgressLane; readonly item: T } | undefined {
     for (const lane of EGRESS_LANES) {
+      if (!lanes.includes(lane)) continue;
       if (this.#sizes[lane] === 0) continue;
       const l = this.#lanes[lane];
       const item = l.items[l.head] as T;

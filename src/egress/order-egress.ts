@@ -4,7 +4,10 @@ import type { CommandResult, OrderSink, ProtectiveCommand } from '../vocabulary/
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { OrderJournal } from './order-journal.js';
 import { EgressQueue, type EgressLane } from './egress-queue.js';
-import type { SlidingWindowRateLimiter } from './rate-limiter.js';
+
+const PROTECTIVE_LANES: readonly EgressLane[] = Object.freeze(['PROTECTIVE']);
+const OTHER_LANES: readonly EgressLane[] = Object.freeze(['REDUCE', 'NORMAL']);
+import { SlidingWindowRateLimiter } from './rate-limiter.js';
 import { BrokerRequestError, type VenueGuard } from './venue-guard.js';
 
 /** Broker methods the egress calls. */
@@ -40,6 +43,8 @@ export interface OrderEgressOptions {
   readonly queueCapacity?: number;
   /** Times an unknown outcome is resolved by asking and re-sending before giving up. Default 3. */
   readonly maxInDoubtRounds?: number;
+  /** Share of the rate limit only protective orders may use. Default 0.2. */
+  readonly reserveForProtective?: number;
   /** Wait before retrying a protective command the open breaker refused (ms). Default 1 000. */
   readonly probeDelayMs?: number;
   readonly onEvent?: (event: EgressEvent) => void;
@@ -79,7 +84,8 @@ export class OrderEgress implements OrderSink {
   readonly #waiting = new Map<string, Pending[]>();
   readonly #bulkhead: BulkheadPolicy;
   readonly #now: () => number;
-  #pumping = false;
+  readonly #slotWanted = { PROTECTIVE: false, OTHER: false };
+  readonly #otherGate: SlidingWindowRateLimiter;
   #started: Promise<void> = Promise.resolve();
 
   constructor(options: OrderEgressOptions) {
@@ -87,6 +93,13 @@ export class OrderEgress implements OrderSink {
     this.#queue = new EgressQueue<ProtectiveCommand>({ capacity: options.queueCapacity ?? 10_000 });
     this.#bulkhead = bulkhead(options.maxInFlight ?? 8, 0);
     this.#now = options.now ?? Date.now;
+    const reserve = options.reserveForProtective ?? 0.2;
+    this.#otherGate = new SlidingWindowRateLimiter({
+      limit: options.limiter.capacity,
+      windowMs: options.limiter.windowMs,
+      safety: Math.min(1, Math.max(0.01, 1 - reserve)),
+      now: this.#now,
+    });
   }
 
   /**
@@ -133,15 +146,18 @@ export class OrderEgress implements OrderSink {
     return this.#queue.size();
   }
 
-  /** Queues `command`; resolves with its final outcome. */
-  async send(command: ProtectiveCommand): Promise<CommandResult> {
+  /**
+   * Queues `command` in its lane (stops and closes PROTECTIVE, cancels REDUCE; a caller may
+   * send ordinary orders in the NORMAL lane); resolves with its final outcome.
+   */
+  async send(command: ProtectiveCommand, lane: EgressLane = laneOf(command)): Promise<CommandResult> {
     await this.#started;
-    return new Promise((resolve) => this.#enqueue(command, resolve));
+    return new Promise((resolve) => this.#enqueue(command, resolve, lane));
   }
 
-  #enqueue(command: ProtectiveCommand, resolve: (r: CommandResult) => void): void {
+  #enqueue(command: ProtectiveCommand, resolve: (r: CommandResult) => void, lane: EgressLane = laneOf(command)): void {
     const pending: Pending = { command, resolve, firstAttemptAt: this.#now(), attempts: 0 };
-    const queued = this.#queue.enqueue(laneOf(command), command);
+    const queued = this.#queue.enqueue(lane, command);
     if (!queued.ok) {
       this.#emit({ kind: 'REFUSED', command, code: queued.code });
       resolve({ ok: false, clientOrderId: command.clientOrderId, code: queued.code, message: 'egress queue full' });
@@ -159,18 +175,36 @@ export class OrderEgress implements OrderSink {
     return `${command.kind}:${command.clientOrderId}`;
   }
 
+  /**
+   * Two pumps share the broker's rate limit. Each takes a rate-limit slot first and only then
+   * picks the item to send, so the choice is made at the moment of sending. The protective
+   * pump waits only for the shared limiter; the other pump must also pass a gate that gives
+   * REDUCE and NORMAL orders at most (1 − reserveForProtective) of the rate, so a burst of
+   * normal orders can never take the whole window from a stop.
+   */
   #pump(): void {
-    if (this.#pumping) return;
-    this.#pumping = true;
-    try {
-      while (this.#queue.size() > 0 && this.#bulkhead.executionSlots > 0) {
-        const next = this.#queue.dequeue();
-        if (next === undefined) break;
-        void this.#bulkhead.execute(() => this.#deliver(next.lane, next.item)).finally(() => this.#pump());
-      }
-    } finally {
-      this.#pumping = false;
-    }
+    this.#pumpLanes('PROTECTIVE');
+    this.#pumpLanes('OTHER');
+  }
+
+  #pumpLanes(which: 'PROTECTIVE' | 'OTHER'): void {
+    const lanes = which === 'PROTECTIVE' ? PROTECTIVE_LANES : OTHER_LANES;
+    const waiting = lanes.reduce((n, l) => n + this.#queue.size(l), 0);
+    if (this.#slotWanted[which] || waiting === 0 || this.#bulkhead.executionSlots === 0) return;
+    this.#slotWanted[which] = true;
+    const gate = which === 'PROTECTIVE' ? Promise.resolve() : this.#otherGate.acquire();
+    void gate
+      .then(() => this.#o.limiter.acquire())
+      .then(() => {
+        this.#slotWanted[which] = false;
+        // The other pump may have taken the last bulkhead place meanwhile: then this rate slot
+        // goes unused, and the pump runs again when a request finishes.
+        const next = this.#bulkhead.executionSlots > 0 ? this.#queue.dequeue(lanes) : undefined;
+        if (next !== undefined) {
+          void this.#bulkhead.execute(() => this.#deliver(next.lane, next.item)).finally(() => this.#pump());
+        }
+        this.#pump();
+      });
   }
 
   async #deliver(lane: EgressLane, command: ProtectiveCommand): Promise<void> {
@@ -196,8 +230,8 @@ export class OrderEgress implements OrderSink {
     for (let round = 0; round <= rounds; round++) {
       try {
         await this.#o.venue.run(protective, async () => {
-          attempts.count++;
-          await this.#o.limiter.acquire();
+          // The first attempt uses the slot the pump took; every retry takes its own.
+          if (attempts.count++ > 0) await this.#o.limiter.acquire();
           try {
             return await this.#o.client.request(methodOf(command), paramsOf(command));
           } catch (e) {

@@ -67,13 +67,14 @@ describe('OrderEgress faults, one by one', () => {
     expect(s.executed.get('a')).toBe(1);
   });
 
-  it('protective commands go before cancels queued ahead of them', async () => {
+  it('protective commands overtake cancels queued ahead of them', async () => {
     vi.useFakeTimers({ now: 0 });
     const s = await setup(() => 'EXECUTE');
     const all = [s.egress.send(cancel('c1')), s.egress.send(cancel('c2')), s.egress.send(stop('p1'))];
     await vi.advanceTimersByTimeAsync(100);
     await Promise.all(all);
-    expect(s.calls.map((c) => c[1])).toEqual(['c1', 'p1', 'c2']); // c1 was already in flight
+    // c1 had already taken its rate slot when p1 arrived; p1 overtakes c2, queued before it.
+    expect(s.calls.map((c) => c[1])).toEqual(['c1', 'p1', 'c2']);
   });
 
   it('a rejection (-1013) is not retried and is dead-lettered with its code', async () => {
