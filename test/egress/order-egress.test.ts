@@ -152,4 +152,20 @@ describe('OrderEgress faults, one by one', () => {
     expect(await held).toEqual({ ok: true, clientOrderId: 'p1' });
     expect(s.deadLetters.list().map((d) => d.code)).toEqual(['RETRIES_EXHAUSTED', 'RETRIES_EXHAUSTED']);
   });
+
+  it('a burst of normal orders cannot take the whole rate window: a stop sent after it goes out at once', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const s = await setup(() => 'EXECUTE');
+    const egress = new OrderEgress({ client: s.client, limiter: new SlidingWindowRateLimiter({ limit: 10, safety: 1 }), venue: new VenueGuard(), maxInFlight: 4 });
+    const normals = Array.from({ length: 30 }, (_, i) => egress.send({ ...stop(`n${i}`) }, 'NORMAL'));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(s.calls.filter((c) => c[1].startsWith('n'))).toHaveLength(8); // 80% of the 10/s window
+    let sentAt = -1;
+    const p = egress.send(stop('p1')).then(() => (sentAt = Date.now()));
+    await vi.advanceTimersByTimeAsync(10);
+    await p;
+    expect(sentAt).toBeLessThan(200); // not after the window turns at 1 000 ms
+    await vi.advanceTimersByTimeAsync(10_000);
+    await Promise.all(normals);
+  });
 });
