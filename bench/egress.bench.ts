@@ -31,9 +31,10 @@ export async function egressLatency(_k: Kernels): Promise<{ text: string; rows: 
     if (r.ok) waits.push(performance.now() - t0);
   }
   const normalQueued = egress.queued;
+  egress.close();
   client.close();
   await broker.close();
-  void Promise.allSettled(flood);
+  await Promise.allSettled(flood);
   waits.sort((a, b) => a - b);
   const p50 = quantile(waits, 0.5);
   const p99 = quantile(waits, 0.99);

@@ -89,9 +89,9 @@ export class WsBrokerClient implements BrokerClient {
     return Object.fromEntries(this.#dropped);
   }
 
-  /** Connects and logs on; resolves when requests can be sent. */
+  /** Connects and logs on; resolves when requests can be sent. Refused after {@link WsBrokerClient.close}. */
   connect(): Promise<void> {
-    this.#closed = false;
+    if (this.#closed) return Promise.reject(new BulwarkError('INVALID_OPTION', 'broker client closed'));
     this.#ready ??= this.#open();
     return this.#ready;
   }
@@ -104,9 +104,10 @@ export class WsBrokerClient implements BrokerClient {
     return this.#send(ws, method, params);
   }
 
-  /** Closes the connection for good; pending requests are rejected as lost. */
+  /** Closes the connection for good; pending requests are rejected as lost, later ones refused. */
   close(): void {
     this.#closed = true;
+    if (this.#deadTimer !== undefined) clearTimeout(this.#deadTimer);
     this.#ws?.terminate();
   }
 

@@ -85,6 +85,7 @@ export class OrderEgress implements OrderSink {
   readonly #bulkhead: BulkheadPolicy;
   readonly #now: () => number;
   readonly #slotWanted = { PROTECTIVE: false, OTHER: false };
+  #closed = false;
   readonly #otherGate: SlidingWindowRateLimiter;
   #started: Promise<void> = Promise.resolve();
 
@@ -141,6 +142,19 @@ export class OrderEgress implements OrderSink {
     return run;
   }
 
+  /**
+   * Stops sending: every queued command is answered `EGRESS_CLOSED` (it never left, so it is
+   * not a dead letter); requests already in flight finish.
+   */
+  close(): void {
+    this.#closed = true;
+    for (let next = this.#queue.dequeue(); next !== undefined; next = this.#queue.dequeue()) {
+      const key = this.#key(next.item);
+      for (const w of this.#waiting.get(key) ?? []) w.resolve({ ok: false, clientOrderId: next.item.clientOrderId, code: 'EGRESS_CLOSED', message: 'egress closed' });
+      this.#waiting.delete(key);
+    }
+  }
+
   /** Commands waiting to be sent. */
   get queued(): number {
     return this.#queue.size();
@@ -156,6 +170,10 @@ export class OrderEgress implements OrderSink {
   }
 
   #enqueue(command: ProtectiveCommand, resolve: (r: CommandResult) => void, lane: EgressLane = laneOf(command)): void {
+    if (this.#closed) {
+      resolve({ ok: false, clientOrderId: command.clientOrderId, code: 'EGRESS_CLOSED', message: 'egress closed' });
+      return;
+    }
     const pending: Pending = { command, resolve, firstAttemptAt: this.#now(), attempts: 0 };
     const queued = this.#queue.enqueue(lane, command);
     if (!queued.ok) {
@@ -188,6 +206,7 @@ export class OrderEgress implements OrderSink {
   }
 
   #pumpLanes(which: 'PROTECTIVE' | 'OTHER'): void {
+    if (this.#closed) return;
     const lanes = which === 'PROTECTIVE' ? PROTECTIVE_LANES : OTHER_LANES;
     const waiting = lanes.reduce((n, l) => n + this.#queue.size(l), 0);
     if (this.#slotWanted[which] || waiting === 0 || this.#bulkhead.executionSlots === 0) return;
@@ -199,7 +218,7 @@ export class OrderEgress implements OrderSink {
         this.#slotWanted[which] = false;
         // The other pump may have taken the last bulkhead place meanwhile: then this rate slot
         // goes unused, and the pump runs again when a request finishes.
-        const next = this.#bulkhead.executionSlots > 0 ? this.#queue.dequeue(lanes) : undefined;
+        const next = this.#bulkhead.executionSlots > 0 && !this.#closed ? this.#queue.dequeue(lanes) : undefined;
         if (next !== undefined) {
           void this.#bulkhead.execute(() => this.#deliver(next.lane, next.item)).finally(() => this.#pump());
         }

@@ -168,4 +168,19 @@ describe('OrderEgress faults, one by one', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     await Promise.all(normals);
   });
+
+  it('close answers every queued command EGRESS_CLOSED and sends nothing more', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const s = await setup(() => 'EXECUTE');
+    const egress = new OrderEgress({ client: s.client, limiter: new SlidingWindowRateLimiter({ limit: 2, safety: 1 }), venue: new VenueGuard(), maxInFlight: 1 });
+    const results = Array.from({ length: 5 }, (_, i) => egress.send(stop(`q${i}`)));
+    await vi.advanceTimersByTimeAsync(10);
+    egress.close();
+    await vi.advanceTimersByTimeAsync(5_000);
+    const codes = (await Promise.all(results)).map((r) => (r.ok ? 'ok' : r.code));
+    expect(codes.filter((c) => c === 'EGRESS_CLOSED').length).toBeGreaterThanOrEqual(3);
+    expect(codes.every((c) => c === 'ok' || c === 'EGRESS_CLOSED')).toBe(true);
+    expect(s.calls.length).toBeLessThanOrEqual(2);
+    expect(await egress.send(stop('late'))).toMatchObject({ ok: false, code: 'EGRESS_CLOSED' });
+  });
 });
