@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { mulberry32 } from '../util/prng.js';
 import { SimBook, type SimExecution, type SimOrder } from './sim-book.js';
 
 /** Seeded, deterministic faults, each a probability per order request (place/amend/cancel). */
@@ -52,16 +53,6 @@ export interface SimBroker {
 const MAX_PAYLOAD = 64 * 1024;
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,36}$/;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Session {
   loggedOn: boolean;
   seq: number;
@@ -89,7 +80,7 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
   const now = options.now ?? Date.now;
   const limit = options.ordersPerSecond ?? 50;
   const faults = options.faults ?? {};
-  const random = prng(options.seed ?? 1);
+  const random = mulberry32(options.seed ?? 1);
   const book = new SimBook(now);
   const perSecond = new Map<number, number>();
   const sockets = new Set<WebSocket>();

@@ -28,6 +28,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mulberry32 } from '../util/prng.js';
 
 const MINUTE = 60_000;
 
@@ -98,16 +99,6 @@ export const DEMO_EXPECTED = Object.freeze({
 
 /** Where the file goes: `data/demo-day.csv` at the repository root. */
 export const DEMO_CSV_PATH = fileURLToPath(new URL('../../data/demo-day.csv', import.meta.url));
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(next: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());

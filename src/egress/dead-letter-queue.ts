@@ -1,4 +1,5 @@
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { readJsonLines, rewriteJsonLines } from '../util/json-lines.js';
 import type { ProtectiveCommand } from '../vocabulary/orders.js';
 
 /** One order that could not be delivered, with why and how hard we tried. */
@@ -58,26 +59,11 @@ export class DeadLetterQueue {
 
   /** Opens (or creates) the queue at `path`, loading what is there. */
   static async open(path: string, options: DeadLetterQueueOptions = {}): Promise<DeadLetterQueue> {
-    let text = '';
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    const entries: DeadLetter[] = [];
-    let corrupt = 0;
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        const e = JSON.parse(line) as DeadLetter;
-        if (typeof e?.command?.clientOrderId === 'string' && typeof e.code === 'string') entries.push(Object.freeze(e));
-        else corrupt++;
-      } catch {
-        corrupt++;
-      }
-    }
+    const isEntry = (e: unknown): e is DeadLetter =>
+      typeof (e as DeadLetter | null)?.command?.clientOrderId === 'string' && typeof (e as DeadLetter).code === 'string';
+    const { items, corrupt } = await readJsonLines(path, isEntry);
     const file = await open(path, 'a');
-    return new DeadLetterQueue(path, file, entries, corrupt, options);
+    return new DeadLetterQueue(path, file, items.map((e) => Object.freeze(e)), corrupt, options);
   }
 
   /** Entries held. */
@@ -113,16 +99,8 @@ export class DeadLetterQueue {
     const removed = this.#entries.length - keep.length;
     if (removed === 0) return 0;
     await this.#writing;
-    const tmp = `${this.path}.tmp`;
-    const out = await open(tmp, 'w');
-    try {
-      await out.write(keep.map((e) => `${JSON.stringify(e)}\n`).join(''));
-      await out.datasync();
-    } finally {
-      await out.close();
-    }
     await this.#file.close();
-    await rename(tmp, this.path);
+    await rewriteJsonLines(this.path, keep);
     this.#file = await open(this.path, 'a');
     this.#entries.splice(0, this.#entries.length, ...keep);
     return removed;

@@ -1,4 +1,5 @@
-import { open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { readJsonLines, rewriteJsonLines } from '../util/json-lines.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
 
 type Line =
@@ -56,25 +57,12 @@ export class OrderJournal {
 
   /** Opens (or creates) the journal at `path` and replays it. */
   static async open(path: string, options: OrderJournalOptions = {}): Promise<OrderJournal> {
-    let text = '';
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    const lines: Line[] = [];
-    let corrupt = 0;
-    for (const raw of text.split('\n')) {
-      if (raw.trim() === '') continue;
-      try {
-        const line = JSON.parse(raw) as Line;
-        if ((line.t === 'INTENT' && typeof line.command?.clientOrderId === 'string') || (line.t === 'OUTCOME' && typeof line.clientOrderId === 'string')) lines.push(line);
-        else corrupt++;
-      } catch {
-        corrupt++;
-      }
-    }
-    return new OrderJournal(path, await open(path, 'a'), lines, corrupt, options);
+    const isLine = (l: unknown): l is Line => {
+      const line = l as Line | null;
+      return (line?.t === 'INTENT' && typeof line.command?.clientOrderId === 'string') || (line?.t === 'OUTCOME' && typeof line.clientOrderId === 'string');
+    };
+    const { items, corrupt } = await readJsonLines(path, isLine);
+    return new OrderJournal(path, await open(path, 'a'), items, corrupt, options);
   }
 
   /** Intents recorded with no outcome: their fate at the broker is unknown. */
@@ -145,16 +133,8 @@ export class OrderJournal {
       keep.push({ t: 'INTENT', command, at }, { t: 'OUTCOME', clientOrderId: command.clientOrderId, kind: command.kind, ok: true, at });
     }
     for (const command of this.#pending.values()) keep.push({ t: 'INTENT', command, at });
-    const tmp = `${this.path}.tmp`;
-    const out = await open(tmp, 'w');
-    try {
-      await out.write(keep.map((l) => `${JSON.stringify(l)}\n`).join(''));
-      await out.datasync();
-    } finally {
-      await out.close();
-    }
     await this.#file.close();
-    await rename(tmp, this.path);
+    await rewriteJsonLines(this.path, keep);
     this.#file = await open(this.path, 'a');
     this.#lines = keep.length;
   }
