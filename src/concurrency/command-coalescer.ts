@@ -18,7 +18,7 @@ export interface CoalescerStats {
  * Sends protective commands with at most one in flight per position (key). While one is in
  * flight, a newer AMEND_STOP replaces a queued one; other commands queue behind it in order.
  * Sending holds the position's {@link KeyedLock}, so anything else that takes that lock
- * (fill handling, closing) is serialised with the send. Lanes are removed when idle.
+ * (the caller passes the same KeyedLock in) is serialised with the send. Lanes are removed when idle.
  *
  * @example
  * ```ts
@@ -41,11 +41,6 @@ export class CommandCoalescer {
     this.#sink = sink;
     this.#locks = locks;
     this.#onResult = onResult;
-  }
-
-  /** The lock shared with other per-position work. */
-  get locks(): KeyedLock<string> {
-    return this.#locks;
   }
 
   /** Positions with a command queued or in flight. */

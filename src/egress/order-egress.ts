@@ -55,7 +55,6 @@ interface Pending {
   readonly command: ProtectiveCommand;
   readonly resolve: (r: CommandResult) => void;
   readonly firstAttemptAt: number;
-  attempts: number;
 }
 
 /** Which lane a protective command travels in: cancels reduce, everything else protects. */
@@ -174,7 +173,7 @@ export class OrderEgress implements OrderSink {
       resolve({ ok: false, clientOrderId: command.clientOrderId, code: 'EGRESS_CLOSED', message: 'egress closed' });
       return;
     }
-    const pending: Pending = { command, resolve, firstAttemptAt: this.#now(), attempts: 0 };
+    const pending: Pending = { command, resolve, firstAttemptAt: this.#now() };
     const queued = this.#queue.enqueue(lane, command);
     if (!queued.ok) {
       this.#emit({ kind: 'REFUSED', command, code: queued.code });
