@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_INPUT_LIMITS, parseTimestamp, validateBar } from '../src/index.js';
+import { validBarFast } from '../src/validation/records.js';
 
 const SYMBOL = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,31}$/;
 
@@ -46,6 +47,15 @@ describe('validateBar', () => {
       ),
       { seed: 7, numRuns: 20_000 },
     );
+  });
+
+  it('skips the symbol format check only for the very symbol the caller vouches for', () => {
+    const bar = { symbol: 'AAPL', timestamp: 1, open: 10, high: 11, low: 9, close: 10, volume: 5 };
+    expect(validBarFast(bar, DEFAULT_INPUT_LIMITS, false, 'AAPL')).toEqual(bar);
+    expect(validBarFast(bar, DEFAULT_INPUT_LIMITS, false, 'MSFT')).toEqual(bar); // checked, and valid
+    expect(validBarFast({ ...bar, symbol: 'BAD SYMBOL' }, DEFAULT_INPUT_LIMITS, false, 'AAPL')).toBeUndefined();
+    expect(validBarFast({ ...bar, symbol: '' }, DEFAULT_INPUT_LIMITS, false, '')).toBeUndefined(); // an unused registry slot vouches for nothing
+    expect(validBarFast({ ...bar, low: 12 }, DEFAULT_INPUT_LIMITS, false, 'AAPL')).toBeUndefined(); // the rest is still checked
   });
 
   it('accepts a consistent bar through the fast path and gives every rejection a code', () => {

@@ -10,7 +10,7 @@ import type { AtrBank } from '../kernels/atr.js';
 import { loadKernels } from '../kernels/load.js';
 import { StopManager, type StopView } from '../stops/stop-manager.js';
 import { RejectionCounter } from '../validation/rejection-counter.js';
-import { validateBar, validateFill, validateOrder, validateSnapshot } from '../validation/records.js';
+import { validBarFast, validateBar, validateFill, validateOrder, validateSnapshot } from '../validation/records.js';
 import type { Rejection } from '../validation/validated.js';
 import type { Bar, Fill, PortfolioSnapshot } from '../vocabulary/market.js';
 import { ALLOW, deny, type OrderDecision, type OrderRequest, type ProtectiveCommand } from '../vocabulary/orders.js';
@@ -320,23 +320,29 @@ export class RiskPlugin implements EnginePlugin {
    * accepted bar and its registry slot to `bars` and `slots`.
    */
   #acceptBar(raw: unknown, position: number, bars: Bar[], slots: number[]): void {
-    const v = validateBar(raw, this.config.limits, false); // a private copy: no need to freeze it
-    if (!v.ok) {
-      this.#reject(v.rejection);
-      const rec = raw as { symbol?: unknown } | null;
-      if (typeof rec?.symbol === 'string' && this.#registry.slotOf(rec.symbol) >= 0) {
-        this.#anomaly((this.#detector as AnomalyDetector).badTick(rec.symbol, this.#ctx?.now() ?? Date.now(), v.rejection.code));
-      }
-      return;
-    }
-    const bar = v.value;
     // Feeds usually send symbols in the same order each batch: last batch's slot at this
-    // position is the first guess.
+    // position is the first guess, and its symbol (validated when it was registered) need not
+    // be checked again.
     const hinted = position < this.#hints.length;
-    const slot = this.#registry.registerHinted(bar.symbol, hinted ? (this.#hints[position] as number) : -1);
+    const hint = hinted ? (this.#hints[position] as number) : -1;
+    const limits = this.config.limits;
+    let bar = validBarFast(raw, limits, false, hint >= 0 ? this.#registry.symbolAt(hint) : undefined); // a private copy: no need to freeze it
+    if (bar === undefined) {
+      const v = validateBar(raw, limits, false);
+      if (!v.ok) {
+        this.#reject(v.rejection);
+        const rec = raw as { symbol?: unknown } | null;
+        if (typeof rec?.symbol === 'string' && this.#registry.slotOf(rec.symbol) >= 0) {
+          this.#anomaly((this.#detector as AnomalyDetector).badTick(rec.symbol, this.#ctx?.now() ?? Date.now(), v.rejection.code));
+        }
+        return;
+      }
+      bar = v.value;
+    }
+    const slot = this.#registry.registerHinted(bar.symbol, hint);
     if (hinted) this.#hints[position] = slot;
     if (slot < 0) {
-      this.#reject({ code: 'SYMBOL_LIMIT', message: `maxSymbols ${this.config.limits.maxSymbols} reached`, field: 'symbol' });
+      this.#reject({ code: 'SYMBOL_LIMIT', message: `maxSymbols ${limits.maxSymbols} reached`, field: 'symbol' });
       return;
     }
     if (!(bar.timestamp > (this.#lastTimestamp[slot] as number))) {
