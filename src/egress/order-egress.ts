@@ -7,6 +7,8 @@ import { EgressQueue, type EgressLane } from './egress-queue.js';
 
 const PROTECTIVE_LANES: readonly EgressLane[] = Object.freeze(['PROTECTIVE']);
 const OTHER_LANES: readonly EgressLane[] = Object.freeze(['REDUCE', 'NORMAL']);
+/** Order statuses after which an amend or cancel has nothing left to act on. */
+const FINAL_STATUSES: ReadonlySet<string> = new Set(['FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
 import { SlidingWindowRateLimiter } from './rate-limiter.js';
 import { BrokerRequestError, type VenueGuard } from './venue-guard.js';
 
@@ -234,7 +236,7 @@ export class OrderEgress implements OrderSink {
     const result = await this.#outcome(lane, command, attempts);
     await this.#o.journal?.outcome(command, result);
     for (const w of waiters) w.resolve(result);
-    if (!result.ok && result.code !== 'VENUE_REDUCING' && this.#o.deadLetters !== undefined) {
+    if (!result.ok && result.code !== 'VENUE_REDUCING' && result.code !== 'ORDER_FINAL' && this.#o.deadLetters !== undefined) {
       const first = waiters[0]?.firstAttemptAt ?? this.#now();
       await this.#o.deadLetters.add({ command, code: result.code, attempts: attempts.count, firstAttemptAt: first, deadAt: this.#now() });
       this.#emit({ kind: 'DEAD_LETTERED', command, code: result.code });
@@ -270,6 +272,14 @@ export class OrderEgress implements OrderSink {
           continue;
         }
         const action = e instanceof BrokerRequestError ? e.action : 'IN_DOUBT';
+        if (action === 'QUERY_STATUS') {
+          // An amend or cancel of an order the broker calls unknown or final: if it is final
+          // (filled, cancelled, expired, rejected) the command is moot, not a failure to chase.
+          const status = await this.#orderStatus(command);
+          if (status !== undefined && FINAL_STATUSES.has(status)) {
+            return { ok: false, clientOrderId: id, code: 'ORDER_FINAL', message: `order is ${status} at the broker` };
+          }
+        }
         if (action === 'REJECT' || action === 'QUERY_STATUS' || action === 'NOT_FOUND' || action === 'RELOGON') {
           const code = e instanceof BrokerRequestError ? String(e.code) : 'REJECTED';
           return { ok: false, clientOrderId: id, code, message: e instanceof Error ? e.message : String(e) };
@@ -288,6 +298,17 @@ export class OrderEgress implements OrderSink {
       }
     }
     return { ok: false, clientOrderId: id, code: 'IN_DOUBT', message: 'outcome unresolved after re-sending' };
+  }
+
+  /** The broker's status of the command's order (undefined when it cannot say), through the limiter. */
+  async #orderStatus(command: ProtectiveCommand): Promise<string | undefined> {
+    try {
+      await this.#o.limiter.acquire();
+      const order = await this.#o.client.request('order.status', { symbol: command.symbol, origClientOrderId: command.clientOrderId });
+      return typeof order['status'] === 'string' ? order['status'] : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Whether the broker has the command's order: asked by client id, through the limiter. */

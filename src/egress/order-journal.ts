@@ -4,7 +4,8 @@ import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
 
 type Line =
   | { readonly t: 'INTENT'; readonly command: ProtectiveCommand; readonly at: number }
-  | { readonly t: 'OUTCOME'; readonly clientOrderId: string; readonly kind: ProtectiveCommand['kind']; readonly ok: boolean; readonly code?: string; readonly at: number };
+  | { readonly t: 'OUTCOME'; readonly clientOrderId: string; readonly kind: ProtectiveCommand['kind']; readonly ok: boolean; readonly code?: string; readonly at: number }
+  | { readonly t: 'DONE'; readonly clientOrderId: string; readonly at: number };
 
 /** What reconciliation found for one in-doubt intent. */
 export type Reconciled = 'EXECUTED' | 'NEVER_SEEN' | 'STILL_UNKNOWN';
@@ -59,7 +60,10 @@ export class OrderJournal {
   static async open(path: string, options: OrderJournalOptions = {}): Promise<OrderJournal> {
     const isLine = (l: unknown): l is Line => {
       const line = l as Line | null;
-      return (line?.t === 'INTENT' && typeof line.command?.clientOrderId === 'string') || (line?.t === 'OUTCOME' && typeof line.clientOrderId === 'string');
+      return (
+        (line?.t === 'INTENT' && typeof line.command?.clientOrderId === 'string') ||
+        ((line?.t === 'OUTCOME' || line?.t === 'DONE') && typeof line.clientOrderId === 'string')
+      );
     };
     const { items, corrupt } = await readJsonLines(path, isLine);
     return new OrderJournal(path, await open(path, 'a'), items, corrupt, options);
@@ -92,6 +96,12 @@ export class OrderJournal {
     });
   }
 
+  /** Records that a stop is no longer live at the broker (filled, cancelled or expired there), durably. */
+  done(clientOrderId: string): Promise<void> {
+    if (!this.#stops.has(clientOrderId)) return Promise.resolve();
+    return this.#append({ t: 'DONE', clientOrderId, at: this.#now() });
+  }
+
   /** Waits for pending writes and closes the file. */
   async close(): Promise<void> {
     await this.#writing;
@@ -99,6 +109,10 @@ export class OrderJournal {
   }
 
   #apply(line: Line): void {
+    if (line.t === 'DONE') {
+      this.#stops.delete(line.clientOrderId);
+      return;
+    }
     if (line.t === 'INTENT') {
       this.#pending.set(key(line.command.kind, line.command.clientOrderId), line.command);
       return;

@@ -1,7 +1,7 @@
-import { validateBar, validateOrder } from '../validation/records.js';
+import { validateBar, validateFill, validateOrder } from '../validation/records.js';
 import { RejectionCounter } from '../validation/rejection-counter.js';
 import type { Rejection } from '../validation/validated.js';
-import type { Bar } from '../vocabulary/market.js';
+import type { Bar, Fill } from '../vocabulary/market.js';
 import { ALLOW, deny, type OrderDecision, type OrderRequest } from '../vocabulary/orders.js';
 import type { DenyCode } from '../vocabulary/reason-codes.js';
 import type { OrderService, PluginContext } from '../vocabulary/services.js';
@@ -85,7 +85,7 @@ export class Engine {
     const portfolio = this.#portfolio;
     this.#ctx = Object.freeze({
       portfolio: Object.freeze({ positions: () => portfolio.positions() }),
-      orders: this.#orders,
+      orders: options.protectiveOrders ?? this.#orders,
       now: () => this.#clock,
     });
     this.#host = new PluginHost(this.#ctx, this.#opts.onPluginError);
@@ -112,9 +112,29 @@ export class Engine {
     return this.#host.names;
   }
 
-  /** The in-process order service the plugins get as `ctx.orders`. */
+  /** The order service the plugins get as `ctx.orders` (the simulated one unless `protectiveOrders` was given). */
   get orders(): OrderService {
-    return this.#orders;
+    return this.#ctx.orders;
+  }
+
+  /**
+   * Books a fill that happened outside the engine (a broker's execution of a protective
+   * order) and passes it to every plugin's `onFill`. A malformed fill is refused with its
+   * rejection code and changes nothing.
+   *
+   * @example
+   * ```ts
+   * client.onReport = (r) => void engine.applyFill({ fillId: `${r.clientOrderId}:${r.cumQty}`, orderId: r.clientOrderId, symbol: r.symbol, side: r.side, quantity: Number(r.lastQty), price: Number(r.lastPrice), timestamp: engine.now() });
+   * ```
+   */
+  async applyFill(fill: Fill): Promise<{ readonly ok: true } | { readonly ok: false; readonly code: string }> {
+    this.#assertLive();
+    const v = validateFill(fill, this.#opts.limits);
+    if (!v.ok) return { ok: false, code: v.rejection.code };
+    this.#portfolio.applyFill(v.value);
+    this.#fills++;
+    await this.#host.fill(v.value);
+    return { ok: true };
   }
 
   /** The books (read-only view). */

@@ -1,6 +1,7 @@
 import { DEFAULT_INPUT_LIMITS, type InputLimits } from '../validation/fields.js';
 import { EngineError } from './errors.js';
 import type { PluginFailed } from './plugin.js';
+import type { OrderService } from '../vocabulary/services.js';
 
 /** When a MARKET order fills. */
 export type MarketFillMode =
@@ -25,6 +26,12 @@ export interface EngineOptions {
   readonly maxCsvLineLength?: number;
   /** Told about every plugin failure (after it is counted). Must not throw. */
   readonly onPluginError?: (event: PluginFailed) => void;
+  /**
+   * Where plugins' protective commands go (`ctx.orders`): a real broker's order path. Default:
+   * the engine's own fill simulation. Fills of those orders come back through
+   * {@link Engine.applyFill}; the strategy's own orders are still simulated by the engine.
+   */
+  readonly protectiveOrders?: OrderService;
 }
 
 /** {@link EngineOptions} with every default filled in, frozen. */

@@ -8,14 +8,14 @@ import type { EnginePlugin } from '../engine/plugin.js';
 import { BulwarkError } from '../errors.js';
 import type { AtrBank } from '../kernels/atr.js';
 import { loadKernels } from '../kernels/load.js';
-import { StopManager, type StopView } from '../stops/stop-manager.js';
+import { StopManager, type RestoredStop, type StopView } from '../stops/stop-manager.js';
 import { RejectionCounter } from '../validation/rejection-counter.js';
 import { validBarFast, validateBar, validateFill, validateOrder, validateSnapshot } from '../validation/records.js';
 import type { Rejection } from '../validation/validated.js';
 import type { Bar, Fill, PortfolioSnapshot } from '../vocabulary/market.js';
 import { ALLOW, deny, type OrderDecision, type OrderRequest, type ProtectiveCommand } from '../vocabulary/orders.js';
 import type { DenyCode } from '../vocabulary/reason-codes.js';
-import type { PluginContext } from '../vocabulary/services.js';
+import type { OpenOrder, PluginContext } from '../vocabulary/services.js';
 import { stricter, type TradingState } from '../vocabulary/trading-state.js';
 import { resolveRiskConfig, type ResolvedRiskConfig, type RiskPluginConfig } from './config.js';
 import { BarMailbox } from './bar-mailbox.js';
@@ -52,6 +52,8 @@ export class RiskPlugin implements EnginePlugin {
   readonly name: string;
   readonly config: ResolvedRiskConfig;
   readonly #rejections = new RejectionCounter();
+  #restoredStops = 0;
+  #restoreFailed = false;
   readonly #listeners = new Set<RiskListener>();
   readonly #mailbox: BarMailbox;
   readonly #ids = new ClientOrderIdFactory('bw');
@@ -142,6 +144,7 @@ export class RiskPlugin implements EnginePlugin {
       nextId: () => this.#ids.next(),
       isQuarantined: (symbol) => this.#detector?.isQuarantined(symbol) ?? false,
     });
+    if (c.stops.mode === 'BROKER') await this.#restoreStops(ctx);
     this.#drawdown = new DrawdownController({
       kernels,
       ladder: c.drawdown,
@@ -154,6 +157,38 @@ export class RiskPlugin implements EnginePlugin {
         this.#refreshState(event.reason);
       },
     });
+  }
+
+  /**
+   * BROKER mode after a restart: the protective stops already resting at the broker are
+   * adopted (not placed again). If the broker cannot list them, fresh stops are placed:
+   * a duplicate reduce-only stop is the lesser risk than an unprotected position.
+   */
+  async #restoreStops(ctx: PluginContext): Promise<void> {
+    let open: readonly OpenOrder[];
+    try {
+      open = await ctx.orders.openOrders();
+    } catch {
+      this.#restoreFailed = true;
+      return;
+    }
+    const restored: RestoredStop[] = [];
+    for (const o of open) {
+      if (o.type === 'STOP' && o.intent === 'PROTECTIVE' && typeof o.price === 'number' && o.price > 0) {
+        restored.push({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, stopPrice: o.price });
+      }
+    }
+    this.#restoredStops = (this.#stops as StopManager).restore(restored);
+  }
+
+  /** Protective stops adopted from the broker at start (BROKER mode). */
+  get restoredStops(): number {
+    return this.#restoredStops;
+  }
+
+  /** True when, at start in BROKER mode, the broker could not list its open orders (fresh stops were placed). */
+  get restoreFailed(): boolean {
+    return this.#restoreFailed;
   }
 
   /** One bar; the same path as a batch of one. */

@@ -66,6 +66,15 @@ export interface StopManagerOptions {
   readonly isQuarantined: (symbol: string) => boolean;
 }
 
+/** A protective stop found resting at the broker on start (BROKER mode). */
+export interface RestoredStop {
+  readonly clientOrderId: string;
+  readonly symbol: string;
+  /** The stop order's side: SELL protects a LONG position, BUY a SHORT one. */
+  readonly side: 'BUY' | 'SELL';
+  readonly stopPrice: number;
+}
+
 /** What a change request decided. */
 export type StopChange = 'MOVED' | 'UNCHANGED' | 'STALE' | 'LOOSER' | 'UNKNOWN';
 
@@ -96,6 +105,8 @@ export class StopManager {
     atr: Number.NaN,
   };
   readonly counters: StopCounters = { placed: 0, moved: 0, triggered: 0, suppressed: 0, refused: 0, overLimit: 0 };
+  /** Stops found resting at the broker on start, by symbol, until their position shows up. */
+  readonly #restored = new Map<string, RestoredStop>();
 
   constructor(options: StopManagerOptions) {
     this.#o = options;
@@ -115,6 +126,26 @@ export class StopManager {
   /** Every managed stop, as fresh frozen views. */
   views(): StopView[] {
     return [...this.#states.values()].map(view);
+  }
+
+  /**
+   * Adopts stops already resting at the broker (after a restart): when the position a stop
+   * protects next appears in {@link StopManager.syncPositions}, it is managed under that
+   * order's client id and price (amended as it tightens, never placed twice). A restored
+   * stop whose position is absent from that next snapshot is cancelled. Returns how many
+   * were taken (one per symbol; later duplicates for a symbol are cancelled at once).
+   */
+  restore(stops: readonly RestoredStop[]): number {
+    let taken = 0;
+    for (const r of stops) {
+      if (this.#states.has(r.symbol) || this.#restored.has(r.symbol)) {
+        void this.#o.coalescer.submit(r.symbol, { kind: 'CANCEL', clientOrderId: r.clientOrderId, symbol: r.symbol });
+        continue;
+      }
+      this.#restored.set(r.symbol, r);
+      taken++;
+    }
+    return taken;
   }
 
   /**
@@ -138,6 +169,10 @@ export class StopManager {
         refused.push(p.symbol);
         continue;
       }
+      const restored = this.#restored.get(p.symbol);
+      const adopt = restored !== undefined && restored.side === (p.side === 'LONG' ? 'SELL' : 'BUY');
+      if (restored !== undefined) this.#restored.delete(p.symbol);
+      if (restored !== undefined && !adopt) void this.#o.coalescer.submit(p.symbol, { kind: 'CANCEL', clientOrderId: restored.clientOrderId, symbol: p.symbol });
       this.#states.set(p.symbol, {
         symbol: p.symbol,
         side: p.side,
@@ -146,16 +181,19 @@ export class StopManager {
         openedAt: p.openedAt,
         highWater: p.entryPrice,
         lowWater: p.entryPrice,
-        stop: Number.NaN,
-        version: 0,
+        stop: adopt ? restored.stopPrice : Number.NaN,
+        version: adopt ? 1 : 0,
         status: 'OPEN',
-        placed: false,
-        orderId: this.#nextId(),
+        placed: adopt,
+        orderId: adopt ? restored.clientOrderId : this.#nextId(),
         slot: -1,
       });
       this.#refresh(this.#states.get(p.symbol) as StopState, p.entryPrice, Number.NaN);
     }
     for (const s of [...this.#states.values()]) if (!live.has(s.symbol)) this.#drop(s);
+    // Restored stops whose position is gone protect nothing: cancel them.
+    for (const r of this.#restored.values()) void this.#o.coalescer.submit(r.symbol, { kind: 'CANCEL', clientOrderId: r.clientOrderId, symbol: r.symbol });
+    this.#restored.clear();
     return refused;
   }
 

@@ -1,0 +1,148 @@
+import type { ExecutionReport } from '../egress/protocol.js';
+import type { OrderEgress } from '../egress/order-egress.js';
+import type { OrderJournal } from '../egress/order-journal.js';
+import { BrokerRequestError } from '../egress/venue-guard.js';
+import type { Fill } from '../vocabulary/market.js';
+import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
+import type { OpenOrder, OrderService } from '../vocabulary/services.js';
+
+/** The broker requests this service makes besides those the egress sends. */
+export interface BrokerQueries {
+  request(method: 'openOrders.status' | 'order.status', params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>>;
+}
+
+/** Options of {@link BrokerOrderService}. */
+export interface BrokerOrderServiceOptions {
+  readonly egress: OrderEgress;
+  readonly broker: BrokerQueries;
+  readonly journal: OrderJournal;
+  /** Each new execution of one of our orders, once, in the host's vocabulary. */
+  readonly onFill: (fill: Fill) => void;
+  /** The host's clock, for fill timestamps (the replay clock in a backtest). */
+  readonly now: () => number;
+  /** Orders whose executed quantity is remembered (to drop stale and repeated reports). Default 100 000. */
+  readonly maxTrackedOrders?: number;
+}
+
+const FINAL = new Set(['FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
+
+/**
+ * The host-facing order service over a real broker connection: protective commands go out
+ * through the {@link OrderEgress} (queue, limiter, retries, breaker, journal, dead letters);
+ * `openOrders()` asks the broker (`openOrders.status`), marking the stops our journal placed
+ * as PROTECTIVE so a restarted plugin adopts them; execution reports become {@link Fill}s,
+ * each executed quantity once however often, late or out of order it is reported. After a
+ * reconnect or a `seq` gap, {@link BrokerOrderService.reconcile} re-runs the egress's
+ * in-doubt reconciliation and asks the broker about every stop the journal holds live, so a
+ * fill whose report was lost is still booked.
+ *
+ * @example
+ * ```ts
+ * const service = new BrokerOrderService({ egress, broker: client, journal, onFill: (f) => void engine.applyFill(f), now: () => engine.now() });
+ * const engine = new Engine({ protectiveOrders: service });
+ * ```
+ */
+export class BrokerOrderService implements OrderService {
+  readonly #o: BrokerOrderServiceOptions;
+  /** Executed quantity booked per client order id (insertion-ordered, bounded). */
+  readonly #booked = new Map<string, number>();
+  #fills = 0;
+  #reconciling: Promise<void> | undefined;
+
+  constructor(options: BrokerOrderServiceOptions) {
+    this.#o = options;
+  }
+
+  /** Fills booked so far. */
+  get fills(): number {
+    return this.#fills;
+  }
+
+  /** Sends a protective command through the egress; resolves with its final outcome. */
+  send(command: ProtectiveCommand): Promise<CommandResult> {
+    return this.#o.egress.send(command);
+  }
+
+  /** The broker's open orders; the stops our journal holds live are marked PROTECTIVE. */
+  async openOrders(): Promise<readonly OpenOrder[]> {
+    const result = await this.#o.broker.request('openOrders.status', {});
+    const orders = Array.isArray(result['orders']) ? (result['orders'] as readonly Record<string, unknown>[]) : [];
+    const ours = new Set(this.#o.journal.liveStops().map((c) => c.clientOrderId));
+    const out: OpenOrder[] = [];
+    for (const o of orders) {
+      const clientOrderId = o['clientOrderId'];
+      const symbol = o['symbol'];
+      const side = o['side'];
+      const quantity = Number(o['quantity']);
+      if (typeof clientOrderId !== 'string' || typeof symbol !== 'string' || (side !== 'BUY' && side !== 'SELL') || !(quantity > 0)) continue;
+      const stop = o['type'] === 'STOP_MARKET';
+      const price = Number(stop ? o['stopPrice'] : o['price']);
+      out.push({
+        clientOrderId,
+        symbol,
+        side,
+        quantity,
+        type: stop ? 'STOP' : o['type'] === 'LIMIT' ? 'LIMIT' : 'MARKET',
+        ...(price > 0 ? { price } : {}),
+        intent: ours.has(clientOrderId) ? 'PROTECTIVE' : o['reduceOnly'] === true ? 'EXIT' : 'ENTRY',
+      });
+    }
+    return out;
+  }
+
+  /** Books one execution report (the adapter has already dropped exact duplicates). */
+  onReport(report: ExecutionReport['data']): void {
+    this.#book(report.clientOrderId, report.symbol, report.side, Number(report.cumQty), Number(report.lastPrice));
+    if (FINAL.has(report.status)) void this.#o.journal.done(report.clientOrderId);
+  }
+
+  /**
+   * Resolves the egress's in-doubt intents with the broker, then asks `order.status` for every
+   * stop the journal holds live: executions not yet booked are booked (priced at the stop
+   * price, the order object carrying no fill price), and stops that are no longer working
+   * are retired from the journal. Concurrent calls share one run.
+   */
+  reconcile(): Promise<void> {
+    this.#reconciling ??= this.#reconcile().finally(() => {
+      this.#reconciling = undefined;
+    });
+    return this.#reconciling;
+  }
+
+  async #reconcile(): Promise<void> {
+    await this.#o.egress.start();
+    for (const stop of this.#o.journal.liveStops()) {
+      if (stop.kind !== 'PLACE_STOP') continue;
+      let o: Readonly<Record<string, unknown>>;
+      try {
+        o = await this.#o.broker.request('order.status', { symbol: stop.symbol, origClientOrderId: stop.clientOrderId });
+      } catch (e) {
+        // The broker never had it (or no longer knows it): nothing rests there to track.
+        if (e instanceof BrokerRequestError && e.action === 'NOT_FOUND') await this.#o.journal.done(stop.clientOrderId);
+        continue; // otherwise asked again at the next reconcile
+      }
+      const status = String(o['status']);
+      this.#book(stop.clientOrderId, stop.symbol, stop.side, Number(o['executedQty']), Number(o['stopPrice'] ?? stop.stopPrice));
+      if (FINAL.has(status)) await this.#o.journal.done(stop.clientOrderId);
+    }
+  }
+
+  /** Books the part of `cumQty` not booked yet for `clientOrderId`. */
+  #book(clientOrderId: string, symbol: string, side: 'BUY' | 'SELL', cumQty: number, price: number): void {
+    const booked = this.#booked.get(clientOrderId) ?? 0;
+    if (!(cumQty > booked) || !(price > 0)) return; // stale, repeated, or nothing executed
+    this.#booked.delete(clientOrderId); // re-inserted last: the map evicts the oldest
+    this.#booked.set(clientOrderId, cumQty);
+    if (this.#booked.size > (this.#o.maxTrackedOrders ?? 100_000)) this.#booked.delete(this.#booked.keys().next().value as string);
+    this.#fills++;
+    this.#o.onFill({
+      fillId: `${clientOrderId}:${cumQty}`,
+      orderId: clientOrderId,
+      symbol,
+      side,
+      quantity: cumQty - booked,
+      price,
+      timestamp: this.#o.now(),
+    });
+  }
+}
