@@ -149,4 +149,27 @@ describe('StopManager', () => {
     expect(stops.get('L')?.stop).toBeCloseTo(95, 12);
     expect(stops.get('S')?.stop).toBeCloseTo(105, 12);
   });
+
+  it('BROKER mode after a restart: a stop resting at the broker is adopted (amended, never placed twice); one without its position, or on the wrong side, is cancelled', async () => {
+    const { stops, sent, coalescer } = setup('BROKER', { rules: [{ kind: 'PERCENT', percent: 2 }] });
+    expect(
+      stops.restore([
+        { clientOrderId: 'old-L', symbol: 'L', side: 'SELL', stopPrice: 97 }, // protects a LONG L
+        { clientOrderId: 'old-L2', symbol: 'L', side: 'SELL', stopPrice: 96 }, // a second one for L: cancelled
+        { clientOrderId: 'old-S', symbol: 'S', side: 'SELL', stopPrice: 97 }, // S turns out SHORT: wrong side
+        { clientOrderId: 'old-G', symbol: 'G', side: 'BUY', stopPrice: 50 }, // G is gone
+      ]),
+    ).toBe(3);
+    stops.syncPositions([pos('L', 'LONG'), pos('S', 'SHORT')]);
+    await coalescer.idle();
+    const by = (kind: string, id: string) => sent.filter((c) => c.kind === kind && c.clientOrderId === id).length;
+    // L: the percent rule's 98 is tighter than the resting 97, so the adopted order is amended.
+    expect(stops.get('L')?.stop).toBeCloseTo(98, 12);
+    expect(by('AMEND_STOP', 'old-L')).toBe(1);
+    expect(sent.filter((c) => c.kind === 'PLACE_STOP' && c.symbol === 'L')).toHaveLength(0);
+    expect(by('CANCEL', 'old-L2')).toBe(1);
+    expect(by('CANCEL', 'old-S')).toBe(1);
+    expect(sent.filter((c) => c.kind === 'PLACE_STOP' && c.symbol === 'S')).toHaveLength(1); // a fresh stop for the short
+    expect(by('CANCEL', 'old-G')).toBe(1);
+  });
 });
