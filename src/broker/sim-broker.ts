@@ -1,10 +1,17 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { BulwarkError } from '../errors.js';
 import { mulberry32 } from '../util/prng.js';
 import { SimBook, type SimExecution, type SimOrder } from './sim-book.js';
 
-/** Seeded, deterministic faults, each a probability per order request (place/amend/cancel). */
+/**
+ * Seeded, deterministic faults, each a probability (default 0). The request faults (`busy`
+ * … `disconnectExecuted`) share one draw per order request (place/amend/cancel), so at most
+ * one of them hits a request and their sum should not exceed 1; the report faults
+ * (`duplicateReports`, `lostReports`, `outOfOrderReports`) share one draw per execution
+ * report and connection, likewise.
+ */
 export interface SimFaults {
   /** Reply delay range in ms. Default none. */
   readonly latencyMs?: readonly [number, number];
@@ -16,9 +23,24 @@ export interface SimFaults {
   readonly unknownExecuted?: number;
   /** -1007 without executing it. */
   readonly unknownNotExecuted?: number;
+  /** The request is executed, then the connection is terminated without a reply (disconnect mid-order). */
+  readonly disconnectExecuted?: number;
+  /** The connection is terminated without a reply and without executing the request. */
+  readonly disconnectNotExecuted?: number;
   /** Each execution report is pushed twice. */
   readonly duplicateReports?: number;
+  /** The execution report is not sent, but its `seq` is used up: the client sees a gap. */
+  readonly lostReports?: number;
+  /**
+   * The execution report is held back and sent right after the next report on that
+   * connection, or after {@link REORDER_HOLD_MS} if none comes: seqs arrive out of order. At
+   * most one report per connection is held at a time.
+   */
+  readonly outOfOrderReports?: number;
 }
+
+/** How long an out-of-order report waits for a successor before it is sent anyway. */
+export const REORDER_HOLD_MS = 20;
 
 /** Options of {@link startSimBroker}. */
 export interface SimBrokerOptions {
@@ -31,6 +53,10 @@ export interface SimBrokerOptions {
   /** Order requests allowed in any 1 s window, announced at logon. Default 50. */
   readonly ordersPerSecond?: number;
   readonly faults?: SimFaults;
+  /** The server heartbeat: a WebSocket ping frame to every connection this often. Default 10 000 ms. */
+  readonly pingIntervalMs?: number;
+  /** A connection that has not answered a ping with a pong within this is dropped. Default 30 000 ms. */
+  readonly pongTimeoutMs?: number;
   /** PRNG seed for the faults. Default 1. */
   readonly seed?: number;
   readonly now?: () => number;
@@ -45,8 +71,19 @@ export interface SimBroker {
   readonly executions: readonly SimExecution[];
   /** Order requests (place/amend/cancel) received per whole second of the broker's clock. */
   readonly requestsPerSecond: ReadonlyMap<number, number>;
+  /** Connections currently open (logged on or not). */
+  readonly connections: number;
   /** Feeds a price to the book (fills stops and limits) and pushes their reports. */
   feedPrice(symbol: string, price: number): void;
+  /** Replaces the fault probabilities from now on; the seeded draws continue where they are. */
+  setFaults(faults: SimFaults): void;
+  /**
+   * Goes silent on every connection open now, without closing it (a half-open connection):
+   * no answers, no reports, no pings, and no pong check. Requests arriving on them are not
+   * executed. Connections opened later are served normally.
+   */
+  stall(): void;
+  /** Terminates every connection and stops every timer (heartbeat, pong checks, held reports, delayed replies). */
   close(): Promise<void>;
 }
 
@@ -59,14 +96,21 @@ interface Session {
   stamps: number[];
   limitedSince: number | undefined;
   bannedUntil: number;
+  /** Silent for good (see {@link SimBroker.stall}). */
+  stalled: boolean;
+  /** Armed by the first unanswered ping; fires to drop the connection. */
+  pongTimer: ReturnType<typeof setTimeout> | undefined;
+  /** An out-of-order report waiting for its successor. */
+  held: { readonly frame: unknown; readonly timer: ReturnType<typeof setTimeout> } | undefined;
 }
 
 /**
  * Starts a broker that speaks `shared/docs/broker-protocol.md` over WebSocket on loopback:
  * HMAC logon, order.place / amend / cancel / status, openOrders.status, ping, execution
- * reports with `seq`, the announced rate limit (429, then 418 for ignoring it), and seeded
- * faults. It keeps its own record of executions and of requests per second, so tests judge
- * a client by the broker's truth.
+ * reports with `seq`, the announced rate limit (429, then 418 for ignoring it), the server
+ * heartbeat (pings, dropping a client that does not pong), and seeded faults. It keeps its
+ * own record of executions and of requests per second, so tests judge a client by the
+ * broker's truth.
  *
  * @example
  * ```ts
@@ -79,22 +123,56 @@ interface Session {
 export async function startSimBroker(options: SimBrokerOptions): Promise<SimBroker> {
   const now = options.now ?? Date.now;
   const limit = options.ordersPerSecond ?? 50;
-  const faults = options.faults ?? {};
+  const pingEvery = options.pingIntervalMs ?? 10_000;
+  const pongTimeout = options.pongTimeoutMs ?? 30_000;
+  if (!(pingEvery > 0) || !(pongTimeout > 0)) throw new BulwarkError('INVALID_OPTION', 'pingIntervalMs and pongTimeoutMs must be positive', { pingIntervalMs: pingEvery, pongTimeoutMs: pongTimeout });
+  let faults = options.faults ?? {};
   const random = mulberry32(options.seed ?? 1);
   const book = new SimBook(now);
   const perSecond = new Map<number, number>();
   const sockets = new Set<WebSocket>();
   const sessions = new Map<WebSocket, Session>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
   const server = new WebSocketServer({ port: options.port ?? 0, host: options.host ?? '127.0.0.1', maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
   await new Promise<void>((resolve) => server.once('listening', resolve));
 
-  const send = (ws: WebSocket, message: unknown) => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+  /** A one-shot timer that close() clears. */
+  const later = (fn: () => void, ms: number) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+    return timer;
   };
+  const cancel = (timer: ReturnType<typeof setTimeout> | undefined) => {
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    timers.delete(timer);
+  };
+  const send = (ws: WebSocket, message: unknown) => {
+    if (ws.readyState === ws.OPEN && sessions.get(ws)?.stalled !== true) ws.send(JSON.stringify(message));
+  };
+  /** Sends the held out-of-order report, if any. */
+  const release = (ws: WebSocket, session: Session) => {
+    const held = session.held;
+    if (held === undefined) return;
+    session.held = undefined;
+    cancel(held.timer);
+    send(ws, held.frame);
+  };
+  const heartbeat = setInterval(() => {
+    for (const ws of sockets) {
+      const session = sessions.get(ws);
+      if (session === undefined || session.stalled || ws.readyState !== ws.OPEN) continue;
+      session.pongTimer ??= later(() => ws.terminate(), pongTimeout);
+      ws.ping();
+    }
+  }, pingEvery);
   const report = (order: SimOrder, lastQty: number, lastPrice: number) => {
     for (const ws of sockets) {
       const session = sessions.get(ws);
-      if (session?.loggedOn !== true) continue;
+      if (session?.loggedOn !== true || session.stalled) continue;
       const frame = {
         event: 'executionReport',
         data: {
@@ -110,8 +188,29 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
           seq: ++session.seq,
         },
       };
+      const r = random();
+      let p = faults.duplicateReports ?? 0;
+      if (r < p) {
+        send(ws, frame);
+        send(ws, frame);
+        release(ws, session);
+        continue;
+      }
+      p += faults.lostReports ?? 0;
+      if (r < p) continue; // its seq is used up
+      p += faults.outOfOrderReports ?? 0;
+      if (r < p && session.held === undefined) {
+        session.held = {
+          frame,
+          timer: later(() => {
+            session.held = undefined;
+            send(ws, frame);
+          }, REORDER_HOLD_MS),
+        };
+        continue;
+      }
       send(ws, frame);
-      if (random() < (faults.duplicateReports ?? 0)) send(ws, frame);
+      release(ws, session);
     }
   };
   const reportFills = (fills: readonly SimOrder[]) => {
@@ -131,17 +230,32 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
     reduceOnly: o.reduceOnly,
     updateTime: o.updateTime,
   });
+  /** Stops a session's own timers; it sends nothing more. */
+  const quiesce = (session: Session) => {
+    cancel(session.pongTimer);
+    session.pongTimer = undefined;
+    if (session.held !== undefined) cancel(session.held.timer);
+    session.held = undefined;
+  };
 
   server.on('connection', (ws) => {
     sockets.add(ws);
-    sessions.set(ws, { loggedOn: false, seq: 0, stamps: [], limitedSince: undefined, bannedUntil: 0 });
+    sessions.set(ws, { loggedOn: false, seq: 0, stamps: [], limitedSince: undefined, bannedUntil: 0, stalled: false, pongTimer: undefined, held: undefined });
     ws.on('close', () => {
+      const session = sessions.get(ws);
+      if (session !== undefined) quiesce(session);
       sockets.delete(ws);
       sessions.delete(ws);
     });
+    ws.on('pong', () => {
+      const session = sessions.get(ws);
+      if (session === undefined || session.stalled) return;
+      cancel(session.pongTimer);
+      session.pongTimer = undefined;
+    });
     ws.on('message', (data, isBinary) => {
       const session = sessions.get(ws);
-      if (session === undefined) return;
+      if (session === undefined || session.stalled) return;
       let msg: { id?: unknown; method?: unknown; params?: unknown };
       try {
         msg = JSON.parse(isBinary ? '' : String(data)) as typeof msg;
@@ -157,7 +271,9 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
       const reply = (fn: () => void) => {
         const [lo, hi] = faults.latencyMs ?? [0, 0];
         const delay = lo + (hi - lo) * random();
-        if (delay > 0) setTimeout(fn, delay);
+        if (delay > 0) later(() => {
+            if (!session.stalled) fn();
+          }, delay);
         else fn();
       };
       if (id === null || typeof msg.method !== 'string') return fail(400, -1100, 'id and method are required');
@@ -190,14 +306,25 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
         }
         session.limitedSince = undefined;
         session.stamps.push(t);
+        // One draw per order request; a fault of probability 0 takes no room, so adding faults
+        // leaves the outcomes of the others (for a seed) unchanged.
         const r = random();
         let p = faults.busy ?? 0;
         if (r < p) return reply(() => fail(503, -1008, 'server busy'));
         p += faults.unknownNotExecuted ?? 0;
         if (r < p) return reply(() => fail(503, -1007, 'timeout waiting for matching engine'));
-        const unknownAfter = r < p + (faults.unknownExecuted ?? 0);
-        const drop = !unknownAfter && r < p + (faults.unknownExecuted ?? 0) + (faults.dropReply ?? 0);
-        const respond = (result: unknown) => reply(() => (unknownAfter ? fail(503, -1007, 'timeout waiting for matching engine') : drop ? undefined : ok(result)));
+        p += faults.disconnectNotExecuted ?? 0;
+        if (r < p) return reply(() => ws.terminate());
+        let after: 'UNKNOWN' | 'DROP' | 'DISCONNECT' | 'REPLY' = 'REPLY';
+        if (r < (p += faults.unknownExecuted ?? 0)) after = 'UNKNOWN';
+        else if (r < (p += faults.dropReply ?? 0)) after = 'DROP';
+        else if (r < (p += faults.disconnectExecuted ?? 0)) after = 'DISCONNECT';
+        const respond = (result: unknown) =>
+          reply(() => {
+            if (after === 'UNKNOWN') fail(503, -1007, 'timeout waiting for matching engine');
+            else if (after === 'DISCONNECT') ws.terminate();
+            else if (after === 'REPLY') ok(result);
+          });
         return handleOrder(msg.method, params, respond, fail);
       }
       if (msg.method === 'order.status') {
@@ -272,10 +399,31 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
     book,
     executions: book.executions,
     requestsPerSecond: perSecond,
+    get connections() {
+      let open = 0;
+      for (const ws of sockets) if (ws.readyState === ws.OPEN) open++;
+      return open;
+    },
     feedPrice(symbol, price) {
       reportFills(book.setPrice(symbol, price));
     },
+    setFaults(next) {
+      faults = next;
+    },
+    stall() {
+      for (const session of sessions.values()) {
+        session.stalled = true;
+        quiesce(session);
+      }
+    },
     close() {
+      clearInterval(heartbeat);
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const session of sessions.values()) {
+        session.pongTimer = undefined;
+        session.held = undefined;
+      }
       for (const ws of sockets) ws.terminate();
       return new Promise((resolve) => server.close(() => resolve()));
     },

@@ -25,7 +25,11 @@ export interface WsBrokerClientOptions {
   readonly maxBufferedBytes?: number;
   /** Each execution report, once (duplicates by clientOrderId + cumQty are dropped). */
   readonly onReport?: (report: ExecutionReport['data']) => void;
-  /** After every (re)logon, and on a `seq` gap: the caller reconciles its orders. */
+  /**
+   * After every (re)logon, and on a `seq` gap (a report whose seq skips past the next expected
+   * one, the first report of a connection included): the caller reconciles its orders. A late
+   * report that fills a gap, or a repeated one, does not ask again.
+   */
   readonly onReconcile?: (reason: 'LOGON' | 'SEQ_GAP') => void;
   /** The rate limit announced at logon. */
   readonly onRateLimit?: (ordersPerSecond: number) => void;
@@ -68,7 +72,10 @@ export class WsBrokerClient implements BrokerClient {
   #ws: WebSocket | undefined;
   #ready: Promise<void> | undefined;
   #id = 0;
+  /** Highest report seq seen on the current connection (seqs start at 1 on each). */
   #seq = 0;
+  /** The current connection is logged on (else {@link WsBrokerClient.#open} is still at work and retries by itself). */
+  #live = false;
   #attempt = 0;
   #closed = false;
   #deadTimer: ReturnType<typeof setTimeout> | undefined;
@@ -142,6 +149,7 @@ export class WsBrokerClient implements BrokerClient {
         const limit = Array.isArray(limits) ? (limits[0] as { limit?: unknown } | undefined)?.limit : undefined;
         if (typeof limit === 'number') this.#o.onRateLimit?.(limit);
         this.#attempt = 0;
+        this.#live = true;
         this.#o.onReconcile?.('LOGON');
         return;
       } catch (e) {
@@ -168,6 +176,10 @@ export class WsBrokerClient implements BrokerClient {
       p.reject(new Error('connection lost before the answer'));
       this.#pending.delete(id);
     }
+    // Lost while logging on: #open's loop retries; starting a second loop here would race it
+    // to two connections.
+    if (!this.#live) return;
+    this.#live = false;
     this.#ready = undefined;
     if (!this.#closed) void this.connect().catch(() => {});
   }
@@ -182,8 +194,11 @@ export class WsBrokerClient implements BrokerClient {
     const m = parsed.value;
     if (m.kind === 'EXECUTION_REPORT') {
       const r = m.message.data;
-      if (r.seq !== this.#seq + 1 && this.#seq !== 0) this.#o.onReconcile?.('SEQ_GAP');
-      this.#seq = Math.max(this.#seq, r.seq);
+      // Past the next expected seq: reports were lost (or are late) - reconcile once. At or
+      // below the highest seen: late (out of order) or repeated - delivered below, subject to
+      // the dedupe, without asking again. Only the highest seq is kept: bounded.
+      if (r.seq > this.#seq + 1) this.#o.onReconcile?.('SEQ_GAP');
+      if (r.seq > this.#seq) this.#seq = r.seq;
       const fill = `${r.clientOrderId}|${r.cumQty}|${r.status}`;
       if (this.#seenFills.has(fill)) return;
       this.#seenFills.add(fill);

@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { startSimBroker, type SimBroker, type SimBrokerOptions } from '../../src/broker/sim-broker.js';
 import { WsBrokerClient } from '../../src/broker/ws-broker-client.js';
 import { DeadLetterQueue } from '../../src/egress/dead-letter-queue.js';
@@ -31,6 +31,36 @@ function client(url: string, extra: Partial<ConstructorParameters<typeof WsBroke
 }
 
 const place = (id: string) => ({ symbol: 'AAA', side: 'SELL', type: 'STOP_MARKET', quantity: '1', stopPrice: '90', newClientOrderId: id });
+
+/** A broker played by a script: `answer(ws, connectionNumber, request)` for every request. */
+async function scripted(answer: (ws: WebSocket, n: number, m: { id: string; method: string }) => void) {
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const connections: WebSocket[] = [];
+  cleanup.push(() => {
+    for (const ws of connections) ws.terminate();
+    return new Promise((r) => server.close(r));
+  });
+  server.on('connection', (ws) => {
+    connections.push(ws);
+    const n = connections.length;
+    ws.on('message', (data) => answer(ws, n, JSON.parse(String(data)) as { id: string; method: string }));
+  });
+  return { port: (server.address() as { port: number }).port, connections };
+}
+
+const report = (clientOrderId: string, seq: number) => ({
+  symbol: 'AAA',
+  orderId: seq,
+  clientOrderId,
+  side: 'SELL',
+  status: 'FILLED',
+  lastQty: '1',
+  lastPrice: '90',
+  cumQty: '1',
+  eventTime: Date.now(),
+  seq,
+});
 
 describe('WsBrokerClient against the simulated broker', () => {
   it('logs on with an HMAC signature, learns the rate limit, and round-trips requests', async () => {
@@ -69,7 +99,7 @@ describe('WsBrokerClient against the simulated broker', () => {
     const c = client(b.url, { onReport: (r) => reports.push(`${r.clientOrderId}:${r.status}`) });
     await c.request('order.place', place('a'));
     b.feedPrice('AAA', 89);
-    await new Promise((r) => setTimeout(r, 100));
+    await c.request('order.status', { symbol: 'AAA', origClientOrderId: 'a' }); // answered after both copies were sent
     expect(reports).toEqual(['a:FILLED']);
   });
 
@@ -106,6 +136,48 @@ describe('WsBrokerClient against the simulated broker', () => {
       if (saved[1] !== undefined) process.env['BULWARK_API_SECRET'] = saved[1];
     }
     expect(String(e)).not.toContain('wrong');
+  });
+
+  it('seq: a gap (the first report included) asks once, late and repeated reports are delivered once without asking, and seq restarts per connection', async () => {
+    const { port, connections } = await scripted((ws, n, m) => {
+      if (m.method === 'session.logon') return ws.send(JSON.stringify({ id: m.id, status: 200, result: { serverTime: Date.now(), rateLimits: [{ limit: 9 }] } }));
+      // The reports go out just before the answer: once it is in, all of them were handled.
+      const seqs = n === 1 ? [3, 1, 2, 3, 5, 4, 6] : [1, 2];
+      for (const seq of seqs) ws.send(JSON.stringify({ event: 'executionReport', data: report(`c${n}-${seq}`, seq) }));
+      ws.send(JSON.stringify({ id: m.id, status: 200, result: { orders: [] } }));
+    });
+    const reconciles: string[] = [];
+    const reports: string[] = [];
+    let relogged = () => {};
+    const relogon = new Promise<void>((resolve) => (relogged = resolve));
+    const c = client(`ws://127.0.0.1:${port}`, {
+      onReport: (r) => reports.push(r.clientOrderId),
+      onReconcile: (r) => {
+        reconciles.push(r);
+        if (reconciles.filter((x) => x === 'LOGON').length === 2) relogged();
+      },
+    });
+    await c.request('openOrders.status', {});
+    expect(reconciles).toEqual(['LOGON', 'SEQ_GAP', 'SEQ_GAP']); // at 3 (1-2 missing) and at 5; not at the late 1, 2, 4 nor the repeated 3
+    expect(reports).toEqual(['c1-3', 'c1-1', 'c1-2', 'c1-5', 'c1-4', 'c1-6']);
+    for (const ws of connections) ws.terminate();
+    await relogon;
+    await c.request('openOrders.status', {});
+    expect(reconciles).toEqual(['LOGON', 'SEQ_GAP', 'SEQ_GAP', 'LOGON']); // seq 1 on a new connection is no gap
+    expect(reports.slice(6)).toEqual(['c2-1', 'c2-2']);
+  });
+
+  it('a logon that gets no answer is retried by one loop: one connection, one LOGON', async () => {
+    const { port, connections } = await scripted((ws, n, m) => {
+      if (n === 1) return; // the first connection swallows everything
+      ws.send(JSON.stringify({ id: m.id, status: 200, result: m.method === 'session.logon' ? { serverTime: Date.now(), rateLimits: [{ limit: 9 }] } : {} }));
+    });
+    const reconciles: string[] = [];
+    const c = client(`ws://127.0.0.1:${port}`, { requestTimeoutMs: 100, onReconcile: (r) => reconciles.push(r) });
+    await c.connect();
+    await c.request('order.status', { symbol: 'AAA', origClientOrderId: 'x' });
+    expect(reconciles).toEqual(['LOGON']);
+    expect(connections.filter((ws) => ws.readyState === ws.OPEN)).toHaveLength(1);
   });
 
   it('counts and drops malformed inbound frames from a broker that misbehaves', async () => {
