@@ -12,7 +12,7 @@ const MINUTE = 60_000;
 /** Bars per symbol before measuring: past the stop ATR (14), the detector's long ATR (100) and its spike windows (60). */
 const WARMUP_BARS = 120;
 /** Measured time per scenario, and the least number of measured batches. */
-const MEASURE_MS = 2_000;
+const MEASURE_MS = Number(process.env['BULWARK_BENCH_MS'] ?? 2_000);
 const MIN_BATCHES = 20;
 
 /**
@@ -92,12 +92,12 @@ function instantContext(clock: { now: number }, closed: Set<string>): PluginCont
   };
 }
 
-interface Scenario {
+export interface Scenario {
   readonly name: string;
   readonly anomaly: AnomalyConfigInput;
 }
 
-interface Measured {
+export interface Measured {
   readonly row: Row;
   readonly batches: number;
   readonly medianMs: number;
@@ -115,7 +115,7 @@ interface Measured {
  * current price (two snapshots: without it, so its stop is dropped, then with it), so that
  * every measured batch trails 10 000 live stops.
  */
-async function run(s: Scenario): Promise<Measured> {
+export async function run(s: Scenario): Promise<Measured> {
   const clock = { now: T0 };
   const closed = new Set<string>();
   const market = new Market(SYMBOLS, 20260302);
