@@ -82,6 +82,15 @@ export class AnomalyDetector {
     }
   }
 
+  /**
+   * ATR(`atrShortPeriod`) per slot as of the last observed round, the volatility the regime
+   * detector uses (bad ticks kept out). A read-only view, overwritten by each round: a caller
+   * that needs the same ATR (the risk plugin's stops) reads it instead of keeping a bank.
+   */
+  get shortAtr(): Float64Array {
+    return this.#regime.shortAtr;
+  }
+
   /** The symbol → slot registry in use. */
   get registry(): SymbolRegistry {
     return this.#registry;

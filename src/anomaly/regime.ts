@@ -64,8 +64,17 @@ export class VolatilityRegime {
     this.#cuClose = new Float64Array(n).fill(Number.NaN);
     this.#cuTouched = new Int32Array(n);
     this.#elevated = new Uint8Array(n);
-    this.#shortNow = new Float64Array(n);
-    this.#longNow = new Float64Array(n);
+    this.#shortNow = new Float64Array(n).fill(Number.NaN);
+    this.#longNow = new Float64Array(n).fill(Number.NaN);
+  }
+
+  /**
+   * ATR(atrShortPeriod) of every slot after the last round (NaN until seeded): a view the
+   * next round overwrites. Bad ticks never enter it; a confirmed spike enters before the bar
+   * that confirmed it.
+   */
+  get shortAtr(): Float64Array {
+    return this.#shortNow;
   }
 
   /** Stages `slot`'s bar for this round (at most one per slot per round). */

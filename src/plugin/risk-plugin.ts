@@ -62,6 +62,8 @@ export class RiskPlugin implements EnginePlugin {
   #ctx: PluginContext | undefined;
   #init: Promise<void> | undefined;
   #atr: AtrBank | undefined;
+  /** True when the stops read the detector's short ATR (same period) instead of their own bank. */
+  #sharedAtr = false;
   #detector: AnomalyDetector | undefined;
   readonly #registry: SymbolRegistry;
   #drawdown: DrawdownController | undefined;
@@ -128,13 +130,16 @@ export class RiskPlugin implements EnginePlugin {
     const kernels = await loadKernels({ build: c.build, limits: { maxSymbols: Math.max(c.limits.maxSymbols, 1) } });
     const n = c.limits.maxSymbols;
     this.#ctx = ctx;
-    this.#atr = kernels.atrBank({ symbols: n, period: c.stops.atrPeriod });
+    this.#detector = new AnomalyDetector(kernels, { ...c.anomaly, maxSymbols: n }, this.#registry);
+    // The detector keeps ATR(atrShortPeriod) with bad ticks held out; when the stops want the
+    // same period they read it, and no second bank is kept.
+    this.#sharedAtr = this.#detector.config.atrShortPeriod === c.stops.atrPeriod;
+    if (!this.#sharedAtr) this.#atr = kernels.atrBank({ symbols: n, period: c.stops.atrPeriod });
     this.#atrIn = {
       high: new Float64Array(n).fill(Number.NaN),
       low: new Float64Array(n).fill(Number.NaN),
       close: new Float64Array(n).fill(Number.NaN),
     };
-    this.#detector = new AnomalyDetector(kernels, { ...c.anomaly, maxSymbols: n }, this.#registry);
     this.#coalescer = new CommandCoalescer(ctx.orders, undefined, (command, ok) => this.#stops?.onCommandResult(command, ok));
     this.#stops = new StopManager({
       policy: c.stops.policy,
@@ -403,13 +408,14 @@ export class RiskPlugin implements EnginePlugin {
       const held = this.#held;
       for (let i = 0; i < slots.length; i++) held[i] = detector.isQuarantinedSlot(slots[i] as number) ? 1 : 0;
       // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
-      this.#updateAtr(round, slots, held);
+      if (!this.#sharedAtr) this.#updateAtr(round, slots, held);
+      const atrNow = this.#sharedAtr ? detector.shortAtr : this.#atrNow;
       for (let i = 0; i < round.length; i++) {
         const slot = slots[i] as number;
         const bar = round[i] as Bar;
         const isHeld = held[i] === 1;
         if (!isHeld) this.#lastClose[slot] = bar.close;
-        stops.onBar(bar, this.#atrNow[slot] as number, isHeld, slot);
+        stops.onBar(bar, atrNow[slot] as number, isHeld, slot);
         if ((i + 1) % chunk === 0 && i + 1 < round.length) await yieldToEventLoop();
       }
     }

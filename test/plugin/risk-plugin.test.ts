@@ -114,8 +114,11 @@ describe('RiskPlugin input validation', () => {
 });
 
 describe('RiskPlugin stops on the kernel ATR', () => {
-  it('trails a chandelier stop for a long and a short with the streaming ATR, and fires it', async () => {
-    const { plugin, sent } = await started({ stops: { atrPeriod: 3, policy: { rules: [{ kind: 'CHANDELIER', multiple: 2 }] } } });
+  it.each([
+    ['its own ATR bank', {}],
+    ["the detector's short ATR (same period, shared)", { atrShortPeriod: 3 }],
+  ] as const)('trails a chandelier stop for a long and a short with the streaming ATR (%s), and fires it', async (_, anomaly) => {
+    const { plugin, sent } = await started({ stops: { atrPeriod: 3, policy: { rules: [{ kind: 'CHANDELIER', multiple: 2 }] } }, anomaly });
     plugin.onPortfolio({
       timestamp: T0,
       equity: 10_000,
