@@ -23,11 +23,25 @@ describe('egress under random fault schedules (property)', () => {
           unknownNotExecuted: fc.double({ min: 0, max: 0.03, noNaN: true }),
           dropReply: fc.double({ min: 0, max: 0.02, noNaN: true }),
           duplicateReports: fc.double({ min: 0, max: 0.2, noNaN: true }),
+          // Disconnects mid-order: every request in flight on that connection is in doubt.
+          disconnectExecuted: fc.double({ min: 0, max: 0.001, noNaN: true }),
+          disconnectNotExecuted: fc.double({ min: 0, max: 0.001, noNaN: true }),
+          lostReports: fc.double({ min: 0, max: 0.05, noNaN: true }),
+          outOfOrderReports: fc.double({ min: 0, max: 0.05, noNaN: true }),
         }),
         async ({ seed, ...faults }) => {
           const broker = await startSimBroker({ apiKey: 'k', apiSecret: 's', ordersPerSecond: 6_000, seed, faults: { ...faults, latencyMs: [0, 2] } });
           let limit = 0;
-          const client = new WsBrokerClient({ url: broker.url, apiKey: 'k', apiSecret: 's', requestTimeoutMs: 150, onRateLimit: (l) => (limit = l) });
+          let logons = 0;
+          const client = new WsBrokerClient({
+            url: broker.url,
+            apiKey: 'k',
+            apiSecret: 's',
+            requestTimeoutMs: 150,
+            reconnectDelayMs: 20,
+            onRateLimit: (l) => (limit = l),
+            onReconcile: (why) => void (why === 'LOGON' && logons++),
+          });
           try {
             await client.connect();
             const deadLetters = await DeadLetterQueue.open(join(await mkdtemp(join(tmpdir(), 'bulwark-prop-')), 'dlq.jsonl'), { maxEntries: ORDERS });
@@ -52,6 +66,8 @@ describe('egress under random fault schedules (property)', () => {
               expect(broker.book.get(id)?.status === 'FILLED' || dead.has(id)).toBe(true);
             }
             expect(Math.max(...broker.requestsPerSecond.values())).toBeLessThanOrEqual(limit);
+            // The schedules really do cut connections mid-order (~10 per 10 000 requests at 0.001).
+            if (faults.disconnectExecuted + faults.disconnectNotExecuted >= 0.001) expect(logons).toBeGreaterThan(1);
             await deadLetters.close();
           } finally {
             client.close();
@@ -59,7 +75,27 @@ describe('egress under random fault schedules (property)', () => {
           }
         },
       ),
-      { seed: 2026, numRuns: 3 },
+      {
+        seed: 2026,
+        numRuns: 3,
+        // One schedule with every fault well present, besides the random ones.
+        examples: [
+          [
+            {
+              seed: 7,
+              busy: 0.05,
+              unknownExecuted: 0.02,
+              unknownNotExecuted: 0.02,
+              dropReply: 0.01,
+              duplicateReports: 0.1,
+              disconnectExecuted: 0.001,
+              disconnectNotExecuted: 0.001,
+              lostReports: 0.05,
+              outOfOrderReports: 0.05,
+            },
+          ],
+        ],
+      },
     );
   }, 240_000);
 });
