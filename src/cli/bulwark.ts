@@ -2,7 +2,7 @@
 /**
  * The `bulwark` command.
  *
- *   bulwark replay --data file.csv [--broker ws://host:port] [--state-dir dir]
+ *   bulwark replay --data file.csv [--broker ws://host:port] [--state-dir dir] [--json]
  *   bulwark broker [--port N] [--host 127.0.0.1] [--rate 50] [--seed 1]
  *   bulwark dlq list [--state-dir dir]
  *   bulwark dlq replay --broker ws://host:port [--state-dir dir]
@@ -18,7 +18,7 @@ import { listDeadLetters, replayDeadLetters } from './dlq.js';
 import { runReplay } from './replay.js';
 
 const USAGE = `usage:
-  bulwark replay --data file.csv [--broker ws://host:port] [--state-dir dir]
+  bulwark replay --data file.csv [--broker ws://host:port] [--state-dir dir] [--json]
   bulwark broker [--port N] [--host 127.0.0.1] [--rate ordersPerSecond] [--seed N]
   bulwark dlq list [--state-dir dir]
   bulwark dlq replay --broker ws://host:port [--state-dir dir]
@@ -40,6 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       host: { type: 'string' },
       rate: { type: 'string' },
       seed: { type: 'string' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -50,7 +51,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const stateDir = values['state-dir'];
   if (command === 'replay') {
-    await runReplay({ data: values.data ?? DEMO_DATA, ...(values.broker === undefined ? {} : { broker: values.broker }), ...(stateDir === undefined ? {} : { stateDir }) });
+    await runReplay({
+      data: values.data ?? DEMO_DATA,
+      ...(values.broker === undefined ? {} : { broker: values.broker }),
+      ...(stateDir === undefined ? {} : { stateDir }),
+      json: values.json === true,
+    });
     return 0;
   }
   if (command === 'broker') {

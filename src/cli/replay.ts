@@ -30,6 +30,8 @@ export interface ReplayCommandOptions {
    * so a journal of an earlier run's orders would describe orders no broker has).
    */
   readonly stateDir?: string;
+  /** Print the report as one JSON line instead of the summary. */
+  readonly json?: boolean;
   /** Printed lines go here. Default console.log. */
   readonly print?: (line: string) => void;
 }
@@ -45,6 +47,10 @@ export interface ReplayReport {
   readonly deadLetters: number;
   /** Protective stops adopted from the broker at start (a restart with stops resting). */
   readonly restoredStops: number;
+  /** The plugin's stops at the end. */
+  readonly stops: readonly { readonly symbol: string; readonly side: 'LONG' | 'SHORT'; readonly stop: number; readonly status: 'OPEN' | 'CLOSING' }[];
+  /** Journal intents still without an outcome at the end. */
+  readonly inDoubt: number;
 }
 
 /** Longest wait for the embedded broker's execution reports after each batch (ms). */
@@ -144,8 +150,14 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     const started = performance.now();
     const summary = await engine.replay(options.data, { strategy: createDemoStrategy() });
     const ms = performance.now() - started;
-    const deadline = Date.now() + DRAIN_WAIT_MS;
-    while (egress.queued > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // The last protective commands reach the broker before the summary (bounded wait).
+    let drainTimer: ReturnType<typeof setTimeout> | undefined;
+    const drained = (async () => {
+      await plugin.settled();
+      await egress.idle();
+    })();
+    await Promise.race([drained, new Promise<void>((r) => (drainTimer = setTimeout(r, DRAIN_WAIT_MS)))]);
+    clearTimeout(drainTimer);
     const s = plugin.stats();
     const report: ReplayReport = {
       summary,
@@ -154,7 +166,14 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       brokerFills: service.fills,
       deadLetters: dlq.size,
       restoredStops: plugin.restoredStops,
+      stops: plugin.toJSON().stops.map((v) => ({ symbol: v.symbol, side: v.side, stop: v.stop, status: v.status })),
+      inDoubt: journal.inDoubt().length,
     };
+    if (options.json === true) {
+      print(JSON.stringify(report));
+      egress.close();
+      return report;
+    }
     print(`Bulwark replay: ${options.data}, ${summary.batches} batches, broker ${embedded === undefined ? url : `embedded simulator at ${url}`}`);
     print(`  bars            read ${summary.barsRead}, accepted ${summary.barsAccepted}, rejected ${summary.barsRejected} (${counts(summary.rejectedByCode)}) in ${ms.toFixed(0)} ms`);
     print(`  plugin          ${s.bars.accepted} bars accepted, rejections: ${counts(s.rejections)}`);

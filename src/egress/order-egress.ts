@@ -87,6 +87,8 @@ export class OrderEgress implements OrderSink {
   readonly #now: () => number;
   readonly #slotWanted = { PROTECTIVE: false, OTHER: false };
   #closed = false;
+  #active = 0;
+  readonly #idleWaiters: Array<() => void> = [];
   readonly #otherGate: SlidingWindowRateLimiter;
   #started: Promise<void> = Promise.resolve();
 
@@ -107,8 +109,8 @@ export class OrderEgress implements OrderSink {
   /**
    * Reconciles the journal's in-doubt intents with the broker before anything new is sent:
    * an order the broker has is recorded as executed; one it never saw is re-sent with the
-   * same client order id; one it cannot say about stays in doubt (and is dead-lettered as
-   * `IN_DOUBT`). Sends made meanwhile wait for it.
+   * same client order id, and settled before this resolves; one it cannot say about stays in
+   * doubt (and is dead-lettered as `IN_DOUBT`). Sends made meanwhile wait for it.
    *
    * @example
    * ```ts
@@ -121,6 +123,7 @@ export class OrderEgress implements OrderSink {
       const tally = { executed: 0, resent: 0, unknown: 0 };
       const journal = this.#o.journal;
       if (journal === undefined) return tally;
+      const resends: Promise<CommandResult>[] = [];
       for (const command of journal.inDoubt()) {
         const known = await this.#status(command);
         if (known === 'KNOWN') {
@@ -129,7 +132,7 @@ export class OrderEgress implements OrderSink {
           this.#emit({ kind: 'ADOPTED', command, reason: 'IN_DOUBT_EXECUTED' });
         } else if (known === 'NEVER_SEEN') {
           tally.resent++;
-          this.#enqueue(command, () => {});
+          resends.push(new Promise((resolve) => this.#enqueue(command, resolve)));
         } else {
           tally.unknown++;
           const result = { ok: false, clientOrderId: command.clientOrderId, code: 'IN_DOUBT', message: 'broker could not say' } as const;
@@ -137,6 +140,9 @@ export class OrderEgress implements OrderSink {
           await this.#o.deadLetters?.add({ command, code: 'IN_DOUBT', attempts: 0, firstAttemptAt: this.#now(), deadAt: this.#now() });
         }
       }
+      // Re-sent intents are settled before start resolves, so what the broker then lists as
+      // open (a restarted plugin adopts those stops) includes them.
+      await Promise.all(resends);
       return tally;
     })();
     this.#started = run.then(() => undefined);
@@ -154,11 +160,35 @@ export class OrderEgress implements OrderSink {
       for (const w of this.#waiting.get(key) ?? []) w.resolve({ ok: false, clientOrderId: next.item.clientOrderId, code: 'EGRESS_CLOSED', message: 'egress closed' });
       this.#waiting.delete(key);
     }
+    this.#settleIdle();
   }
 
   /** Commands waiting to be sent. */
   get queued(): number {
     return this.#queue.size();
+  }
+
+  /** Commands being delivered now (sent, or being retried or reconciled). */
+  get inFlight(): number {
+    return this.#active;
+  }
+
+  /**
+   * Resolves once nothing is queued or in flight (at once if so now): for a clean shutdown,
+   * or a replay that waits for its last protective commands to reach the broker.
+   */
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #isIdle(): boolean {
+    return this.#active === 0 && this.#queue.size() === 0;
+  }
+
+  #settleIdle(): void {
+    if (!this.#isIdle()) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   /**
@@ -221,7 +251,14 @@ export class OrderEgress implements OrderSink {
         // goes unused, and the pump runs again when a request finishes.
         const next = this.#bulkhead.executionSlots > 0 && !this.#closed ? this.#queue.dequeue(lanes) : undefined;
         if (next !== undefined) {
-          void this.#bulkhead.execute(() => this.#deliver(next.lane, next.item)).finally(() => this.#pump());
+          this.#active++;
+          void this.#bulkhead
+            .execute(() => this.#deliver(next.lane, next.item))
+            .finally(() => {
+              this.#active--;
+              this.#pump();
+              this.#settleIdle();
+            });
         }
         this.#pump();
       });

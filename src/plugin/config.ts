@@ -36,6 +36,12 @@ export interface StopsConfig {
   readonly policy: StopPolicy;
   /** Fraction of the distance to the close a TIGHTEN_STOPS anomaly removes. Default 0.5. */
   readonly tightenFraction: number;
+  /**
+   * BROKER mode after a restart: how long (host clock, ms) a stop found resting at the broker
+   * waits for its position to show up in a portfolio snapshot before it is cancelled. Default
+   * 300 000 (a host may rebuild its positions over its first few bars).
+   */
+  readonly restoreGraceMs: number;
 }
 
 /** What `createRiskPlugin` accepts; every field is optional. */
@@ -82,6 +88,7 @@ export const DEFAULT_STOPS: StopsConfig = Object.freeze({
   atrPeriod: 14,
   policy: Object.freeze({ rules: Object.freeze([Object.freeze({ kind: 'CHANDELIER', multiple: 3 })]) }),
   tightenFraction: 0.5,
+  restoreGraceMs: 300_000,
 });
 
 const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
@@ -114,6 +121,7 @@ function stopsProblems(s: StopsConfig): string[] {
   if (s.mode !== 'LOCAL' && s.mode !== 'BROKER') p.push('stops.mode must be LOCAL or BROKER');
   if (!Number.isSafeInteger(s.atrPeriod) || s.atrPeriod < 1 || s.atrPeriod > 10_000) p.push('stops.atrPeriod must be an integer in [1, 10000]');
   if (!(s.tightenFraction > 0 && s.tightenFraction < 1)) p.push('stops.tightenFraction must be in (0, 1)');
+  if (!(typeof s.restoreGraceMs === 'number' && s.restoreGraceMs >= 0 && s.restoreGraceMs <= 86_400_000)) p.push('stops.restoreGraceMs must be in [0, 86400000]');
   const rules = s.policy?.rules;
   if (!Array.isArray(rules) || rules.length === 0) p.push('stops.policy.rules must be a non-empty array');
   else rules.forEach((r: StopRule, i: number) => p.push(...ruleProblems(r, `stops.policy.rules[${i}]`)));

@@ -148,6 +148,7 @@ export class RiskPlugin implements EnginePlugin {
       coalescer: this.#coalescer,
       nextId: () => this.#ids.next(),
       isQuarantined: (symbol) => this.#detector?.isQuarantined(symbol) ?? false,
+      restoreGraceMs: c.stops.restoreGraceMs,
     });
     if (c.stops.mode === 'BROKER') await this.#restoreStops(ctx);
     this.#drawdown = new DrawdownController({
@@ -184,6 +185,14 @@ export class RiskPlugin implements EnginePlugin {
       }
     }
     this.#restoredStops = (this.#stops as StopManager).restore(restored);
+  }
+
+  /**
+   * Resolves once every protective command the plugin has issued so far has its final
+   * outcome from the order path (its per-position lanes are empty): for a clean shutdown.
+   */
+  async settled(): Promise<void> {
+    await this.#coalescer?.idle();
   }
 
   /** Protective stops adopted from the broker at start (BROKER mode). */
@@ -248,7 +257,7 @@ export class RiskPlugin implements EnginePlugin {
     }
     for (const r of v.value.rejected) if (!r.ok) this.#reject(r.rejection);
     const { snapshot: s } = v.value;
-    const refused = (this.#stops as StopManager).syncPositions(s.positions);
+    const refused = (this.#stops as StopManager).syncPositions(s.positions, s.timestamp);
     for (const symbol of refused) this.#reject({ code: 'POSITION_LIMIT', message: `no stop for ${symbol}: maxPositions reached`, field: 'positions' });
     // Equity marked to a suspected bad tick would set a false peak (or trough): the ladder
     // waits for the next snapshot, after the next bar has confirmed or reverted the tick.

@@ -64,6 +64,8 @@ export interface StopManagerOptions {
   readonly nextId: () => string;
   /** True while a symbol's bars are suspected bad ticks. */
   readonly isQuarantined: (symbol: string) => boolean;
+  /** How long a restored stop waits for its position (ms of the `now` given to syncPositions). Default 300 000. */
+  readonly restoreGraceMs?: number;
 }
 
 /** A protective stop found resting at the broker on start (BROKER mode). */
@@ -107,6 +109,8 @@ export class StopManager {
   readonly counters: StopCounters = { placed: 0, moved: 0, triggered: 0, suppressed: 0, refused: 0, overLimit: 0 };
   /** Stops found resting at the broker on start, by symbol, until their position shows up. */
   readonly #restored = new Map<string, RestoredStop>();
+  /** When the first sync after `restore` ran (the grace period starts there). */
+  #restoredSince = Number.NaN;
 
   constructor(options: StopManagerOptions) {
     this.#o = options;
@@ -132,8 +136,9 @@ export class StopManager {
    * Adopts stops already resting at the broker (after a restart): when the position a stop
    * protects next appears in {@link StopManager.syncPositions}, it is managed under that
    * order's client id and price (amended as it tightens, never placed twice). A restored
-   * stop whose position is absent from that next snapshot is cancelled. Returns how many
-   * were taken (one per symbol; later duplicates for a symbol are cancelled at once).
+   * stop whose position has not shown up `restoreGraceMs` after the first sync is cancelled
+   * (at once when syncs carry no time). Returns how many were taken (one per symbol; later
+   * duplicates for a symbol are cancelled at once).
    */
   restore(stops: readonly RestoredStop[]): number {
     let taken = 0;
@@ -151,9 +156,10 @@ export class StopManager {
   /**
    * Aligns managed positions with the portfolio: adds new ones (up to maxPositions),
    * updates quantities, drops closed ones (cancelling their resting stops). Returns the
-   * symbols refused over the limit.
+   * symbols refused over the limit. `now` (the snapshot's time) times the grace period of
+   * restored stops.
    */
-  syncPositions(positions: readonly Position[]): string[] {
+  syncPositions(positions: readonly Position[], now?: number): string[] {
     const live = new Set<string>();
     const refused: string[] = [];
     for (const p of positions) {
@@ -191,9 +197,16 @@ export class StopManager {
       this.#refresh(this.#states.get(p.symbol) as StopState, p.entryPrice, Number.NaN);
     }
     for (const s of [...this.#states.values()]) if (!live.has(s.symbol)) this.#drop(s);
-    // Restored stops whose position is gone protect nothing: cancel them.
-    for (const r of this.#restored.values()) void this.#o.coalescer.submit(r.symbol, { kind: 'CANCEL', clientOrderId: r.clientOrderId, symbol: r.symbol });
-    this.#restored.clear();
+    // Restored stops whose position has not come back within the grace period protect
+    // nothing: cancel them.
+    if (this.#restored.size > 0) {
+      if (Number.isNaN(this.#restoredSince)) this.#restoredSince = now ?? Number.NEGATIVE_INFINITY;
+      const expired = now === undefined || now - this.#restoredSince >= (this.#o.restoreGraceMs ?? 300_000);
+      if (expired) {
+        for (const r of this.#restored.values()) void this.#o.coalescer.submit(r.symbol, { kind: 'CANCEL', clientOrderId: r.clientOrderId, symbol: r.symbol });
+        this.#restored.clear();
+      }
+    }
     return refused;
   }
 

@@ -172,4 +172,23 @@ describe('StopManager', () => {
     expect(sent.filter((c) => c.kind === 'PLACE_STOP' && c.symbol === 'S')).toHaveLength(1); // a fresh stop for the short
     expect(by('CANCEL', 'old-G')).toBe(1);
   });
+
+  it('BROKER mode after a restart: a restored stop waits restoreGraceMs for its position (a host rebuilding its book), then is cancelled', async () => {
+    const { stops, sent, coalescer } = setup('BROKER', { rules: [{ kind: 'PERCENT', percent: 5 }] });
+    stops.restore([
+      { clientOrderId: 'late-L', symbol: 'L', side: 'SELL', stopPrice: 97 },
+      { clientOrderId: 'gone-G', symbol: 'G', side: 'SELL', stopPrice: 40 },
+    ]);
+    stops.syncPositions([], 1_000); // first snapshot: no positions yet
+    stops.syncPositions([pos('L', 'LONG')], 61_000); // L comes back within the grace period: adopted
+    await coalescer.idle();
+    expect(sent).toEqual([]);
+    expect(stops.get('L')?.stop).toBe(97); // 5 % (95) is looser than the resting 97
+    stops.syncPositions([pos('L', 'LONG')], 1_000 + 299_999);
+    await coalescer.idle();
+    expect(sent).toEqual([]); // G still within its grace
+    stops.syncPositions([pos('L', 'LONG')], 1_000 + 300_000);
+    await coalescer.idle();
+    expect(sent).toEqual([{ kind: 'CANCEL', clientOrderId: 'gone-G', symbol: 'G' }]);
+  });
 });
