@@ -13,6 +13,7 @@ import { SlidingWindowRateLimiter } from '../egress/rate-limiter.js';
 import { VenueGuard } from '../egress/venue-guard.js';
 import { Engine } from '../engine/index.js';
 import type { ReplaySummary } from '../engine/stats.js';
+import type { BarSource } from '../engine/bar-source.js';
 import { createRiskPlugin } from '../plugin/risk-plugin.js';
 import type { RiskEvent } from '../plugin/risk-events.js';
 import type { RiskPluginStats } from '../plugin/plugin-stats.js';
@@ -20,8 +21,12 @@ import type { Bar } from '../vocabulary/market.js';
 
 /** Options of {@link runReplay}. */
 export interface ReplayCommandOptions {
-  /** CSV of bars (`timestamp,symbol,open,high,low,close,volume`). */
-  readonly data: string;
+  /** A CSV of bars (`timestamp,symbol,open,high,low,close,volume`), or raw bar records (an iterable or async iterable). */
+  readonly data: BarSource;
+  /** The embedded simulated broker's announced order rate. Default 200 per second. */
+  readonly ordersPerSecond?: number;
+  /** Called after each batch has gone through the engine and the plugin (e.g. to sample memory). */
+  readonly afterBatch?: (bars: readonly Bar[], engine: Engine) => void;
   /** `ws://host:port` of a broker speaking the protocol; without it an embedded simulated broker is started. */
   readonly broker?: string;
   /**
@@ -88,7 +93,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
   let credentials: { apiKey: string; apiSecret: string } | undefined;
   if (options.broker === undefined) {
     credentials = { apiKey: randomBytes(8).toString('hex'), apiSecret: randomBytes(16).toString('hex') };
-    embedded = await startSimBroker({ ...credentials, ordersPerSecond: 200 });
+    embedded = await startSimBroker({ ...credentials, ordersPerSecond: options.ordersPerSecond ?? 200 });
   }
   const url = options.broker ?? (embedded as SimBroker).url;
 
@@ -146,6 +151,8 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       if (e.kind === 'STATE_CHANGED') transitions.push(`${time(e.timestamp)} ${e.from} → ${e.to} (${e.cause})`);
     });
     engine.use(plugin);
+    const afterBatch = options.afterBatch;
+    if (afterBatch !== undefined) engine.use({ name: 'after-batch', onBars: (bars: readonly Bar[]) => afterBatch(bars, engine) });
 
     const started = performance.now();
     const summary = await engine.replay(options.data, { strategy: createDemoStrategy() });
@@ -174,7 +181,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       egress.close();
       return report;
     }
-    print(`Bulwark replay: ${options.data}, ${summary.batches} batches, broker ${embedded === undefined ? url : `embedded simulator at ${url}`}`);
+    print(`Bulwark replay: ${typeof options.data === 'string' ? options.data : 'generated bars'}, ${summary.batches} batches, broker ${embedded === undefined ? url : `embedded simulator at ${url}`}`);
     print(`  bars            read ${summary.barsRead}, accepted ${summary.barsAccepted}, rejected ${summary.barsRejected} (${counts(summary.rejectedByCode)}) in ${ms.toFixed(0)} ms`);
     print(`  plugin          ${s.bars.accepted} bars accepted, rejections: ${counts(s.rejections)}`);
     print(`  stops           placed ${s.stops.placed}, moved ${s.stops.moved}, triggered ${s.stops.triggered}, held back by quarantine ${s.stops.suppressed}; adopted from the broker at start ${plugin.restoredStops}`);
