@@ -2,7 +2,7 @@
 /**
  * The `bulwark` command.
  *
- *   bulwark replay --data file.csv [--broker ws://host:port] [--state-dir dir] [--json]
+ *   bulwark replay --data file.csv [--broker ws://host:port] [--state-dir dir] [--report file.html] [--json]
  *   bulwark broker [--port N] [--host 127.0.0.1] [--rate 50] [--seed 1]
  *   bulwark dlq list [--state-dir dir]
  *   bulwark dlq replay --broker ws://host:port [--state-dir dir]
@@ -18,7 +18,7 @@ import { listDeadLetters, replayDeadLetters } from './dlq.js';
 import { runReplay } from './replay.js';
 
 const USAGE = `usage:
-  bulwark replay --data file.csv [--broker ws://host:port] [--state-dir dir] [--json]
+  bulwark replay --data file.csv [--broker ws://host:port] [--state-dir dir] [--report file.html] [--json]
   bulwark broker [--port N] [--host 127.0.0.1] [--rate ordersPerSecond] [--seed N]
   bulwark dlq list [--state-dir dir]
   bulwark dlq replay --broker ws://host:port [--state-dir dir]
@@ -41,6 +41,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       rate: { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'boolean' },
+      report: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -56,6 +57,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       ...(values.broker === undefined ? {} : { broker: values.broker }),
       ...(stateDir === undefined ? {} : { stateDir }),
       json: values.json === true,
+      ...(values.report === undefined ? {} : { report: values.report }),
     });
     return 0;
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { BrokerOrderService } from '../broker/broker-order-service.js';
 import { startSimBroker, type SimBroker } from '../broker/sim-broker.js';
 import { WsBrokerClient } from '../broker/ws-broker-client.js';
@@ -15,6 +15,8 @@ import { Engine } from '../engine/index.js';
 import type { ReplaySummary } from '../engine/stats.js';
 import type { BarSource } from '../engine/bar-source.js';
 import { createRiskPlugin } from '../plugin/risk-plugin.js';
+import { renderReport } from '../report/html-report.js';
+import { ReportRecorder } from '../report/report-recorder.js';
 import type { RiskEvent } from '../plugin/risk-events.js';
 import type { RiskPluginStats } from '../plugin/plugin-stats.js';
 import type { Bar } from '../vocabulary/market.js';
@@ -35,6 +37,8 @@ export interface ReplayCommandOptions {
    * so a journal of an earlier run's orders would describe orders no broker has).
    */
   readonly stateDir?: string;
+  /** Write a self-contained HTML report (equity and drawdown curves, state timeline, risk actions) here. */
+  readonly report?: string;
   /** Print the report as one JSON line instead of the summary. */
   readonly json?: boolean;
   /** Printed lines go here. Default console.log. */
@@ -56,6 +60,8 @@ export interface ReplayReport {
   readonly stops: readonly { readonly symbol: string; readonly side: 'LONG' | 'SHORT'; readonly stop: number; readonly status: 'OPEN' | 'CLOSING' }[];
   /** Journal intents still without an outcome at the end. */
   readonly inDoubt: number;
+  /** Worst drawdown of the equity the plugin accepted (the kernel's), in [0, 1]. */
+  readonly maxDrawdown: number;
 }
 
 /** Longest wait for the embedded broker's execution reports after each batch (ms). */
@@ -147,12 +153,24 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       drawdown: { warnAt: 0.01, reduceAt: 0.02, haltAt: 0.03, resumeBelow: 0.008, cooldownMs: 20 * 60_000 },
     });
     const transitions: string[] = [];
+    const recorder = options.report === undefined ? undefined : new ReportRecorder({ now: () => engine.now() });
+    if (recorder !== undefined) plugin.subscribe((e) => recorder.onEvent(e));
     plugin.subscribe((e: RiskEvent) => {
       if (e.kind === 'STATE_CHANGED') transitions.push(`${time(e.timestamp)} ${e.from} → ${e.to} (${e.cause})`);
     });
     engine.use(plugin);
     const afterBatch = options.afterBatch;
-    if (afterBatch !== undefined) engine.use({ name: 'after-batch', onBars: (bars: readonly Bar[]) => afterBatch(bars, engine) });
+    let lastRecorded = Number.NaN;
+    engine.use({
+      name: 'after-batch',
+      onBars: (bars: readonly Bar[]) => {
+        // The equity the risk layer acted on (a snapshot marked to a suspected bad tick is
+        // held back), not the engine's raw mark.
+        const e = plugin.lastEquity;
+        if (recorder !== undefined && e !== undefined && e.timestamp !== lastRecorded) recorder.equity((lastRecorded = e.timestamp), e.equity);
+        afterBatch?.(bars, engine);
+      },
+    });
 
     const started = performance.now();
     const summary = await engine.replay(options.data, { strategy: createDemoStrategy() });
@@ -175,7 +193,23 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       restoredStops: plugin.restoredStops,
       stops: plugin.toJSON().stops.map((v) => ({ symbol: v.symbol, side: v.side, stop: v.stop, status: v.status })),
       inDoubt: journal.inDoubt().length,
+      maxDrawdown: plugin.maxDrawdown,
     };
+    if (recorder !== undefined && options.report !== undefined) {
+      for (const d of dlq.list()) recorder.action({ t: d.deadAt, kind: 'DEAD_LETTERED', symbol: d.command.symbol, code: d.code, detail: `${d.command.kind} ${d.command.clientOrderId} after ${d.attempts} attempts` });
+      const title = `Bulwark replay: ${typeof options.data === 'string' ? basename(options.data) : 'generated bars'}`;
+      const summaryRows: (readonly [string, string])[] = [
+        ['bars accepted / rejected', `${summary.barsAccepted} / ${summary.barsRejected}`],
+        ['stops placed / moved / triggered', `${s.stops.placed} / ${s.stops.moved} / ${s.stops.triggered}`],
+        ['orders allowed / denied', `${s.orders.allowed} / ${summary.ordersDenied}`],
+        ['final state', s.state],
+        ['max drawdown (kernel)', `${(100 * plugin.maxDrawdown).toFixed(2)} %`],
+        ['final equity', summary.finalEquity.toFixed(0)],
+        ['protective fills at the broker', String(service.fills)],
+        ['dead letters', String(dlq.size)],
+      ];
+      await writeFile(options.report, renderReport(recorder.data(title, summaryRows)));
+    }
     if (options.json === true) {
       print(JSON.stringify(report));
       egress.close();

@@ -195,6 +195,20 @@ export class RiskPlugin implements EnginePlugin {
     await this.#coalescer?.idle();
   }
 
+  /**
+   * The last equity point the drawdown ladder accepted (snapshots marked to a suspected bad
+   * tick are held back, so this is the equity the risk decisions used); undefined before any.
+   */
+  get lastEquity(): { readonly timestamp: number; readonly equity: number } | undefined {
+    const history = this.#drawdown?.history;
+    return history === undefined || history.size === 0 ? undefined : history.point(history.size - 1);
+  }
+
+  /** Worst drawdown of the accepted equity since start (the kernel's), in [0, 1]; NaN before any. */
+  get maxDrawdown(): number {
+    return this.#drawdown?.maxDrawdown ?? Number.NaN;
+  }
+
   /** Protective stops adopted from the broker at start (BROKER mode). */
   get restoredStops(): number {
     return this.#restoredStops;
