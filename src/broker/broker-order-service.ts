@@ -22,6 +22,8 @@ export interface BrokerOrderServiceOptions {
   readonly now: () => number;
   /** Orders whose executed quantity is remembered (to drop stale and repeated reports). Default 100 000. */
   readonly maxTrackedOrders?: number;
+  /** Told each command's final outcome and how long it took from `send` (seconds), e.g. for a latency histogram. */
+  readonly onSettled?: (command: ProtectiveCommand, result: CommandResult, seconds: number) => void;
 }
 
 const FINAL = new Set(['FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
@@ -59,8 +61,11 @@ export class BrokerOrderService implements OrderService {
   }
 
   /** Sends a protective command through the egress; resolves with its final outcome. */
-  send(command: ProtectiveCommand): Promise<CommandResult> {
-    return this.#o.egress.send(command);
+  async send(command: ProtectiveCommand): Promise<CommandResult> {
+    const started = performance.now();
+    const result = await this.#o.egress.send(command);
+    this.#o.onSettled?.(command, result, (performance.now() - started) / 1000);
+    return result;
   }
 
   /** The broker's open orders; the stops our journal holds live are marked PROTECTIVE. */

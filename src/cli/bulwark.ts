@@ -1,112 +1,134 @@
 #!/usr/bin/env node
 /**
- * The `bulwark` command.
- *
- *   bulwark replay --data file.csv [--broker ws://host:port] [--state-dir dir] [--report file.html] [--json]
- *   bulwark broker [--port N] [--host 127.0.0.1] [--rate 50] [--seed 1]
- *   bulwark dlq list [--state-dir dir]
- *   bulwark dlq replay --broker ws://host:port [--state-dir dir]
- *
- * Broker credentials come from BULWARK_API_KEY and BULWARK_API_SECRET (never printed).
+ * The `bulwark` command: `replay`, `broker`, `dlq list|replay`, `bench`; `--help` on each.
+ * Exit codes are listed in {@link EXIT}. Broker credentials come from BULWARK_API_KEY and
+ * BULWARK_API_SECRET (never printed).
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { startSimBroker } from '../broker/sim-broker.js';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isBulwarkError } from '../errors.js';
-import { listDeadLetters, replayDeadLetters } from './dlq.js';
-import { runReplay } from './replay.js';
+import { CliError, EXIT } from './cli-error.js';
+import { runBench, runBroker, runDlqList, runDlqReplay, runReplayCommand, type Output } from './commands.js';
 
-const USAGE = `usage:
-  bulwark replay --data file.csv [--broker ws://host:port] [--state-dir dir] [--report file.html] [--json]
-  bulwark broker [--port N] [--host 127.0.0.1] [--rate ordersPerSecond] [--seed N]
-  bulwark dlq list [--state-dir dir]
-  bulwark dlq replay --broker ws://host:port [--state-dir dir]
-credentials: BULWARK_API_KEY, BULWARK_API_SECRET`;
+/** One subcommand: its usage text, its flags, and what it runs. */
+interface Command {
+  readonly usage: string;
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  readonly run: (values: Readonly<Record<string, string | boolean | undefined>>, out: Output) => Promise<number>;
+}
 
-/** The bundled demo day, the default `--data`. */
-export const DEMO_DATA = fileURLToPath(new URL('../../data/demo-day.csv', import.meta.url));
+const COMMANDS: Readonly<Record<string, Command>> = {
+  replay: {
+    usage: `bulwark replay [--data file.csv] [--broker ws://host:port] [--state-dir dir] [--report file.html] [--metrics-port N] [--json]
 
-/** Runs one `bulwark` command line; resolves with the process exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
+Replays bars (default: the bundled demo day) through the reference engine with the risk plugin;
+its stops rest at a broker and every protective order goes through the resilient egress.
+  --data FILE         CSV of timestamp,symbol,open,high,low,close,volume
+  --broker URL        a broker speaking the protocol (default: an embedded simulated broker)
+  --state-dir DIR     journal and dead-letter queue (default .bulwark with --broker, else a temp dir)
+  --report FILE       write a self-contained HTML report
+  --metrics-port N    serve Prometheus metrics on http://127.0.0.1:N/metrics during the replay
+                      (and afterwards until Ctrl-C when attached to a terminal)
+  --json              print the result as one JSON line instead of the summary table`,
     options: {
       data: { type: 'string' },
       broker: { type: 'string' },
       'state-dir': { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      rate: { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean' },
       report: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      'metrics-port': { type: 'string' },
+      json: { type: 'boolean' },
     },
-  });
-  const [command, sub] = positionals;
-  if (values.help === true || command === undefined) {
-    console.log(USAGE);
-    return values.help === true ? 0 : 2;
+    run: runReplayCommand,
+  },
+  broker: {
+    usage: `bulwark broker [--port N] [--host 127.0.0.1] [--rate ordersPerSecond] [--seed N]
+
+Runs the simulated broker until Ctrl-C. It checks logons against BULWARK_API_KEY / BULWARK_API_SECRET.`,
+    options: { port: { type: 'string' }, host: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' } },
+    run: runBroker,
+  },
+  'dlq list': {
+    usage: `bulwark dlq list [--state-dir dir]
+
+Lists the dead-letter queue (default state dir .bulwark).`,
+    options: { 'state-dir': { type: 'string' } },
+    run: runDlqList,
+  },
+  'dlq replay': {
+    usage: `bulwark dlq replay --broker ws://host:port [--state-dir dir]
+
+Asks the broker about each dead letter and re-sends only what it provably never executed.`,
+    options: { broker: { type: 'string' }, 'state-dir': { type: 'string' } },
+    run: runDlqReplay,
+  },
+  bench: {
+    usage: `bulwark bench [--no-readme]
+
+Runs the benchmarks (from a checkout of the repository) and rewrites the README's figures.`,
+    options: { 'no-readme': { type: 'boolean' } },
+    run: runBench,
+  },
+};
+
+const USAGE = `usage: bulwark <command> [flags]   (bulwark <command> --help for its flags)
+
+commands:
+${Object.values(COMMANDS)
+  .map((c) => `  ${(c.usage.split('\n')[0] as string).slice('bulwark '.length)}`)
+  .join('\n')}
+
+exit codes: ${Object.entries(EXIT)
+  .map(([k, v]) => `${v} ${k}`)
+  .join(', ')}
+credentials: BULWARK_API_KEY, BULWARK_API_SECRET`;
+
+/**
+ * Runs one `bulwark` command line and resolves with the exit code; never throws (errors are
+ * printed as `CODE: message` with what to do).
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(['replay', '--data', 'bars.csv', '--json']);
+ * ```
+ */
+export async function main(argv: readonly string[], out: Output = console): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    out.log(USAGE);
+    return first === undefined ? EXIT.USAGE : EXIT.OK;
   }
-  const stateDir = values['state-dir'];
-  if (command === 'replay') {
-    await runReplay({
-      data: values.data ?? DEMO_DATA,
-      ...(values.broker === undefined ? {} : { broker: values.broker }),
-      ...(stateDir === undefined ? {} : { stateDir }),
-      json: values.json === true,
-      ...(values.report === undefined ? {} : { report: values.report }),
-    });
-    return 0;
+  const name = first === 'dlq' ? `dlq ${second ?? ''}` : first;
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    out.error(`USAGE: unknown command "${argv.slice(0, first === 'dlq' ? 2 : 1).join(' ')}"\n\n${USAGE}`);
+    return EXIT.USAGE;
   }
-  if (command === 'broker') {
-    const apiKey = process.env['BULWARK_API_KEY'];
-    const apiSecret = process.env['BULWARK_API_SECRET'];
-    if (apiKey === undefined || apiKey === '' || apiSecret === undefined || apiSecret === '') {
-      console.error('INVALID_OPTION: set BULWARK_API_KEY and BULWARK_API_SECRET for the broker to check logons against');
-      return 2;
+  const rest = argv.slice(first === 'dlq' ? 2 : 1);
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...rest], options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true }));
+  } catch (e) {
+    out.error(`USAGE: ${e instanceof Error ? e.message : String(e)}\n\n${command.usage}`);
+    return EXIT.USAGE;
+  }
+  if (values['help'] === true) {
+    out.log(command.usage);
+    return EXIT.OK;
+  }
+  try {
+    return await command.run(values, out);
+  } catch (e) {
+    if (e instanceof CliError) {
+      out.error(`${e.code}: ${e.message}`);
+      return e.exitCode;
     }
-    const port = Number(values.port ?? 0);
-    const rate = Number(values.rate ?? 50);
-    const seed = Number(values.seed ?? 1);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535 || !Number.isInteger(rate) || rate < 1 || !Number.isInteger(seed)) {
-      console.error('INVALID_OPTION: --port must be 0-65535, --rate a positive integer, --seed an integer');
-      return 2;
-    }
-    const broker = await startSimBroker({ apiKey, apiSecret, port, host: values.host ?? '127.0.0.1', ordersPerSecond: rate, seed });
-    console.log(`simulated broker listening on ${broker.url} (${rate} orders/s); Ctrl-C stops it`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await broker.close();
-    return 0;
+    out.error(isBulwarkError(e) ? e.message : `FAILED: ${e instanceof Error ? e.message : String(e)}`); // a BulwarkError's message starts with its code
+    return EXIT.FAILURE;
   }
-  if (command === 'dlq' && sub === 'list') {
-    await listDeadLetters(stateDir ?? '.bulwark');
-    return 0;
-  }
-  if (command === 'dlq' && sub === 'replay') {
-    if (values.broker === undefined) {
-      console.error('INVALID_OPTION: dlq replay needs --broker ws://host:port');
-      return 2;
-    }
-    await replayDeadLetters({ stateDir: stateDir ?? '.bulwark', broker: values.broker });
-    return 0;
-  }
-  console.error(`unknown command: ${positionals.join(' ')}\n${USAGE}`);
-  return 2;
 }
 
 // Run when executed (also through npm's bin symlink), not when imported.
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      console.error(isBulwarkError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e));
-      process.exit(1);
-    },
-  );
+  main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -7,10 +7,11 @@ import { startSimBroker, type SimBroker } from '../broker/sim-broker.js';
 import { WsBrokerClient } from '../broker/ws-broker-client.js';
 import { createDemoStrategy } from '../demo/demo-strategy.js';
 import { DeadLetterQueue } from '../egress/dead-letter-queue.js';
-import { OrderEgress } from '../egress/order-egress.js';
+import { OrderEgress, type EgressEvent } from '../egress/order-egress.js';
 import { OrderJournal } from '../egress/order-journal.js';
 import { SlidingWindowRateLimiter } from '../egress/rate-limiter.js';
-import { VenueGuard } from '../egress/venue-guard.js';
+import { BrokerRequestError, VenueGuard } from '../egress/venue-guard.js';
+import { CliError, EXIT } from './cli-error.js';
 import { Engine } from '../engine/index.js';
 import type { ReplaySummary } from '../engine/stats.js';
 import type { BarSource } from '../engine/bar-source.js';
@@ -20,6 +21,9 @@ import { ReportRecorder } from '../report/report-recorder.js';
 import type { RiskEvent } from '../plugin/risk-events.js';
 import type { RiskPluginStats } from '../plugin/plugin-stats.js';
 import type { Bar } from '../vocabulary/market.js';
+import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
+import type { TradingState } from '../vocabulary/trading-state.js';
+import type { BulwarkMetrics } from '../metrics/bulwark-metrics.js';
 
 /** Options of {@link runReplay}. */
 export interface ReplayCommandOptions {
@@ -39,6 +43,10 @@ export interface ReplayCommandOptions {
   readonly stateDir?: string;
   /** Write a self-contained HTML report (equity and drawdown curves, state timeline, risk actions) here. */
   readonly report?: string;
+  /** Metrics to update (Prometheus, prom-client); `bulwark replay --metrics-port` serves their registry. */
+  readonly metrics?: BulwarkMetrics;
+  /** Give up (exit code BROKER) if the broker cannot be reached and logged on to within this. Default 10 000 ms. */
+  readonly connectTimeoutMs?: number;
   /** Print the report as one JSON line instead of the summary. */
   readonly json?: boolean;
   /** Printed lines go here. Default console.log. */
@@ -125,10 +133,19 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     await embedded?.close();
   };
   try {
-    await client.connect();
+    await connectOrFail(client, url, options.connectTimeoutMs ?? 10_000);
     const limiter = new SlidingWindowRateLimiter({ limit: Math.max(announced, 1), windowMs: 1_000, safety: 0.9 });
-    const egress = new OrderEgress({ client, limiter, venue: new VenueGuard(), journal, deadLetters: dlq });
-    service = new BrokerOrderService({ egress, broker: client, journal, onFill: (f) => void engine.applyFill(f), now: () => engine.now() });
+    const metrics = options.metrics;
+    const venue = new VenueGuard({ ...(metrics === undefined ? {} : { onStateChange: (st: TradingState) => metrics.onVenueState(st) }) });
+    const egress = new OrderEgress({ client, limiter, venue, journal, deadLetters: dlq, ...(metrics === undefined ? {} : { onEvent: (e: EgressEvent) => metrics.onEgressEvent(e) }) });
+    service = new BrokerOrderService({
+      egress,
+      broker: client,
+      journal,
+      onFill: (f) => void engine.applyFill(f),
+      now: () => engine.now(),
+      ...(metrics === undefined ? {} : { onSettled: (c: ProtectiveCommand, r: CommandResult, sec: number) => metrics.observeLatency(c, r, sec) }),
+    });
     await service.reconcile(); // in-doubt intents and fills missed while we were down, before anything new
 
     // The embedded broker sees each bar's prices before the plugin trails its stops.
@@ -151,6 +168,13 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
         policy: { rules: [{ kind: 'CHANDELIER', multiple: 4 }, { kind: 'PERCENT', percent: 3 }], breakeven: { afterGainPercent: 2, offsetPercent: 0.1 } },
       },
       drawdown: { warnAt: 0.01, reduceAt: 0.02, haltAt: 0.03, resumeBelow: 0.008, cooldownMs: 20 * 60_000 },
+    });
+    metrics?.watch({
+      plugin: () => plugin.stats(),
+      drawdown: () => plugin.drawdown,
+      deadLetters: () => dlq.size,
+      queueDepth: () => egress.queued,
+      inFlight: () => egress.inFlight,
     });
     const transitions: string[] = [];
     const recorder = options.report === undefined ? undefined : new ReportRecorder({ now: () => engine.now() });
@@ -232,6 +256,23 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     return report;
   } finally {
     await cleanup();
+  }
+}
+
+/** Connects and logs on, or throws a CliError (BROKER) saying what to check. */
+async function connectOrFail(client: WsBrokerClient, url: string, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CliError('BROKER', `no logon at ${url} within ${ms} ms: is the broker running there?`, EXIT.BROKER)), ms);
+  });
+  try {
+    await Promise.race([client.connect(), timeout]);
+  } catch (e) {
+    client.close();
+    if (e instanceof BrokerRequestError) throw new CliError('BROKER', `the broker at ${url} refused the logon (${e.code} ${e.message}): check BULWARK_API_KEY and BULWARK_API_SECRET`, EXIT.BROKER);
+    throw e;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

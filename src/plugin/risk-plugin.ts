@@ -204,6 +204,11 @@ export class RiskPlugin implements EnginePlugin {
     return history === undefined || history.size === 0 ? undefined : history.point(history.size - 1);
   }
 
+  /** Current drawdown of the accepted equity from its peak, in [0, 1]; NaN before any. */
+  get drawdown(): number {
+    return this.#drawdown?.drawdown ?? Number.NaN;
+  }
+
   /** Worst drawdown of the accepted equity since start (the kernel's), in [0, 1]; NaN before any. */
   get maxDrawdown(): number {
     return this.#drawdown?.maxDrawdown ?? Number.NaN;

@@ -1,0 +1,26 @@
+/** Exit codes of the `bulwark` command, for scripts. */
+export const EXIT = Object.freeze({
+  OK: 0,
+  /** Something failed while running (see the message). */
+  FAILURE: 1,
+  /** Bad command line: unknown command or flag, missing or invalid value. */
+  USAGE: 2,
+  /** An input file cannot be read. */
+  NO_INPUT: 3,
+  /** The broker cannot be reached or refused the credentials. */
+  BROKER: 4,
+  /** Benchmarks or checks ran and a target or check failed. */
+  CHECK_FAILED: 5,
+});
+
+/** An error the CLI reports as `CODE: message` (saying what to do) with its exit code. */
+export class CliError extends Error {
+  constructor(
+    readonly code: 'USAGE' | 'NO_INPUT' | 'BROKER' | 'FAILED',
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}

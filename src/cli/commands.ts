@@ -1,0 +1,157 @@
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync } from 'node:fs';
+import { access, constants } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { SingleBar } from 'cli-progress';
+import { startSimBroker } from '../broker/sim-broker.js';
+import { BulwarkMetrics } from '../metrics/bulwark-metrics.js';
+import { serveMetrics, type MetricsServer } from '../metrics/metrics-server.js';
+import { CliError, EXIT } from './cli-error.js';
+import { listDeadLetters, replayDeadLetters } from './dlq.js';
+import { runReplay } from './replay.js';
+
+type Values = Readonly<Record<string, string | boolean | undefined>>;
+
+/** Where a command prints: results to `log`, diagnostics to `error`. */
+export type Output = Pick<Console, 'log' | 'error'>;
+
+/** The bundled demo day, the default `--data`. */
+export const DEMO_DATA = fileURLToPath(new URL('../../data/demo-day.csv', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+const str = (v: Values, k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+
+/** An integer flag in [min, max], or a USAGE error naming the flag. */
+function intFlag(v: Values, k: string, fallback: number, min: number, max: number): number {
+  const raw = str(v, k);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^-?\d+$/.test(raw) || n < min || n > max) throw new CliError('USAGE', `--${k} must be an integer in [${min}, ${max}], got "${raw}"`, EXIT.USAGE);
+  return n;
+}
+
+function brokerUrl(v: Values, required: boolean): string | undefined {
+  const url = str(v, 'broker');
+  if (url === undefined) {
+    if (required) throw new CliError('USAGE', '--broker ws://host:port is required', EXIT.USAGE);
+    return undefined;
+  }
+  if (!/^wss?:\/\/[^\s/]+/.test(url)) throw new CliError('USAGE', `--broker must be a ws:// or wss:// URL, got "${url}"`, EXIT.USAGE);
+  return url;
+}
+
+async function readable(path: string, what: string): Promise<void> {
+  try {
+    await access(path, constants.R_OK);
+  } catch {
+    throw new CliError('NO_INPUT', `cannot read ${what} ${path}: check the path and its permissions`, EXIT.NO_INPUT);
+  }
+}
+
+/** Lines in a file, counted by streaming (for the progress bar's total). */
+async function countLines(path: string): Promise<number> {
+  let n = 0;
+  for await (const chunk of createReadStream(path)) for (const byte of chunk as Buffer) if (byte === 10) n++;
+  return n;
+}
+
+/** `bulwark replay`. */
+export async function runReplayCommand(v: Values, out: Output = console): Promise<number> {
+  const data = str(v, 'data') ?? DEMO_DATA;
+  await readable(data, 'the bar data');
+  const broker = brokerUrl(v, false);
+  if (broker !== undefined) requireCredentials('an external broker needs them for the logon');
+  const port = str(v, 'metrics-port') === undefined ? undefined : intFlag(v, 'metrics-port', 0, 0, 65_535);
+  const json = v['json'] === true;
+  const metrics = port === undefined ? undefined : new BulwarkMetrics();
+  let server: MetricsServer | undefined;
+  if (metrics !== undefined && port !== undefined) {
+    server = await serveMetrics(metrics.registry, port).catch((e: unknown) => {
+      throw new CliError('USAGE', `cannot serve metrics on port ${port}: ${e instanceof Error ? e.message : String(e)}`, EXIT.USAGE);
+    });
+    if (!json) out.error(`metrics at ${server.url}`);
+  }
+  // A progress bar on long replays, only when a person is watching (stderr is a terminal).
+  const bar = process.stderr.isTTY === true && !json ? new SingleBar({ format: 'replay [{bar}] {percentage}% {value}/{total} bars', hideCursor: true, stream: process.stderr }) : undefined;
+  if (bar !== undefined) bar.start(Math.max((await countLines(data)) - 1, 1), 0);
+  let done = 0;
+  try {
+    await runReplay({
+      data,
+      ...(broker === undefined ? {} : { broker }),
+      ...(str(v, 'state-dir') === undefined ? {} : { stateDir: str(v, 'state-dir') as string }),
+      ...(str(v, 'report') === undefined ? {} : { report: str(v, 'report') as string }),
+      ...(metrics === undefined ? {} : { metrics }),
+      json,
+      afterBatch: (bars) => bar?.update((done += bars.length)),
+      print: (line) => {
+        bar?.stop();
+        out.log(line);
+      },
+    });
+  } finally {
+    bar?.stop();
+  }
+  if (server !== undefined) {
+    if (process.stdout.isTTY === true) {
+      out.error(`replay done; serving the final metrics at ${server.url} until Ctrl-C`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+    }
+    await server.close();
+  }
+  return EXIT.OK;
+}
+
+/** The API key and secret from the environment, or a USAGE error saying why they are needed. */
+function requireCredentials(why: string): { apiKey: string; apiSecret: string } {
+  const apiKey = process.env['BULWARK_API_KEY'];
+  const apiSecret = process.env['BULWARK_API_SECRET'];
+  if (apiKey === undefined || apiKey === '' || apiSecret === undefined || apiSecret === '') {
+    throw new CliError('USAGE', `set BULWARK_API_KEY and BULWARK_API_SECRET: ${why}`, EXIT.USAGE);
+  }
+  return { apiKey, apiSecret };
+}
+
+/** `bulwark broker`. */
+export async function runBroker(v: Values, out: Output = console): Promise<number> {
+  const { apiKey, apiSecret } = requireCredentials('the broker checks logons against them');
+  const port = intFlag(v, 'port', 0, 0, 65_535);
+  const rate = intFlag(v, 'rate', 50, 1, 1_000_000);
+  const seed = intFlag(v, 'seed', 1, -(2 ** 31), 2 ** 31 - 1);
+  const broker = await startSimBroker({ apiKey, apiSecret, port, host: str(v, 'host') ?? '127.0.0.1', ordersPerSecond: rate, seed }).catch((e: unknown) => {
+    throw new CliError('USAGE', `cannot listen on port ${port}: ${e instanceof Error ? e.message : String(e)}`, EXIT.USAGE);
+  });
+  out.log(`simulated broker listening on ${broker.url} (${rate} orders/s); Ctrl-C stops it`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await broker.close();
+  return EXIT.OK;
+}
+
+/** `bulwark dlq list`. */
+export async function runDlqList(v: Values, out: Output = console): Promise<number> {
+  await listDeadLetters(str(v, 'state-dir') ?? '.bulwark', (line) => out.log(line));
+  return EXIT.OK;
+}
+
+/** `bulwark dlq replay`. */
+export async function runDlqReplay(v: Values, out: Output = console): Promise<number> {
+  const broker = brokerUrl(v, true) as string;
+  requireCredentials('the broker needs them for the logon');
+  const tally = await replayDeadLetters({ stateDir: str(v, 'state-dir') ?? '.bulwark', broker, print: (line) => out.log(line) });
+  return tally.kept > 0 ? EXIT.CHECK_FAILED : EXIT.OK;
+}
+
+/** `bulwark bench`: the repository's benchmark runner, in a child process with --expose-gc. */
+export async function runBench(v: Values): Promise<number> {
+  const script = `${ROOT}bench/index.ts`;
+  if (!existsSync(script)) throw new CliError('NO_INPUT', 'the benchmarks ship with the repository, not the package: run `npm run bench` in a checkout', EXIT.NO_INPUT);
+  const args = ['--expose-gc', '--import', 'tsx', script, ...(v['no-readme'] === true ? ['--no-readme'] : [])];
+  const code = await new Promise<number | null>((resolve) => spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit' }).on('exit', resolve));
+  return code === 0 ? EXIT.OK : EXIT.FAILURE;
+}
