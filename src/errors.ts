@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'LIMIT_EXCEEDED'
   | 'BANK_DISPOSED'
   | 'OUT_OF_MEMORY'
-  | 'WASM_LOAD_FAILED';
+  | 'WASM_LOAD_FAILED'
+  | 'COORDINATION_UNAVAILABLE';
 
 /**
  * The one error class Bulwark throws. `code` is stable across versions; `details` holds the

@@ -73,3 +73,6 @@ export {
   type PluginErrorCounts,
   readCsvBars,
 } from './engine/index.js';
+
+// Several instances on Redis (optional; LocalCoordinator without Redis).
+export * from './coordination/index.js';

@@ -1,0 +1,124 @@
+import { BulwarkError } from '../errors.js';
+import type { TradingState } from '../vocabulary/trading-state.js';
+import type { CoordinatorEvent, CoordinatorListener, InstanceCoordinator, SymbolWriteResult } from './events.js';
+import { symbolProblems } from './coordinator-options.js';
+
+/** Options of {@link LocalCoordinator}. */
+export interface LocalCoordinatorOptions {
+  /** Symbols this process manages (all of them). Default none. */
+  readonly symbols?: readonly string[];
+  /** Default `local`. */
+  readonly instanceId?: string;
+  /** Most symbols accepted. Default 10 000. */
+  readonly maxSymbols?: number;
+}
+
+/**
+ * The coordinator of a single process, used when no Redis is configured: it owns every symbol
+ * (token 1), is ACTIVE from the start, grants every order (the egress rate limiter still
+ * applies), keeps fenced records in memory, and its kill switch halts this process only. It
+ * changes nothing about how Bulwark behaves on its own.
+ *
+ * @example
+ * ```ts
+ * const coordinator = new LocalCoordinator({ symbols: ['AAPL'] });
+ * coordinator.owns('AAPL'); // true
+ * ```
+ */
+export class LocalCoordinator implements InstanceCoordinator {
+  readonly instanceId: string;
+  readonly #maxSymbols: number;
+  readonly #records = new Map<string, string>();
+  readonly #listeners = new Set<CoordinatorListener>();
+  #symbols: ReadonlySet<string>;
+  #state: TradingState = 'ACTIVE';
+
+  constructor(options: LocalCoordinatorOptions = {}) {
+    this.instanceId = options.instanceId ?? 'local';
+    this.#maxSymbols = options.maxSymbols ?? 10_000;
+    this.#symbols = new Set();
+    this.setSymbols(options.symbols ?? []);
+  }
+
+  get state(): TradingState {
+    return this.#state;
+  }
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  setSymbols(symbols: readonly string[]): void {
+    const problems = symbolProblems(symbols, this.#maxSymbols);
+    if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });
+    this.#symbols = new Set(symbols);
+  }
+
+  owns(symbol: string): boolean {
+    return this.#symbols.has(symbol);
+  }
+
+  owned(): string[] {
+    return [...this.#symbols].sort();
+  }
+
+  tokenOf(symbol: string): number | undefined {
+    return this.owns(symbol) ? 1 : undefined;
+  }
+
+  /** Stores the record in memory (one process: no one else can write it). */
+  write(symbol: string, value: string): Promise<SymbolWriteResult> {
+    if (!this.owns(symbol)) return Promise.resolve({ ok: false, code: 'NOT_OWNER', symbol });
+    this.#records.set(symbol, value);
+    return Promise.resolve({ ok: true, token: 1 });
+  }
+
+  /** The last record written for the symbol. */
+  read(symbol: string): string | undefined {
+    return this.#records.get(symbol);
+  }
+
+  tryTakeOrders(n = 1): Promise<boolean> {
+    if (!Number.isSafeInteger(n) || n < 1) return Promise.reject(new BulwarkError('INVALID_OPTION', `n must be a positive integer, got ${String(n)}`));
+    return Promise.resolve(true);
+  }
+
+  engageKillSwitch(reason: string): Promise<void> {
+    this.#emit({ kind: 'KILL_SWITCH_ENGAGED', reason, by: this.instanceId, timestamp: Date.now() });
+    this.#set('HALTED', 'KILL_SWITCH_ENGAGED');
+    return Promise.resolve();
+  }
+
+  releaseKillSwitch(): Promise<void> {
+    if (this.#state === 'HALTED') this.#emit({ kind: 'KILL_SWITCH_RELEASED', by: this.instanceId, timestamp: Date.now() });
+    this.#set('ACTIVE', 'KILL_SWITCH_RELEASED');
+    return Promise.resolve();
+  }
+
+  subscribe(listener: CoordinatorListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #set(to: TradingState, cause: 'KILL_SWITCH_ENGAGED' | 'KILL_SWITCH_RELEASED'): void {
+    const from = this.#state;
+    if (from === to) return;
+    this.#state = to;
+    this.#emit({ kind: 'STATE_CHANGED', from, to, cause, timestamp: Date.now() });
+  }
+
+  #emit(event: CoordinatorEvent): void {
+    const frozen = Object.freeze(event);
+    for (const listener of this.#listeners) {
+      try {
+        listener(frozen);
+      } catch {
+        // A failing subscriber must not break the others.
+      }
+    }
+  }
+}
