@@ -1,5 +1,6 @@
 import { bulkhead, BrokenCircuitError, type BulkheadPolicy } from 'cockatiel';
 import { isBulwarkError } from '../errors.js';
+import type { TradingState } from '../vocabulary/trading-state.js';
 import type { CommandResult, OrderSink, ProtectiveCommand } from '../vocabulary/orders.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { OrderJournal } from './order-journal.js';
@@ -49,6 +50,15 @@ export interface OrderEgressOptions {
   readonly reserveForProtective?: number;
   /** Wait before retrying a protective command the open breaker refused (ms). Default 1 000. */
   readonly probeDelayMs?: number;
+  /**
+   * An order-rate budget shared with other instances (e.g. a `RedisCoordinator`): every
+   * request also takes one order from it, waiting `sharedBudgetRetryMs` between refusals.
+   * While the budget's owner is not ACTIVE (coordination failing), protective requests go on
+   * under this instance's own limiter rather than wait for a budget nobody can grant.
+   */
+  readonly sharedBudget?: { tryTakeOrders(n?: number): Promise<boolean>; readonly state: TradingState };
+  /** Default 20 ms. */
+  readonly sharedBudgetRetryMs?: number;
   readonly onEvent?: (event: EgressEvent) => void;
   readonly now?: () => number;
 }
@@ -289,6 +299,7 @@ export class OrderEgress implements OrderSink {
         await this.#o.venue.run(protective, async () => {
           // The first attempt uses the slot the pump took; every retry takes its own.
           if (attempts.count++ > 0) await this.#o.limiter.acquire();
+          await this.#takeShared(protective);
           try {
             return await this.#o.client.request(methodOf(command), paramsOf(command));
           } catch (e) {
@@ -335,6 +346,18 @@ export class OrderEgress implements OrderSink {
       }
     }
     return { ok: false, clientOrderId: id, code: 'IN_DOUBT', message: 'outcome unresolved after re-sending' };
+  }
+
+  /** Takes one order from the shared budget, if any (see `sharedBudget`). */
+  async #takeShared(protective: boolean): Promise<void> {
+    const budget = this.#o.sharedBudget;
+    if (budget === undefined) return;
+    for (;;) {
+      if (protective && budget.state !== 'ACTIVE') return;
+      if (await budget.tryTakeOrders(1)) return;
+      if (this.#closed) return;
+      await new Promise((r) => setTimeout(r, this.#o.sharedBudgetRetryMs ?? 20));
+    }
   }
 
   /** The broker's status of the command's order (undefined when it cannot say), through the limiter. */
