@@ -87,7 +87,9 @@ export function parseInbound(
   text: string,
   maxBytes = MAX_FRAME_BYTES,
 ): { readonly ok: true; readonly value: InboundMessage } | { readonly ok: false; readonly code: InboundRejection; readonly detail: string } {
-  if (typeof text !== 'string' || Buffer.byteLength(text, 'utf8') > maxBytes) {
+  // Not text at all (a binary frame's Buffer, undefined): malformed, not "too large".
+  if (typeof text !== 'string') return { ok: false, code: 'MALFORMED_FRAME', detail: `not a text frame (${typeof text})` };
+  if (Buffer.byteLength(text, 'utf8') > maxBytes) {
     return { ok: false, code: 'FRAME_TOO_LARGE', detail: `over ${maxBytes} bytes` };
   }
   let raw: unknown;

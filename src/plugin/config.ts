@@ -120,13 +120,16 @@ function stopsProblems(s: StopsConfig): string[] {
   const p: string[] = [];
   if (s.mode !== 'LOCAL' && s.mode !== 'BROKER') p.push('stops.mode must be LOCAL or BROKER');
   if (!Number.isSafeInteger(s.atrPeriod) || s.atrPeriod < 1 || s.atrPeriod > 10_000) p.push('stops.atrPeriod must be an integer in [1, 10000]');
-  if (!(s.tightenFraction > 0 && s.tightenFraction < 1)) p.push('stops.tightenFraction must be in (0, 1)');
+  // typeof first: a string such as '0.5' compares as a number and would slip through.
+  if (!(typeof s.tightenFraction === 'number' && s.tightenFraction > 0 && s.tightenFraction < 1)) p.push('stops.tightenFraction must be in (0, 1)');
   if (!(typeof s.restoreGraceMs === 'number' && s.restoreGraceMs >= 0 && s.restoreGraceMs <= 86_400_000)) p.push('stops.restoreGraceMs must be in [0, 86400000]');
   const rules = s.policy?.rules;
   if (!Array.isArray(rules) || rules.length === 0) p.push('stops.policy.rules must be a non-empty array');
   else rules.forEach((r: StopRule, i: number) => p.push(...ruleProblems(r, `stops.policy.rules[${i}]`)));
   const be = s.policy?.breakeven;
-  if (be !== undefined) {
+  // null or a non-object breakeven is a problem, not a TypeError reading its fields.
+  if (be !== undefined && (typeof be !== 'object' || be === null)) p.push('stops.policy.breakeven must be an object');
+  else if (be !== undefined) {
     if (!positive(be.afterGainPercent)) p.push('stops.policy.breakeven.afterGainPercent must be > 0');
     if (typeof be.offsetPercent !== 'number' || !(be.offsetPercent >= 0) || !(be.offsetPercent < be.afterGainPercent)) {
       p.push('stops.policy.breakeven.offsetPercent must be in [0, afterGainPercent)');
@@ -159,10 +162,32 @@ function anomalyProblems(anomaly: AnomalyConfigInput, maxSymbols: number): strin
 
 function freezeDeep<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value); // before the children: a cycle back to this object stops here
     for (const v of Object.values(value)) freezeDeep(v);
-    Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * Problems with an optional section (`limits`, `stops`, …): it must be an object, and, when
+ * `defaults` names its fields, hold no other keys (a typo such as `maxSymbol` would otherwise
+ * be silently ignored, and a function in it would fail the clone below).
+ */
+function sectionProblems(name: string, value: unknown, defaults?: object): string[] {
+  if (value === undefined) return [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${name} must be an object`];
+  if (defaults === undefined) return [];
+  return Object.keys(value)
+    .filter((k) => !Object.hasOwn(defaults, k))
+    .map((k) => `unknown config key ${name}.${k}`);
+}
+
+function describeError(e: unknown): string {
+  try {
+    return e instanceof Error ? String(e.message) : typeof e;
+  } catch {
+    return 'unreadable error';
+  }
 }
 
 /**
@@ -175,6 +200,19 @@ function freezeDeep<T>(value: T): T {
  * ```
  */
 export function resolveRiskConfig(config: unknown = {}): ResolvedRiskConfig {
+  try {
+    return resolve(config);
+  } catch (e) {
+    if (isBulwarkError(e, 'INVALID_CONFIG')) throw e;
+    // A config that cannot even be read (a getter or proxy trap that throws, a function or a
+    // symbol where data belongs, nesting too deep to clone) is invalid too: one INVALID_CONFIG,
+    // never a TypeError, RangeError or DataCloneError.
+    const problem = `config could not be read as plain data: ${describeError(e)}`;
+    throw new BulwarkError('INVALID_CONFIG', `invalid risk plugin config: ${problem}`, { problems: [problem] });
+  }
+}
+
+function resolve(config: unknown): ResolvedRiskConfig {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
     throw new BulwarkError('INVALID_CONFIG', 'config must be an object', { problems: ['config must be an object'] });
   }
@@ -182,13 +220,20 @@ export function resolveRiskConfig(config: unknown = {}): ResolvedRiskConfig {
   const problems: string[] = [];
   const known = new Set(['name', 'build', 'limits', 'stops', 'drawdown', 'anomalyReduceMs', 'anomaly']);
   for (const key of Object.keys(c)) if (!known.has(key)) problems.push(`unknown config key ${key}`);
+  problems.push(
+    ...sectionProblems('limits', c.limits, DEFAULT_RISK_LIMITS),
+    ...sectionProblems('stops', c.stops, DEFAULT_STOPS),
+    ...sectionProblems('drawdown', c.drawdown, DEFAULT_LADDER),
+    ...sectionProblems('anomaly', c.anomaly), // its keys are checked by resolveAnomalyConfig
+  );
   const resolved: ResolvedRiskConfig = {
-    name: c.name ?? 'bulwark',
-    build: c.build ?? 'release',
+    // Only a missing field takes the default: null is a problem, as in the anomaly config.
+    name: c.name === undefined ? 'bulwark' : c.name,
+    build: c.build === undefined ? 'release' : c.build,
     limits: { ...DEFAULT_RISK_LIMITS, ...c.limits },
     stops: { ...DEFAULT_STOPS, ...c.stops },
     drawdown: { ...DEFAULT_LADDER, ...c.drawdown },
-    anomalyReduceMs: c.anomalyReduceMs ?? 15 * 60_000,
+    anomalyReduceMs: c.anomalyReduceMs === undefined ? 15 * 60_000 : c.anomalyReduceMs,
     anomaly: { ...c.anomaly },
   };
   if (typeof resolved.name !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(resolved.name)) problems.push('name must be 1-32 characters of [A-Za-z0-9._-]');

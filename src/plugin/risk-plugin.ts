@@ -24,6 +24,16 @@ import type { RiskEvent, RiskListener } from './risk-events.js';
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** `raw[key]` when it is a string; undefined when not, or when reading it throws (a hostile getter or proxy). */
+function readString(raw: unknown, key: string): string | undefined {
+  try {
+    const v = (raw as Record<string, unknown> | null | undefined)?.[key];
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The ATR bank's input columns: NaN where a symbol has no bar this round. */
 interface AtrColumns {
   readonly high: Float64Array;
@@ -238,13 +248,40 @@ export class RiskPlugin implements EnginePlugin {
     this.#ready();
     const accepted: Bar[] = [];
     const slots: number[] = [];
-    const list: readonly unknown[] = Array.isArray(bars) ? bars : [];
-    if (!Array.isArray(bars)) this.#reject({ code: 'MALFORMED_RECORD', message: 'onBars expects an array' });
-    for (let i = 0; i < list.length; i++) {
-      this.#counts.barsReceived++;
-      this.#acceptBar(list[i], i, accepted, slots);
+    // A hostile batch (a revoked proxy, a throwing length or index getter) is read under
+    // guard, and its length once, so a getter that grows the array cannot make the loop endless.
+    let list: readonly unknown[] = [];
+    let n = 0;
+    try {
+      if (Array.isArray(bars)) {
+        n = bars.length;
+        list = bars;
+      }
+    } catch {
+      // Array.isArray throws on a revoked proxy: not an array, rejected just below.
     }
-    return this.#mailbox.deliver(accepted, (batch, s) => this.#process(batch, s), (rejection) => this.#reject(rejection), slots);
+    if (list !== bars) this.#reject({ code: 'MALFORMED_RECORD', message: 'onBars expects an array' });
+    for (let i = 0; i < n; i++) {
+      this.#counts.barsReceived++;
+      let raw: unknown;
+      try {
+        raw = list[i];
+      } catch {
+        raw = undefined; // an index getter threw: rejected as MALFORMED_RECORD like any non-object
+      }
+      this.#acceptBar(raw, i, accepted, slots);
+    }
+    return this.#mailbox.deliver(
+      accepted,
+      (batch, s) => this.#process(batch, s),
+      (rejection) => {
+        // Refused by the full mailbox (QUEUE_FULL) after passing validation: rejected after
+        // all, so received = accepted + rejected and the codes still sum to `rejected`.
+        this.#counts.barsAccepted--;
+        this.#reject(rejection);
+      },
+      slots,
+    );
   }
 
   /**
@@ -394,14 +431,19 @@ export class RiskPlugin implements EnginePlugin {
     const hinted = position < this.#hints.length;
     const hint = hinted ? (this.#hints[position] as number) : -1;
     const limits = this.config.limits;
-    let bar = validBarFast(raw, limits, false, hint >= 0 ? this.#registry.symbolAt(hint) : undefined); // a private copy: no need to freeze it
+    let bar: Bar | undefined;
+    try {
+      bar = validBarFast(raw, limits, false, hint >= 0 ? this.#registry.symbolAt(hint) : undefined); // a private copy: no need to freeze it
+    } catch {
+      bar = undefined; // a hostile getter or proxy trap threw: validateBar names it MALFORMED_RECORD
+    }
     if (bar === undefined) {
       const v = validateBar(raw, limits, false);
       if (!v.ok) {
         this.#reject(v.rejection);
-        const rec = raw as { symbol?: unknown } | null;
-        if (typeof rec?.symbol === 'string' && this.#registry.slotOf(rec.symbol) >= 0) {
-          this.#anomaly((this.#detector as AnomalyDetector).badTick(rec.symbol, this.#ctx?.now() ?? Date.now(), v.rejection.code));
+        const symbol = readString(raw, 'symbol');
+        if (symbol !== undefined && this.#registry.slotOf(symbol) >= 0) {
+          this.#anomaly((this.#detector as AnomalyDetector).badTick(symbol, this.#ctx?.now() ?? Date.now(), v.rejection.code));
         }
         return;
       }
@@ -526,8 +568,9 @@ export class RiskPlugin implements EnginePlugin {
 
   #deny(order: OrderRequest, code: DenyCode, message: string): OrderDecision {
     this.#denied.set(code, (this.#denied.get(code) ?? 0) + 1);
-    const clientOrderId = typeof order?.clientOrderId === 'string' ? order.clientOrderId : '';
-    const symbol = typeof order?.symbol === 'string' ? order.symbol : '';
+    // `order` may be the hostile original of an invalid order: read under guard.
+    const clientOrderId = readString(order, 'clientOrderId') ?? '';
+    const symbol = readString(order, 'symbol') ?? '';
     this.#emit({ kind: 'ORDER_DENIED', clientOrderId, symbol, code, message });
     return deny(code, message);
   }

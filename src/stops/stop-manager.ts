@@ -160,10 +160,13 @@ export class StopManager {
    * restored stops.
    */
   syncPositions(positions: readonly Position[], now?: number): string[] {
+    // Closed positions are dropped first: counted against maxPositions, they would get a new
+    // position that replaces them refused (left without a stop until the next snapshot).
     const live = new Set<string>();
+    for (const p of positions) live.add(p.symbol);
+    for (const s of [...this.#states.values()]) if (!live.has(s.symbol)) this.#drop(s);
     const refused: string[] = [];
     for (const p of positions) {
-      live.add(p.symbol);
       const s = this.#states.get(p.symbol);
       if (s !== undefined && s.side === p.side) {
         s.quantity = p.quantity;
@@ -196,7 +199,6 @@ export class StopManager {
       });
       this.#refresh(this.#states.get(p.symbol) as StopState, p.entryPrice, Number.NaN);
     }
-    for (const s of [...this.#states.values()]) if (!live.has(s.symbol)) this.#drop(s);
     // Restored stops whose position has not come back within the grace period protect
     // nothing: cancel them.
     if (this.#restored.size > 0) {

@@ -9,6 +9,15 @@ function failed(v: unknown): v is Validated<never> {
 }
 
 /**
+ * A record whose fields cannot even be read — a getter that throws, a proxy whose trap
+ * throws, a revoked proxy — is malformed: every public validator below catches the throw and
+ * returns this, so a hostile record is a counted rejection, never an exception out of a hook.
+ */
+function unreadable(what: string): Validated<never> {
+  return reject('MALFORMED_RECORD', `the ${what} could not be read (a getter or proxy trap threw)`);
+}
+
+/**
  * Checks one bar: symbol format, timestamp, finite positive prices within limits,
  * low ≤ open, close ≤ high, volume ≥ 0. Per-symbol monotonic time is checked by the caller,
  * which knows the last accepted timestamp. The accepted bar is a fresh copy, frozen unless
@@ -21,6 +30,14 @@ function failed(v: unknown): v is Validated<never> {
  * ```
  */
 export function validateBar(raw: unknown, limits: InputLimits, freeze = true): Validated<Bar> {
+  try {
+    return checkBar(raw, limits, freeze);
+  } catch {
+    return unreadable('bar');
+  }
+}
+
+function checkBar(raw: unknown, limits: InputLimits, freeze: boolean): Validated<Bar> {
   const fast = validBarFast(raw, limits, freeze);
   if (fast !== undefined) return accept(fast);
   const rec = asRecord(raw);
@@ -50,7 +67,8 @@ export function validateBar(raw: unknown, limits: InputLimits, freeze = true): V
  * numeric fields that are all in range, as a fresh copy; undefined for anything else, which
  * {@link validateBar} then checks field by field to name the problem. Both accept exactly the
  * same bars. `knownSymbol` is a symbol the caller has validated before (a registry's entry):
- * a record whose symbol is that very string skips the format check (~60 ns).
+ * a record whose symbol is that very string skips the format check (~60 ns). Reads `raw`
+ * unguarded: a hostile record's throwing getter throws here; callers catch it.
  * @internal
  */
 export function validBarFast(raw: unknown, limits: InputLimits, freeze: boolean, knownSymbol?: string): Bar | undefined {
@@ -127,6 +145,14 @@ function tradeFields(
  * ```
  */
 export function validateFill(raw: unknown, limits: InputLimits): Validated<Fill> {
+  try {
+    return checkFill(raw, limits);
+  } catch {
+    return unreadable('fill');
+  }
+}
+
+function checkFill(raw: unknown, limits: InputLimits): Validated<Fill> {
   const rec = asRecord(raw);
   if (rec === undefined) return reject('MALFORMED_RECORD', 'a fill must be an object');
   const fillId = idField(rec, 'fillId');
@@ -152,6 +178,14 @@ export function validateFill(raw: unknown, limits: InputLimits): Validated<Fill>
  * ```
  */
 export function validatePosition(raw: unknown, limits: InputLimits): Validated<Position> {
+  try {
+    return checkPosition(raw, limits);
+  } catch {
+    return unreadable('position');
+  }
+}
+
+function checkPosition(raw: unknown, limits: InputLimits): Validated<Position> {
   const rec = asRecord(raw);
   if (rec === undefined) return reject('MALFORMED_RECORD', 'a position must be an object');
   const symbol = symbolField(rec, limits);
@@ -178,6 +212,17 @@ export function validatePosition(raw: unknown, limits: InputLimits): Validated<P
  * ```
  */
 export function validateSnapshot(
+  raw: unknown,
+  limits: InputLimits & { readonly maxPositions: number },
+): Validated<{ readonly snapshot: PortfolioSnapshot; readonly rejected: readonly Validated<never>[] }> {
+  try {
+    return checkSnapshot(raw, limits);
+  } catch {
+    return unreadable('snapshot');
+  }
+}
+
+function checkSnapshot(
   raw: unknown,
   limits: InputLimits & { readonly maxPositions: number },
 ): Validated<{ readonly snapshot: PortfolioSnapshot; readonly rejected: readonly Validated<never>[] }> {
@@ -215,6 +260,14 @@ export function validateSnapshot(
  * ```
  */
 export function validateOrder(raw: unknown, limits: InputLimits): Validated<OrderRequest> {
+  try {
+    return checkOrder(raw, limits);
+  } catch {
+    return unreadable('order');
+  }
+}
+
+function checkOrder(raw: unknown, limits: InputLimits): Validated<OrderRequest> {
   const rec = asRecord(raw);
   if (rec === undefined) return reject('MALFORMED_RECORD', 'an order must be an object');
   const clientOrderId = idField(rec, 'clientOrderId');
