@@ -285,8 +285,9 @@ export class OrderEgress implements OrderSink {
     for (const w of waiters) w.resolve(result);
     if (!result.ok && result.code !== 'VENUE_REDUCING' && result.code !== 'ORDER_FINAL' && this.#o.deadLetters !== undefined) {
       const first = waiters[0]?.firstAttemptAt ?? this.#now();
-      await this.#o.deadLetters.add({ command, code: result.code, attempts: attempts.count, firstAttemptAt: first, deadAt: this.#now() });
-      this.#emit({ kind: 'DEAD_LETTERED', command, code: result.code });
+      const added = await this.#o.deadLetters.add({ command, code: result.code, attempts: attempts.count, firstAttemptAt: first, deadAt: this.#now() });
+      // A full queue refuses the entry (its onFull fires): say so, not that it was dead-lettered.
+      this.#emit(added === 'ADDED' ? { kind: 'DEAD_LETTERED', command, code: result.code } : { kind: 'REFUSED', command, code: 'DLQ_FULL' });
     }
   }
 

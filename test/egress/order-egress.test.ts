@@ -183,4 +183,20 @@ describe('OrderEgress faults, one by one', () => {
     expect(s.calls.length).toBeLessThanOrEqual(2);
     expect(await egress.send(stop('late'))).toMatchObject({ ok: false, code: 'EGRESS_CLOSED' });
   });
+
+  it('a dead letter the full queue refuses is reported REFUSED DLQ_FULL, not DEAD_LETTERED', async () => {
+    const b = broker(() => err(400, -1013, 'bad quantity'));
+    const events: EgressEvent[] = [];
+    let full = 0;
+    const deadLetters = await DeadLetterQueue.open(join(await mkdtemp(join(tmpdir(), 'bulwark-egress-')), 'dlq.jsonl'), { maxEntries: 1, onFull: () => full++ });
+    const egress = new OrderEgress({ client: b.client, limiter: new SlidingWindowRateLimiter({ limit: 100 }), venue: new VenueGuard(), deadLetters, maxInFlight: 1, onEvent: (e) => events.push(e) });
+    expect((await egress.send(stop('x1'))).ok).toBe(false);
+    expect((await egress.send(stop('x2'))).ok).toBe(false);
+    expect(events.map((e) => [e.kind, e.command.clientOrderId, 'code' in e ? e.code : ''])).toEqual([
+      ['DEAD_LETTERED', 'x1', '-1013'],
+      ['REFUSED', 'x2', 'DLQ_FULL'],
+    ]);
+    expect(deadLetters.list().map((d) => d.command.clientOrderId)).toEqual(['x1']);
+    expect(full).toBe(1);
+  });
 });
