@@ -16,6 +16,7 @@ import type { Bar, Fill, PortfolioSnapshot } from '../vocabulary/market.js';
 import { ALLOW, deny, type OrderDecision, type OrderRequest, type ProtectiveCommand } from '../vocabulary/orders.js';
 import type { DenyCode } from '../vocabulary/reason-codes.js';
 import type { OpenOrder, PluginContext } from '../vocabulary/services.js';
+import type { CoordinatorEvent, InstanceCoordinator } from '../coordination/events.js';
 import { stricter, type TradingState } from '../vocabulary/trading-state.js';
 import { resolveRiskConfig, type ResolvedRiskConfig, type RiskPluginConfig } from './config.js';
 import { BarMailbox } from './bar-mailbox.js';
@@ -64,6 +65,7 @@ export class RiskPlugin implements EnginePlugin {
   readonly #rejections = new RejectionCounter();
   #restoredStops = 0;
   #restoreFailed = false;
+  readonly #coordinator: InstanceCoordinator | undefined;
   readonly #listeners = new Set<RiskListener>();
   readonly #mailbox: BarMailbox;
   readonly #ids = new ClientOrderIdFactory('bw');
@@ -105,8 +107,9 @@ export class RiskPlugin implements EnginePlugin {
   };
 
   /** @internal Use {@link createRiskPlugin}. */
-  constructor(config: ResolvedRiskConfig) {
+  constructor(config: ResolvedRiskConfig, services: RiskPluginServices = {}) {
     this.config = config;
+    this.#coordinator = services.coordinator;
     this.name = config.name;
     this.#mailbox = new BarMailbox(config.limits.maxPendingBars);
     this.#registry = new SymbolRegistry(config.limits.maxSymbols);
@@ -161,6 +164,7 @@ export class RiskPlugin implements EnginePlugin {
       restoreGraceMs: c.stops.restoreGraceMs,
     });
     if (c.stops.mode === 'BROKER') await this.#restoreStops(ctx);
+    this.#coordinator?.subscribe((e) => this.#onCoordination(e));
     this.#drawdown = new DrawdownController({
       kernels,
       ladder: c.drawdown,
@@ -190,11 +194,41 @@ export class RiskPlugin implements EnginePlugin {
     }
     const restored: RestoredStop[] = [];
     for (const o of open) {
-      if (o.type === 'STOP' && o.intent === 'PROTECTIVE' && typeof o.price === 'number' && o.price > 0) {
-        restored.push({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, stopPrice: o.price });
-      }
+      // With a coordinator, another instance's symbols (and their stops) are not ours to touch.
+      if (this.#isOurStop(o) && this.#coordinator?.owns(o.symbol) !== false) restored.push({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, stopPrice: o.price as number });
     }
     this.#restoredStops = (this.#stops as StopManager).restore(restored);
+  }
+
+  /** A resting stop Bulwark placed: marked PROTECTIVE by the order service, or carrying a Bulwark client id (placed by another instance). */
+  #isOurStop(o: OpenOrder): boolean {
+    return o.type === 'STOP' && typeof o.price === 'number' && o.price > 0 && (o.intent === 'PROTECTIVE' || o.clientOrderId.startsWith(`${this.#ids.prefix}-`));
+  }
+
+  #onCoordination(e: CoordinatorEvent): void {
+    const stops = this.#stops as StopManager;
+    switch (e.kind) {
+      case 'LEASE_LOST':
+        // Another instance manages it now; its resting stop stays for the new owner to adopt.
+        stops.release(e.symbol);
+        return;
+      case 'LEASE_ACQUIRED':
+        if (this.config.stops.mode === 'BROKER') void this.#adoptStopOf(e.symbol);
+        return;
+      default:
+        this.#refreshState(e.kind === 'STATE_CHANGED' ? `COORDINATION_${e.cause}` : e.kind);
+    }
+  }
+
+  /** Adopts the resting Bulwark stop of a symbol this instance has just acquired, if there is one. */
+  async #adoptStopOf(symbol: string): Promise<void> {
+    try {
+      const open = await (this.#ctx as PluginContext).orders.openOrders();
+      const stop = open.find((o) => o.symbol === symbol && this.#isOurStop(o));
+      if (stop !== undefined) (this.#stops as StopManager).restore([{ clientOrderId: stop.clientOrderId, symbol, side: stop.side, stopPrice: stop.price as number }]);
+    } catch {
+      // The order service cannot list: the next snapshot places a fresh stop (the lesser risk).
+    }
   }
 
   /**
@@ -313,7 +347,10 @@ export class RiskPlugin implements EnginePlugin {
     }
     for (const r of v.value.rejected) if (!r.ok) this.#reject(r.rejection);
     const { snapshot: s } = v.value;
-    const refused = (this.#stops as StopManager).syncPositions(s.positions, s.timestamp);
+    // With a coordinator, only the positions this instance owns are its to manage.
+    const coordinator = this.#coordinator;
+    const mine = coordinator === undefined ? s.positions : s.positions.filter((p) => coordinator.owns(p.symbol));
+    const refused = (this.#stops as StopManager).syncPositions(mine, s.timestamp);
     for (const symbol of refused) this.#reject({ code: 'POSITION_LIMIT', message: `no stop for ${symbol}: maxPositions reached`, field: 'positions' });
     // Equity marked to a suspected bad tick would set a false peak (or trough): the ladder
     // waits for the next snapshot, after the next bar has confirmed or reverted the tick.
@@ -347,6 +384,9 @@ export class RiskPlugin implements EnginePlugin {
     this.#refreshState('ORDER_CHECK');
     const exiting = o.intent !== 'ENTRY' || o.reduceOnly === true;
     if (this.#state === 'HALTED' && !exiting) return this.#deny(o, 'TRADING_HALTED', 'trading is HALTED: only exits and protective orders');
+    if (!exiting && this.#coordinator !== undefined && !this.#coordinator.owns(o.symbol)) {
+      return this.#deny(o, 'NOT_OWNER', `${o.symbol} is managed by another instance`);
+    }
     if (this.#state === 'REDUCING' && !exiting) return this.#deny(o, 'REDUCING_NEW_EXPOSURE', 'trading is REDUCING: no new exposure');
     if (!exiting && this.#detector?.isQuarantined(o.symbol) === true) return this.#deny(o, 'SYMBOL_QUARANTINED', `${o.symbol} is quarantined`);
     if (!exiting && this.#stops.get(o.symbol) === undefined && this.#stops.size >= this.config.limits.maxPositions) {
@@ -554,7 +594,7 @@ export class RiskPlugin implements EnginePlugin {
   #refreshState(cause: string): void {
     const now = this.#ctx?.now() ?? Date.now();
     const anomalyState: TradingState = now < this.#reduceUntil ? 'REDUCING' : 'ACTIVE';
-    const next = stricter(this.#drawdown?.state ?? 'ACTIVE', anomalyState);
+    const next = stricter(stricter(this.#drawdown?.state ?? 'ACTIVE', anomalyState), this.#coordinator?.state ?? 'ACTIVE');
     if (next === this.#state) return;
     const from = this.#state;
     this.#state = next;
@@ -601,6 +641,18 @@ export class RiskPlugin implements EnginePlugin {
  * engine.use(createRiskPlugin({ stops: { policy: { rules: [{ kind: 'CHANDELIER', multiple: 3 }] } } }));
  * ```
  */
-export function createRiskPlugin(config: RiskPluginConfig = {}): RiskPlugin {
-  return new RiskPlugin(resolveRiskConfig(config));
+export function createRiskPlugin(config: RiskPluginConfig = {}, services: RiskPluginServices = {}): RiskPlugin {
+  return new RiskPlugin(resolveRiskConfig(config), services);
+}
+
+/** Live collaborators a plugin is given besides its (frozen, data-only) config. */
+export interface RiskPluginServices {
+  /**
+   * Several instances on one book: the plugin manages only the positions whose symbols the
+   * coordinator says this instance owns, takes no entries in others (`NOT_OWNER`), adopts the
+   * resting Bulwark stop of a symbol it acquires, lets go of one it loses (without cancelling
+   * it: the new owner adopts it), and is never less strict than the coordinator's state
+   * (REDUCING while coordination fails, HALTED on the shared kill switch).
+   */
+  readonly coordinator?: InstanceCoordinator;
 }

@@ -142,7 +142,10 @@ export class StopManager {
    */
   restore(stops: readonly RestoredStop[]): number {
     let taken = 0;
+    if (this.#restored.size === 0) this.#restoredSince = Number.NaN; // a new grace period
     for (const r of stops) {
+      // The same order again (e.g. found at start and again when its symbol's lease comes): nothing to do.
+      if (this.#restored.get(r.symbol)?.clientOrderId === r.clientOrderId || this.#states.get(r.symbol)?.orderId === r.clientOrderId) continue;
       if (this.#states.has(r.symbol) || this.#restored.has(r.symbol)) {
         void this.#o.coalescer.submit(r.symbol, { kind: 'CANCEL', clientOrderId: r.clientOrderId, symbol: r.symbol });
         continue;
@@ -288,6 +291,19 @@ export class StopManager {
     if (s === undefined || s.orderId !== command.clientOrderId || s.status !== 'CLOSING') return;
     s.status = 'OPEN';
     s.orderId = this.#nextId();
+  }
+
+  /**
+   * Stops managing `symbol`'s position without touching its order at the broker (another
+   * instance took it over and adopts that order). True when there was one.
+   */
+  release(symbol: string): boolean {
+    const s = this.#states.get(symbol);
+    this.#restored.delete(symbol);
+    if (s === undefined) return false;
+    this.#states.delete(symbol);
+    if (s.slot >= 0) this.#bySlot[s.slot] = undefined;
+    return true;
   }
 
   /** Removes every position (on dispose). */

@@ -31,6 +31,7 @@ export const DENY_CODES = Object.freeze([
   'SYMBOL_QUARANTINED', // an anomaly quarantined the symbol
   'INVALID_ORDER', // the order itself failed validation
   'POSITION_LIMIT',
+  'NOT_OWNER', // several instances: another one manages this symbol
   'PLUGIN_ERROR', // a plugin threw: the engine fails closed
 ] as const);
 
