@@ -20,7 +20,7 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   replay: {
-    usage: `bulwark replay [--data file.csv] [--broker ws://host:port] [--state-dir dir] [--report file.html] [--metrics-port N] [--json]
+    usage: `bulwark replay [--data file.csv] [--broker ws://host:port] [--state-dir dir] [--report file.html] [--metrics-port N] [--log-file F] [--log-level L] [--shadow] [--json]
 
 Replays bars (default: the bundled demo day) through the reference engine with the risk plugin;
 its stops rest at a broker and every protective order goes through the resilient egress.
@@ -30,6 +30,9 @@ its stops rest at a broker and every protective order goes through the resilient
   --report FILE       write a self-contained HTML report
   --metrics-port N    serve Prometheus metrics on http://127.0.0.1:N/metrics during the replay
                       (and afterwards until Ctrl-C when attached to a terminal)
+  --log-file FILE     write every risk decision and order outcome as JSON lines (pino)
+  --log-level LEVEL   debug (includes every stop move), info, warn, error, silent; default info
+  --shadow            decide and log everything, but send no order and deny none
   --json              print the result as one JSON line instead of the summary table`,
     options: {
       data: { type: 'string' },
@@ -37,6 +40,9 @@ its stops rest at a broker and every protective order goes through the resilient
       'state-dir': { type: 'string' },
       report: { type: 'string' },
       'metrics-port': { type: 'string' },
+      'log-file': { type: 'string' },
+      'log-level': { type: 'string' },
+      shadow: { type: 'boolean' },
       json: { type: 'boolean' },
     },
     run: runReplayCommand,

@@ -4,6 +4,8 @@ import { access, constants } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
 import { startSimBroker } from '../broker/sim-broker.js';
+import pino from 'pino';
+import { createLogger } from '../logging/logger.js';
 import { BulwarkMetrics } from '../metrics/bulwark-metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/metrics-server.js';
 import { CliError, EXIT } from './cli-error.js';
@@ -63,6 +65,10 @@ export async function runReplayCommand(v: Values, out: Output = console): Promis
   if (broker !== undefined) requireCredentials('an external broker needs them for the logon');
   const port = str(v, 'metrics-port') === undefined ? undefined : intFlag(v, 'metrics-port', 0, 0, 65_535);
   const json = v['json'] === true;
+  const level = str(v, 'log-level') ?? 'info';
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new CliError('USAGE', `--log-level must be debug, info, warn, error or silent, got "${level}"`, EXIT.USAGE);
+  const logFile = str(v, 'log-file');
+  const logger = logFile === undefined ? undefined : createLogger({ level, destination: pino.destination({ dest: logFile, sync: false, mkdir: true }) });
   const metrics = port === undefined ? undefined : new BulwarkMetrics();
   let server: MetricsServer | undefined;
   if (metrics !== undefined && port !== undefined) {
@@ -82,6 +88,8 @@ export async function runReplayCommand(v: Values, out: Output = console): Promis
       ...(str(v, 'state-dir') === undefined ? {} : { stateDir: str(v, 'state-dir') as string }),
       ...(str(v, 'report') === undefined ? {} : { report: str(v, 'report') as string }),
       ...(metrics === undefined ? {} : { metrics }),
+      ...(logger === undefined ? {} : { logger }),
+      shadow: v['shadow'] === true,
       json,
       afterBatch: (bars) => bar?.update((done += bars.length)),
       print: (line) => {

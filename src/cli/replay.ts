@@ -24,6 +24,8 @@ import type { Bar } from '../vocabulary/market.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
 import type { TradingState } from '../vocabulary/trading-state.js';
 import type { BulwarkMetrics } from '../metrics/bulwark-metrics.js';
+import type { RiskLogger } from '../logging/logger.js';
+import { logEgressEvent } from '../logging/risk-log.js';
 
 /** Options of {@link runReplay}. */
 export interface ReplayCommandOptions {
@@ -43,6 +45,10 @@ export interface ReplayCommandOptions {
   readonly stateDir?: string;
   /** Write a self-contained HTML report (equity and drawdown curves, state timeline, risk actions) here. */
   readonly report?: string;
+  /** Structured logs of every risk decision and egress outcome (pino or compatible). */
+  readonly logger?: RiskLogger;
+  /** Shadow mode: decide and report everything, send no order, deny none. */
+  readonly shadow?: boolean;
   /** Metrics to update (Prometheus, prom-client); `bulwark replay --metrics-port` serves their registry. */
   readonly metrics?: BulwarkMetrics;
   /** Give up (exit code BROKER) if the broker cannot be reached and logged on to within this. Default 10 000 ms. */
@@ -137,7 +143,12 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     const limiter = new SlidingWindowRateLimiter({ limit: Math.max(announced, 1), windowMs: 1_000, safety: 0.9 });
     const metrics = options.metrics;
     const venue = new VenueGuard({ ...(metrics === undefined ? {} : { onStateChange: (st: TradingState) => metrics.onVenueState(st) }) });
-    const egress = new OrderEgress({ client, limiter, venue, journal, deadLetters: dlq, ...(metrics === undefined ? {} : { onEvent: (e: EgressEvent) => metrics.onEgressEvent(e) }) });
+    const logger = options.logger;
+    const onEgressEvent = (e: EgressEvent) => {
+      metrics?.onEgressEvent(e);
+      if (logger !== undefined) logEgressEvent(logger, e);
+    };
+    const egress = new OrderEgress({ client, limiter, venue, journal, deadLetters: dlq, onEvent: onEgressEvent });
     service = new BrokerOrderService({
       egress,
       broker: client,
@@ -163,12 +174,13 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       });
     }
     const plugin = createRiskPlugin({
+      shadow: options.shadow === true,
       stops: {
         mode: 'BROKER',
         policy: { rules: [{ kind: 'CHANDELIER', multiple: 4 }, { kind: 'PERCENT', percent: 3 }], breakeven: { afterGainPercent: 2, offsetPercent: 0.1 } },
       },
       drawdown: { warnAt: 0.01, reduceAt: 0.02, haltAt: 0.03, resumeBelow: 0.008, cooldownMs: 20 * 60_000 },
-    });
+    }, logger === undefined ? {} : { logger });
     metrics?.watch({
       plugin: () => plugin.stats(),
       drawdown: () => plugin.drawdown,

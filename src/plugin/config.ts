@@ -57,6 +57,12 @@ export interface RiskPluginConfig {
   readonly anomalyReduceMs?: number;
   /** Anomaly detection settings (see `AnomalyConfig`); `maxSymbols` comes from `limits`. */
   readonly anomaly?: AnomalyConfigInput;
+  /**
+   * Shadow mode: every decision is made and reported (events, logs) but no order is sent
+   * and no order is denied (a denial is reported with `shadow: true` and let through).
+   * For trying Bulwark beside a live system. Default false.
+   */
+  readonly shadow?: boolean;
 }
 
 /** A validated, frozen configuration. */
@@ -68,6 +74,7 @@ export interface ResolvedRiskConfig {
   readonly drawdown: DrawdownLadder;
   readonly anomalyReduceMs: number;
   readonly anomaly: AnomalyConfigInput;
+  readonly shadow: boolean;
 }
 
 /** Defaults of {@link RiskLimits}. */
@@ -218,7 +225,7 @@ function resolve(config: unknown): ResolvedRiskConfig {
   }
   const c = config as RiskPluginConfig;
   const problems: string[] = [];
-  const known = new Set(['name', 'build', 'limits', 'stops', 'drawdown', 'anomalyReduceMs', 'anomaly']);
+  const known = new Set(['name', 'build', 'limits', 'stops', 'drawdown', 'anomalyReduceMs', 'anomaly', 'shadow']);
   for (const key of Object.keys(c)) if (!known.has(key)) problems.push(`unknown config key ${key}`);
   problems.push(
     ...sectionProblems('limits', c.limits, DEFAULT_RISK_LIMITS),
@@ -235,10 +242,12 @@ function resolve(config: unknown): ResolvedRiskConfig {
     drawdown: { ...DEFAULT_LADDER, ...c.drawdown },
     anomalyReduceMs: c.anomalyReduceMs === undefined ? 15 * 60_000 : c.anomalyReduceMs,
     anomaly: { ...c.anomaly },
+    shadow: c.shadow === undefined ? false : c.shadow,
   };
   if (typeof resolved.name !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(resolved.name)) problems.push('name must be 1-32 characters of [A-Za-z0-9._-]');
   if (!['release', 'scalar', 'debug'].includes(resolved.build)) problems.push('build must be release, scalar or debug');
   if (!Number.isSafeInteger(resolved.anomalyReduceMs) || resolved.anomalyReduceMs < 0) problems.push('anomalyReduceMs must be an integer ≥ 0');
+  if (typeof resolved.shadow !== 'boolean') problems.push('shadow must be true or false');
   problems.push(...limitsProblems(resolved.limits), ...stopsProblems(resolved.stops), ...ladderProblems(resolved.drawdown));
   problems.push(...anomalyProblems(resolved.anomaly, resolved.limits.maxSymbols));
   if (problems.length > 0) throw new BulwarkError('INVALID_CONFIG', `invalid risk plugin config: ${problems.join('; ')}`, { problems });

@@ -1,4 +1,5 @@
 import type { AnomalyEvent } from '../anomaly/events.js';
+import type { StopDecision } from '../stops/stop-manager.js';
 import type { DrawdownEvent } from '../drawdown/drawdown-controller.js';
 import type { DenyCode } from '../vocabulary/reason-codes.js';
 import type { TradingState } from '../vocabulary/trading-state.js';
@@ -9,6 +10,7 @@ import type { TradingState } from '../vocabulary/trading-state.js';
 export type RiskEvent =
   | { readonly kind: 'ANOMALY_DETECTED'; readonly anomaly: AnomalyEvent }
   | { readonly kind: 'DRAWDOWN'; readonly event: DrawdownEvent }
+  | ({ readonly kind: 'STOP' } & StopDecision)
   | {
       readonly kind: 'STATE_CHANGED';
       readonly from: TradingState;
@@ -22,6 +24,8 @@ export type RiskEvent =
       readonly symbol: string;
       readonly code: DenyCode;
       readonly message: string;
+      /** Shadow mode: the order was let through; this is what would have been decided. */
+      readonly shadow?: boolean;
     };
 
 /** Receives {@link RiskEvent}s. A listener that throws is isolated from the others. */

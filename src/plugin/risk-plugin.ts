@@ -16,6 +16,8 @@ import type { Bar, Fill, PortfolioSnapshot } from '../vocabulary/market.js';
 import { ALLOW, deny, type OrderDecision, type OrderRequest, type ProtectiveCommand } from '../vocabulary/orders.js';
 import type { DenyCode } from '../vocabulary/reason-codes.js';
 import type { OpenOrder, PluginContext } from '../vocabulary/services.js';
+import type { RiskLogger } from '../logging/logger.js';
+import { logRiskEvent } from '../logging/risk-log.js';
 import type { CoordinatorEvent, InstanceCoordinator } from '../coordination/events.js';
 import { stricter, type TradingState } from '../vocabulary/trading-state.js';
 import { resolveRiskConfig, type ResolvedRiskConfig, type RiskPluginConfig } from './config.js';
@@ -66,6 +68,7 @@ export class RiskPlugin implements EnginePlugin {
   #restoredStops = 0;
   #restoreFailed = false;
   readonly #coordinator: InstanceCoordinator | undefined;
+  readonly #logger: RiskLogger | undefined;
   readonly #listeners = new Set<RiskListener>();
   readonly #mailbox: BarMailbox;
   readonly #ids = new ClientOrderIdFactory('bw');
@@ -110,6 +113,7 @@ export class RiskPlugin implements EnginePlugin {
   constructor(config: ResolvedRiskConfig, services: RiskPluginServices = {}) {
     this.config = config;
     this.#coordinator = services.coordinator;
+    this.#logger = services.logger;
     this.name = config.name;
     this.#mailbox = new BarMailbox(config.limits.maxPendingBars);
     this.#registry = new SymbolRegistry(config.limits.maxSymbols);
@@ -153,7 +157,9 @@ export class RiskPlugin implements EnginePlugin {
       low: new Float64Array(n).fill(Number.NaN),
       close: new Float64Array(n).fill(Number.NaN),
     };
-    this.#coalescer = new CommandCoalescer(ctx.orders, undefined, (command, ok) => this.#stops?.onCommandResult(command, ok));
+    // Shadow mode: commands are decided, counted and reported, never sent.
+    const sink = c.shadow ? { send: async (command: ProtectiveCommand) => ({ ok: true as const, clientOrderId: command.clientOrderId }) } : ctx.orders;
+    this.#coalescer = new CommandCoalescer(sink, undefined, (command, ok) => this.#stops?.onCommandResult(command, ok));
     this.#stops = new StopManager({
       policy: c.stops.policy,
       mode: c.stops.mode,
@@ -162,6 +168,11 @@ export class RiskPlugin implements EnginePlugin {
       nextId: () => this.#ids.next(),
       isQuarantined: (symbol) => this.#detector?.isQuarantined(symbol) ?? false,
       restoreGraceMs: c.stops.restoreGraceMs,
+      decisions: {
+        // A decision record is built only for a subscriber, or for a logger whose level takes it.
+        wants: (action) => this.#listeners.size > 0 || this.#logger?.isLevelEnabled(action === 'MOVED' ? 'debug' : action === 'SUPPRESSED' ? 'warn' : 'info') === true,
+        report: (d) => this.#emit({ kind: 'STOP', ...d }),
+      },
     });
     if (c.stops.mode === 'BROKER') await this.#restoreStops(ctx);
     this.#coordinator?.subscribe((e) => this.#onCoordination(e));
@@ -611,6 +622,11 @@ export class RiskPlugin implements EnginePlugin {
     // `order` may be the hostile original of an invalid order: read under guard.
     const clientOrderId = readString(order, 'clientOrderId') ?? '';
     const symbol = readString(order, 'symbol') ?? '';
+    if (this.config.shadow) {
+      // Shadow mode decides and reports, and lets the order through.
+      this.#emit({ kind: 'ORDER_DENIED', clientOrderId, symbol, code, message, shadow: true });
+      return ALLOW;
+    }
     this.#emit({ kind: 'ORDER_DENIED', clientOrderId, symbol, code, message });
     return deny(code, message);
   }
@@ -621,6 +637,13 @@ export class RiskPlugin implements EnginePlugin {
 
   #emit(event: RiskEvent): void {
     const frozen = Object.freeze(event);
+    if (this.#logger !== undefined) {
+      try {
+        logRiskEvent(this.#logger, frozen, this.config.shadow);
+      } catch {
+        // A failing logger must not break risk processing.
+      }
+    }
     for (const listener of this.#listeners) {
       try {
         listener(frozen);
@@ -655,4 +678,10 @@ export interface RiskPluginServices {
    * (REDUCING while coordination fails, HALTED on the shared kill switch).
    */
   readonly coordinator?: InstanceCoordinator;
+  /**
+   * Every risk decision as one structured record (pino or compatible): stops placed, moved
+   * (debug), triggered; orders denied; state changes; drawdown steps; anomalies. Records of a
+   * disabled level are not even built.
+   */
+  readonly logger?: RiskLogger;
 }

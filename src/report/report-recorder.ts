@@ -68,6 +68,10 @@ export class ReportRecorder {
       case 'ORDER_DENIED':
         this.action({ t: this.#now(), kind: e.kind, symbol: e.symbol, code: e.code, detail: `${e.clientOrderId}: ${e.message}` });
         return;
+      case 'STOP':
+        // Placements, triggers and held-back triggers; the many trailing moves are counted in the summary.
+        if (e.action !== 'MOVED') this.action({ t: e.timestamp, kind: e.kind, symbol: e.symbol, code: `STOP_${e.action}`, detail: `${e.side} stop ${e.stop.toPrecision(6)} (close ${e.inputs.close.toPrecision(6)})` });
+        return;
       case 'DRAWDOWN':
         this.action({ t: e.event.timestamp, kind: e.kind, symbol: '', code: e.event.reason, detail: `drawdown ${(100 * e.event.drawdown).toFixed(2)} %` });
         return;

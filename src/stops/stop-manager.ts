@@ -66,6 +66,27 @@ export interface StopManagerOptions {
   readonly isQuarantined: (symbol: string) => boolean;
   /** How long a restored stop waits for its position (ms of the `now` given to syncPositions). Default 300 000. */
   readonly restoreGraceMs?: number;
+  /** Told each decision of a kind it `wants` (asked first, so nothing is built for nobody). */
+  readonly decisions?: { wants(action: StopAction): boolean; report(decision: StopDecision): void };
+}
+
+/** What a stop decision was. */
+export type StopAction = 'PLACED' | 'MOVED' | 'TRIGGERED' | 'SUPPRESSED';
+
+/** One stop decision with the inputs it used (for logs and audit). */
+export interface StopDecision {
+  readonly action: StopAction;
+  readonly symbol: string;
+  readonly side: PositionSide;
+  /** The stop after the decision. */
+  readonly stop: number;
+  /** The stop before it (NaN for a first stop). */
+  readonly previous: number;
+  readonly version: number;
+  /** The bar's (or snapshot's) time; NaN when the decision came from outside (a proposal). */
+  readonly timestamp: number;
+  /** What the rules saw: the close and ATR of the bar, and the position's high and low water. */
+  readonly inputs: { readonly close: number; readonly atr: number; readonly highWater: number; readonly lowWater: number };
 }
 
 /** A protective stop found resting at the broker on start (BROKER mode). */
@@ -109,6 +130,8 @@ export class StopManager {
   readonly counters: StopCounters = { placed: 0, moved: 0, triggered: 0, suppressed: 0, refused: 0, overLimit: 0 };
   /** Stops found resting at the broker on start, by symbol, until their position shows up. */
   readonly #restored = new Map<string, RestoredStop>();
+  /** The time of the bar or snapshot being applied (for decision records). */
+  #time = Number.NaN;
   /** When the first sync after `restore` ran (the grace period starts there). */
   #restoredSince = Number.NaN;
 
@@ -163,6 +186,8 @@ export class StopManager {
    * restored stops.
    */
   syncPositions(positions: readonly Position[], now?: number): string[] {
+    this.#time = now ?? Number.NaN;
+    this.#inputs.atr = Number.NaN;
     // Closed positions are dropped first: counted against maxPositions, they would get a new
     // position that replaces them refused (left without a stop until the next snapshot).
     const live = new Set<string>();
@@ -225,11 +250,16 @@ export class StopManager {
   onBar(bar: Bar, atr: number, quarantined?: boolean, slot = -1): void {
     const s = slot >= 0 ? this.#bySlot[slot] ?? this.#bind(bar.symbol, slot) : this.#states.get(bar.symbol);
     if (s === undefined || s.status !== 'OPEN') return;
+    this.#time = bar.timestamp;
     if (quarantined ?? this.#o.isQuarantined(bar.symbol)) {
-      if (isTriggered(s.side, s.stop, bar.low, bar.high)) this.counters.suppressed++;
+      if (isTriggered(s.side, s.stop, bar.low, bar.high)) {
+        this.counters.suppressed++;
+        this.#report('SUPPRESSED', s, s.stop, bar.close, atr);
+      }
       return;
     }
     if (this.#o.mode === 'LOCAL' && isTriggered(s.side, s.stop, bar.low, bar.high)) {
+      this.#report('TRIGGERED', s, s.stop, bar.close, atr);
       this.#trigger(s);
       return;
     }
@@ -254,6 +284,9 @@ export class StopManager {
       this.counters.refused++;
       return 'LOOSER';
     }
+    this.#time = Number.NaN; // a proposal from outside: no bar behind it
+    this.#inputs.close = Number.NaN;
+    this.#inputs.atr = Number.NaN;
     this.#apply(s, price, version);
     return 'MOVED';
   }
@@ -339,6 +372,7 @@ export class StopManager {
 
   #apply(s: StopState, price: number, version: number): void {
     const first = Number.isNaN(s.stop);
+    this.#report(first ? 'PLACED' : 'MOVED', s, price, this.#inputs.close, this.#inputs.atr, version);
     s.stop = price;
     s.version = version;
     if (first) this.counters.placed++;
@@ -350,6 +384,22 @@ export class StopManager {
       : { kind: 'PLACE_STOP', clientOrderId: s.orderId, symbol: s.symbol, side, quantity: s.quantity, stopPrice: price };
     s.placed = true;
     void this.#o.coalescer.submit(s.symbol, command);
+  }
+
+  /** Reports a decision, if anyone wants that kind (before `s` changes: `s.stop` is the previous stop). */
+  #report(action: StopAction, s: StopState, stop: number, close: number, atr: number, version = s.version): void {
+    const d = this.#o.decisions;
+    if (d === undefined || !d.wants(action)) return;
+    d.report({
+      action,
+      symbol: s.symbol,
+      side: s.side,
+      stop,
+      previous: action === 'PLACED' ? Number.NaN : s.stop,
+      version,
+      timestamp: this.#time,
+      inputs: { close, atr, highWater: s.highWater, lowWater: s.lowWater },
+    });
   }
 
   #trigger(s: StopState): void {

@@ -1,0 +1,68 @@
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+
+/**
+ * The logging surface Bulwark uses: pino's (object first, message second). Any pino logger
+ * (or a child of the host's) fits; so does anything with the same four methods and level check.
+ */
+export interface RiskLogger {
+  isLevelEnabled(level: 'debug' | 'info' | 'warn' | 'error'): boolean;
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * Paths pino removes from every record: credentials and signatures, wherever they are nested
+ * (ws options, logon params, errors carrying a request). Their values never reach the output.
+ */
+export const REDACTED_PATHS: readonly string[] = Object.freeze([
+  'apiKey',
+  'apiSecret',
+  'secret',
+  'signature',
+  'password',
+  'authorization',
+  '*.apiKey',
+  '*.apiSecret',
+  '*.secret',
+  '*.signature',
+  '*.password',
+  '*.authorization',
+  '*.*.apiKey',
+  '*.*.apiSecret',
+  '*.*.signature',
+  'headers.authorization',
+]);
+
+/** Options of {@link createLogger}. */
+export interface CreateLoggerOptions {
+  /** Default `info`. */
+  readonly level?: LoggerOptions['level'];
+  /** Default stdout (pino's own fast destination). */
+  readonly destination?: DestinationStream;
+  /** Fields on every record, e.g. `{ instance: 'a' }`. */
+  readonly base?: Record<string, unknown>;
+}
+
+/**
+ * A pino logger for Bulwark: JSON lines, ISO time, `component: 'bulwark'`, credentials and
+ * signatures redacted ({@link REDACTED_PATHS}). Disabled levels cost a no-op call: pino
+ * formats nothing below its level.
+ *
+ * @example
+ * ```ts
+ * const logger = createLogger({ level: 'info' });
+ * const plugin = createRiskPlugin({ logger });
+ * ```
+ */
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const opts: LoggerOptions = {
+    level: options.level ?? 'info',
+    base: { component: 'bulwark', ...options.base },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: [...REDACTED_PATHS], censor: '[REDACTED]' },
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  return options.destination === undefined ? pino(opts) : pino(opts, options.destination);
+}
