@@ -310,7 +310,12 @@ export class StopManager {
   onFill(fill: Fill): void {
     const s = this.#states.get(fill.symbol);
     if (s === undefined || fill.orderId !== s.orderId) return;
-    if (s.status === 'OPEN') this.counters.triggered++;
+    if (s.status === 'OPEN') {
+      // A stop resting at the broker (BROKER mode) executed: the trigger happened there.
+      this.counters.triggered++;
+      this.#time = fill.timestamp;
+      this.#report('TRIGGERED', s, s.stop, fill.price, Number.NaN);
+    }
     s.status = 'CLOSING';
   }
 

@@ -76,7 +76,10 @@ describe('the HTML report, rendered in headless Chromium', () => {
     const rows = page.locator('#actions tbody tr');
     const denied = report.summary.ordersDenied;
     const anomalies = Object.values(report.plugin.anomalies).reduce((a, n) => a + (n ?? 0), 0);
-    expect(await rows.count()).toBe(report.plugin.transitions + anomalies + denied + (await page.locator('#actions td:nth-child(2)', { hasText: 'DRAWDOWN' }).count()));
+    const st = report.plugin.stops;
+    const drawdownRows = await page.locator('#actions td:nth-child(2)', { hasText: 'DRAWDOWN' }).count();
+    expect(await rows.count()).toBe(report.plugin.transitions + anomalies + denied + drawdownRows + st.placed + st.triggered + st.suppressed);
+    expect(await page.locator('#actions td:nth-child(4)', { hasText: 'STOP_PLACED' }).count()).toBe(st.placed);
     const codes = await page.locator('#actions tbody td:nth-child(4)').allTextContents();
     expect(codes.every((c) => /^[A-Z][A-Z0-9_]*$/.test(c))).toBe(true);
     expect(codes.filter((c) => c === 'TRADING_HALTED')).toHaveLength(denied);
