@@ -12,6 +12,7 @@ import { correlation } from './correlation.bench.js';
 import { drawdownHistory } from './drawdown.bench.js';
 import { egressLatency } from './egress.bench.js';
 import { pluginOnBars } from './plugin.bench.js';
+import { loggingCost } from './logging.bench.js';
 
 const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
@@ -46,6 +47,7 @@ const runs: Array<(k: Kernels) => Promise<{ text: string }>> = [
   drawdownHistory,
   egressLatency,
   pluginOnBars,
+  loggingCost,
 ];
 const sections = [machine()];
 console.log(`${sections[0]}\n`);

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { createRiskPlugin, type Kernels } from '../src/index.js';
 import type { AnomalyConfigInput } from '../src/anomaly/config.js';
-import type { RiskPlugin } from '../src/plugin/risk-plugin.js';
+import type { RiskPlugin, RiskPluginServices } from '../src/plugin/risk-plugin.js';
 import type { Bar, Position } from '../src/vocabulary/market.js';
 import type { PluginContext } from '../src/vocabulary/services.js';
 import { measure, nsPerUnit, table, verdict, type Row } from './harness.js';
@@ -95,6 +95,8 @@ function instantContext(clock: { now: number }, closed: Set<string>): PluginCont
 export interface Scenario {
   readonly name: string;
   readonly anomaly: AnomalyConfigInput;
+  /** E.g. a logger. */
+  readonly services?: RiskPluginServices;
 }
 
 export interface Measured {
@@ -127,7 +129,7 @@ export async function run(s: Scenario): Promise<Measured> {
       policy: { rules: [{ kind: 'ATR', multiple: 3 }, { kind: 'CHANDELIER', multiple: 3 }] },
     },
     anomaly: s.anomaly,
-  });
+  }, s.services);
   await plugin.onInit(instantContext(clock, closed));
   let t = T0;
   await plugin.onBars(market.batch(t)); // registers every symbol, in order

@@ -69,6 +69,8 @@ export class RiskPlugin implements EnginePlugin {
   #restoreFailed = false;
   readonly #coordinator: InstanceCoordinator | undefined;
   readonly #logger: RiskLogger | undefined;
+  /** The logger's levels, read once per batch (pino's isLevelEnabled costs ~50 ns a call). */
+  readonly #logs = { debug: false, info: false, warn: false };
   readonly #listeners = new Set<RiskListener>();
   readonly #mailbox: BarMailbox;
   readonly #ids = new ClientOrderIdFactory('bw');
@@ -170,12 +172,13 @@ export class RiskPlugin implements EnginePlugin {
       restoreGraceMs: c.stops.restoreGraceMs,
       decisions: {
         // A decision record is built only for a subscriber, or for a logger whose level takes it.
-        wants: (action) => this.#listeners.size > 0 || this.#logger?.isLevelEnabled(action === 'MOVED' ? 'debug' : action === 'SUPPRESSED' ? 'warn' : 'info') === true,
+        wants: (action) => this.#listeners.size > 0 || (action === 'MOVED' ? this.#logs.debug : action === 'SUPPRESSED' ? this.#logs.warn : this.#logs.info),
         report: (d) => this.#emit({ kind: 'STOP', ...d }),
       },
     });
     if (c.stops.mode === 'BROKER') await this.#restoreStops(ctx);
     this.#coordinator?.subscribe((e) => this.#onCoordination(e));
+    this.#readLogLevels();
     this.#drawdown = new DrawdownController({
       kernels,
       ladder: c.drawdown,
@@ -358,6 +361,7 @@ export class RiskPlugin implements EnginePlugin {
     }
     for (const r of v.value.rejected) if (!r.ok) this.#reject(r.rejection);
     const { snapshot: s } = v.value;
+    this.#readLogLevels();
     // With a coordinator, only the positions this instance owns are its to manage.
     const coordinator = this.#coordinator;
     const mine = coordinator === undefined ? s.positions : s.positions.filter((p) => coordinator.owns(p.symbol));
@@ -517,7 +521,15 @@ export class RiskPlugin implements EnginePlugin {
   }
 
   /** Anomalies, kernels, then stops, in bounded chunks that yield to the event loop. */
+  #readLogLevels(): void {
+    const l = this.#logger;
+    this.#logs.debug = l?.isLevelEnabled('debug') === true;
+    this.#logs.info = l?.isLevelEnabled('info') === true;
+    this.#logs.warn = l?.isLevelEnabled('warn') === true;
+  }
+
   async #process(bars: readonly Bar[], knownSlots?: readonly number[]): Promise<void> {
+    this.#readLogLevels();
     const detector = this.#detector as AnomalyDetector;
     const stops = this.#stops as StopManager;
     const chunk = this.config.limits.chunkSize;
