@@ -180,10 +180,8 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
         policy: { rules: [{ kind: 'CHANDELIER', multiple: 4 }, { kind: 'PERCENT', percent: 3 }], breakeven: { afterGainPercent: 2, offsetPercent: 0.1 } },
       },
       drawdown: { warnAt: 0.01, reduceAt: 0.02, haltAt: 0.03, resumeBelow: 0.008, cooldownMs: 20 * 60_000 },
-    }, logger === undefined ? {} : { logger });
+    }, { ...(logger === undefined ? {} : { logger }), ...(metrics === undefined ? {} : { metrics }) });
     metrics?.watch({
-      plugin: () => plugin.stats(),
-      drawdown: () => plugin.drawdown,
       deadLetters: () => dlq.size,
       queueDepth: () => egress.queued,
       inFlight: () => egress.inFlight,

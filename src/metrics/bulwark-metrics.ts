@@ -142,9 +142,9 @@ export class BulwarkMetrics {
     });
   }
 
-  /** Sets where scrape-time values are read from (replaces earlier sources). */
+  /** Sets where scrape-time values are read from (merged over the earlier sources). */
   watch(sources: MetricSources): void {
-    this.#sources = sources;
+    this.#sources = { ...this.#sources, ...sources };
   }
 
   /** Counts one egress event (pass to `OrderEgress`'s `onEvent`). */

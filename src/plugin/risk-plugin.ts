@@ -18,6 +18,7 @@ import type { DenyCode } from '../vocabulary/reason-codes.js';
 import type { OpenOrder, PluginContext } from '../vocabulary/services.js';
 import type { RiskLogger } from '../logging/logger.js';
 import { logRiskEvent } from '../logging/risk-log.js';
+import { BulwarkMetrics } from '../metrics/bulwark-metrics.js';
 import type { CoordinatorEvent, InstanceCoordinator } from '../coordination/events.js';
 import { stricter, type TradingState } from '../vocabulary/trading-state.js';
 import { resolveRiskConfig, type ResolvedRiskConfig, type RiskPluginConfig } from './config.js';
@@ -69,6 +70,8 @@ export class RiskPlugin implements EnginePlugin {
   #restoreFailed = false;
   readonly #coordinator: InstanceCoordinator | undefined;
   readonly #logger: RiskLogger | undefined;
+  /** This plugin's Prometheus metrics; `metrics.registry` is what a `/metrics` endpoint serves. */
+  readonly metrics: BulwarkMetrics;
   /** The logger's levels, read once per batch (pino's isLevelEnabled costs ~50 ns a call). */
   readonly #logs = { debug: false, info: false, warn: false };
   readonly #listeners = new Set<RiskListener>();
@@ -116,6 +119,8 @@ export class RiskPlugin implements EnginePlugin {
     this.config = config;
     this.#coordinator = services.coordinator;
     this.#logger = services.logger;
+    this.metrics = services.metrics ?? new BulwarkMetrics();
+    this.metrics.watch({ plugin: () => this.stats(), drawdown: () => this.drawdown });
     this.name = config.name;
     this.#mailbox = new BarMailbox(config.limits.maxPendingBars);
     this.#registry = new SymbolRegistry(config.limits.maxSymbols);
@@ -696,4 +701,10 @@ export interface RiskPluginServices {
    * disabled level are not even built.
    */
   readonly logger?: RiskLogger;
+  /**
+   * Prometheus metrics to keep (default: a fresh {@link BulwarkMetrics} with its own
+   * registry, exposed as `plugin.metrics`). The plugin feeds its own counters and gauges; the
+   * order path's (egress events, latency) are fed by whoever owns it.
+   */
+  readonly metrics?: BulwarkMetrics;
 }

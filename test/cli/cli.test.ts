@@ -127,4 +127,20 @@ describe('Prometheus metrics after a known replay', () => {
       await server.close();
     }
   });
+
+  it('the plugin exposes its own registry: a plugin used without the CLI has its metrics too', async () => {
+    const { createRiskPlugin } = await import('../../src/plugin/risk-plugin.js');
+    const plugin = createRiskPlugin();
+    await plugin.onInit({ now: () => 0, portfolio: { positions: async () => [] }, orders: { send: async (c) => ({ ok: true, clientOrderId: c.clientOrderId }), openOrders: async () => [] } });
+    await plugin.onBars([
+      { symbol: 'AAA', timestamp: 1, open: 10, high: 11, low: 9, close: 10, volume: 5 },
+      { symbol: 'BBB', timestamp: 1, open: 10, high: 9, low: 11, close: 10, volume: 5 }, // high < low
+    ]);
+    const text = await plugin.metrics.registry.metrics();
+    expect(text).toContain('bulwark_bars_total{outcome="accepted"} 1');
+    expect(text).toContain('bulwark_bars_total{outcome="rejected"} 1');
+    expect(text).toContain('bulwark_rejections_total{code="INCONSISTENT_OHLC"} 1');
+    expect(text).toContain('bulwark_trading_state{state="ACTIVE"} 1');
+    await plugin.onDispose();
+  });
 });
