@@ -12,6 +12,7 @@ import { RateBudget } from './rate-budget.js';
 import { closeRedisConnection, createRedisConnection } from './redis-connection.js';
 import { rendezvousOwner } from './rendezvous.js';
 import { SymbolLeases, type LeaseGain, type LeaseLoss } from './symbol-leases.js';
+import { notifyAll } from '../util/notify.js';
 
 /** Whether Redis answered the last round: not yet tried, yes, or no. */
 export type CoordinatorHealth = 'STARTING' | 'HEALTHY' | 'UNAVAILABLE';
@@ -341,13 +342,6 @@ export class RedisCoordinator implements InstanceCoordinator {
   }
 
   #emit(event: CoordinatorEvent): void {
-    const frozen = Object.freeze(event);
-    for (const listener of this.#listeners) {
-      try {
-        listener(frozen);
-      } catch {
-        // A failing subscriber must not break coordination or the other subscribers.
-      }
-    }
+    notifyAll(this.#listeners, event);
   }
 }

@@ -2,6 +2,7 @@ import { BulwarkError } from '../errors.js';
 import type { TradingState } from '../vocabulary/trading-state.js';
 import type { CoordinatorEvent, CoordinatorListener, InstanceCoordinator, SymbolWriteResult } from './events.js';
 import { symbolProblems } from './coordinator-options.js';
+import { notifyAll } from '../util/notify.js';
 
 /** Options of {@link LocalCoordinator}. */
 export interface LocalCoordinatorOptions {
@@ -112,13 +113,6 @@ export class LocalCoordinator implements InstanceCoordinator {
   }
 
   #emit(event: CoordinatorEvent): void {
-    const frozen = Object.freeze(event);
-    for (const listener of this.#listeners) {
-      try {
-        listener(frozen);
-      } catch {
-        // A failing subscriber must not break the others.
-      }
-    }
+    notifyAll(this.#listeners, event);
   }
 }

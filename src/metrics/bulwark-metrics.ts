@@ -56,55 +56,29 @@ export class BulwarkMetrics {
     const p = options.prefix ?? 'bulwark_';
     this.registry = registry;
     const sources = () => this.#sources;
-    new Counter({
-      name: `${p}bars_total`,
-      help: 'Bars received by the risk plugin, by outcome (accepted or rejected).',
-      labelNames: ['outcome'],
-      registers: [registry],
-      collect() {
-        const s = sources().plugin?.();
-        if (s === undefined) return;
-        this.reset();
-        this.inc({ outcome: 'accepted' }, s.bars.accepted);
-        this.inc({ outcome: 'rejected' }, s.bars.rejected);
-      },
-    });
-    new Counter({
-      name: `${p}rejections_total`,
-      help: 'Records rejected by the risk plugin (bars, fills, snapshots, positions, orders), by reason code.',
-      labelNames: ['code'],
-      registers: [registry],
-      collect() {
-        const s = sources().plugin?.();
-        if (s === undefined) return;
-        this.reset();
-        for (const [code, n] of Object.entries(s.rejections)) this.inc({ code }, n ?? 0);
-      },
-    });
-    new Counter({
-      name: `${p}orders_denied_total`,
-      help: 'Orders the pre-trade check denied, by reason code.',
-      labelNames: ['code'],
-      registers: [registry],
-      collect() {
-        const s = sources().plugin?.();
-        if (s === undefined) return;
-        this.reset();
-        for (const [code, n] of Object.entries(s.orders.denied)) this.inc({ code }, n ?? 0);
-      },
-    });
-    new Counter({
-      name: `${p}stop_actions_total`,
-      help: 'Stop-loss actions, by action (placed, moved, triggered, suppressed, refused).',
-      labelNames: ['action'],
-      registers: [registry],
-      collect() {
-        const s = sources().plugin?.();
-        if (s === undefined) return;
-        this.reset();
-        for (const action of ['placed', 'moved', 'triggered', 'suppressed', 'refused'] as const) this.inc({ action }, s.stops[action]);
-      },
-    });
+    // Counters read from the plugin's own cumulative counters at scrape time.
+    const fromStats = (name: string, help: string, label: string, read: (s: RiskPluginStats) => Iterable<readonly [string, number | undefined]>) =>
+      new Counter({
+        name: `${p}${name}`,
+        help,
+        labelNames: [label],
+        registers: [registry],
+        collect() {
+          const s = sources().plugin?.();
+          if (s === undefined) return;
+          this.reset();
+          for (const [value, n] of read(s)) this.inc({ [label]: value }, n ?? 0);
+        },
+      });
+    fromStats('bars_total', 'Bars received by the risk plugin, by outcome (accepted or rejected).', 'outcome', (s) => [
+      ['accepted', s.bars.accepted],
+      ['rejected', s.bars.rejected],
+    ]);
+    fromStats('rejections_total', 'Records rejected by the risk plugin (bars, fills, snapshots, positions, orders), by reason code.', 'code', (s) => Object.entries(s.rejections));
+    fromStats('orders_denied_total', 'Orders the pre-trade check denied, by reason code.', 'code', (s) => Object.entries(s.orders.denied));
+    fromStats('stop_actions_total', 'Stop-loss actions, by action (placed, moved, triggered, suppressed, refused).', 'action', (s) =>
+      (['placed', 'moved', 'triggered', 'suppressed', 'refused'] as const).map((a) => [a, s.stops[a]] as const),
+    );
     this.#orders = new Counter({ name: `${p}orders_total`, help: 'Orders through the egress, by lane and outcome.', labelNames: ['lane', 'outcome'], registers: [registry] });
     this.#retries = new Counter({ name: `${p}order_retries_total`, help: 'Attempts beyond the first for orders the broker accepted.', registers: [registry] });
     this.#breaker = new Counter({ name: `${p}breaker_transitions_total`, help: 'Venue circuit-breaker transitions, by the trading state entered.', labelNames: ['to'], registers: [registry] });

@@ -19,6 +19,7 @@ import type { OpenOrder, PluginContext } from '../vocabulary/services.js';
 import type { RiskLogger } from '../logging/logger.js';
 import { logRiskEvent } from '../logging/risk-log.js';
 import { BulwarkMetrics } from '../metrics/bulwark-metrics.js';
+import { notifyAll } from '../util/notify.js';
 import type { CoordinatorEvent, InstanceCoordinator } from '../coordination/events.js';
 import { stricter, type TradingState } from '../vocabulary/trading-state.js';
 import { resolveRiskConfig, type ResolvedRiskConfig, type RiskPluginConfig } from './config.js';
@@ -661,13 +662,7 @@ export class RiskPlugin implements EnginePlugin {
         // A failing logger must not break risk processing.
       }
     }
-    for (const listener of this.#listeners) {
-      try {
-        listener(frozen);
-      } catch {
-        // A failing subscriber must not break risk processing or the other subscribers.
-      }
-    }
+    notifyAll(this.#listeners, frozen);
   }
 }
 

@@ -30,16 +30,21 @@ const CONFIG = {
   drawdown: { warnAt: 0.01, reduceAt: 0.02, haltAt: 0.03, resumeBelow: 0.008, cooldownMs: 20 * 60_000 },
 };
 
+/** The demo day through the reference engine and a plugin logging to `logger`; the plugin's stats after. */
+async function replayWith(logger: RiskLogger) {
+  const engine = new Engine();
+  const plugin = createRiskPlugin(CONFIG, { logger });
+  engine.use(plugin);
+  await engine.replay(DATA, { strategy: createDemoStrategy() });
+  const s = plugin.stats();
+  await engine.dispose();
+  return s;
+}
+
 describe('structured risk logs (pino)', () => {
   it('one record per decision with its reason code and inputs; counts match the plugin’s own', async () => {
     const { records, stream } = memory();
-    const logger = createLogger({ level: 'debug', destination: stream });
-    const engine = new Engine();
-    const plugin = createRiskPlugin(CONFIG, { logger });
-    engine.use(plugin);
-    await engine.replay(DATA, { strategy: createDemoStrategy() });
-    const s = plugin.stats();
-    await engine.dispose();
+    const s = await replayWith(createLogger({ level: 'debug', destination: stream }));
     const codes = (event: string) => records.filter((r) => r['event'] === event).map((r) => r['code'] as string);
     expect(codes('STOP').filter((c) => c === 'STOP_PLACED')).toHaveLength(s.stops.placed);
     expect(codes('STOP').filter((c) => c === 'STOP_MOVED')).toHaveLength(s.stops.moved);
@@ -71,12 +76,7 @@ describe('structured risk logs (pino)', () => {
       warn: () => void built++,
       error: () => void built++,
     };
-    const engine = new Engine();
-    const plugin = createRiskPlugin(CONFIG, { logger });
-    engine.use(plugin);
-    await engine.replay(DATA, { strategy: createDemoStrategy() });
-    const s = plugin.stats();
-    await engine.dispose();
+    const s = await replayWith(logger);
     expect(s.stops.moved).toBeGreaterThan(1_000);
     expect(debugCalls).toBe(0);
     expect(built).toBeGreaterThan(0);
