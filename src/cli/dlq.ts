@@ -92,13 +92,13 @@ export async function replayDeadLetters(options: DlqReplayOptions): Promise<{ re
       const verdict = await verdictOf(client, c);
       if (verdict === 'EXECUTED') {
         tally.executed++;
-        await dlq.remove([c.clientOrderId]);
+        await dlq.remove([c.clientOrderId], c.kind);
         print(`  ${c.clientOrderId}  executed at the broker: removed`);
       } else if (verdict === 'NEVER_EXECUTED') {
         const result = await egress.send(c);
         if (result.ok) {
           tally.resent++;
-          await dlq.remove([c.clientOrderId]);
+          await dlq.remove([c.clientOrderId], c.kind);
           print(`  ${c.clientOrderId}  never executed: re-sent, accepted`);
         } else {
           tally.kept++;

@@ -93,9 +93,10 @@ export class DeadLetterQueue {
   }
 
   /** Removes the entries of these client order ids (after a replay), rewriting the file atomically. */
-  async remove(clientOrderIds: readonly string[]): Promise<number> {
+  async remove(clientOrderIds: readonly string[], kind?: DeadLetter['command']['kind']): Promise<number> {
     const drop = new Set(clientOrderIds);
-    const keep = this.#entries.filter((e) => !drop.has(e.command.clientOrderId));
+    // A stop's PLACE and AMEND share its client order id: `kind` removes only one of them.
+    const keep = this.#entries.filter((e) => !(drop.has(e.command.clientOrderId) && (kind === undefined || e.command.kind === kind)));
     const removed = this.#entries.length - keep.length;
     if (removed === 0) return 0;
     await this.#writing;

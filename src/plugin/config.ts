@@ -14,6 +14,8 @@ export interface RiskLimits {
   readonly maxPositions: number;
   /** Bars waiting while a batch is processed (latest per symbol kept). Default 10 000. */
   readonly maxPendingBars: number;
+  /** Bars one `onBars` call takes; the rest of a larger batch is rejected `BATCH_LIMIT`. Default 100 000. */
+  readonly maxBatchBars: number;
   /** Positions updated between yields to the event loop. Default 2 048. */
   readonly chunkSize: number;
   /** Equity points kept. Default 525 600 (one year of minutes). */
@@ -82,6 +84,7 @@ export const DEFAULT_RISK_LIMITS: RiskLimits = Object.freeze({
   maxSymbols: 10_000,
   maxPositions: 10_000,
   maxPendingBars: 10_000,
+  maxBatchBars: 100_000,
   chunkSize: 2_048,
   historyCapacity: 525_600,
   maxSymbolLength: 32,
@@ -147,11 +150,12 @@ function stopsProblems(s: StopsConfig): string[] {
 
 function limitsProblems(l: RiskLimits): string[] {
   const p: string[] = [];
-  for (const key of ['maxSymbols', 'maxPositions', 'maxPendingBars', 'chunkSize', 'historyCapacity', 'maxSymbolLength'] as const) {
+  for (const key of ['maxSymbols', 'maxPositions', 'maxPendingBars', 'maxBatchBars', 'chunkSize', 'historyCapacity', 'maxSymbolLength'] as const) {
     if (!Number.isSafeInteger(l[key]) || l[key] < 1) p.push(`limits.${key} must be a positive integer, got ${String(l[key])}`);
   }
   if (l.maxSymbols > 10_000) p.push('limits.maxSymbols must be ≤ 10000 (the kernels’ limit)');
   if (l.historyCapacity > 10_000_000) p.push('limits.historyCapacity must be ≤ 10000000');
+  if (l.maxBatchBars > 10_000_000) p.push('limits.maxBatchBars must be ≤ 10000000');
   for (const key of ['maxPrice', 'maxQuantity'] as const) if (!positive(l[key])) p.push(`limits.${key} must be a finite number > 0`);
   return p;
 }

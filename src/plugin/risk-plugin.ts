@@ -315,6 +315,13 @@ export class RiskPlugin implements EnginePlugin {
       // Array.isArray throws on a revoked proxy: not an array, rejected just below.
     }
     if (list !== bars) this.#reject({ code: 'MALFORMED_RECORD', message: 'onBars expects an array' });
+    const max = this.config.limits.maxBatchBars;
+    if (n > max) {
+      // A bounded amount of work per call: the tail of an oversized batch is refused, counted.
+      this.#counts.barsReceived += n - max;
+      this.#rejections.add('BATCH_LIMIT', n - max);
+      n = max;
+    }
     for (let i = 0; i < n; i++) {
       this.#counts.barsReceived++;
       let raw: unknown;

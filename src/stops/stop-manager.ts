@@ -347,6 +347,8 @@ export class StopManager {
   /** Removes every position (on dispose). */
   clear(): void {
     this.#states.clear();
+    this.#bySlot.length = 0;
+    this.#restored.clear();
   }
 
   /** Looks a symbol's state up by name once and remembers it under `slot`. */

@@ -15,10 +15,10 @@ export class RejectionCounter {
   readonly #counts = new Map<RejectionCode, number>();
   #total = 0;
 
-  /** Counts one rejection. */
-  add(code: RejectionCode): void {
-    this.#counts.set(code, (this.#counts.get(code) ?? 0) + 1);
-    this.#total++;
+  /** Counts `n` (default one) rejections with `code`. */
+  add(code: RejectionCode, n = 1): void {
+    this.#counts.set(code, (this.#counts.get(code) ?? 0) + n);
+    this.#total += n;
   }
 
   /** Rejections with `code` so far. */

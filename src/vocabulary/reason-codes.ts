@@ -18,6 +18,7 @@ export const REJECTION_CODES = Object.freeze([
   'SYMBOL_LIMIT', // a new symbol beyond maxSymbols
   'POSITION_LIMIT', // a new position beyond maxPositions
   'QUEUE_FULL', // a bounded inbound queue is full (never for fills)
+  'BATCH_LIMIT', // bars beyond limits.maxBatchBars in one onBars call
   'DUPLICATE_POSITION',
 ] as const);
 

@@ -74,4 +74,17 @@ describe('DeadLetterQueue', () => {
     expect(again.list().map((e) => e.command.clientOrderId)).toEqual(Array.from({ length: 50 }, (_, i) => `x${i}`));
     await again.close();
   });
+
+  it('remove with a kind removes only that command of a client id (a stop’s PLACE and AMEND share it)', async () => {
+    const path = await tempPath();
+    const q = await DeadLetterQueue.open(path);
+    await q.add(letter('s-1'));
+    await q.add({ ...letter('s-1'), command: { kind: 'AMEND_STOP', clientOrderId: 's-1', symbol: 'AAA', stopPrice: 9.5, version: 2 } });
+    expect(await q.remove(['s-1'], 'AMEND_STOP')).toBe(1);
+    expect(q.list().map((d) => d.command.kind)).toEqual(['PLACE_STOP']);
+    await q.close();
+    const again = await DeadLetterQueue.open(path);
+    expect(again.list().map((d) => d.command.kind)).toEqual(['PLACE_STOP']);
+    await again.close();
+  });
 });

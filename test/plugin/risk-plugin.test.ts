@@ -289,4 +289,13 @@ describe('RiskPlugin anomaly actions', () => {
     expect(plugin.beforeOrder(order({ symbol: 'L' })).allow).toBe(true);
     await plugin.onDispose();
   });
+
+  it('bounds the work of one call: bars beyond limits.maxBatchBars are rejected BATCH_LIMIT and counted', async () => {
+    const { plugin } = await started({ limits: { maxBatchBars: 3 } });
+    await plugin.onBars(['A', 'B', 'C', 'D', 'E'].map((s) => bar(s, T0 + MIN, 10)));
+    const st = plugin.stats();
+    expect(st.bars).toMatchObject({ received: 5, accepted: 3, rejected: 2 });
+    expect(st.rejections).toEqual({ BATCH_LIMIT: 2 });
+    expect(plugin.stats().symbols).toBe(3);
+  });
 });
