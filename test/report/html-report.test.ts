@@ -12,12 +12,22 @@ import { ReportRecorder } from '../../src/report/report-recorder.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DATA = join(ROOT, 'data/demo-day.csv');
 
-/** The project's script finds Chromium (installing it when missing and root), or says how to get it. */
-function chromiumPath(): string {
-  return execFileSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { encoding: 'utf8' }).trim();
+/**
+ * The project's script finds Chromium (installing it when missing and root); undefined when it
+ * cannot, and then the browser tests are skipped — unless BULWARK_REQUIRE_CHROMIUM=1 (CI), when
+ * they fail.
+ */
+function chromiumPath(): string | undefined {
+  try {
+    return execFileSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  } catch (e) {
+    if (process.env['BULWARK_REQUIRE_CHROMIUM'] === '1') throw e;
+    return undefined;
+  }
 }
+const CHROMIUM = chromiumPath();
 
-describe('the HTML report, rendered in headless Chromium', () => {
+describe.skipIf(CHROMIUM === undefined)('the HTML report, rendered in headless Chromium', () => {
   let browser: Browser;
   let file: string;
   let report: ReplayReport;
@@ -27,7 +37,7 @@ describe('the HTML report, rendered in headless Chromium', () => {
     file = join(await mkdtemp(join(tmpdir(), 'bulwark-report-')), 'report.html');
     report = await runReplay({ data: DATA, report: file, print: () => {} });
     html = await readFile(file, 'utf8');
-    browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM as string, args: ['--no-sandbox'] });
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
