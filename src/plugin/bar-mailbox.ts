@@ -33,6 +33,23 @@ export class BarMailbox {
     return this.#pending.size;
   }
 
+  /** True while a batch is being processed (new bars would wait here). */
+  get busy(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /**
+   * Whether a bar of `symbol` delivered now would find room, counting the symbols already
+   * `planned` for the same delivery (and adding `symbol` to them when it would take a new
+   * place). Lets a caller refuse a bar with QUEUE_FULL before recording anything about it.
+   */
+  admits(symbol: string, planned: Set<string>): boolean {
+    if (this.#running === undefined || this.#pending.has(symbol) || planned.has(symbol)) return true;
+    if (this.#pending.size + planned.size >= this.capacity) return false;
+    planned.add(symbol);
+    return true;
+  }
+
   /**
    * Processes `bars` now, or queues them behind the batch in progress. Resolves when they
    * (or the bars that replaced them) have been processed. `slots`, the bars' registry slots

@@ -322,6 +322,9 @@ export class RiskPlugin implements EnginePlugin {
       this.#rejections.add('BATCH_LIMIT', n - max);
       n = max;
     }
+    // While a batch is being processed these bars would wait in the mailbox: one that would
+    // not find room is refused (QUEUE_FULL) before its timestamp is recorded, so it can be sent again.
+    const planned = this.#mailbox.busy ? new Set<string>() : undefined;
     for (let i = 0; i < n; i++) {
       this.#counts.barsReceived++;
       let raw: unknown;
@@ -330,7 +333,7 @@ export class RiskPlugin implements EnginePlugin {
       } catch {
         raw = undefined; // an index getter threw: rejected as MALFORMED_RECORD like any non-object
       }
-      this.#acceptBar(raw, i, accepted, slots);
+      this.#acceptBar(raw, i, accepted, slots, planned);
     }
     return this.#mailbox.deliver(
       accepted,
@@ -492,7 +495,7 @@ export class RiskPlugin implements EnginePlugin {
    * Validates one raw bar, checks per-symbol time order and the symbol limit; appends an
    * accepted bar and its registry slot to `bars` and `slots`.
    */
-  #acceptBar(raw: unknown, position: number, bars: Bar[], slots: number[]): void {
+  #acceptBar(raw: unknown, position: number, bars: Bar[], slots: number[], planned?: Set<string>): void {
     // Feeds usually send symbols in the same order each batch: last batch's slot at this
     // position is the first guess, and its symbol (validated when it was registered) need not
     // be checked again.
@@ -525,6 +528,10 @@ export class RiskPlugin implements EnginePlugin {
     }
     if (!(bar.timestamp > (this.#lastTimestamp[slot] as number))) {
       this.#reject({ code: 'NON_MONOTONIC_TIMESTAMP', message: `${bar.symbol} at ${bar.timestamp} is not after ${this.#lastTimestamp[slot]}`, field: 'timestamp' });
+      return;
+    }
+    if (planned !== undefined && !this.#mailbox.admits(bar.symbol, planned)) {
+      this.#reject({ code: 'QUEUE_FULL', message: `inbound bar queue full (${this.#mailbox.capacity} symbols)`, field: 'symbol' });
       return;
     }
     this.#lastTimestamp[slot] = bar.timestamp;

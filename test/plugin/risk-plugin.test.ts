@@ -234,6 +234,11 @@ describe('RiskPlugin backpressure', () => {
     const s = plugin.stats();
     expect(s.bars.coalesced).toBe(1); // S1 at +1 min replaced by S1 at +2 min
     expect(s.rejections).toEqual({ QUEUE_FULL: 1 }); // S4: a fourth symbol
+    // The refused bar left no trace: sent again once there is room, it is accepted.
+    const accepted = s.bars.accepted;
+    await plugin.onBars([bar('S4', T0 + MIN, 101)]);
+    expect(plugin.stats().bars.accepted).toBe(accepted + 1);
+    expect(plugin.stats().rejections).toEqual({ QUEUE_FULL: 1 });
   });
 });
 
