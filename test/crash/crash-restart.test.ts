@@ -116,8 +116,19 @@ describe('crash safety: SIGKILL during order egress, then restart', () => {
         }
         expect(live).toHaveLength(SYMBOLS);
         expect(report.inDoubt).toBe(0);
-        // Nothing executed twice (no prices are fed, so nothing executed at all).
+        // By the broker's own records: nothing executed during the runs (no prices were fed);
+        // now the market falls through every stop, and each position is closed exactly once —
+        // a duplicate protective order would execute twice and flip the position.
         expect(broker.executions).toHaveLength(0);
+        for (let sym = 0; sym < SYMBOLS; sym++) broker.feedPrice(`S${sym}`, 1);
+        const perSymbol = new Map<string, number>();
+        const perId = new Map<string, number>();
+        for (const e of broker.executions) {
+          perSymbol.set(e.symbol, (perSymbol.get(e.symbol) ?? 0) + 1);
+          perId.set(e.clientOrderId, (perId.get(e.clientOrderId) ?? 0) + 1);
+        }
+        expect([...perSymbol.values()]).toEqual(Array.from({ length: SYMBOLS }, () => 1));
+        expect(Math.max(...perId.values())).toBe(1);
         // The journal and dead-letter queue read back; at most a torn last line from the kill.
         const journal = await OrderJournal.open(join(stateDir, 'journal.jsonl'));
         const dlq = await DeadLetterQueue.open(join(stateDir, 'dlq.jsonl'));
