@@ -8,7 +8,7 @@ import type { OrderService, PluginContext } from '../vocabulary/services.js';
 import { BarSequencer } from './bar-sequencer.js';
 import { sourceItems, type BarSource } from './bar-source.js';
 import { Batcher } from './batcher.js';
-import { CodeCounter, diffCounts } from './code-counter.js';
+import { CodeCounter, diffCounts } from '../util/code-counter.js';
 import { EngineError } from './errors.js';
 import { FillSimulator } from './fill-simulator.js';
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './options.js';

@@ -1,7 +1,7 @@
 import type { Bar, Fill, OrderSide } from '../vocabulary/market.js';
 import type { OrderIntent } from '../vocabulary/orders.js';
 import type { OpenOrder } from '../vocabulary/services.js';
-import { CodeCounter } from './code-counter.js';
+import { CodeCounter } from '../util/code-counter.js';
 import { fillPrice } from './fill-rules.js';
 import type { MarketFillMode } from './options.js';
 import type { Portfolio } from './portfolio.js';

@@ -15,4 +15,4 @@ export { readCsvBars, splitCsvLine, parseCsvHeader, csvLineToRow, CSV_BAR_COLUMN
 export { sourceItems, type BarSource, type SourceItem } from './bar-source.js';
 export { BarSequencer } from './bar-sequencer.js';
 export { Batcher } from './batcher.js';
-export { CodeCounter, diffCounts } from './code-counter.js';
+export { CodeCounter, diffCounts } from '../util/code-counter.js';

@@ -2,7 +2,7 @@ import { asRecord, numberField, symbolField, type InputLimits } from '../validat
 import { validateOrder } from '../validation/records.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
 import type { OpenOrder, OrderService } from '../vocabulary/services.js';
-import { CodeCounter } from './code-counter.js';
+import { CodeCounter } from '../util/code-counter.js';
 import type { FillSimulator, NewOrder } from './fill-simulator.js';
 import type { Portfolio } from './portfolio.js';
 
