@@ -2,6 +2,7 @@ import { bulkhead, timeout, TimeoutStrategy, wrap, type IPolicy } from 'cockatie
 import type { DrawdownBank } from '../kernels/drawdown.js';
 import type { Kernels } from '../kernels/load.js';
 import type { Validated } from '../validation/validated.js';
+import { closingSide } from '../vocabulary/market.js';
 import type { ProtectiveCommand } from '../vocabulary/orders.js';
 import type { PluginContext } from '../vocabulary/services.js';
 import { stricter, type TradingState } from '../vocabulary/trading-state.js';
@@ -210,7 +211,7 @@ export class DrawdownController {
           kind: 'CLOSE_POSITION',
           clientOrderId: this.#o.nextId(),
           symbol: p.symbol,
-          side: p.side === 'LONG' ? 'SELL' : 'BUY',
+          side: closingSide(p.side),
           quantity: p.quantity,
         });
       }

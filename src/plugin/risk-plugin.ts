@@ -159,12 +159,14 @@ export class RiskPlugin implements EnginePlugin {
     // The detector keeps ATR(atrShortPeriod) with bad ticks held out; when the stops want the
     // same period they read it, and no second bank is kept.
     this.#sharedAtr = this.#detector.config.atrShortPeriod === c.stops.atrPeriod;
-    if (!this.#sharedAtr) this.#atr = kernels.atrBank({ symbols: n, period: c.stops.atrPeriod });
-    this.#atrIn = {
-      high: new Float64Array(n).fill(Number.NaN),
-      low: new Float64Array(n).fill(Number.NaN),
-      close: new Float64Array(n).fill(Number.NaN),
-    };
+    if (!this.#sharedAtr) {
+      this.#atr = kernels.atrBank({ symbols: n, period: c.stops.atrPeriod });
+      this.#atrIn = {
+        high: new Float64Array(n).fill(Number.NaN),
+        low: new Float64Array(n).fill(Number.NaN),
+        close: new Float64Array(n).fill(Number.NaN),
+      };
+    }
     // Shadow mode: commands are decided, counted and reported, never sent.
     const sink = c.shadow ? { send: async (command: ProtectiveCommand) => ({ ok: true as const, clientOrderId: command.clientOrderId }) } : ctx.orders;
     this.#coalescer = new CommandCoalescer(sink, undefined, (command, ok) => this.#stops?.onCommandResult(command, ok));
@@ -212,17 +214,22 @@ export class RiskPlugin implements EnginePlugin {
       this.#restoreFailed = true;
       return;
     }
-    const restored: RestoredStop[] = [];
-    for (const o of open) {
-      // With a coordinator, another instance's symbols (and their stops) are not ours to touch.
-      if (this.#isOurStop(o) && this.#coordinator?.owns(o.symbol) !== false) restored.push({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, stopPrice: o.price as number });
-    }
-    this.#restoredStops = (this.#stops as StopManager).restore(restored);
+    // With a coordinator, another instance's symbols (and their stops) are not ours to touch.
+    this.#restoredStops = (this.#stops as StopManager).restore(this.#ourStops(open, (symbol) => this.#coordinator?.owns(symbol) !== false));
   }
 
-  /** A resting stop Bulwark placed: marked PROTECTIVE by the order service, or carrying a Bulwark client id (placed by another instance). */
-  #isOurStop(o: OpenOrder): boolean {
-    return o.type === 'STOP' && typeof o.price === 'number' && o.price > 0 && (o.intent === 'PROTECTIVE' || o.clientOrderId.startsWith(`${this.#ids.prefix}-`));
+  /**
+   * The resting stops Bulwark placed among `open`, for the symbols `wanted` accepts: marked
+   * PROTECTIVE by the order service, or carrying a Bulwark client id (placed by another instance).
+   */
+  #ourStops(open: readonly OpenOrder[], wanted: (symbol: string) => boolean): RestoredStop[] {
+    const prefix = `${this.#ids.prefix}-`;
+    const out: RestoredStop[] = [];
+    for (const o of open) {
+      if (o.type !== 'STOP' || typeof o.price !== 'number' || !(o.price > 0) || !wanted(o.symbol)) continue;
+      if (o.intent === 'PROTECTIVE' || o.clientOrderId.startsWith(prefix)) out.push({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, stopPrice: o.price });
+    }
+    return out;
   }
 
   #onCoordination(e: CoordinatorEvent): void {
@@ -244,8 +251,7 @@ export class RiskPlugin implements EnginePlugin {
   async #adoptStopOf(symbol: string): Promise<void> {
     try {
       const open = await (this.#ctx as PluginContext).orders.openOrders();
-      const stop = open.find((o) => o.symbol === symbol && this.#isOurStop(o));
-      if (stop !== undefined) (this.#stops as StopManager).restore([{ clientOrderId: stop.clientOrderId, symbol, side: stop.side, stopPrice: stop.price as number }]);
+      (this.#stops as StopManager).restore(this.#ourStops(open, (s) => s === symbol).slice(0, 1));
     } catch {
       // The order service cannot list: the next snapshot places a fresh stop (the lesser risk).
     }
@@ -540,7 +546,7 @@ export class RiskPlugin implements EnginePlugin {
     slots.push(slot);
   }
 
-  /** Anomalies, kernels, then stops, in bounded chunks that yield to the event loop. */
+  /** Reads the logger's levels (once per batch or snapshot: see `#logs`). */
   #readLogLevels(): void {
     const l = this.#logger;
     this.#logs.debug = l?.isLevelEnabled('debug') === true;
@@ -548,6 +554,7 @@ export class RiskPlugin implements EnginePlugin {
     this.#logs.warn = l?.isLevelEnabled('warn') === true;
   }
 
+  /** Anomalies, kernels, then stops, in bounded chunks that yield to the event loop. */
   async #process(bars: readonly Bar[], knownSlots?: readonly number[]): Promise<void> {
     this.#readLogLevels();
     const detector = this.#detector as AnomalyDetector;

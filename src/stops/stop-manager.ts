@@ -1,5 +1,5 @@
 import type { CommandCoalescer } from '../concurrency/command-coalescer.js';
-import type { Bar, Fill, Position, PositionSide } from '../vocabulary/market.js';
+import { closingSide, type Bar, type Fill, type Position, type PositionSide } from '../vocabulary/market.js';
 import type { ProtectiveCommand } from '../vocabulary/orders.js';
 import { candidateStop, isTighter, isTriggered, type StopInputs, type StopPolicy } from './stop-rules.js';
 
@@ -170,7 +170,7 @@ export class StopManager {
       // The same order again (e.g. found at start and again when its symbol's lease comes): nothing to do.
       if (this.#restored.get(r.symbol)?.clientOrderId === r.clientOrderId || this.#states.get(r.symbol)?.orderId === r.clientOrderId) continue;
       if (this.#states.has(r.symbol) || this.#restored.has(r.symbol)) {
-        void this.#o.coalescer.submit(r.symbol, { kind: 'CANCEL', clientOrderId: r.clientOrderId, symbol: r.symbol });
+        this.#cancel(r.symbol, r.clientOrderId);
         continue;
       }
       this.#restored.set(r.symbol, r);
@@ -207,9 +207,9 @@ export class StopManager {
         continue;
       }
       const restored = this.#restored.get(p.symbol);
-      const adopt = restored !== undefined && restored.side === (p.side === 'LONG' ? 'SELL' : 'BUY');
+      const adopt = restored !== undefined && restored.side === closingSide(p.side);
       if (restored !== undefined) this.#restored.delete(p.symbol);
-      if (restored !== undefined && !adopt) void this.#o.coalescer.submit(p.symbol, { kind: 'CANCEL', clientOrderId: restored.clientOrderId, symbol: p.symbol });
+      if (restored !== undefined && !adopt) this.#cancel(p.symbol, restored.clientOrderId);
       this.#states.set(p.symbol, {
         symbol: p.symbol,
         side: p.side,
@@ -233,7 +233,7 @@ export class StopManager {
       if (Number.isNaN(this.#restoredSince)) this.#restoredSince = now ?? Number.NEGATIVE_INFINITY;
       const expired = now === undefined || now - this.#restoredSince >= (this.#o.restoreGraceMs ?? 300_000);
       if (expired) {
-        for (const r of this.#restored.values()) void this.#o.coalescer.submit(r.symbol, { kind: 'CANCEL', clientOrderId: r.clientOrderId, symbol: r.symbol });
+        for (const r of this.#restored.values()) this.#cancel(r.symbol, r.clientOrderId);
         this.#restored.clear();
       }
     }
@@ -339,8 +339,7 @@ export class StopManager {
     const s = this.#states.get(symbol);
     this.#restored.delete(symbol);
     if (s === undefined) return false;
-    this.#states.delete(symbol);
-    if (s.slot >= 0) this.#bySlot[s.slot] = undefined;
+    this.#forget(s);
     return true;
   }
 
@@ -385,7 +384,7 @@ export class StopManager {
     if (first) this.counters.placed++;
     else this.counters.moved++;
     if (this.#o.mode !== 'BROKER') return;
-    const side = s.side === 'LONG' ? 'SELL' : 'BUY';
+    const side = closingSide(s.side);
     const command: ProtectiveCommand = s.placed
       ? { kind: 'AMEND_STOP', clientOrderId: s.orderId, symbol: s.symbol, stopPrice: price, version }
       : { kind: 'PLACE_STOP', clientOrderId: s.orderId, symbol: s.symbol, side, quantity: s.quantity, stopPrice: price };
@@ -416,17 +415,25 @@ export class StopManager {
       kind: 'CLOSE_POSITION',
       clientOrderId: s.orderId,
       symbol: s.symbol,
-      side: s.side === 'LONG' ? 'SELL' : 'BUY',
+      side: closingSide(s.side),
       quantity: s.quantity,
     });
   }
 
+  /** Stops managing `s` and cancels its resting stop, if one is working at the broker. */
   #drop(s: StopState): void {
+    this.#forget(s);
+    if (this.#o.mode === 'BROKER' && s.placed && s.status === 'OPEN') this.#cancel(s.symbol, s.orderId);
+  }
+
+  /** Removes `s` from the manager's maps (nothing is sent). */
+  #forget(s: StopState): void {
     this.#states.delete(s.symbol);
     if (s.slot >= 0) this.#bySlot[s.slot] = undefined;
-    if (this.#o.mode === 'BROKER' && s.placed && s.status === 'OPEN') {
-      void this.#o.coalescer.submit(s.symbol, { kind: 'CANCEL', clientOrderId: s.orderId, symbol: s.symbol });
-    }
+  }
+
+  #cancel(symbol: string, clientOrderId: string): void {
+    void this.#o.coalescer.submit(symbol, { kind: 'CANCEL', clientOrderId, symbol });
   }
 }
 

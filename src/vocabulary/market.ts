@@ -15,6 +15,11 @@ export type OrderSide = 'BUY' | 'SELL';
 /** Direction of a position. */
 export type PositionSide = 'LONG' | 'SHORT';
 
+/** The side of an order that closes (or protects) a position: SELL for a LONG, BUY for a SHORT. */
+export function closingSide(side: PositionSide): OrderSide {
+  return side === 'LONG' ? 'SELL' : 'BUY';
+}
+
 /** An execution reported by the host engine or broker. */
 export interface Fill {
   /** Unique per execution; a repeated id is a duplicate report. */
