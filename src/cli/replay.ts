@@ -210,14 +210,13 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     const summary = await engine.replay(options.data, { strategy: createDemoStrategy() });
     const ms = performance.now() - started;
     // The last protective commands reach the broker before the summary (bounded wait).
-    let drainTimer: ReturnType<typeof setTimeout> | undefined;
     const drained = (async () => {
       await plugin.settled();
       await egress.idle();
     })();
-    await Promise.race([drained, new Promise<void>((r) => (drainTimer = setTimeout(r, DRAIN_WAIT_MS)))]);
-    clearTimeout(drainTimer);
+    await within(drained, DRAIN_WAIT_MS, () => undefined);
     const s = plugin.stats();
+    const source = typeof options.data === 'string' ? options.data : 'generated bars';
     const report: ReplayReport = {
       summary,
       plugin: s,
@@ -231,7 +230,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     };
     if (recorder !== undefined && options.report !== undefined) {
       for (const d of dlq.list()) recorder.action({ t: d.deadAt, kind: 'DEAD_LETTERED', symbol: d.command.symbol, code: d.code, detail: `${d.command.kind} ${d.command.clientOrderId} after ${d.attempts} attempts` });
-      const title = `Bulwark replay: ${typeof options.data === 'string' ? basename(options.data) : 'generated bars'}`;
+      const title = `Bulwark replay: ${source === 'generated bars' ? source : basename(source)}`;
       const summaryRows: (readonly [string, string])[] = [
         ['bars accepted / rejected', `${summary.barsAccepted} / ${summary.barsRejected}`],
         ['stops placed / moved / triggered', `${s.stops.placed} / ${s.stops.moved} / ${s.stops.triggered}`],
@@ -244,12 +243,12 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       ];
       await writeFile(options.report, renderReport(recorder.data(title, summaryRows)));
     }
+    egress.close();
     if (options.json === true) {
       print(JSON.stringify(report));
-      egress.close();
       return report;
     }
-    print(`Bulwark replay: ${typeof options.data === 'string' ? options.data : 'generated bars'}, ${summary.batches} batches, broker ${embedded === undefined ? url : `embedded simulator at ${url}`}`);
+    print(`Bulwark replay: ${source}, ${summary.batches} batches, broker ${embedded === undefined ? url : `embedded simulator at ${url}`}`);
     print(`  bars            read ${summary.barsRead}, accepted ${summary.barsAccepted}, rejected ${summary.barsRejected} (${counts(summary.rejectedByCode)}) in ${ms.toFixed(0)} ms`);
     print(`  plugin          ${s.bars.accepted} bars accepted, rejections: ${counts(s.rejections)}`);
     print(`  stops           placed ${s.stops.placed}, moved ${s.stops.moved}, triggered ${s.stops.triggered}, held back by quarantine ${s.stops.suppressed}; adopted from the broker at start ${plugin.restoredStops}`);
@@ -262,7 +261,6 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     for (const d of dlq.list()) byCode[`${d.command.kind} ${d.code}`] = (byCode[`${d.command.kind} ${d.code}`] ?? 0) + 1;
     print(`  dead letters    ${counts(byCode)}${dlq.size > 0 ? ` (in ${dlq.path}; \`bulwark dlq list --state-dir ${stateDir}\`)` : ''}`);
     print(`  equity          ${summary.finalEquity.toFixed(0)} (realised P&L ${summary.realisedPnl.toFixed(0)})`);
-    egress.close();
     return report;
   } finally {
     await cleanup();
@@ -271,16 +269,31 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
 
 /** Connects and logs on, or throws a CliError (BROKER) saying what to check. */
 async function connectOrFail(client: WsBrokerClient, url: string, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CliError('BROKER', `no logon at ${url} within ${ms} ms: is the broker running there?`, EXIT.BROKER)), ms);
-  });
   try {
-    await Promise.race([client.connect(), timeout]);
+    await within(client.connect(), ms, () => {
+      throw new CliError('BROKER', `no logon at ${url} within ${ms} ms: is the broker running there?`, EXIT.BROKER);
+    });
   } catch (e) {
     client.close();
     if (e instanceof BrokerRequestError) throw new CliError('BROKER', `the broker at ${url} refused the logon (${e.code} ${e.message}): check BULWARK_API_KEY and BULWARK_API_SECRET`, EXIT.BROKER);
     throw e;
+  }
+}
+
+/** `p`, or what `onTimeout` returns (or throws) after `ms`, whichever comes first; the timer is always cleared. */
+async function within<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<T>((resolve, reject) => {
+    timer = setTimeout(() => {
+      try {
+        resolve(onTimeout());
+      } catch (e) {
+        reject(e);
+      }
+    }, ms);
+  });
+  try {
+    return await Promise.race([p, late]);
   } finally {
     clearTimeout(timer);
   }
