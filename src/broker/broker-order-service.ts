@@ -1,4 +1,4 @@
-import type { ExecutionReport } from '../egress/protocol.js';
+import { FINAL_ORDER_STATUSES, type ExecutionReport } from '../egress/protocol.js';
 import type { OrderEgress } from '../egress/order-egress.js';
 import type { OrderJournal } from '../egress/order-journal.js';
 import { BrokerRequestError } from '../egress/venue-guard.js';
@@ -25,8 +25,6 @@ export interface BrokerOrderServiceOptions {
   /** Told each command's final outcome and how long it took from `send` (seconds), e.g. for a latency histogram. */
   readonly onSettled?: (command: ProtectiveCommand, result: CommandResult, seconds: number) => void;
 }
-
-const FINAL = new Set(['FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
 
 /**
  * The host-facing order service over a real broker connection: protective commands go out
@@ -98,7 +96,7 @@ export class BrokerOrderService implements OrderService {
   /** Books one execution report (the adapter has already dropped exact duplicates). */
   onReport(report: ExecutionReport['data']): void {
     this.#book(report.clientOrderId, report.symbol, report.side, Number(report.cumQty), Number(report.lastPrice));
-    if (FINAL.has(report.status)) void this.#o.journal.done(report.clientOrderId);
+    if (FINAL_ORDER_STATUSES.has(report.status)) void this.#o.journal.done(report.clientOrderId);
   }
 
   /**
@@ -128,7 +126,7 @@ export class BrokerOrderService implements OrderService {
       }
       const status = String(o['status']);
       this.#book(stop.clientOrderId, stop.symbol, stop.side, Number(o['executedQty']), Number(o['stopPrice'] ?? stop.stopPrice));
-      if (FINAL.has(status)) await this.#o.journal.done(stop.clientOrderId);
+      if (FINAL_ORDER_STATUSES.has(status)) await this.#o.journal.done(stop.clientOrderId);
     }
   }
 

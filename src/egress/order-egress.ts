@@ -5,11 +5,10 @@ import type { CommandResult, OrderSink, ProtectiveCommand } from '../vocabulary/
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { OrderJournal } from './order-journal.js';
 import { EgressQueue, type EgressLane } from './egress-queue.js';
+import { FINAL_ORDER_STATUSES } from './protocol.js';
 
 const PROTECTIVE_LANES: readonly EgressLane[] = Object.freeze(['PROTECTIVE']);
 const OTHER_LANES: readonly EgressLane[] = Object.freeze(['REDUCE', 'NORMAL']);
-/** Order statuses after which an amend or cancel has nothing left to act on. */
-const FINAL_STATUSES: ReadonlySet<string> = new Set(['FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
 import { SlidingWindowRateLimiter } from './rate-limiter.js';
 import { BrokerRequestError, type VenueGuard } from './venue-guard.js';
 
@@ -135,7 +134,7 @@ export class OrderEgress implements OrderSink {
       if (journal === undefined) return tally;
       const resends: Promise<CommandResult>[] = [];
       for (const command of journal.inDoubt()) {
-        const known = await this.#status(command);
+        const known = (await this.#status(command)).kind;
         if (known === 'KNOWN') {
           tally.executed++;
           await journal.outcome(command, { ok: true, clientOrderId: command.clientOrderId });
@@ -324,9 +323,9 @@ export class OrderEgress implements OrderSink {
         if (action === 'QUERY_STATUS') {
           // An amend or cancel of an order the broker calls unknown or final: if it is final
           // (filled, cancelled, expired, rejected) the command is moot, not a failure to chase.
-          const status = await this.#orderStatus(command);
-          if (status !== undefined && FINAL_STATUSES.has(status)) {
-            return { ok: false, clientOrderId: id, code: 'ORDER_FINAL', message: `order is ${status} at the broker` };
+          const known = await this.#status(command);
+          if (known.kind === 'KNOWN' && FINAL_ORDER_STATUSES.has(known.status)) {
+            return { ok: false, clientOrderId: id, code: 'ORDER_FINAL', message: `order is ${known.status} at the broker` };
           }
         }
         if (action === 'REJECT' || action === 'QUERY_STATUS' || action === 'NOT_FOUND' || action === 'RELOGON') {
@@ -337,7 +336,7 @@ export class OrderEgress implements OrderSink {
           return { ok: false, clientOrderId: id, code: 'RETRIES_EXHAUSTED', message: e instanceof Error ? e.message : String(e) };
         }
         // IN_DOUBT or DUPLICATE: ask the broker before anything else.
-        const known = await this.#status(command);
+        const known = (await this.#status(command)).kind;
         if (known === 'KNOWN') {
           this.#emit({ kind: 'ADOPTED', command, reason: action === 'DUPLICATE' ? 'DUPLICATE' : 'IN_DOUBT_EXECUTED' });
           return { ok: true, clientOrderId: id };
@@ -361,26 +360,17 @@ export class OrderEgress implements OrderSink {
     }
   }
 
-  /** The broker's status of the command's order (undefined when it cannot say), through the limiter. */
-  async #orderStatus(command: ProtectiveCommand): Promise<string | undefined> {
+  /**
+   * Whether the broker has the command's order, and its status: asked by client id, through
+   * the limiter. NEVER_SEEN is the broker's -2013; UNKNOWN, any other failure.
+   */
+  async #status(command: ProtectiveCommand): Promise<{ readonly kind: 'KNOWN'; readonly status: string } | { readonly kind: 'NEVER_SEEN' | 'UNKNOWN' }> {
     try {
       await this.#o.limiter.acquire();
       const order = await this.#o.client.request('order.status', { symbol: command.symbol, origClientOrderId: command.clientOrderId });
-      return typeof order['status'] === 'string' ? order['status'] : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Whether the broker has the command's order: asked by client id, through the limiter. */
-  async #status(command: ProtectiveCommand): Promise<'KNOWN' | 'NEVER_SEEN' | 'UNKNOWN'> {
-    try {
-      await this.#o.limiter.acquire();
-      await this.#o.client.request('order.status', { symbol: command.symbol, origClientOrderId: command.clientOrderId });
-      return 'KNOWN';
+      return { kind: 'KNOWN', status: typeof order['status'] === 'string' ? order['status'] : '' };
     } catch (e) {
-      if (e instanceof BrokerRequestError && e.action === 'NOT_FOUND') return 'NEVER_SEEN';
-      return 'UNKNOWN';
+      return { kind: e instanceof BrokerRequestError && e.action === 'NOT_FOUND' ? 'NEVER_SEEN' : 'UNKNOWN' };
     }
   }
 

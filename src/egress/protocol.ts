@@ -10,6 +10,9 @@ const decimal = z.string().regex(/^\d+(\.\d+)?$/);
 const clientOrderId = z.string().regex(/^[A-Za-z0-9._:-]{1,36}$/);
 const orderStatus = z.enum(['NEW', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
 
+/** Order statuses after which nothing more happens to the order (no fill, amend or cancel acts on it). */
+export const FINAL_ORDER_STATUSES: ReadonlySet<string> = new Set(['FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
+
 /** An order as the broker reports it. */
 export const brokerOrderSchema = z.object({
   symbol: z.string().min(1).max(32),
