@@ -50,6 +50,14 @@ async function readable(path: string, what: string): Promise<void> {
   }
 }
 
+/** Resolves on Ctrl-C (SIGINT) or SIGTERM. */
+function untilStopped(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
 /** Lines in a file, counted by streaming (for the progress bar's total). */
 async function countLines(path: string): Promise<number> {
   let n = 0;
@@ -103,10 +111,7 @@ export async function runReplayCommand(v: Values, out: Output = console): Promis
   if (server !== undefined) {
     if (process.stdout.isTTY === true) {
       out.error(`replay done; serving the final metrics at ${server.url} until Ctrl-C`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilStopped();
     }
     await server.close();
   }
@@ -133,10 +138,7 @@ export async function runBroker(v: Values, out: Output = console): Promise<numbe
     throw new CliError('USAGE', `cannot listen on port ${port}: ${e instanceof Error ? e.message : String(e)}`, EXIT.USAGE);
   });
   out.log(`simulated broker listening on ${broker.url} (${rate} orders/s); Ctrl-C stops it`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopped();
   await broker.close();
   return EXIT.OK;
 }
