@@ -21,7 +21,7 @@ const MIN_BATCHES = 20;
  * hit in a few hundred bars: the bench measures trailing, not a mass of triggers (which
  * would take positions out of the update path and flatter the figure).
  */
-class Market {
+export class Market {
   readonly symbols: readonly string[];
   readonly price: Float64Array;
   #seed: number;
@@ -111,17 +111,27 @@ export interface Measured {
   readonly market: Market;
 }
 
+/** A plugin under load: 10 000 open positions, warmed up, and one timed batch per `step()`. */
+export interface Rig {
+  readonly plugin: RiskPlugin;
+  readonly clock: { now: number };
+  readonly market: Market;
+  /** Feeds the next batch; returns the ms `onBars` took (the re-opening of closed positions is untimed). */
+  step(): Promise<number>;
+}
+
 /**
- * Starts a plugin with 10 000 open positions, warms it up, then times onBars batch by batch.
- * Between batches, outside the timed region, every position a stop closed is re-opened at the
- * current price (two snapshots: without it, so its stop is dropped, then with it), so that
- * every measured batch trails 10 000 live stops.
+ * Starts a plugin with 10 000 open positions and warms it up. Between batches, outside the
+ * timed region, every position a stop closed is re-opened at the current price (two
+ * snapshots: without it, so its stop is dropped, then with it), so that every measured batch
+ * trails 10 000 live stops. `create` is the plugin factory (another source tree's, for A/B
+ * runs in one process).
  */
-export async function run(s: Scenario): Promise<Measured> {
+export async function startRig(s: Scenario, create: typeof createRiskPlugin = createRiskPlugin): Promise<Rig> {
   const clock = { now: T0 };
   const closed = new Set<string>();
   const market = new Market(SYMBOLS, 20260302);
-  const plugin = createRiskPlugin({
+  const plugin = create({
     limits: { maxSymbols: SYMBOLS, maxPositions: SYMBOLS },
     stops: {
       mode: 'LOCAL',
@@ -148,19 +158,29 @@ export async function run(s: Scenario): Promise<Measured> {
     await plugin.onBars(market.batch(t));
     await reopen();
   }
-  const before = plugin.stats();
-  const samples: number[] = [];
-  let total = 0;
-  while (total < MEASURE_MS || samples.length < MIN_BATCHES) {
+  const step = async (): Promise<number> => {
     const batch = market.batch((t += MINUTE)); // built outside the timed region
     clock.now = t;
     const start = performance.now();
     await plugin.onBars(batch);
     const ms = performance.now() - start;
-    samples.push(ms);
-    total += ms;
     await reopen();
     if (plugin.stats().positions !== SYMBOLS) throw new Error(`expected ${SYMBOLS} positions, have ${plugin.stats().positions}`);
+    return ms;
+  };
+  return { plugin, clock, market, step };
+}
+
+/** Runs scenario `s` on a fresh {@link Rig} for about MEASURE_MS of timed batches. */
+export async function run(s: Scenario): Promise<Measured> {
+  const { plugin, clock, market, step } = await startRig(s);
+  const before = plugin.stats();
+  const samples: number[] = [];
+  let total = 0;
+  while (total < MEASURE_MS || samples.length < MIN_BATCHES) {
+    const ms = await step();
+    samples.push(ms);
+    total += ms;
   }
   const after = plugin.stats();
   if (after.bars.rejected !== 0 || Object.keys(after.rejections).length > 0) throw new Error(`rejections: ${JSON.stringify(after.rejections)}`);
