@@ -4,3 +4,4 @@ export { alloc, release } from "./memory";
 export * from "./atr";
 export * from "./drawdown";
 export * from "./correlation";
+export * from "./windows";

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'INVALID_INPUT_TYPE'
   | 'LENGTH_MISMATCH'
   | 'INDEX_OUT_OF_RANGE'
+  | 'NAN_VALUE'
   | 'LIMIT_EXCEEDED'
   | 'BANK_DISPOSED'
   | 'OUT_OF_MEMORY'

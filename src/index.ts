@@ -22,6 +22,7 @@ export { KernelBank, type NumericInput } from './kernels/bank.js';
 export { AtrBank, type AtrBankOptions } from './kernels/atr.js';
 export { DrawdownBank, type DrawdownBankOptions } from './kernels/drawdown.js';
 export { CorrelationBank, packedIndex, type CorrelationBankOptions } from './kernels/correlation.js';
+export { WindowBank, windowBankBytes, type WindowBankOptions } from './kernels/windows.js';
 
 // Validation.
 export { validateBar, validateFill, validatePosition, validateSnapshot, validateOrder } from './validation/records.js';

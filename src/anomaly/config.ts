@@ -1,5 +1,6 @@
 import { BulwarkError } from '../errors.js';
 import type { KernelLimits } from '../kernels/limits.js';
+import { windowBankBytes } from '../kernels/windows.js';
 import { ANOMALY_ACTIONS, ANOMALY_TYPES, type AnomalyAction, type AnomalyType } from './events.js';
 
 /** Which actions each anomaly type triggers. */
@@ -108,14 +109,15 @@ export const DEFAULT_ANOMALY_CONFIG: AnomalyConfig = Object.freeze({
 
 /**
  * Most window entries (maxSymbols × spikeWindow): price and volume each keep a ring and a
- * sorted copy, 32 bytes per entry, so at most 512 MiB.
+ * sorted copy in a WASM window bank, 16 bytes per entry per bank, so at most 128 MiB per
+ * bank (within the kernels' default `maxBankBytes`).
  *
  * @example
  * ```ts
  * const longestWindow = Math.floor(MAX_WINDOW_ENTRIES / symbols);
  * ```
  */
-export const MAX_WINDOW_ENTRIES = 2 ** 24;
+export const MAX_WINDOW_ENTRIES = 2 ** 23;
 
 interface Rule {
   readonly integer: boolean;
@@ -277,6 +279,10 @@ export function kernelLimitProblems(config: AnomalyConfig, limits: KernelLimits)
   const watch = Math.min(config.correlationSymbols, config.maxSymbols);
   if (watch > limits.maxCorrelationSymbols) {
     problems.push(`correlationSymbols (${watch}) exceeds the kernels' maxCorrelationSymbols ${limits.maxCorrelationSymbols}`);
+  }
+  const windowBytes = windowBankBytes(config.maxSymbols, config.spikeWindow);
+  if (windowBytes > limits.maxBankBytes) {
+    problems.push(`a spike window bank needs ${windowBytes} bytes, over the kernels' maxBankBytes ${limits.maxBankBytes}`);
   }
   if (config.atrLongPeriod > limits.maxPeriod) {
     problems.push(`atrLongPeriod (${config.atrLongPeriod}) exceeds the kernels' maxPeriod ${limits.maxPeriod}`);

@@ -15,12 +15,12 @@ import { VolumeSpikes } from './volume-spikes.js';
  * Detects market-data anomalies for the risk plugin: PRICE_SPIKE, VOLUME_SPIKE,
  * VOLATILITY_REGIME, CORRELATION_BREAK, STALE_FEED and BAD_TICK (see each detector's notes).
  *
- * Memory is fixed at construction: every per-symbol column (spike windows, last close,
- * quarantine, stale and regime state) is a typed array of `maxSymbols` rows, and ATR and
- * correlation state lives in the kernels' banks. Symbols get slots in arrival order; a new
- * symbol beyond `maxSymbols` is refused (its bars are counted in `refusedBars` and skipped).
- * 32·spikeWindow + 199 bytes per symbol of `maxSymbols` (21 MB at the defaults), plus the
- * kernels' banks (two ATR banks and one correlation bank) in WASM memory.
+ * Memory is fixed at construction: every per-symbol column (last close, quarantine, stale
+ * and regime state) is a typed array of `maxSymbols` rows (172 bytes per symbol), and the
+ * spike windows, ATR and correlation state live in the kernels' banks in WASM memory (two
+ * window banks of 16·spikeWindow + 56 bytes per symbol, 20 MB at the defaults; two ATR banks;
+ * one correlation bank). Symbols get slots in arrival order; a new symbol beyond `maxSymbols`
+ * is refused (its bars are counted in `refusedBars` and skipped).
  *
  * @example
  * ```ts
@@ -45,6 +45,9 @@ export class AnomalyDetector {
   // reset lazily by stamping each pass with a new number.
   readonly #seenStamp: Float64Array;
   readonly #seenCount: Int32Array;
+  /** Per row of the current round: the index of its bar in the batch, and its slot. */
+  readonly #rowBar: Int32Array;
+  readonly #rowSlot: Int32Array;
   #stamp = 0;
   #refused = 0;
   #invalid = 0;
@@ -68,16 +71,25 @@ export class AnomalyDetector {
     this.config = cfg;
     this.#registry = registry ?? new SymbolRegistry(cfg.maxSymbols);
     this.#scorer = new RobustScorer();
-    this.#price = new PriceSpikes(cfg, this.#scorer);
-    this.#volume = new VolumeSpikes(cfg, this.#scorer);
     this.#stale = new StaleFeed(cfg, this.#registry);
     this.#seenStamp = new Float64Array(cfg.maxSymbols);
     this.#seenCount = new Int32Array(cfg.maxSymbols);
-    this.#regime = new VolatilityRegime(kernels, cfg, this.#registry);
+    this.#rowBar = new Int32Array(cfg.maxSymbols);
+    this.#rowSlot = new Int32Array(cfg.maxSymbols);
+    // Each of these holds WASM memory: if a later one cannot be made, the earlier are returned.
+    const made: { dispose(): void }[] = [];
+    const make = <T extends { dispose(): void }>(create: () => T): T => {
+      const x = create();
+      made.push(x);
+      return x;
+    };
     try {
-      this.#correlation = new CorrelationBreak(kernels, cfg, this.#registry);
+      this.#price = make(() => new PriceSpikes(kernels, cfg, this.#scorer));
+      this.#volume = make(() => new VolumeSpikes(kernels, cfg, this.#scorer));
+      this.#regime = make(() => new VolatilityRegime(kernels, cfg, this.#registry));
+      this.#correlation = make(() => new CorrelationBreak(kernels, cfg, this.#registry));
     } catch (e) {
-      this.#regime.dispose();
+      for (const x of made) x.dispose();
       throw e;
     }
   }
@@ -218,12 +230,13 @@ export class AnomalyDetector {
   stateArrays(): readonly ArrayBufferView[] {
     return Object.freeze([
       ...this.#price.buffers(),
-      ...this.#volume.buffers(),
       ...this.#stale.buffers(),
       ...this.#regime.buffers(),
       ...this.#correlation.buffers(),
       this.#seenStamp,
       this.#seenCount,
+      this.#rowBar,
+      this.#rowSlot,
     ]);
   }
 
@@ -236,6 +249,8 @@ export class AnomalyDetector {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#price.dispose();
+    this.#volume.dispose();
     this.#regime.dispose();
     this.#correlation.dispose();
   }
@@ -244,11 +259,22 @@ export class AnomalyDetector {
     if (this.#disposed) throw new BulwarkError('BANK_DISPOSED', 'this anomaly detector has been disposed');
   }
 
-  /** Runs round `k` of `bars`; returns the most bars any one symbol has in `bars`. */
+  /**
+   * Runs round `k` of `bars`; returns the most bars any one symbol has in `bars`. The round's
+   * bars are staged (their spike windows' values computed), scored in one kernel call per
+   * window bank, then finished in bar order, so events come out in bar order.
+   */
   #round(bars: readonly Bar[], k: number, out: AnomalyEvent[], slots: readonly number[] | undefined): number {
     const stamp = ++this.#stamp;
     const seenStamp = this.#seenStamp;
     const seenCount = this.#seenCount;
+    const rowBar = this.#rowBar;
+    const rowSlot = this.#rowSlot;
+    const price = this.#price;
+    const volume = this.#volume;
+    price.begin();
+    volume.begin();
+    let rows = 0;
     let rounds = 0;
     let timestamp = Number.NEGATIVE_INFINITY;
     for (let b = 0; b < bars.length; b++) {
@@ -276,24 +302,31 @@ export class AnomalyDetector {
       seenCount[slot] = occurrence + 1;
       if (occurrence + 1 > rounds) rounds = occurrence + 1;
       if (occurrence !== k) continue;
-      this.#bar(slot, bar, out);
+      rowBar[rows] = b;
+      rowSlot[rows] = slot;
+      this.#stale.touch(slot, bar.timestamp);
+      price.stage(rows, slot, bar);
+      volume.stage(rows, slot, bar);
+      rows++;
       if (bar.timestamp > timestamp) timestamp = bar.timestamp;
+    }
+    price.run();
+    volume.run(rows);
+    for (let row = 0; row < rows; row++) {
+      const slot = rowSlot[row] as number;
+      const bar = bars[rowBar[row] as number] as Bar;
+      const r = price.finish(row, slot, bar, out);
+      if (price.confirmed) {
+        const book = price.book;
+        this.#regime.stageCatchUp(slot, book.high(slot), book.low(slot), book.close(slot));
+      }
+      if (!price.held) this.#regime.stage(slot, bar);
+      volume.finish(row, slot, bar, out);
+      if (r === r) this.#correlation.stage(slot, r);
     }
     this.#regime.flush(out);
     this.#correlation.flush(timestamp, out);
     return rounds;
-  }
-
-  #bar(slot: number, bar: Bar, out: AnomalyEvent[]): void {
-    this.#stale.touch(slot, bar.timestamp);
-    const r = this.#price.observe(slot, bar, out);
-    if (this.#price.confirmed) {
-      const book = this.#price.book;
-      this.#regime.stageCatchUp(slot, book.high(slot), book.low(slot), book.close(slot));
-    }
-    if (!this.#price.held) this.#regime.stage(slot, bar);
-    this.#volume.observe(slot, bar, out);
-    if (r === r) this.#correlation.stage(slot, r);
   }
 }
 

@@ -34,4 +34,3 @@ export {
   type VolumeSpikeInputs,
 } from './events.js';
 export { MAD_TO_SIGMA, MEAN_AD_TO_SIGMA, RobustScorer } from './robust.js';
-export { SortedWindows } from './windows.js';

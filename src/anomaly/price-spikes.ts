@@ -2,8 +2,19 @@ import type { Bar } from '../vocabulary/market.js';
 import type { AnomalyConfig } from './config.js';
 import { anomalyEvent, type AnomalyAction, type AnomalyEvent, type BadTickEvent, type PriceSpikeEvent } from './events.js';
 import { QuarantineBook } from './quarantine.js';
-import { SortedWindows } from './windows.js';
+import type { Kernels } from '../kernels/load.js';
+import type { WindowBank } from '../kernels/windows.js';
 import { RobustScorer } from './robust.js';
+
+/** How a bar of the current round is scored (see {@link PriceSpikes.stage}). */
+const enum Row {
+  /** The symbol's first bar: nothing to compare with. */
+  First = 0,
+  /** Scored and pushed in the batch; flagged ones are finished by the host code. */
+  Batch = 1,
+  /** Its symbol is quarantined: the whole bar is handled by {@link PriceSpikes.observe}. */
+  Quarantined = 2,
+}
 
 /**
  * PRICE_SPIKE detection and bad-tick quarantine, per slot.
@@ -21,11 +32,21 @@ import { RobustScorer } from './robust.js';
  * becomes the reference, and `confirmed` is set so the caller feeds the held bar to the ATR
  * kernels before the new one. Either way the quarantine lifts on that bar.
  *
+ * A round of bars is scored in three steps, so that the windows are updated by one kernel
+ * call: {@link PriceSpikes.stage} each bar, {@link PriceSpikes.run} once, then
+ * {@link PriceSpikes.finish} each bar in order (events come out in bar order). A bar the
+ * kernel cannot rule out is scored exactly in `finish`.
+ *
  * @example
  * ```ts
- * const r = spikes.observe(slot, bar, events); // accepted log return, NaN if none
- * if (spikes.confirmed) feedHeldBar(spikes.book, slot);
- * if (!spikes.held) feedBar(bar);
+ * spikes.begin();
+ * for (const [row, bar] of round.entries()) spikes.stage(row, slotOf(bar), bar);
+ * spikes.run();
+ * for (const [row, bar] of round.entries()) {
+ *   const r = spikes.finish(row, slotOf(bar), bar, events); // accepted log return, NaN if none
+ *   if (spikes.confirmed) feedHeldBar(spikes.book, slotOf(bar));
+ *   if (!spikes.held) feedBar(bar);
+ * }
  * ```
  */
 export class PriceSpikes {
@@ -36,17 +57,28 @@ export class PriceSpikes {
   /** Quarantined spike bars. */
   readonly book: QuarantineBook;
   readonly #config: AnomalyConfig;
-  readonly #windows: SortedWindows;
+  readonly #windows: WindowBank;
   readonly #last: Float64Array;
+  /** Per row of the current round: how it is scored, and its row in the kernel batch. */
+  readonly #kind: Uint8Array;
+  readonly #batchRow: Int32Array;
+  #values: Float64Array;
+  #slots: Int32Array;
+  #rows = 0;
+  #flags: Int32Array;
   readonly #scorer: RobustScorer;
   readonly #quarantines: boolean;
   readonly #actionsHeld: readonly AnomalyAction[];
   readonly #actionsPlain: readonly AnomalyAction[];
 
-  constructor(config: AnomalyConfig, scorer: RobustScorer) {
+  constructor(kernels: Kernels, config: AnomalyConfig, scorer: RobustScorer) {
     this.#config = config;
     this.#scorer = scorer;
-    this.#windows = new SortedWindows(config.maxSymbols, config.spikeWindow);
+    this.#windows = kernels.windowBank({ symbols: config.maxSymbols, window: config.spikeWindow });
+    this.#kind = new Uint8Array(config.maxSymbols);
+    this.#batchRow = new Int32Array(config.maxSymbols);
+    ({ values: this.#values, slots: this.#slots } = this.#windows.input());
+    this.#flags = new Int32Array(0);
     this.#last = new Float64Array(config.maxSymbols).fill(Number.NaN);
     this.book = new QuarantineBook(config.maxSymbols);
     this.#actionsHeld = config.actions.PRICE_SPIKE;
@@ -59,7 +91,62 @@ export class PriceSpikes {
     return this.book.isActive(slot);
   }
 
-  /** Processes one bar of `slot`; appends events to `out`; returns the accepted log return or NaN. */
+  /** Starts a round (see the class notes). */
+  begin(): void {
+    ({ values: this.#values, slots: this.#slots } = this.#windows.input());
+    this.#rows = 0;
+  }
+
+  /** Stages row `row` of the round: `slot`'s bar (at most one per slot in a round). */
+  stage(row: number, slot: number, bar: Bar): void {
+    if (this.book.isActive(slot)) {
+      this.#kind[row] = Row.Quarantined;
+      return;
+    }
+    const prev = this.#last[slot] as number;
+    if (!(prev > 0)) {
+      this.#kind[row] = Row.First;
+      return;
+    }
+    this.#kind[row] = Row.Batch;
+    const b = this.#rows++;
+    this.#batchRow[row] = b;
+    this.#values[b] = Math.log(bar.close / prev);
+    this.#slots[b] = slot;
+  }
+
+  /**
+   * Scores the staged rows in one kernel call: a return that cannot be a spike (|r − median|
+   * is below priceZ times a lower bound on the scale: almost every bar) is pushed to its
+   * window; the others are left for `finish` to score exactly.
+   */
+  run(): void {
+    const cfg = this.#config;
+    this.#flags = this.#windows.checkPush(this.#rows, cfg.minSamples, cfg.priceZ, cfg.priceScaleFloor, false);
+  }
+
+  /** Finishes row `row` (in row order); appends events to `out`; returns the accepted log return or NaN. */
+  finish(row: number, slot: number, bar: Bar, out: AnomalyEvent[]): number {
+    const kind = this.#kind[row];
+    if (kind === Row.Quarantined) return this.observe(slot, bar, out);
+    this.held = false;
+    this.confirmed = false;
+    if (kind === Row.First) {
+      this.#last[slot] = bar.close;
+      return Number.NaN;
+    }
+    const b = this.#batchRow[row] as number;
+    const r = this.#values[b] as number;
+    const prev = this.#last[slot] as number;
+    if (this.#flags[b] === 1) {
+      if (this.#score(slot, bar, r, prev, out)) return Number.NaN;
+      this.#windows.push(slot, r);
+    }
+    this.#last[slot] = bar.close;
+    return r;
+  }
+
+  /** Processes one bar of `slot` on its own; appends events to `out`; returns the accepted log return or NaN. */
   observe(slot: number, bar: Bar, out: AnomalyEvent[]): number {
     this.held = false;
     this.confirmed = false;
@@ -83,50 +170,58 @@ export class PriceSpikes {
     }
     const r = Math.log(bar.close / prev);
     // |z| ≥ priceZ needs |r − median| ≥ priceZ·scale; when even the scale's lower bound rules
-    // that out (almost every bar), the exact MAD is not needed.
+    // that out, the exact MAD is not needed.
     const w = this.#windows;
     if (
       w.count(slot) >= cfg.minSamples &&
-      Math.abs(r - w.median(slot)) >= cfg.priceZ * RobustScorer.scaleLowerBound(w, slot, cfg.priceScaleFloor)
+      Math.abs(r - w.median(slot)) >= cfg.priceZ * RobustScorer.scaleLowerBound(w, slot, cfg.priceScaleFloor) &&
+      this.#score(slot, bar, r, prev, out)
     ) {
-      const scorer = this.#scorer;
-      scorer.fit(this.#windows, slot, cfg.priceScaleFloor);
-      const z = scorer.z(r);
-      const absZ = Math.abs(z);
-      if (absZ >= cfg.priceZ) {
-        const quarantine = this.#quarantines && absZ >= cfg.badTickZ;
-        out.push(
-          anomalyEvent<PriceSpikeEvent>({
-            type: 'PRICE_SPIKE',
-            severity: quarantine ? 'CRITICAL' : 'WARNING',
-            symbols: [bar.symbol],
-            timestamp: bar.timestamp,
-            inputs: {
-              value: r,
-              median: scorer.median,
-              mad: scorer.mad,
-              scale: scorer.scale,
-              z,
-              threshold: cfg.priceZ,
-              samples: scorer.samples,
-              close: bar.close,
-              previousClose: prev,
-              badTickThreshold: cfg.badTickZ,
-            },
-            actions: quarantine ? this.#actionsHeld : this.#actionsPlain,
-          }),
-        );
-        if (quarantine) {
-          this.book.hold(slot, bar, prev, z);
-          this.#last[slot] = prev;
-          this.held = true;
-          return Number.NaN;
-        }
-      }
+      return Number.NaN;
     }
-    this.#windows.push(slot, r);
+    w.push(slot, r);
     this.#last[slot] = bar.close;
     return r;
+  }
+
+  /**
+   * Scores return `r` of `slot`'s bar exactly against its window; appends a PRICE_SPIKE to
+   * `out` when |z| ≥ priceZ. Returns true when the bar is quarantined (held: not pushed).
+   */
+  #score(slot: number, bar: Bar, r: number, prev: number, out: AnomalyEvent[]): boolean {
+    const cfg = this.#config;
+    const scorer = this.#scorer;
+    scorer.fit(this.#windows, slot, cfg.priceScaleFloor);
+    const z = scorer.z(r);
+    const absZ = Math.abs(z);
+    if (absZ < cfg.priceZ) return false;
+    const quarantine = this.#quarantines && absZ >= cfg.badTickZ;
+    out.push(
+      anomalyEvent<PriceSpikeEvent>({
+        type: 'PRICE_SPIKE',
+        severity: quarantine ? 'CRITICAL' : 'WARNING',
+        symbols: [bar.symbol],
+        timestamp: bar.timestamp,
+        inputs: {
+          value: r,
+          median: scorer.median,
+          mad: scorer.mad,
+          scale: scorer.scale,
+          z,
+          threshold: cfg.priceZ,
+          samples: scorer.samples,
+          close: bar.close,
+          previousClose: prev,
+          badTickThreshold: cfg.badTickZ,
+        },
+        actions: quarantine ? this.#actionsHeld : this.#actionsPlain,
+      }),
+    );
+    if (!quarantine) return false;
+    this.book.hold(slot, bar, prev, z);
+    this.#last[slot] = prev;
+    this.held = true;
+    return true;
   }
 
   #badTick(slot: number, bar: Bar, retrace: number): BadTickEvent {
@@ -151,6 +246,11 @@ export class PriceSpikes {
 
   /** The typed arrays this object owns (for memory accounting). */
   buffers(): readonly ArrayBufferView[] {
-    return [...this.#windows.buffers(), this.#last, ...this.book.buffers()];
+    return [this.#last, this.#kind, this.#batchRow, ...this.book.buffers()];
+  }
+
+  /** Returns the window bank's WASM memory. */
+  dispose(): void {
+    this.#windows.dispose();
   }
 }

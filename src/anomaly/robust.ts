@@ -1,4 +1,4 @@
-import type { SortedWindows } from './windows.js';
+import type { WindowBank } from '../kernels/windows.js';
 
 /**
  * MAD → standard deviation for normal data: 1/Φ⁻¹(3/4).
@@ -30,7 +30,7 @@ export const MEAN_AD_TO_SIGMA = 1.2533;
  * d/floor rather than ±Infinity, and a mostly-flat illiquid window is scored by how far its
  * occasional ticks move instead of being flagged on every tick.
  *
- * Reads the window in place (see {@link SortedWindows}): nothing is copied or allocated.
+ * Reads the window in place (see {@link WindowBank}): nothing is copied or allocated.
  *
  * @example
  * ```ts
@@ -49,7 +49,7 @@ export class RobustScorer {
   samples = 0;
 
   /** Fits `slot`'s window; returns the number of values it had (0: all stats NaN). */
-  fit(windows: SortedWindows, slot: number, floor: number): number {
+  fit(windows: WindowBank, slot: number, floor: number): number {
     const n = windows.count(slot);
     this.samples = n;
     const median = windows.median(slot);
@@ -67,7 +67,7 @@ export class RobustScorer {
    * scale is 1.4826·MAD when that is at least `floor`, and at least `floor` otherwise, so it
    * is never below max(floor, 1.4826·(a lower bound on the MAD)). O(1) amortised.
    */
-  static scaleLowerBound(windows: SortedWindows, slot: number, floor: number): number {
+  static scaleLowerBound(windows: WindowBank, slot: number, floor: number): number {
     return Math.max(floor, MAD_TO_SIGMA * windows.madLowerBound(slot));
   }
 

@@ -34,4 +34,11 @@ export interface KernelExports {
   corrBankUpdate(state: number): number;
   corrBankPacked(state: number): void;
   corrBankGet(state: number, i: number, j: number): number;
+
+  winBankBytes(n: number, w: number): number;
+  winBankInit(state: number, n: number, w: number): void;
+  winBankColumn(state: number, k: number): number;
+  winPush(state: number, slot: number, v: number): void;
+  winLowerBound(state: number, slot: number): number;
+  winCheckPush(state: number, m: number, minSamples: number, z: number, floorScale: number, upOnly: number): number;
 }

@@ -8,6 +8,7 @@ import { DrawdownBank, maxDrawdownBatch, type DrawdownBankOptions } from './draw
 import type { KernelExports } from './exports.js';
 import { resolveLimits, type KernelLimits } from './limits.js';
 import { WasmRuntime } from './runtime.js';
+import { WindowBank, type WindowBankOptions } from './windows.js';
 import { Scratch } from './scratch.js';
 
 /**
@@ -56,6 +57,8 @@ export interface Kernels {
   drawdownBank(options: DrawdownBankOptions): DrawdownBank;
   /** A rolling correlation over `symbols` symbols. */
   correlationBank(options: CorrelationBankOptions): CorrelationBank;
+  /** Sorted sliding windows over `symbols` series, for robust (median / MAD) scores. */
+  windowBank(options: WindowBankOptions): WindowBank;
 }
 
 const cache = new Map<KernelBuild, Promise<WebAssembly.Module>>();
@@ -112,5 +115,6 @@ export async function loadKernels(options: LoadKernelsOptions = {}): Promise<Ker
     maxDrawdown: (values: NumericInput) => maxDrawdownBatch(scratch, limits, values),
     drawdownBank: (o: DrawdownBankOptions) => new DrawdownBank(runtime, limits, o),
     correlationBank: (o: CorrelationBankOptions) => new CorrelationBank(runtime, limits, o),
+    windowBank: (o: WindowBankOptions) => new WindowBank(runtime, limits, o),
   });
 }

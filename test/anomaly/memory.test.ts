@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AnomalyDetector } from '../../src/anomaly/index.js';
-import { loadKernels } from '../../src/index.js';
+import { loadKernels, windowBankBytes } from '../../src/index.js';
 import type { Bar } from '../../src/vocabulary/market.js';
 import { gaussian, rng } from '../helpers/random.js';
 import { MINUTE, T0 } from './bars.js';
@@ -41,8 +41,10 @@ describe('anomaly detector memory', () => {
     });
     expect(d.stateBytes).toBe(bytes);
     expect(k.memoryBytes).toBe(wasm);
-    // fixed by config: 32·window + 159 bytes per symbol, plus the watch-list's return row
-    expect(bytes).toBe(S * (32 * 60 + 199) + 8 * 50);
+    // fixed by config: 172 bytes per symbol, plus the watch-list's return row; the two spike
+    // window banks (16·window + 56 bytes per symbol each) are WASM memory, checked just above
+    expect(bytes).toBe(S * 172 + 8 * 50);
+    expect(wasm).toBeGreaterThan(2 * windowBankBytes(S, 60));
     expect(events).toBeLessThan(10); // Gaussian noise: essentially quiet
   });
 });

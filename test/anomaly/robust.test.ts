@@ -1,12 +1,20 @@
-import { describe, expect, it } from 'vitest';
-import { RobustScorer, SortedWindows } from '../../src/anomaly/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RobustScorer } from '../../src/anomaly/index.js';
+import { loadKernels, type Kernels } from '../../src/kernels/load.js';
+import type { WindowBank } from '../../src/kernels/windows.js';
 import { gaussian, rng } from '../helpers/random.js';
 import { naiveMedian, naiveRobust } from './bars.js';
+
+let kernels: Kernels;
+beforeAll(async () => {
+  kernels = await loadKernels();
+});
+const bank = (symbols: number, window: number): WindowBank => kernels.windowBank({ symbols, window });
 
 describe('robust statistics', () => {
   it.each([4, 17, 30, 60])('madLowerBound (window %i) never exceeds the exact MAD, after any number of pushes', (window) => {
     const slots = 4;
-    const w = new SortedWindows(slots, window);
+    const w = bank(slots, window);
     const next = rng(900 + window);
     let tight = 0;
     for (let t = 0; t < 6_000; t++) {
@@ -24,9 +32,9 @@ describe('robust statistics', () => {
   });
 
   it.each([1, 2, 3, 7, 60])(
-    'SortedWindows (window %i): median and MAD equal a sort of the last window values after every push',
+    'WindowBank (window %i): median and MAD equal a sort of the last window values after every push',
     (window) => {
-      const w = new SortedWindows(3, window);
+      const w = bank(3, window);
       const next = rng(100 + window);
       const history: number[][] = [[], [], []];
       for (let t = 0; t < 400; t++) {
@@ -53,7 +61,7 @@ describe('robust statistics', () => {
   );
 
   it('RobustScorer: median, MAD and 1.4826·MAD of the window match a sort-based reference', () => {
-    const windows = new SortedWindows(2, 60);
+    const windows = bank(2, 60);
     const scorer = new RobustScorer();
     const next = rng(9);
     const all: number[] = [];
@@ -78,14 +86,14 @@ describe('robust statistics', () => {
   });
 
   it('MAD = 0: falls back to 1.2533·mean absolute deviation, never below the floor', () => {
-    const windows = new SortedWindows(1, 10);
+    const windows = bank(1, 10);
     const scorer = new RobustScorer();
     for (const v of [0, 0, 0, 0, 0, 0, 0, 1, -1, 2]) windows.push(0, v);
     scorer.fit(windows, 0, 1e-4);
     expect(scorer.mad).toBe(0);
     expect(scorer.scale).toBeCloseTo(1.2533 * (4 / 10), 12);
 
-    const flat = new SortedWindows(1, 10);
+    const flat = bank(1, 10);
     for (let i = 0; i < 10; i++) flat.push(0, 5);
     scorer.fit(flat, 0, 1e-4);
     expect(scorer.scale).toBe(1e-4);
