@@ -7,6 +7,8 @@ import { anomalyEvent, type AnomalyEvent, type BadTickEvent, type StaleFeedEvent
 import { PriceSpikes } from './price-spikes.js';
 import { VolatilityRegime } from './regime.js';
 import { SymbolRegistry } from '../market/symbol-registry.js';
+import { BarColumns } from '../market/bar-columns.js';
+import { RoundSplitter } from '../market/round-splitter.js';
 import { RobustScorer } from './robust.js';
 import { StaleFeed } from './stale.js';
 import { VolumeSpikes } from './volume-spikes.js';
@@ -16,7 +18,7 @@ import { VolumeSpikes } from './volume-spikes.js';
  * VOLATILITY_REGIME, CORRELATION_BREAK, STALE_FEED and BAD_TICK (see each detector's notes).
  *
  * Memory is fixed at construction: every per-symbol column (last close, quarantine, stale
- * and regime state) is a typed array of `maxSymbols` rows (172 bytes per symbol), and the
+ * and regime state) is a typed array of `maxSymbols` rows (164 bytes per symbol), and the
  * spike windows, ATR and correlation state live in the kernels' banks in WASM memory (two
  * window banks of 16·spikeWindow + 56 bytes per symbol, 20 MB at the defaults; two ATR banks;
  * one correlation bank). Symbols get slots in arrival order; a new symbol beyond `maxSymbols`
@@ -41,14 +43,9 @@ export class AnomalyDetector {
   readonly #stale: StaleFeed;
   readonly #regime: VolatilityRegime;
   readonly #correlation: CorrelationBreak;
-  // Which round a slot's bar belongs to within one observe() call: occurrence counts,
-  // reset lazily by stamping each pass with a new number.
-  readonly #seenStamp: Float64Array;
-  readonly #seenCount: Int32Array;
-  /** Per row of the current round: the index of its bar in the batch, and its slot. */
-  readonly #rowBar: Int32Array;
-  readonly #rowSlot: Int32Array;
-  #stamp = 0;
+  /** observe()'s batch as columns, split into rounds (one bar per symbol each). */
+  readonly #cols = new BarColumns(64);
+  readonly #splitter: RoundSplitter;
   #refused = 0;
   #invalid = 0;
   #disposed = false;
@@ -72,10 +69,7 @@ export class AnomalyDetector {
     this.#registry = registry ?? new SymbolRegistry(cfg.maxSymbols);
     this.#scorer = new RobustScorer();
     this.#stale = new StaleFeed(cfg, this.#registry);
-    this.#seenStamp = new Float64Array(cfg.maxSymbols);
-    this.#seenCount = new Int32Array(cfg.maxSymbols);
-    this.#rowBar = new Int32Array(cfg.maxSymbols);
-    this.#rowSlot = new Int32Array(cfg.maxSymbols);
+    this.#splitter = new RoundSplitter(cfg.maxSymbols);
     // Each of these holds WASM memory: if a later one cannot be made, the earlier are returned.
     const made: { dispose(): void }[] = [];
     const make = <T extends { dispose(): void }>(create: () => T): T => {
@@ -151,10 +145,40 @@ export class AnomalyDetector {
    */
   observe(bars: readonly Bar[], slots?: readonly number[]): readonly AnomalyEvent[] {
     this.#ready();
-    const out: AnomalyEvent[] = [];
+    const cols = this.#cols;
+    cols.clear();
     const known = slots !== undefined && slots.length === bars.length ? slots : undefined;
-    const rounds = this.#round(bars, 0, out, known);
-    for (let k = 1; k < rounds; k++) this.#round(bars, k, out, known);
+    for (let b = 0; b < bars.length; b++) {
+      const bar = bars[b] as Bar;
+      if (!isUsable(bar)) {
+        this.#invalid++;
+        continue;
+      }
+      const given = known?.[b];
+      const slot = given !== undefined && given >= 0 && this.#registry.symbolAt(given) === bar.symbol ? given : this.#registry.register(bar.symbol);
+      if (slot < 0) {
+        this.#refused++;
+        continue;
+      }
+      cols.push(slot, bar.symbol, bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume);
+    }
+    const out: AnomalyEvent[] = [];
+    const splitter = this.#splitter;
+    const rounds = splitter.split(cols.slot, cols.size);
+    for (let r = 0; r < rounds; r++) this.#round(cols, splitter.order, splitter.start(r), splitter.start(r + 1), out);
+    return Object.freeze(out);
+  }
+
+  /**
+   * One round for a caller that keeps its own columns (the risk plugin): rows
+   * `order[from, to)` of `cols`, validated bars whose slots (in `cols.slot`, from
+   * {@link AnomalyDetector.registry}) are all different. Returns the round's events (frozen).
+   * @internal
+   */
+  observeRound(cols: BarColumns, order: Int32Array, from: number, to: number): readonly AnomalyEvent[] {
+    this.#ready();
+    const out: AnomalyEvent[] = [];
+    this.#round(cols, order, from, to, out);
     return Object.freeze(out);
   }
 
@@ -233,10 +257,7 @@ export class AnomalyDetector {
       ...this.#stale.buffers(),
       ...this.#regime.buffers(),
       ...this.#correlation.buffers(),
-      this.#seenStamp,
-      this.#seenCount,
-      this.#rowBar,
-      this.#rowSlot,
+      ...this.#splitter.buffers(),
     ]);
   }
 
@@ -260,73 +281,45 @@ export class AnomalyDetector {
   }
 
   /**
-   * Runs round `k` of `bars`; returns the most bars any one symbol has in `bars`. The round's
-   * bars are staged (their spike windows' values computed), scored in one kernel call per
-   * window bank, then finished in bar order, so events come out in bar order.
+   * Runs the round of rows `order[from, to)` of `cols` (one per slot). The bars are staged
+   * (their spike windows' values computed), scored in one kernel call per window bank, then
+   * finished in bar order, so events come out in bar order, then VOLATILITY_REGIME, then
+   * CORRELATION_BREAK.
    */
-  #round(bars: readonly Bar[], k: number, out: AnomalyEvent[], slots: readonly number[] | undefined): number {
-    const stamp = ++this.#stamp;
-    const seenStamp = this.#seenStamp;
-    const seenCount = this.#seenCount;
-    const rowBar = this.#rowBar;
-    const rowSlot = this.#rowSlot;
+  #round(cols: BarColumns, order: Int32Array, from: number, to: number, out: AnomalyEvent[]): void {
     const price = this.#price;
     const volume = this.#volume;
+    const bar = cols.row;
     price.begin();
     volume.begin();
-    let rows = 0;
-    let rounds = 0;
     let timestamp = Number.NEGATIVE_INFINITY;
-    for (let b = 0; b < bars.length; b++) {
-      const bar = bars[b] as Bar;
-      if (!isUsable(bar)) {
-        if (k === 0) this.#invalid++;
-        continue;
-      }
-      const given = slots?.[b];
-      const slot =
-        given !== undefined && given >= 0 && this.#registry.symbolAt(given) === bar.symbol
-          ? given
-          : k === 0
-            ? this.#registry.register(bar.symbol)
-            : this.#registry.slotOf(bar.symbol);
-      if (slot < 0) {
-        if (k === 0) this.#refused++;
-        continue;
-      }
-      if (seenStamp[slot] !== stamp) {
-        seenStamp[slot] = stamp;
-        seenCount[slot] = 0;
-      }
-      const occurrence = seenCount[slot] as number;
-      seenCount[slot] = occurrence + 1;
-      if (occurrence + 1 > rounds) rounds = occurrence + 1;
-      if (occurrence !== k) continue;
-      rowBar[rows] = b;
-      rowSlot[rows] = slot;
-      this.#stale.touch(slot, bar.timestamp);
-      price.stage(rows, slot, bar);
-      volume.stage(rows, slot, bar);
-      rows++;
-      if (bar.timestamp > timestamp) timestamp = bar.timestamp;
+    for (let k = from; k < to; k++) {
+      const i = order[k] as number;
+      const slot = cols.slot[i] as number;
+      const t = cols.timestamp[i] as number;
+      bar.at = i;
+      this.#stale.touch(slot, t);
+      price.stage(k - from, slot, bar);
+      volume.stage(k - from, slot, bar);
+      if (t > timestamp) timestamp = t;
     }
     price.run();
-    volume.run(rows);
-    for (let row = 0; row < rows; row++) {
-      const slot = rowSlot[row] as number;
-      const bar = bars[rowBar[row] as number] as Bar;
-      const r = price.finish(row, slot, bar, out);
+    volume.run(to - from);
+    for (let k = from; k < to; k++) {
+      const i = order[k] as number;
+      const slot = cols.slot[i] as number;
+      bar.at = i;
+      const r = price.finish(k - from, slot, bar, out);
       if (price.confirmed) {
         const book = price.book;
         this.#regime.stageCatchUp(slot, book.high(slot), book.low(slot), book.close(slot));
       }
       if (!price.held) this.#regime.stage(slot, bar);
-      volume.finish(row, slot, bar, out);
+      volume.finish(k - from, slot, bar, out);
       if (r === r) this.#correlation.stage(slot, r);
     }
     this.#regime.flush(out);
     this.#correlation.flush(timestamp, out);
-    return rounds;
   }
 }
 

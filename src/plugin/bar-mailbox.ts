@@ -10,7 +10,8 @@ import type { Bar } from '../vocabulary/market.js';
  * @example
  * ```ts
  * const box = new BarMailbox(10_000);
- * await box.deliver(bars, (batch) => process(batch), (r) => counter.add(r.code));
+ * if (!box.busy) await box.run(() => process(myBatch), (queued) => process(queued));
+ * else await box.queue(copies, (r) => counter.add(r.code));
  * ```
  */
 export class BarMailbox {
@@ -51,20 +52,24 @@ export class BarMailbox {
   }
 
   /**
-   * Processes `bars` now, or queues them behind the batch in progress. Resolves when they
-   * (or the bars that replaced them) have been processed. `slots`, the bars' registry slots
-   * when the caller has them, go along with a batch processed at once.
+   * Starts processing while idle: runs `now` (the caller's own batch), then, batch by batch,
+   * hands `later` the bars that were queued meanwhile ({@link BarMailbox.queue}). Resolves
+   * when the mailbox is empty again.
    */
-  deliver(
-    bars: readonly Bar[],
-    process: (batch: readonly Bar[], slots?: readonly number[]) => Promise<void>,
-    reject: (r: Rejection) => void,
-    slots?: readonly number[],
-  ): Promise<void> {
-    if (this.#running === undefined) {
-      this.#running = this.#drain(bars, slots, process);
-      return this.#running;
-    }
+  run(now: () => Promise<void>, later: (batch: readonly Bar[]) => Promise<void>): Promise<void> {
+    if (this.#running !== undefined) throw new Error('BarMailbox.run while busy: queue() the bars instead');
+    this.#running = this.#drain(now, later);
+    return this.#running;
+  }
+
+  /**
+   * While busy: queues `bars` (private copies: they are kept) behind the batch in progress,
+   * the latest per symbol; a bar of a new symbol beyond capacity is refused (`reject`,
+   * QUEUE_FULL). Resolves when they (or the bars that replaced them) have been processed.
+   */
+  queue(bars: readonly Bar[], reject: (r: Rejection) => void): Promise<void> {
+    const running = this.#running;
+    if (running === undefined) throw new Error('BarMailbox.queue while idle: run() the batch instead');
     for (const bar of bars) {
       if (this.#pending.has(bar.symbol)) {
         this.#pending.set(bar.symbol, bar);
@@ -75,20 +80,16 @@ export class BarMailbox {
         this.#pending.set(bar.symbol, bar);
       }
     }
-    return this.#running;
+    return running;
   }
 
-  async #drain(
-    first: readonly Bar[],
-    slots: readonly number[] | undefined,
-    process: (batch: readonly Bar[], slots?: readonly number[]) => Promise<void>,
-  ): Promise<void> {
+  async #drain(now: () => Promise<void>, later: (batch: readonly Bar[]) => Promise<void>): Promise<void> {
     try {
-      await process(first, slots);
+      await now();
       while (this.#pending.size > 0) {
         const next = [...this.#pending.values()];
         this.#pending.clear();
-        await process(next);
+        await later(next);
       }
     } finally {
       this.#running = undefined;

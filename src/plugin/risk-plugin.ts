@@ -1,6 +1,8 @@
 import { AnomalyDetector } from '../anomaly/detector.js';
 import type { AnomalyEvent, AnomalyType } from '../anomaly/events.js';
 import { SymbolRegistry } from '../market/symbol-registry.js';
+import { BarColumns } from '../market/bar-columns.js';
+import { RoundSplitter } from '../market/round-splitter.js';
 import { CommandCoalescer } from '../concurrency/command-coalescer.js';
 import { ClientOrderIdFactory } from '../egress/client-order-id.js';
 import { DrawdownController } from '../drawdown/drawdown-controller.js';
@@ -10,7 +12,7 @@ import type { AtrBank } from '../kernels/atr.js';
 import { loadKernels } from '../kernels/load.js';
 import { StopManager, type RestoredStop, type StopView } from '../stops/stop-manager.js';
 import { RejectionCounter } from '../validation/rejection-counter.js';
-import { validBarFast, validateBar, validateFill, validateOrder, validateSnapshot } from '../validation/records.js';
+import { validBarInto, validateBar, validateFill, validateOrder, validateSnapshot } from '../validation/records.js';
 import type { Rejection } from '../validation/validated.js';
 import type { Bar, Fill, PortfolioSnapshot } from '../vocabulary/market.js';
 import { ALLOW, deny, type OrderDecision, type OrderRequest, type ProtectiveCommand } from '../vocabulary/orders.js';
@@ -97,8 +99,10 @@ export class RiskPlugin implements EnginePlugin {
   #state: TradingState = 'ACTIVE';
   #reduceUntil = Number.NEGATIVE_INFINITY;
   #deferredInARow = 0;
-  #roundStamp = 0;
-  readonly #seen: Int32Array;
+  /** The batch being processed, validated into columns (reused); and the one being queued while busy. */
+  readonly #batch = new BarColumns();
+  readonly #staging = new BarColumns(64);
+  readonly #splitter: RoundSplitter;
   /** Per bar of the current round: 1 when its symbol is quarantined. Reused, never reallocated. */
   readonly #held: Uint8Array;
   /** Slot of the bar at each position of the previous batch: the guess for this one. */
@@ -127,7 +131,7 @@ export class RiskPlugin implements EnginePlugin {
     this.#registry = new SymbolRegistry(config.limits.maxSymbols);
     this.#lastTimestamp = new Float64Array(config.limits.maxSymbols).fill(Number.NEGATIVE_INFINITY);
     this.#lastClose = new Float64Array(config.limits.maxSymbols).fill(Number.NaN);
-    this.#seen = new Int32Array(config.limits.maxSymbols);
+    this.#splitter = new RoundSplitter(config.limits.maxSymbols);
     this.#held = new Uint8Array(config.limits.maxSymbols);
     this.#hints = new Int32Array(config.limits.maxSymbols).fill(-1);
     this.#atrNow = new Float64Array(config.limits.maxSymbols).fill(Number.NaN);
@@ -306,8 +310,6 @@ export class RiskPlugin implements EnginePlugin {
    */
   onBars(bars: readonly Bar[]): Promise<void> {
     this.#ready();
-    const accepted: Bar[] = [];
-    const slots: number[] = [];
     // A hostile batch (a revoked proxy, a throwing length or index getter) is read under
     // guard, and its length once, so a getter that grows the array cannot make the loop endless.
     let list: readonly unknown[] = [];
@@ -330,7 +332,10 @@ export class RiskPlugin implements EnginePlugin {
     }
     // While a batch is being processed these bars would wait in the mailbox: one that would
     // not find room is refused (QUEUE_FULL) before its timestamp is recorded, so it can be sent again.
-    const planned = this.#mailbox.busy ? new Set<string>() : undefined;
+    const busy = this.#mailbox.busy;
+    const planned = busy ? new Set<string>() : undefined;
+    const cols = busy ? this.#staging : this.#batch;
+    cols.clear();
     for (let i = 0; i < n; i++) {
       this.#counts.barsReceived++;
       let raw: unknown;
@@ -339,19 +344,30 @@ export class RiskPlugin implements EnginePlugin {
       } catch {
         raw = undefined; // an index getter threw: rejected as MALFORMED_RECORD like any non-object
       }
-      this.#acceptBar(raw, i, accepted, slots, planned);
+      this.#acceptBar(raw, i, cols, planned);
     }
-    return this.#mailbox.deliver(
-      accepted,
-      (batch, s) => this.#process(batch, s),
-      (rejection) => {
-        // Refused by the full mailbox (QUEUE_FULL) after passing validation: rejected after
-        // all, so received = accepted + rejected and the codes still sum to `rejected`.
-        this.#counts.barsAccepted--;
-        this.#reject(rejection);
-      },
-      slots,
-    );
+    if (!busy) return this.#mailbox.run(() => this.#process(cols), (queued) => this.#process(this.#load(queued)));
+    // The mailbox keeps what it queues: private copies.
+    const copies: Bar[] = [];
+    for (let i = 0; i < cols.size; i++) copies.push(cols.toBar(i));
+    return this.#mailbox.queue(copies, (rejection) => {
+      // Refused by the full mailbox (QUEUE_FULL) after passing validation: rejected after
+      // all, so received = accepted + rejected and the codes still sum to `rejected`.
+      this.#counts.barsAccepted--;
+      this.#reject(rejection);
+    });
+  }
+
+  /** Loads bars the mailbox queued (validated copies, symbols registered) into the batch columns. */
+  #load(bars: readonly Bar[]): BarColumns {
+    const cols = this.#batch;
+    cols.clear();
+    for (const b of bars) {
+      const slot = this.#registry.slotOf(b.symbol);
+      if (slot < 0) continue;
+      cols.push(slot, b.symbol, b.timestamp, b.open, b.high, b.low, b.close, b.volume);
+    }
+    return cols;
   }
 
   /**
@@ -499,22 +515,22 @@ export class RiskPlugin implements EnginePlugin {
 
   /**
    * Validates one raw bar, checks per-symbol time order and the symbol limit; appends an
-   * accepted bar and its registry slot to `bars` and `slots`.
+   * accepted bar, with its registry slot, to `cols`.
    */
-  #acceptBar(raw: unknown, position: number, bars: Bar[], slots: number[], planned?: Set<string>): void {
+  #acceptBar(raw: unknown, position: number, cols: BarColumns, planned?: Set<string>): void {
     // Feeds usually send symbols in the same order each batch: last batch's slot at this
     // position is the first guess, and its symbol (validated when it was registered) need not
     // be checked again.
     const hinted = position < this.#hints.length;
     const hint = hinted ? (this.#hints[position] as number) : -1;
     const limits = this.config.limits;
-    let bar: Bar | undefined;
+    let ok: boolean;
     try {
-      bar = validBarFast(raw, limits, false, hint >= 0 ? this.#registry.symbolAt(hint) : undefined); // a private copy: no need to freeze it
+      ok = validBarInto(raw, limits, cols, hint >= 0 ? this.#registry.symbolAt(hint) : undefined);
     } catch {
-      bar = undefined; // a hostile getter or proxy trap threw: validateBar names it MALFORMED_RECORD
+      ok = false; // a hostile getter or proxy trap threw: validateBar names it MALFORMED_RECORD
     }
-    if (bar === undefined) {
+    if (!ok) {
       const v = validateBar(raw, limits, false);
       if (!v.ok) {
         this.#reject(v.rejection);
@@ -524,26 +540,32 @@ export class RiskPlugin implements EnginePlugin {
         }
         return;
       }
-      bar = v.value;
+      const b = v.value;
+      cols.push(-1, b.symbol, b.timestamp, b.open, b.high, b.low, b.close, b.volume);
     }
-    const slot = this.#registry.registerHinted(bar.symbol, hint);
+    const row = cols.size - 1;
+    const symbol = cols.symbol[row] as string;
+    const timestamp = cols.timestamp[row] as number;
+    const slot = this.#registry.registerHinted(symbol, hint);
     if (hinted) this.#hints[position] = slot;
     if (slot < 0) {
+      cols.pop();
       this.#reject({ code: 'SYMBOL_LIMIT', message: `maxSymbols ${limits.maxSymbols} reached`, field: 'symbol' });
       return;
     }
-    if (!(bar.timestamp > (this.#lastTimestamp[slot] as number))) {
-      this.#reject({ code: 'NON_MONOTONIC_TIMESTAMP', message: `${bar.symbol} at ${bar.timestamp} is not after ${this.#lastTimestamp[slot]}`, field: 'timestamp' });
+    if (!(timestamp > (this.#lastTimestamp[slot] as number))) {
+      cols.pop();
+      this.#reject({ code: 'NON_MONOTONIC_TIMESTAMP', message: `${symbol} at ${timestamp} is not after ${this.#lastTimestamp[slot]}`, field: 'timestamp' });
       return;
     }
-    if (planned !== undefined && !this.#mailbox.admits(bar.symbol, planned)) {
+    if (planned !== undefined && !this.#mailbox.admits(symbol, planned)) {
+      cols.pop();
       this.#reject({ code: 'QUEUE_FULL', message: `inbound bar queue full (${this.#mailbox.capacity} symbols)`, field: 'symbol' });
       return;
     }
-    this.#lastTimestamp[slot] = bar.timestamp;
+    this.#lastTimestamp[slot] = timestamp;
     this.#counts.barsAccepted++;
-    bars.push(bar);
-    slots.push(slot);
+    cols.slot[row] = slot;
   }
 
   /** Reads the logger's levels (once per batch or snapshot: see `#logs`). */
@@ -554,71 +576,60 @@ export class RiskPlugin implements EnginePlugin {
     this.#logs.warn = l?.isLevelEnabled('warn') === true;
   }
 
-  /** Anomalies, kernels, then stops, in bounded chunks that yield to the event loop. */
-  async #process(bars: readonly Bar[], knownSlots?: readonly number[]): Promise<void> {
+  /**
+   * Anomalies, kernels, then stops, round by round (a round has at most one bar per symbol),
+   * the stops in bounded chunks that yield to the event loop.
+   */
+  async #process(cols: BarColumns): Promise<void> {
     this.#readLogLevels();
     const detector = this.#detector as AnomalyDetector;
     const stops = this.#stops as StopManager;
     const chunk = this.config.limits.chunkSize;
-    const batchSlots = knownSlots ?? bars.map((b) => this.#registry.slotOf(b.symbol));
-    const rounds = this.#rounds(bars, batchSlots);
-    for (const round of rounds) {
-      const slots = rounds.length === 1 ? batchSlots : round.map((b) => this.#registry.slotOf(b.symbol));
-      for (const event of detector.observe(round, slots)) this.#anomaly(event);
+    const splitter = this.#splitter;
+    const rounds = splitter.split(cols.slot, cols.size);
+    const bar = cols.row;
+    for (let r = 0; r < rounds; r++) {
+      const from = splitter.start(r);
+      const to = splitter.start(r + 1);
+      const order = splitter.order;
+      for (const event of detector.observeRound(cols, order, from, to)) this.#anomaly(event);
       const held = this.#held;
-      for (let i = 0; i < slots.length; i++) held[i] = detector.isQuarantinedSlot(slots[i] as number) ? 1 : 0;
+      for (let k = from; k < to; k++) held[k - from] = detector.isQuarantinedSlot(cols.slot[order[k] as number] as number) ? 1 : 0;
       // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
-      if (!this.#sharedAtr) this.#updateAtr(round, slots, held);
+      if (!this.#sharedAtr) this.#updateAtr(cols, order, from, to, held);
       const atrNow = this.#sharedAtr ? detector.shortAtr : this.#atrNow;
-      for (let i = 0; i < round.length; i++) {
-        const slot = slots[i] as number;
-        const bar = round[i] as Bar;
-        const isHeld = held[i] === 1;
-        if (!isHeld) this.#lastClose[slot] = bar.close;
+      for (let k = from; k < to; k++) {
+        const i = order[k] as number;
+        bar.at = i;
+        const slot = cols.slot[i] as number;
+        const isHeld = held[k - from] === 1;
+        if (!isHeld) this.#lastClose[slot] = cols.close[i] as number;
         stops.onBar(bar, atrNow[slot] as number, isHeld, slot);
-        if ((i + 1) % chunk === 0 && i + 1 < round.length) await yieldToEventLoop();
+        if ((k + 1 - from) % chunk === 0 && k + 1 < to) {
+          await yieldToEventLoop();
+          bar.at = i; // nothing else moves this cursor, but the rows are re-read after a yield
+        }
       }
     }
     for (const event of detector.checkStale(this.#ctx?.now() ?? Date.now())) this.#anomaly(event);
     this.#refreshState('BARS');
   }
 
-  /** Splits a batch into rounds with at most one bar per symbol, keeping order; one round when no symbol repeats. */
-  #rounds(bars: readonly Bar[], slots: readonly number[]): (readonly Bar[])[] {
-    const stamp = ++this.#roundStamp;
-    let repeated = false;
-    for (const slot of slots) {
-      if (this.#seen[slot] === stamp) {
-        repeated = true;
-        break;
-      }
-      this.#seen[slot] = stamp;
-    }
-    if (!repeated) return [bars];
-    const out: Bar[][] = [];
-    const seen = new Map<string, number>();
-    for (const bar of bars) {
-      const r = seen.get(bar.symbol) ?? 0;
-      seen.set(bar.symbol, r + 1);
-      (out[r] ??= []).push(bar);
-    }
-    return out;
-  }
-
-  #updateAtr(round: readonly Bar[], slots: readonly number[], held: Uint8Array): void {
+  #updateAtr(cols: BarColumns, order: Int32Array, from: number, to: number, held: Uint8Array): void {
     const input = this.#atrIn as AtrColumns;
-    for (let i = 0; i < round.length; i++) {
-      if (held[i] === 1) continue;
-      const bar = round[i] as Bar;
-      const slot = slots[i] as number;
-      input.high[slot] = bar.high;
-      input.low[slot] = bar.low;
-      input.close[slot] = bar.close;
+    for (let k = from; k < to; k++) {
+      if (held[k - from] === 1) continue;
+      const i = order[k] as number;
+      const slot = cols.slot[i] as number;
+      input.high[slot] = cols.high[i] as number;
+      input.low[slot] = cols.low[i] as number;
+      input.close[slot] = cols.close[i] as number;
     }
     const atr = this.#atr as AtrBank;
     atr.update(input.high, input.low, input.close); // NaN columns (no bar this round) stay unchanged
     atr.valuesInto(this.#atrNow);
-    for (const slot of slots) {
+    for (let k = from; k < to; k++) {
+      const slot = cols.slot[order[k] as number] as number;
       input.high[slot] = Number.NaN;
       input.low[slot] = Number.NaN;
       input.close[slot] = Number.NaN;

@@ -1,4 +1,5 @@
 import type { Bar, Fill, PortfolioSnapshot, Position } from '../vocabulary/market.js';
+import type { BarColumns } from '../market/bar-columns.js';
 import type { OrderRequest } from '../vocabulary/orders.js';
 import { asRecord, isSymbol, MAX_EPOCH_MS, numberField, symbolField, timestampField, type InputLimits } from './fields.js';
 import { accept, reject, type Validated } from './validated.js';
@@ -74,7 +75,38 @@ function checkBar(raw: unknown, limits: InputLimits, freeze: boolean): Validated
 export function validBarFast(raw: unknown, limits: InputLimits, freeze: boolean, knownSymbol?: string): Bar | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const { symbol, timestamp, open, high, low, close, volume } = raw as Record<string, unknown>;
-  if (
+  if (!fastValid(symbol, timestamp, open, high, low, close, volume, limits, knownSymbol)) return undefined;
+  const bar = { timestamp, symbol, open, high, low, close, volume } as Bar;
+  return freeze ? Object.freeze(bar) : bar;
+}
+
+/**
+ * {@link validBarFast} into columns: a bar that passes is appended to `cols` (slot −1) and
+ * true returned; false for anything else (then {@link validateBar} names the problem).
+ * Nothing is allocated, and `raw` is not kept. Reads `raw` unguarded (see validBarFast).
+ * @internal
+ */
+export function validBarInto(raw: unknown, limits: InputLimits, cols: BarColumns, knownSymbol?: string): boolean {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return false;
+  const { symbol, timestamp, open, high, low, close, volume } = raw as Record<string, unknown>;
+  if (!fastValid(symbol, timestamp, open, high, low, close, volume, limits, knownSymbol)) return false;
+  cols.push(-1, symbol as string, timestamp as number, open as number, high as number, low as number, close as number, volume as number);
+  return true;
+}
+
+/** The one-pass check behind validBarFast and validBarInto (NaN fails every comparison). */
+function fastValid(
+  symbol: unknown,
+  timestamp: unknown,
+  open: unknown,
+  high: unknown,
+  low: unknown,
+  close: unknown,
+  volume: unknown,
+  limits: InputLimits,
+  knownSymbol: string | undefined,
+): boolean {
+  return (
     typeof symbol === 'string' &&
     typeof timestamp === 'number' &&
     typeof open === 'number' &&
@@ -93,11 +125,7 @@ export function validBarFast(raw: unknown, limits: InputLimits, freeze: boolean,
     volume >= 0 &&
     volume <= limits.maxQuantity &&
     ((symbol === knownSymbol && symbol.length > 0) || isSymbol(symbol, limits))
-  ) {
-    const bar: Bar = { timestamp, symbol, open, high, low, close, volume };
-    return freeze ? Object.freeze(bar) : bar;
-  }
-  return undefined;
+  );
 }
 
 function sideField<T extends string>(rec: Record<string, unknown>, field: string, allowed: readonly T[]): Validated<never> | T {

@@ -41,9 +41,9 @@ describe('anomaly detector memory', () => {
     });
     expect(d.stateBytes).toBe(bytes);
     expect(k.memoryBytes).toBe(wasm);
-    // fixed by config: 172 bytes per symbol, plus the watch-list's return row; the two spike
+    // fixed by config: 164 bytes per symbol, plus the watch-list's return row; the two spike
     // window banks (16·window + 56 bytes per symbol each) are WASM memory, checked just above
-    expect(bytes).toBe(S * 172 + 8 * 50);
+    expect(bytes).toBe(S * 164 + 8 * 50);
     expect(wasm).toBeGreaterThan(2 * windowBankBytes(S, 60));
     expect(events).toBeLessThan(10); // Gaussian noise: essentially quiet
   });

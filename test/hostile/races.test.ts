@@ -469,7 +469,9 @@ function recordStopManager(): void {
     });
   };
   wrapMethod('syncPositions', (a) => ({ kind: 'sync', positions: a[0] as Position[] }));
-  wrapMethod('onBar', (a) => ({ kind: 'bar', bar: a[0] as Bar, atr: a[1] as number, quarantined: a[2] === true }));
+  // The plugin passes a row view of its bar columns (valid only during the call): the log keeps a copy.
+  const copyBar = (b: Bar): Bar => ({ symbol: b.symbol, timestamp: b.timestamp, open: b.open, high: b.high, low: b.low, close: b.close, volume: b.volume });
+  wrapMethod('onBar', (a) => ({ kind: 'bar', bar: copyBar(a[0] as Bar), atr: a[1] as number, quarantined: a[2] === true }));
   wrapMethod('propose', (a) => ({ kind: 'propose', symbol: a[0] as string, price: a[1] as number, version: a[2] as number }));
   wrapMethod('onFill', (a) => ({ kind: 'fill', fill: a[0] as Fill }));
   wrapMethod('onCommandResult', (a) => ({ kind: 'result', command: a[0] as ProtectiveCommand, ok: a[1] as boolean }));

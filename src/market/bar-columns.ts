@@ -1,0 +1,144 @@
+import type { Bar } from '../vocabulary/market.js';
+
+/**
+ * A batch of bars as columns (structure of arrays): row i is one bar, with its registry slot.
+ * The hot path validates bars straight into these columns, so no object is allocated per bar
+ * and the caller's objects are never kept (they may be mutated or reused once `onBars`
+ * returns). The columns are reused from batch to batch; they grow (doubling) with the
+ * largest batch seen and never shrink.
+ *
+ * {@link BarColumns.row} is a cursor: one reusable {@link Bar} view whose fields read row
+ * `at`. Code that takes a `Bar` and only reads it during the call works on it unchanged;
+ * nothing may keep it (copy the fields instead).
+ *
+ * @example
+ * ```ts
+ * const cols = new BarColumns();
+ * const i = cols.push(registry.register('AAPL'), 'AAPL', t, 10, 11, 9, 10.5, 1_000);
+ * const bar = cols.row;
+ * bar.at = i;
+ * stops.onBar(bar, atr);
+ * ```
+ */
+export class BarColumns {
+  /** Rows in use. */
+  size = 0;
+  symbol: string[] = [];
+  slot = new Int32Array(0);
+  timestamp = new Float64Array(0);
+  open = new Float64Array(0);
+  high = new Float64Array(0);
+  low = new Float64Array(0);
+  close = new Float64Array(0);
+  volume = new Float64Array(0);
+  /** The reusable row cursor (see the class notes). */
+  readonly row: BarRow;
+
+  constructor(initialRows = 1_024) {
+    this.#resize(Math.max(1, initialRows));
+    this.row = new BarRow(this);
+  }
+
+  /** Rows the columns hold before they next grow. */
+  get capacity(): number {
+    return this.slot.length;
+  }
+
+  /** Empties the batch (keeps the memory). */
+  clear(): void {
+    this.size = 0;
+  }
+
+  /** Appends a bar with its slot (−1: not known yet, the caller sets `slot[row]` later); returns its row. */
+  push(slot: number, symbol: string, timestamp: number, open: number, high: number, low: number, close: number, volume: number): number {
+    const i = this.size;
+    if (i === this.slot.length) this.#resize(2 * i);
+    this.symbol[i] = symbol;
+    this.slot[i] = slot;
+    this.timestamp[i] = timestamp;
+    this.open[i] = open;
+    this.high[i] = high;
+    this.low[i] = low;
+    this.close[i] = close;
+    this.volume[i] = volume;
+    this.size = i + 1;
+    return i;
+  }
+
+  /** Drops the last row (a bar refused after it was written). */
+  pop(): void {
+    if (this.size > 0) this.size--;
+  }
+
+  /** A fresh, independent Bar object of row `i` (for code that keeps bars: a queue). */
+  toBar(i: number): Bar {
+    return {
+      symbol: this.symbol[i] as string,
+      timestamp: this.timestamp[i] as number,
+      open: this.open[i] as number,
+      high: this.high[i] as number,
+      low: this.low[i] as number,
+      close: this.close[i] as number,
+      volume: this.volume[i] as number,
+    };
+  }
+
+  #resize(rows: number): void {
+    const grow = <T extends Float64Array | Int32Array>(old: T, make: (n: number) => T): T => {
+      const next = make(rows);
+      next.set(old.subarray(0, Math.min(old.length, rows)));
+      return next;
+    };
+    this.slot = grow(this.slot, (n) => new Int32Array(n));
+    this.timestamp = grow(this.timestamp, (n) => new Float64Array(n));
+    this.open = grow(this.open, (n) => new Float64Array(n));
+    this.high = grow(this.high, (n) => new Float64Array(n));
+    this.low = grow(this.low, (n) => new Float64Array(n));
+    this.close = grow(this.close, (n) => new Float64Array(n));
+    this.volume = grow(this.volume, (n) => new Float64Array(n));
+  }
+}
+
+/** A {@link Bar} view of one row of a {@link BarColumns}; `at` selects the row. */
+export class BarRow implements Bar {
+  /** The row this view reads. */
+  at = 0;
+  readonly #cols: BarColumns;
+
+  constructor(cols: BarColumns) {
+    this.#cols = cols;
+  }
+
+  get symbol(): string {
+    return this.#cols.symbol[this.at] as string;
+  }
+
+  get timestamp(): number {
+    return this.#cols.timestamp[this.at] as number;
+  }
+
+  get open(): number {
+    return this.#cols.open[this.at] as number;
+  }
+
+  get high(): number {
+    return this.#cols.high[this.at] as number;
+  }
+
+  get low(): number {
+    return this.#cols.low[this.at] as number;
+  }
+
+  get close(): number {
+    return this.#cols.close[this.at] as number;
+  }
+
+  get volume(): number {
+    return this.#cols.volume[this.at] as number;
+  }
+
+  /** The slot of the row (−1 when none). */
+  get slot(): number {
+    return this.#cols.slot[this.at] as number;
+  }
+}
