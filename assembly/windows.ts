@@ -84,14 +84,26 @@ export function winBankColumn(state: usize, k: i32): usize {
   let ca: u64 = 0, cb: u64 = 0;
   if (ASC_FEATURE_SIMD) {
     const va = f64x2.splat(a), vb = f64x2.splat(b);
-    let accA = i64x2.splat(0), accB = i64x2.splat(0);
-    for (; i + 1 < len; i += 2) {
-      const x = v128.load(s + (<usize>i << 3));
-      accA = i64x2.sub(accA, f64x2.lt(x, va));
-      accB = i64x2.sub(accB, f64x2.lt(x, vb));
+    // Two independent pairs of accumulators per step, so the compares overlap.
+    let a0 = i64x2.splat(0), b0 = i64x2.splat(0), a1 = i64x2.splat(0), b1 = i64x2.splat(0);
+    for (; i + 3 < len; i += 4) {
+      const p = s + (<usize>i << 3);
+      const x0 = v128.load(p), x1 = v128.load(p, 16);
+      a0 = i64x2.sub(a0, f64x2.lt(x0, va));
+      b0 = i64x2.sub(b0, f64x2.lt(x0, vb));
+      a1 = i64x2.sub(a1, f64x2.lt(x1, va));
+      b1 = i64x2.sub(b1, f64x2.lt(x1, vb));
     }
-    ca = <u64>(i64x2.extract_lane(accA, 0) + i64x2.extract_lane(accA, 1));
-    cb = <u64>(i64x2.extract_lane(accB, 0) + i64x2.extract_lane(accB, 1));
+    if (i + 1 < len) {
+      const x = v128.load(s + (<usize>i << 3));
+      a0 = i64x2.sub(a0, f64x2.lt(x, va));
+      b0 = i64x2.sub(b0, f64x2.lt(x, vb));
+      i += 2;
+    }
+    a0 = i64x2.add(a0, a1);
+    b0 = i64x2.add(b0, b1);
+    ca = <u64>(i64x2.extract_lane(a0, 0) + i64x2.extract_lane(a0, 1));
+    cb = <u64>(i64x2.extract_lane(b0, 0) + i64x2.extract_lane(b0, 1));
   }
   for (; i < len; i++) {
     const x = load<f64>(s + (<usize>i << 3));
@@ -99,6 +111,26 @@ export function winBankColumn(state: usize, k: i32): usize {
     cb += <u64>(x < b);
   }
   return ca | (cb << 32);
+}
+
+/** Moves the values at `s[from, to)` one place up (to `s[from + 1, to + 1)`), from the top. */
+// @ts-ignore: decorator
+@inline function shiftUp(s: usize, from: i32, to: i32): void {
+  let i = to;
+  if (ASC_FEATURE_SIMD) {
+    for (; i - 2 >= from; i -= 2) v128.store(s + (<usize>(i - 1) << 3), v128.load(s + (<usize>(i - 2) << 3)));
+  }
+  for (; i > from; i--) store<f64>(s + (<usize>i << 3), load<f64>(s + (<usize>(i - 1) << 3)));
+}
+
+/** Moves the values at `s[from + 1, to + 1)` one place down (to `s[from, to)`), from the bottom. */
+// @ts-ignore: decorator
+@inline function shiftDown(s: usize, from: i32, to: i32): void {
+  let i = from;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 2 <= to; i += 2) v128.store(s + (<usize>i << 3), v128.load(s + (<usize>(i + 1) << 3)));
+  }
+  for (; i < to; i++) store<f64>(s + (<usize>i << 3), load<f64>(s + (<usize>(i + 1) << 3)));
 }
 
 /** Appends `v` to series `slot`, dropping its oldest value when the window is full. */
@@ -114,7 +146,7 @@ export function winBankColumn(state: usize, k: i32): usize {
   const c = load<i32>(countAt);
   if (c < w) {
     const r = countBelow(s, c, v);
-    for (let i = c; i > r; i--) store<f64>(s + (<usize>i << 3), load<f64>(s + (<usize>(i - 1) << 3)));
+    shiftUp(s, r, c);
     store<f64>(s + (<usize>r << 3), v);
     store<i32>(countAt, c + 1);
   } else {
@@ -123,11 +155,11 @@ export function winBankColumn(state: usize, k: i32): usize {
     const ro = <i32>both; // s[ro] == old: values are stored exactly
     const rn = <i32>(both >>> 32);
     if (rn <= ro) {
-      for (let i = ro; i > rn; i--) store<f64>(s + (<usize>i << 3), load<f64>(s + (<usize>(i - 1) << 3)));
+      shiftUp(s, rn, ro);
       store<f64>(s + (<usize>rn << 3), v);
     } else {
       const to = rn - 1; // old is among the values below v
-      for (let i = ro; i < to; i++) store<f64>(s + (<usize>i << 3), load<f64>(s + (<usize>(i + 1) << 3)));
+      shiftDown(s, ro, to);
       store<f64>(s + (<usize>to << 3), v);
     }
   }
