@@ -97,8 +97,10 @@ export function ruleStop(rule: StopRule, x: StopInputs): number {
  */
 export function candidateStop(policy: StopPolicy, x: StopInputs): number {
   let best = Number.NaN;
-  for (const rule of policy.rules) {
-    const c = ruleStop(rule, x);
+  const rules = policy.rules;
+  // An indexed loop: for-of over the (frozen) rules allocates an iterator result per rule per bar.
+  for (let i = 0; i < rules.length; i++) {
+    const c = ruleStop(rules[i] as StopRule, x);
     if (!Number.isNaN(c) && isTighter(x.side, c, best)) best = c;
   }
   const be = policy.breakeven;
