@@ -2,6 +2,7 @@ import type { CommandCoalescer } from '../concurrency/command-coalescer.js';
 import { closingSide, type Bar, type Fill, type Position, type PositionSide } from '../vocabulary/market.js';
 import type { ProtectiveCommand } from '../vocabulary/orders.js';
 import { candidateStop, isTighter, isTriggered, type StopInputs, type StopPolicy } from './stop-rules.js';
+import { StopColumns, type StopState } from './stop-columns.js';
 
 /**
  * `LOCAL`: Bulwark watches bars and sends CLOSE_POSITION when a stop is traded through
@@ -21,24 +22,6 @@ export interface StopView {
   /** Bumped on every change; a change carrying a lower or equal version is stale. */
   readonly version: number;
   readonly status: 'OPEN' | 'CLOSING';
-}
-
-interface StopState {
-  symbol: string;
-  side: PositionSide;
-  quantity: number;
-  entryPrice: number;
-  openedAt: number;
-  highWater: number;
-  lowWater: number;
-  stop: number;
-  version: number;
-  status: 'OPEN' | 'CLOSING';
-  placed: boolean;
-  /** Client order id of the resting stop (BROKER) or of the close (LOCAL). */
-  orderId: string;
-  /** The symbol's slot when the caller keys bars by slot, else -1. */
-  slot: number;
 }
 
 /** Counters of what the manager did. */
@@ -118,7 +101,10 @@ export type StopChange = 'MOVED' | 'UNCHANGED' | 'STALE' | 'LOOSER' | 'UNKNOWN';
 export class StopManager {
   readonly #o: StopManagerOptions;
   readonly #states = new Map<string, StopState>();
-  readonly #bySlot: (StopState | undefined)[] = [];
+  /** The hot numbers of every managed position, one row each (see StopColumns). */
+  readonly #cols: StopColumns;
+  /** The row of the position of each slot bars are keyed by: -1 when not looked up yet. */
+  #rowOfSlot = new Int32Array(0);
   readonly #inputs: { -readonly [K in keyof StopInputs]: StopInputs[K] } = {
     side: 'LONG',
     entryPrice: 0,
@@ -137,6 +123,7 @@ export class StopManager {
 
   constructor(options: StopManagerOptions) {
     this.#o = options;
+    this.#cols = new StopColumns(options.maxPositions);
   }
 
   /** Positions under management. */
@@ -210,21 +197,18 @@ export class StopManager {
       const adopt = restored !== undefined && restored.side === closingSide(p.side);
       if (restored !== undefined) this.#restored.delete(p.symbol);
       if (restored !== undefined && !adopt) this.#cancel(p.symbol, restored.clientOrderId);
-      this.#states.set(p.symbol, {
+      const state = this.#cols.create({
         symbol: p.symbol,
         side: p.side,
         quantity: p.quantity,
         entryPrice: p.entryPrice,
         openedAt: p.openedAt,
-        highWater: p.entryPrice,
-        lowWater: p.entryPrice,
         stop: adopt ? restored.stopPrice : Number.NaN,
         version: adopt ? 1 : 0,
-        status: 'OPEN',
         placed: adopt,
         orderId: adopt ? restored.clientOrderId : this.#nextId(),
-        slot: -1,
       });
+      this.#states.set(p.symbol, state);
       this.#refresh(this.#states.get(p.symbol) as StopState, p.entryPrice, Number.NaN);
     }
     // Restored stops whose position has not come back within the grace period protect
@@ -248,24 +232,49 @@ export class StopManager {
    * small integer per symbol (e.g. a registry slot), lets the lookup be an array index.
    */
   onBar(bar: Bar, atr: number, quarantined?: boolean, slot = -1): void {
-    const s = slot >= 0 ? this.#bySlot[slot] ?? this.#bind(bar.symbol, slot) : this.#states.get(bar.symbol);
-    if (s === undefined || s.status !== 'OPEN') return;
+    let row: number;
+    if (slot >= 0) {
+      row = slot < this.#rowOfSlot.length ? (this.#rowOfSlot[slot] as number) : -1;
+      if (row < 0) row = this.#bind(bar.symbol, slot);
+    } else {
+      row = this.#states.get(bar.symbol)?.row ?? -1;
+    }
+    const c = this.#cols;
+    if (row < 0 || c.open[row] === 0) return;
+    const long = c.long[row] === 1;
+    const stop = c.stop[row] as number;
+    const high = bar.high;
+    const low = bar.low;
+    // isTriggered, on the row's numbers (NaN stop: never)
+    const traded = long ? low <= stop : high >= stop;
     this.#time = bar.timestamp;
     if (quarantined ?? this.#o.isQuarantined(bar.symbol)) {
-      if (isTriggered(s.side, s.stop, bar.low, bar.high)) {
+      if (traded) {
+        const s = c.state[row] as StopState;
         this.counters.suppressed++;
         this.#report('SUPPRESSED', s, s.stop, bar.close, atr);
       }
       return;
     }
-    if (this.#o.mode === 'LOCAL' && isTriggered(s.side, s.stop, bar.low, bar.high)) {
+    if (traded && this.#o.mode === 'LOCAL') {
+      const s = c.state[row] as StopState;
       this.#report('TRIGGERED', s, s.stop, bar.close, atr);
       this.#trigger(s);
       return;
     }
-    if (bar.high > s.highWater) s.highWater = bar.high;
-    if (bar.low < s.lowWater) s.lowWater = bar.low;
-    this.#refresh(s, bar.close, atr);
+    if (high > (c.highWater[row] as number)) c.highWater[row] = high;
+    if (low < (c.lowWater[row] as number)) c.lowWater[row] = low;
+    const x = this.#inputs; // one scratch object, refilled: no allocation per bar
+    x.side = long ? 'LONG' : 'SHORT';
+    x.entryPrice = c.entryPrice[row] as number;
+    x.highWater = c.highWater[row] as number;
+    x.lowWater = c.lowWater[row] as number;
+    x.close = bar.close;
+    x.atr = atr;
+    const candidate = candidateStop(this.#o.policy, x);
+    if (candidate > 0 && (stop !== stop || (long ? candidate > stop : candidate < stop))) {
+      this.#apply(c.state[row] as StopState, candidate, (c.version[row] as number) + 1);
+    }
   }
 
   /**
@@ -346,18 +355,23 @@ export class StopManager {
   /** Removes every position (on dispose). */
   clear(): void {
     this.#states.clear();
-    this.#bySlot.length = 0;
+    this.#cols.clear();
+    this.#rowOfSlot.fill(-1);
     this.#restored.clear();
   }
 
-  /** Looks a symbol's state up by name once and remembers it under `slot`. */
-  #bind(symbol: string, slot: number): StopState | undefined {
+  /** Looks a symbol's position up by name once and remembers its row under `slot`; -1 when none. */
+  #bind(symbol: string, slot: number): number {
     const s = this.#states.get(symbol);
-    if (s !== undefined) {
-      s.slot = slot;
-      this.#bySlot[slot] = s;
+    if (s === undefined) return -1;
+    if (slot >= this.#rowOfSlot.length) {
+      const grown = new Int32Array(Math.max(slot + 1, 2 * this.#rowOfSlot.length, 64)).fill(-1);
+      grown.set(this.#rowOfSlot);
+      this.#rowOfSlot = grown;
     }
-    return s;
+    s.slot = slot;
+    this.#rowOfSlot[slot] = s.row;
+    return s.row;
   }
 
   #nextId(): string {
@@ -429,7 +443,8 @@ export class StopManager {
   /** Removes `s` from the manager's maps (nothing is sent). */
   #forget(s: StopState): void {
     this.#states.delete(s.symbol);
-    if (s.slot >= 0) this.#bySlot[s.slot] = undefined;
+    if (s.slot >= 0 && s.slot < this.#rowOfSlot.length) this.#rowOfSlot[s.slot] = -1;
+    this.#cols.release(s);
   }
 
   #cancel(symbol: string, clientOrderId: string): void {
