@@ -197,10 +197,21 @@ function lowerBound(state: usize, n: i32, w: i32, slot: i32): f64 {
     const s = sortedAt(state, n, w) + ((<usize>slot * <usize>w) << 3);
     span = Infinity;
     const d = <usize>(q - 1) << 3;
-    for (let a = 0; a + q - 1 < c; a++) {
+    const last = c - q; // spans start at 0..last
+    let a = 0;
+    if (ASC_FEATURE_SIMD) {
+      // pmin(m, x) takes x only when x < m: a NaN span (∞ − ∞) is skipped, as below.
+      let m = f64x2.splat(Infinity);
+      for (; a + 1 <= last; a += 2) {
+        const p = s + (<usize>a << 3);
+        m = f64x2.pmin(m, f64x2.sub(v128.load(p + d), v128.load(p)));
+      }
+      span = min(f64x2.extract_lane(m, 0), f64x2.extract_lane(m, 1));
+    }
+    for (; a <= last; a++) {
       const p = s + (<usize>a << 3);
       const x = load<f64>(p + d) - load<f64>(p);
-      if (x < span) span = x; // a NaN span (∞ − ∞) is skipped, as in the host's version
+      if (x < span) span = x; // a NaN span (∞ − ∞) is skipped
     }
   }
   const bound = span * 0.5;
