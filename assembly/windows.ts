@@ -11,9 +11,9 @@
 //   flag   i32[n]    batch output: 1 where a row was held back as a candidate (not pushed)
 // Header: [0] n, [4] w.
 //
-// A push finds the leaving value's rank and the arriving value's rank by counting, in one pass
-// over the window, the values below each (f64x2 compares, no branch to mispredict), then moves
-// the values between the two ranks by one place. Values are stored exactly, so the leaving
+// A push finds the leaving value's rank and the arriving value's rank by two branch-free
+// binary searches run side by side (nothing to mispredict), then moves the values between the
+// two ranks by one place, two per v128. Values are stored exactly, so the leaving
 // value is found by its rank. A window's sorted order is unique, so the result does not
 // depend on how the ranks were found.
 import { HEADER, lanes } from "./layout";
@@ -77,40 +77,28 @@ export function winBankColumn(state: usize, k: i32): usize {
   return c;
 }
 
-/** The ranks of `a` (low half) and `b` (high half) among the `len` values at `s`, in one pass. */
+/**
+ * The ranks of `a` (low half) and `b` (high half) among the `len` sorted values at `s`: two
+ * branch-free binary searches run side by side (each step a select, so nothing to mispredict,
+ * and the two chains of loads overlap).
+ */
 // @ts-ignore: decorator
-@inline function ranks(s: usize, len: i32, a: f64, b: f64): u64 {
-  let i = 0;
-  let ca: u64 = 0, cb: u64 = 0;
-  if (ASC_FEATURE_SIMD) {
-    const va = f64x2.splat(a), vb = f64x2.splat(b);
-    // Two independent pairs of accumulators per step, so the compares overlap.
-    let a0 = i64x2.splat(0), b0 = i64x2.splat(0), a1 = i64x2.splat(0), b1 = i64x2.splat(0);
-    for (; i + 3 < len; i += 4) {
-      const p = s + (<usize>i << 3);
-      const x0 = v128.load(p), x1 = v128.load(p, 16);
-      a0 = i64x2.sub(a0, f64x2.lt(x0, va));
-      b0 = i64x2.sub(b0, f64x2.lt(x0, vb));
-      a1 = i64x2.sub(a1, f64x2.lt(x1, va));
-      b1 = i64x2.sub(b1, f64x2.lt(x1, vb));
-    }
-    if (i + 1 < len) {
-      const x = v128.load(s + (<usize>i << 3));
-      a0 = i64x2.sub(a0, f64x2.lt(x, va));
-      b0 = i64x2.sub(b0, f64x2.lt(x, vb));
-      i += 2;
-    }
-    a0 = i64x2.add(a0, a1);
-    b0 = i64x2.add(b0, b1);
-    ca = <u64>(i64x2.extract_lane(a0, 0) + i64x2.extract_lane(a0, 1));
-    cb = <u64>(i64x2.extract_lane(b0, 0) + i64x2.extract_lane(b0, 1));
+@inline function ranks2(s: usize, len: i32, a: f64, b: f64): u64 {
+  let atA: usize = s, atB: usize = s;
+  let n = len;
+  while (n > 1) {
+    const half = n >>> 1;
+    const off = <usize>half << 3;
+    atA = select<usize>(atA + off, atA, load<f64>(atA + off - 8) < a);
+    atB = select<usize>(atB + off, atB, load<f64>(atB + off - 8) < b);
+    n -= half;
   }
-  for (; i < len; i++) {
-    const x = load<f64>(s + (<usize>i << 3));
-    ca += <u64>(x < a);
-    cb += <u64>(x < b);
+  let ra = <u64>((atA - s) >> 3), rb = <u64>((atB - s) >> 3);
+  if (n == 1) {
+    ra += <u64>(load<f64>(atA) < a);
+    rb += <u64>(load<f64>(atB) < b);
   }
-  return ca | (cb << 32);
+  return ra | (rb << 32);
 }
 
 /** Moves the values at `s[from, to)` one place up (to `s[from + 1, to + 1)`), from the top. */
@@ -151,7 +139,7 @@ export function winBankColumn(state: usize, k: i32): usize {
     store<i32>(countAt, c + 1);
   } else {
     const old = load<f64>(ring + (<usize>h << 3));
-    const both = ranks(s, w, old, v);
+    const both = ranks2(s, w, old, v);
     const ro = <i32>both; // s[ro] == old: values are stored exactly
     const rn = <i32>(both >>> 32);
     if (rn <= ro) {

@@ -36,11 +36,10 @@ export function windowBankBytes(symbols: number, window: number): number {
  * median is O(1), the MAD a selection in O(log window), and a lower bound on the MAD O(1)
  * amortised, so a robust z-score can rule out almost every value without the exact MAD.
  *
- * A push counts, in one f64x2 pass over the sorted window, the values below the leaving and
- * the arriving value (no branch to mispredict), then moves the values between the two ranks
- * by one place. The hot path is {@link WindowBank.checkPush}: one call scores and pushes a
- * whole batch of rows. Values must not be NaN (the caller validates them: one NaN would
- * break the sorted order for good).
+ * A push finds the leaving and the arriving value's ranks by two branch-free binary searches
+ * run side by side, then moves the values between the two ranks by one place. The hot path
+ * is {@link WindowBank.checkPush}: one call scores and pushes a whole batch of rows. Values
+ * must not be NaN (the caller validates them: one NaN would break the sorted order for good).
  *
  * @example
  * ```ts
