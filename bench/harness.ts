@@ -47,3 +47,16 @@ export function verdict(value: number, limit: number, atLeast = false): string {
   if (ok) return 'met';
   return `missed by ${(atLeast ? limit / value : value / limit).toFixed(2)}x`;
 }
+
+/**
+ * Seconds a fixed CPU-bound loop takes now: on a shared virtual machine it shows how fast the
+ * CPU is at the moment (lower is faster), so a slow measurement can be told from slow code.
+ * `iterations` 3×10⁸ is the loop each bench section starts with (seen here from 0.4 to 0.9 s).
+ */
+export function calibrationSeconds(iterations = 3e8): number {
+  const t0 = performance.now();
+  let x = 0;
+  for (let i = 0; i < iterations; i++) x += i % 7;
+  if (x < 0) console.log(x);
+  return (performance.now() - t0) / 1000;
+}

@@ -13,6 +13,7 @@ import { drawdownHistory } from './drawdown.bench.js';
 import { egressLatency } from './egress.bench.js';
 import { pluginOnBars } from './plugin.bench.js';
 import { loggingCost } from './logging.bench.js';
+import { calibrationSeconds } from './harness.js';
 
 const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
@@ -23,11 +24,7 @@ const END = '<!-- bench:end -->';
  * so a slow section can be told from a slow machine.
  */
 function calibration(): string {
-  const t0 = performance.now();
-  let x = 0;
-  for (let i = 0; i < 3e8; i++) x += i % 7;
-  if (x < 0) console.log(x);
-  return `_Calibration loop before this section: ${((performance.now() - t0) / 1000).toFixed(2)} s._`;
+  return `_Calibration loop before this section: ${calibrationSeconds().toFixed(2)} s._`;
 }
 
 function machine(): string {
