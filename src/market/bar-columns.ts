@@ -1,3 +1,4 @@
+import { grown } from '../util/typed-arrays.js';
 import type { Bar } from '../vocabulary/market.js';
 
 /**
@@ -84,19 +85,15 @@ export class BarColumns {
   }
 
   #resize(rows: number): void {
-    const grow = <T extends Float64Array | Int32Array>(old: T, make: (n: number) => T): T => {
-      const next = make(rows);
-      next.set(old.subarray(0, Math.min(old.length, rows)));
-      return next;
-    };
-    this.slot = grow(this.slot, (n) => new Int32Array(n));
-    this.timestamp = grow(this.timestamp, (n) => new Float64Array(n));
-    this.open = grow(this.open, (n) => new Float64Array(n));
-    this.high = grow(this.high, (n) => new Float64Array(n));
-    this.low = grow(this.low, (n) => new Float64Array(n));
-    this.close = grow(this.close, (n) => new Float64Array(n));
-    this.volume = grow(this.volume, (n) => new Float64Array(n));
+    this.slot = grown(this.slot, rows);
+    this.timestamp = grown(this.timestamp, rows);
+    this.open = grown(this.open, rows);
+    this.high = grown(this.high, rows);
+    this.low = grown(this.low, rows);
+    this.close = grown(this.close, rows);
+    this.volume = grown(this.volume, rows);
   }
+
 }
 
 /** A {@link Bar} view of one row of a {@link BarColumns}; `at` selects the row. */

@@ -1,4 +1,5 @@
 import type { PositionSide } from '../vocabulary/market.js';
+import { grown } from '../util/typed-arrays.js';
 
 /**
  * The numbers every bar reads and writes for each managed position (stop, high and low water,
@@ -73,27 +74,18 @@ export class StopColumns {
 
   #grow(rows: number): void {
     const old = this.capacity;
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(rows);
-      b.set(a);
-      return b;
-    };
-    const u8 = (a: Uint8Array) => {
-      const b = new Uint8Array(rows);
-      b.set(a);
-      return b;
-    };
-    this.stop = f64(this.stop);
-    this.highWater = f64(this.highWater);
-    this.lowWater = f64(this.lowWater);
-    this.entryPrice = f64(this.entryPrice);
-    this.version = f64(this.version);
-    this.long = u8(this.long);
-    this.open = u8(this.open);
+    this.stop = grown(this.stop, rows);
+    this.highWater = grown(this.highWater, rows);
+    this.lowWater = grown(this.lowWater, rows);
+    this.entryPrice = grown(this.entryPrice, rows);
+    this.version = grown(this.version, rows);
+    this.long = grown(this.long, rows);
+    this.open = grown(this.open, rows);
     this.state.length = rows;
     this.state.fill(undefined, old);
     for (let r = rows - 1; r >= old; r--) this.#free.push(r);
   }
+
 }
 
 /** What a new position's stop starts from. */
