@@ -242,6 +242,33 @@ describe('RiskPlugin backpressure', () => {
   });
 });
 
+describe('RiskPlugin keeps none of the caller\'s bars', () => {
+  it('a host that reuses or changes its bar objects once onBars returns changes nothing, mid-chunk or queued', async () => {
+    // Two plugins see the same bars: one gets fresh objects it may keep, the other a host that
+    // overwrites each bar object with garbage as soon as the call returns (a reused buffer).
+    const config = { limits: { chunkSize: 7 }, stops: { mode: 'LOCAL' as const, atrPeriod: 3, policy: { rules: [{ kind: 'ATR' as const, multiple: 2 }, { kind: 'CHANDELIER' as const, multiple: 2 }] } } };
+    const clean = await started(config);
+    const reused = await started(config);
+    const symbols = Array.from({ length: 40 }, (_, i) => `S${i}`);
+    const positions = symbols.map((symbol, i) => ({ symbol, side: i % 2 === 0 ? ('LONG' as const) : ('SHORT' as const), quantity: 1, entryPrice: 100, openedAt: T0 }));
+    for (const p of [clean.plugin, reused.plugin]) p.onPortfolio({ timestamp: T0, equity: 1e6, positions });
+    const pending: Promise<void>[] = [];
+    for (let t = 1; t <= 30; t++) {
+      const bars = symbols.map((s, i) => bar(s, T0 + t * MIN, 100 * (1 + 0.002 * Math.sin(t + i)), 0.004));
+      pending.push(clean.plugin.onBars(bars.map((b) => ({ ...b }))));
+      pending.push(reused.plugin.onBars(bars)); // while busy these are queued: the mailbox must copy them
+      for (const b of bars) Object.assign(b, { symbol: 'ZZZ', timestamp: 0, open: 1e9, high: 1e9, low: 1, close: 5e8, volume: 1e12 });
+      if (t % 3 === 0) await Promise.all(pending.splice(0));
+    }
+    await Promise.all(pending);
+    await Promise.all([clean.plugin.settled(), reused.plugin.settled()]);
+    expect(reused.plugin.stats()).toEqual(clean.plugin.stats());
+    expect(reused.plugin.toJSON().stops).toEqual(clean.plugin.toJSON().stops);
+    expect(reused.plugin.stats().bars.coalesced).toBeGreaterThan(0); // the mailbox was in play
+    expect(reused.plugin.stats().stops.moved).toBeGreaterThan(0);
+  });
+});
+
 describe('RiskPlugin snapshot', () => {
   it('toJSON gives the stats and one small frozen view per stop', async () => {
     const { plugin } = await started({ stops: { policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } } });
