@@ -59,6 +59,7 @@ export class WindowBank extends KernelBank {
   #values!: Float64Array;
   #slots!: Int32Array;
   #flags!: Int32Array;
+  #flagged = 0;
 
   /** @internal Use `Kernels.windowBank`. */
   constructor(runtime: WasmRuntime, limits: KernelLimits, options: WindowBankOptions) {
@@ -174,7 +175,7 @@ export class WindowBank extends KernelBank {
    * `upOnly`, else |x − median|) reaches z·max(`floorScale`, 1.4826·{@link WindowBank.madLowerBound}),
    * may be an outlier: it is flagged and not pushed, so the caller can score it exactly
    * against the window as it is and push it after ({@link WindowBank.push}). Every other row
-   * is pushed. Returns the flags (a view: 1 = flagged), and the number flagged in `flagged`.
+   * is pushed. Returns the flags (a view: 1 = flagged); {@link WindowBank.flagged} counts them.
    *
    * @example
    * ```ts
@@ -191,12 +192,14 @@ export class WindowBank extends KernelBank {
     const slots = this.#slots;
     const n = this.symbols;
     for (let i = 0; i < rows; i++) if ((slots[i] as number) >>> 0 >= n) this.#slot(slots[i] as number);
-    this.flagged = this.runtime.exports.winCheckPush(this.state, rows, minSamples, z, floorScale, upOnly ? 1 : 0);
+    this.#flagged = this.runtime.exports.winCheckPush(this.state, rows, minSamples, z, floorScale, upOnly ? 1 : 0);
     return this.#flags;
   }
 
   /** Rows flagged by the last {@link WindowBank.checkPush}. */
-  flagged = 0;
+  get flagged(): number {
+    return this.#flagged;
+  }
 
   /** @internal */
   protected bindViews(): void {
