@@ -41,11 +41,12 @@ function readString(raw: unknown, key: string): string | undefined {
   }
 }
 
-/** The ATR bank's input columns: NaN where a symbol has no bar this round. */
+/** The stops' own ATR bank's input columns (NaN where a symbol has no bar this round) and its current values. */
 interface AtrColumns {
   readonly high: Float64Array;
   readonly low: Float64Array;
   readonly close: Float64Array;
+  readonly now: Float64Array;
 }
 
 /** Snapshots a quarantine episode may keep from the ladder before equity is taken as is. */
@@ -95,7 +96,6 @@ export class RiskPlugin implements EnginePlugin {
   #atrIn: AtrColumns | undefined;
   #lastTimestamp: Float64Array;
   #lastClose: Float64Array;
-  readonly #atrNow: Float64Array;
   #state: TradingState = 'ACTIVE';
   #reduceUntil = Number.NEGATIVE_INFINITY;
   #deferredInARow = 0;
@@ -134,7 +134,6 @@ export class RiskPlugin implements EnginePlugin {
     this.#splitter = new RoundSplitter(config.limits.maxSymbols);
     this.#held = new Uint8Array(config.limits.maxSymbols);
     this.#hints = new Int32Array(config.limits.maxSymbols).fill(-1);
-    this.#atrNow = new Float64Array(config.limits.maxSymbols).fill(Number.NaN);
   }
 
   /** The trading state now: the stricter of the drawdown ladder's and the anomaly actions'. */
@@ -169,6 +168,7 @@ export class RiskPlugin implements EnginePlugin {
         high: new Float64Array(n).fill(Number.NaN),
         low: new Float64Array(n).fill(Number.NaN),
         close: new Float64Array(n).fill(Number.NaN),
+        now: new Float64Array(n).fill(Number.NaN),
       };
     }
     // Shadow mode: commands are decided, counted and reported, never sent.
@@ -597,7 +597,7 @@ export class RiskPlugin implements EnginePlugin {
       for (let k = from; k < to; k++) held[k - from] = detector.isQuarantinedSlot(cols.slot[order[k] as number] as number) ? 1 : 0;
       // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
       if (!this.#sharedAtr) this.#updateAtr(cols, order, from, to, held);
-      const atrNow = this.#sharedAtr ? detector.shortAtr : this.#atrNow;
+      const atrNow = this.#sharedAtr ? detector.shortAtr : (this.#atrIn as AtrColumns).now;
       for (let k = from; k < to; k++) {
         const i = order[k] as number;
         bar.at = i;
@@ -627,7 +627,7 @@ export class RiskPlugin implements EnginePlugin {
     }
     const atr = this.#atr as AtrBank;
     atr.update(input.high, input.low, input.close); // NaN columns (no bar this round) stay unchanged
-    atr.valuesInto(this.#atrNow);
+    atr.valuesInto(input.now);
     for (let k = from; k < to; k++) {
       const slot = cols.slot[order[k] as number] as number;
       input.high[slot] = Number.NaN;
