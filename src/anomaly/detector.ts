@@ -136,7 +136,10 @@ export class AnomalyDetector {
    * round is one kernel update per bank. Within a round, events come in bar order, then
    * VOLATILITY_REGIME, then CORRELATION_BREAK. `slots`, when given, are the bars' slots in
    * {@link AnomalyDetector.registry} (a caller sharing the registry already has them), which
-   * saves a lookup per bar.
+   * saves a lookup per bar. The bars are copied into the detector's columns first (nothing of
+   * `bars` is kept); the columns grow to the largest batch seen, ~64 bytes per bar, the same
+   * order as the caller's own array. A caller bounding its batches (the risk plugin's
+   * `maxBatchBars`) bounds them.
    *
    * @example
    * ```ts
