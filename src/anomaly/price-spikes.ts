@@ -169,17 +169,10 @@ export class PriceSpikes {
       return Number.NaN;
     }
     const r = Math.log(bar.close / prev);
-    // |z| ≥ priceZ needs |r − median| ≥ priceZ·scale; when even the scale's lower bound rules
-    // that out, the exact MAD is not needed.
-    const w = this.#windows;
-    if (
-      w.count(slot) >= cfg.minSamples &&
-      Math.abs(r - w.median(slot)) >= cfg.priceZ * RobustScorer.scaleLowerBound(w, slot, cfg.priceScaleFloor) &&
-      this.#score(slot, bar, r, prev, out)
-    ) {
-      return Number.NaN;
-    }
-    w.push(slot, r);
+    // The bar right after a quarantine (rare) is scored exactly; the kernel's bound only
+    // saves that work on the batch path.
+    if (this.#windows.count(slot) >= cfg.minSamples && this.#score(slot, bar, r, prev, out)) return Number.NaN;
+    this.#windows.push(slot, r);
     this.#last[slot] = bar.close;
     return r;
   }

@@ -62,15 +62,6 @@ export class RobustScorer {
     return n;
   }
 
-  /**
-   * A lower bound on the scale {@link RobustScorer.fit} would give `slot`'s window now:
-   * scale is 1.4826·MAD when that is at least `floor`, and at least `floor` otherwise, so it
-   * is never below max(floor, 1.4826·(a lower bound on the MAD)). O(1) amortised.
-   */
-  static scaleLowerBound(windows: WindowBank, slot: number, floor: number): number {
-    return Math.max(floor, MAD_TO_SIGMA * windows.madLowerBound(slot));
-  }
-
   /** Robust z of `x` against the last fitted window. */
   z(x: number): number {
     return (x - this.median) / this.scale;
