@@ -3,6 +3,7 @@ import { closingSide, type Bar, type Fill, type Position, type PositionSide } fr
 import type { ProtectiveCommand } from '../vocabulary/orders.js';
 import { candidateStop, isTighter, isTriggered, type StopInputs, type StopPolicy } from './stop-rules.js';
 import { StopColumns, type StopState } from './stop-columns.js';
+import { grown } from '../util/typed-arrays.js';
 
 /**
  * `LOCAL`: Bulwark watches bars and sends CLOSE_POSITION when a stop is traded through
@@ -209,7 +210,7 @@ export class StopManager {
         orderId: adopt ? restored.clientOrderId : this.#nextId(),
       });
       this.#states.set(p.symbol, state);
-      this.#refresh(this.#states.get(p.symbol) as StopState, p.entryPrice, Number.NaN);
+      this.#refresh(state.row, p.entryPrice, Number.NaN);
     }
     // Restored stops whose position has not come back within the grace period protect
     // nothing: cancel them.
@@ -241,12 +242,8 @@ export class StopManager {
     }
     const c = this.#cols;
     if (row < 0 || c.open[row] === 0) return;
-    const long = c.long[row] === 1;
-    const stop = c.stop[row] as number;
-    const high = bar.high;
-    const low = bar.low;
-    // isTriggered, on the row's numbers (NaN stop: never)
-    const traded = long ? low <= stop : high >= stop;
+    const side: PositionSide = c.long[row] === 1 ? 'LONG' : 'SHORT';
+    const traded = isTriggered(side, c.stop[row] as number, bar.low, bar.high);
     this.#time = bar.timestamp;
     if (quarantined ?? this.#o.isQuarantined(bar.symbol)) {
       if (traded) {
@@ -262,19 +259,9 @@ export class StopManager {
       this.#trigger(s);
       return;
     }
-    if (high > (c.highWater[row] as number)) c.highWater[row] = high;
-    if (low < (c.lowWater[row] as number)) c.lowWater[row] = low;
-    const x = this.#inputs; // one scratch object, refilled: no allocation per bar
-    x.side = long ? 'LONG' : 'SHORT';
-    x.entryPrice = c.entryPrice[row] as number;
-    x.highWater = c.highWater[row] as number;
-    x.lowWater = c.lowWater[row] as number;
-    x.close = bar.close;
-    x.atr = atr;
-    const candidate = candidateStop(this.#o.policy, x);
-    if (candidate > 0 && (stop !== stop || (long ? candidate > stop : candidate < stop))) {
-      this.#apply(c.state[row] as StopState, candidate, (c.version[row] as number) + 1);
-    }
+    if (bar.high > (c.highWater[row] as number)) c.highWater[row] = bar.high;
+    if (bar.low < (c.lowWater[row] as number)) c.lowWater[row] = bar.low;
+    this.#refresh(row, bar.close, atr);
   }
 
   /**
@@ -364,10 +351,10 @@ export class StopManager {
   #bind(symbol: string, slot: number): number {
     const s = this.#states.get(symbol);
     if (s === undefined) return -1;
-    if (slot >= this.#rowOfSlot.length) {
-      const grown = new Int32Array(Math.max(slot + 1, 2 * this.#rowOfSlot.length, 64)).fill(-1);
-      grown.set(this.#rowOfSlot);
-      this.#rowOfSlot = grown;
+    const bound = this.#rowOfSlot.length;
+    if (slot >= bound) {
+      this.#rowOfSlot = grown(this.#rowOfSlot, Math.max(slot + 1, 2 * bound, 64));
+      this.#rowOfSlot.fill(-1, bound);
     }
     s.slot = slot;
     this.#rowOfSlot[slot] = s.row;
@@ -378,16 +365,20 @@ export class StopManager {
     return this.#o.nextId();
   }
 
-  #refresh(s: StopState, close: number, atr: number): void {
+  /** Tightens row `row`'s stop to the policy's candidate for this close and ATR, if tighter. */
+  #refresh(row: number, close: number, atr: number): void {
+    const c = this.#cols;
     const x = this.#inputs; // one scratch object, refilled: no allocation per bar
-    x.side = s.side;
-    x.entryPrice = s.entryPrice;
-    x.highWater = s.highWater;
-    x.lowWater = s.lowWater;
+    x.side = c.long[row] === 1 ? 'LONG' : 'SHORT';
+    x.entryPrice = c.entryPrice[row] as number;
+    x.highWater = c.highWater[row] as number;
+    x.lowWater = c.lowWater[row] as number;
     x.close = close;
     x.atr = atr;
-    const c = candidateStop(this.#o.policy, x);
-    if (!Number.isNaN(c) && c > 0 && isTighter(s.side, c, s.stop)) this.#apply(s, c, s.version + 1);
+    const candidate = candidateStop(this.#o.policy, x);
+    if (candidate > 0 && isTighter(x.side, candidate, c.stop[row] as number)) {
+      this.#apply(c.state[row] as StopState, candidate, (c.version[row] as number) + 1);
+    }
   }
 
   #apply(s: StopState, price: number, version: number): void {
