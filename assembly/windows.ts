@@ -62,21 +62,6 @@ export function winBankColumn(state: usize, k: i32): usize {
   return colAt(state, n, w, k - 2);
 }
 
-/** Number of the first `len` values at `s` that are below `v`. */
-// @ts-ignore: decorator
-@inline function countBelow(s: usize, len: i32, v: f64): i32 {
-  let i = 0;
-  let c: i32 = 0;
-  if (ASC_FEATURE_SIMD) {
-    const vv = f64x2.splat(v);
-    let acc = i64x2.splat(0);
-    for (; i + 1 < len; i += 2) acc = i64x2.sub(acc, f64x2.lt(v128.load(s + (<usize>i << 3)), vv));
-    c = <i32>(i64x2.extract_lane(acc, 0) + i64x2.extract_lane(acc, 1));
-  }
-  for (; i < len; i++) c += <i32>(load<f64>(s + (<usize>i << 3)) < v);
-  return c;
-}
-
 /**
  * The ranks of `a` (low half) and `b` (high half) among the `len` sorted values at `s`: two
  * branch-free binary searches run side by side (each step a select, so nothing to mispredict,
@@ -133,7 +118,7 @@ export function winBankColumn(state: usize, k: i32): usize {
   const h = load<i32>(headAt);
   const c = load<i32>(countAt);
   if (c < w) {
-    const r = countBelow(s, c, v);
+    const r = <i32>ranks2(s, c, v, v); // v's rank among the c values held
     shiftUp(s, r, c);
     store<f64>(s + (<usize>r << 3), v);
     store<i32>(countAt, c + 1);

@@ -605,10 +605,7 @@ export class RiskPlugin implements EnginePlugin {
         const isHeld = held[k - from] === 1;
         if (!isHeld) this.#lastClose[slot] = cols.close[i] as number;
         stops.onBar(bar, atrNow[slot] as number, isHeld, slot);
-        if ((k + 1 - from) % chunk === 0 && k + 1 < to) {
-          await yieldToEventLoop();
-          bar.at = i; // nothing else moves this cursor, but the rows are re-read after a yield
-        }
+        if ((k + 1 - from) % chunk === 0 && k + 1 < to) await yieldToEventLoop();
       }
     }
     for (const event of detector.checkStale(this.#ctx?.now() ?? Date.now())) this.#anomaly(event);
