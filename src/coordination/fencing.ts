@@ -3,6 +3,7 @@ import { BulwarkError } from '../errors.js';
 import { holderValue, type HeldLock } from './fenced-lock.js';
 import { DEFAULT_PREFIX, fenceKey, lockKey } from './keys.js';
 import { LUA_PRELUDE, LuaScript, coordinationError, replyArray, replyNumber } from './lua-script.js';
+import { positiveIntegerProblem } from '../util/option-checks.js';
 
 /**
  * KEYS[1]: the fence (hash: highest token seen, value). ARGV[1]: token, ARGV[2]: value.
@@ -78,9 +79,8 @@ export class Fence {
 
   constructor(redis: Redis, options: FenceOptions = {}) {
     const { prefix = DEFAULT_PREFIX, maxValueBytes = 65_536 } = options;
-    if (!Number.isSafeInteger(maxValueBytes) || maxValueBytes < 1) {
-      throw new BulwarkError('INVALID_OPTION', `maxValueBytes must be a positive integer, got ${String(maxValueBytes)}`);
-    }
+    const problem = positiveIntegerProblem('maxValueBytes', maxValueBytes);
+    if (problem !== undefined) throw new BulwarkError('INVALID_OPTION', problem);
     this.#redis = redis;
     this.#prefix = prefix;
     this.#maxValueBytes = maxValueBytes;
@@ -115,7 +115,8 @@ export class Fence {
 
   async #write(keys: string[], token: number, value: string, extra: string[]): Promise<FencedWriteResult> {
     const problems: string[] = [];
-    if (!Number.isSafeInteger(token) || token < 1) problems.push(`token must be a positive integer, got ${String(token)}`);
+    const tokenProblem = positiveIntegerProblem('token', token);
+    if (tokenProblem !== undefined) problems.push(tokenProblem);
     const bytes = Buffer.byteLength(value, 'utf8');
     if (bytes > this.#maxValueBytes) problems.push(`value is ${String(bytes)} bytes, more than maxValueBytes ${String(this.#maxValueBytes)}`);
     if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { BulwarkError } from '../errors.js';
 import { DEFAULT_PREFIX } from './keys.js';
 import { LuaScript, coordinationError, replyArray, replyNumber } from './lua-script.js';
+import { positiveIntegerProblem } from '../util/option-checks.js';
 
 /**
  * KEYS[1]: the flag, KEYS[2]: its version counter. Stamps the status (JSON in ARGV[1]) with the
@@ -107,9 +108,8 @@ export class KillSwitch {
 
   constructor(redis: Redis, options: KillSwitchOptions = {}) {
     const { prefix = DEFAULT_PREFIX, maxReasonLength = 500 } = options;
-    if (!Number.isSafeInteger(maxReasonLength) || maxReasonLength < 1) {
-      throw new BulwarkError('INVALID_OPTION', `maxReasonLength must be a positive integer, got ${String(maxReasonLength)}`);
-    }
+    const problem = positiveIntegerProblem('maxReasonLength', maxReasonLength);
+    if (problem !== undefined) throw new BulwarkError('INVALID_OPTION', problem);
     this.#redis = redis;
     this.key = `${prefix}kill-switch`;
     this.#versionKey = `${prefix}kill-switch:version`;

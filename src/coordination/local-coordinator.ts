@@ -3,6 +3,7 @@ import type { TradingState } from '../vocabulary/trading-state.js';
 import type { CoordinatorEvent, CoordinatorListener, InstanceCoordinator, SymbolWriteResult } from './events.js';
 import { symbolProblems } from './coordinator-options.js';
 import { notifyAll } from '../util/notify.js';
+import { positiveIntegerProblem } from '../util/option-checks.js';
 
 /** Options of {@link LocalCoordinator}. */
 export interface LocalCoordinatorOptions {
@@ -84,7 +85,8 @@ export class LocalCoordinator implements InstanceCoordinator {
   }
 
   tryTakeOrders(n = 1): Promise<boolean> {
-    if (!Number.isSafeInteger(n) || n < 1) return Promise.reject(new BulwarkError('INVALID_OPTION', `n must be a positive integer, got ${String(n)}`));
+    const problem = positiveIntegerProblem('n', n);
+    if (problem !== undefined) return Promise.reject(new BulwarkError('INVALID_OPTION', problem));
     return Promise.resolve(true);
   }
 

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { BulwarkError } from '../errors.js';
 import { DEFAULT_PREFIX } from './keys.js';
 import { LUA_PRELUDE, LuaScript, replyArray, replyNumber } from './lua-script.js';
+import { positiveIntegerProblem } from '../util/option-checks.js';
 
 /**
  * KEYS[1]: bucket hash {tokens, ts}. ARGV: capacity, refill per ms, n, idle TTL ms.
@@ -80,7 +81,8 @@ export class RateBudget {
   constructor(redis: Redis, options: RateBudgetOptions = {}) {
     const { capacity = 10, refillPerSecond = 10, name = 'orders', prefix = DEFAULT_PREFIX } = options;
     const problems: string[] = [];
-    if (!Number.isSafeInteger(capacity) || capacity < 1) problems.push(`capacity must be a positive integer, got ${String(capacity)}`);
+    const capacityProblem = positiveIntegerProblem('capacity', capacity);
+    if (capacityProblem !== undefined) problems.push(capacityProblem);
     if (!(Number.isFinite(refillPerSecond) && refillPerSecond >= 1e-6)) problems.push(`refillPerSecond must be a number ≥ 0.000001, got ${String(refillPerSecond)}`);
     if (name.length === 0) problems.push('name must not be empty');
     if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });

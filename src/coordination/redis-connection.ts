@@ -1,5 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { BulwarkError } from '../errors.js';
+import { positiveIntegerProblem } from '../util/option-checks.js';
 
 /** Options of {@link createRedisConnection}. */
 export interface RedisConnectionOptions {
@@ -39,7 +40,8 @@ export function createRedisConnection(options: RedisConnectionOptions): Redis {
     ['connectTimeoutMs', connectTimeoutMs],
     ['reconnectMaxDelayMs', reconnectMaxDelayMs],
   ] as const) {
-    if (!Number.isSafeInteger(value) || value < 1) problems.push(`${key} must be a positive integer, got ${String(value)}`);
+    const p = positiveIntegerProblem(key, value);
+    if (p !== undefined) problems.push(p);
   }
   if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });
   const redisOptions: RedisOptions = {

@@ -1,4 +1,5 @@
 import { BulwarkError } from '../errors.js';
+import { positiveIntegerProblem } from '../util/option-checks.js';
 
 /** Options of {@link SlidingWindowRateLimiter}. */
 export interface RateLimiterOptions {
@@ -40,8 +41,7 @@ export class SlidingWindowRateLimiter {
   constructor(options: RateLimiterOptions) {
     const { limit, windowMs = 1_000, safety = 0.9, now = Date.now } = options;
     const problems: string[] = [];
-    if (!Number.isSafeInteger(limit) || limit < 1) problems.push(`limit must be a positive integer, got ${String(limit)}`);
-    if (!Number.isSafeInteger(windowMs) || windowMs < 1) problems.push(`windowMs must be a positive integer, got ${String(windowMs)}`);
+    for (const p of [positiveIntegerProblem('limit', limit), positiveIntegerProblem('windowMs', windowMs)]) if (p !== undefined) problems.push(p);
     if (!(safety > 0 && safety <= 1)) problems.push(`safety must be in (0, 1], got ${String(safety)}`);
     if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });
     this.capacity = Math.max(1, Math.floor(limit * safety));

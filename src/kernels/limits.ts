@@ -1,4 +1,5 @@
 import { BulwarkError } from '../errors.js';
+import { positiveIntegerProblem } from '../util/option-checks.js';
 
 /**
  * Finite bounds on every resource a kernel bank may take. Each has a documented default and
@@ -43,8 +44,8 @@ export function resolveLimits(overrides: Partial<KernelLimits> = {}): KernelLimi
   const merged: KernelLimits = { ...DEFAULT_KERNEL_LIMITS, ...overrides };
   const problems: string[] = [];
   for (const key of INTEGER_LIMITS) {
-    const v = merged[key];
-    if (!Number.isSafeInteger(v) || v < 1) problems.push(`${key} must be a positive integer, got ${String(v)}`);
+    const p = positiveIntegerProblem(key, merged[key]);
+    if (p !== undefined) problems.push(p);
   }
   if (merged.maxBankBytes > 2 ** 32) problems.push('maxBankBytes must not exceed 4 GiB, the wasm32 address space');
   for (const key of ['maxValue', 'maxAbsReturn'] as const) {

@@ -5,6 +5,7 @@ import { DEFAULT_LADDER, ladderProblems, type DrawdownLadder } from '../drawdown
 import type { KernelBuild } from '../kernels/load.js';
 import type { StopMode } from '../stops/stop-manager.js';
 import type { StopPolicy, StopRule } from '../stops/stop-rules.js';
+import { positiveIntegerProblem } from '../util/option-checks.js';
 
 /** Finite bounds on every resource the plugin holds. */
 export interface RiskLimits {
@@ -151,7 +152,8 @@ function stopsProblems(s: StopsConfig): string[] {
 function limitsProblems(l: RiskLimits): string[] {
   const p: string[] = [];
   for (const key of ['maxSymbols', 'maxPositions', 'maxPendingBars', 'maxBatchBars', 'chunkSize', 'historyCapacity', 'maxSymbolLength'] as const) {
-    if (!Number.isSafeInteger(l[key]) || l[key] < 1) p.push(`limits.${key} must be a positive integer, got ${String(l[key])}`);
+    const problem = positiveIntegerProblem(`limits.${key}`, l[key]);
+    if (problem !== undefined) p.push(problem);
   }
   if (l.maxSymbols > 10_000) p.push('limits.maxSymbols must be ≤ 10000 (the kernels’ limit)');
   if (l.historyCapacity > 10_000_000) p.push('limits.historyCapacity must be ≤ 10000000');
