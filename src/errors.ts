@@ -18,7 +18,10 @@ export type ErrorCode =
   | 'BANK_DISPOSED'
   | 'OUT_OF_MEMORY'
   | 'WASM_LOAD_FAILED'
-  | 'COORDINATION_UNAVAILABLE';
+  | 'COORDINATION_UNAVAILABLE'
+  | 'NOT_CONNECTED'
+  | 'CLIENT_CLOSED'
+  | 'EGRESS_CLOSED';
 
 /**
  * The one error class Bulwark throws. `code` is stable across versions; `details` holds the

@@ -1,10 +1,10 @@
-import { FINAL_ORDER_STATUSES, type ExecutionReport } from '../egress/protocol.js';
+import { FINAL_ORDER_STATUSES, observedOrderOf, type ExecutionReport } from '../egress/protocol.js';
 import type { OrderEgress } from '../egress/order-egress.js';
-import type { OrderJournal } from '../egress/order-journal.js';
+import type { OrderJournal, PendingStop } from '../egress/order-journal.js';
 import { BrokerRequestError } from '../egress/venue-guard.js';
 import type { Fill } from '../vocabulary/market.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
-import type { OpenOrder, OrderService } from '../vocabulary/services.js';
+import type { ObservedOrder, OpenOrder, OrderService } from '../vocabulary/services.js';
 
 /** The broker requests this service makes besides those the egress sends. */
 export interface BrokerQueries {
@@ -24,6 +24,15 @@ export interface BrokerOrderServiceOptions {
   readonly maxTrackedOrders?: number;
   /** Told each command's final outcome and how long it took from `send` (seconds), e.g. for a latency histogram. */
   readonly onSettled?: (command: ProtectiveCommand, result: CommandResult, seconds: number) => void;
+  /**
+   * Client ids of Bulwark's (an id this process never sent may still be Bulwark's: placed
+   * before a restart). Reports for any other id are counted as `FOREIGN_EXECUTION` and left
+   * to the host's portfolio snapshot. Default: the ids sent through this service and those
+   * the journal knows.
+   */
+  readonly isOurs?: (clientOrderId: string) => boolean;
+  /** Told each execution report that is not Bulwark's (counted `FOREIGN_EXECUTION`). */
+  readonly onForeign?: (report: ExecutionReport['data']) => void;
 }
 
 /**
@@ -47,6 +56,9 @@ export class BrokerOrderService implements OrderService {
   /** Executed quantity booked per client order id (insertion-ordered, bounded). */
   readonly #booked = new Map<string, number>();
   #fills = 0;
+  #foreign = 0;
+  /** Client ids sent through this service (bounded like `#booked`). */
+  readonly #sent = new Set<string>();
   #reconciling: Promise<void> | undefined;
 
   constructor(options: BrokerOrderServiceOptions) {
@@ -58,8 +70,23 @@ export class BrokerOrderService implements OrderService {
     return this.#fills;
   }
 
+  /** Execution reports for client ids Bulwark never sent (`FOREIGN_EXECUTION`): counted, not booked. */
+  get foreignExecutions(): number {
+    return this.#foreign;
+  }
+
+  /** True for a client id Bulwark sent (through this service, or recorded in the journal). */
+  isOurs(clientOrderId: string): boolean {
+    if (this.#o.isOurs !== undefined) return this.#o.isOurs(clientOrderId);
+    return this.#sent.has(clientOrderId) || this.#o.journal.knows(clientOrderId);
+  }
+
   /** Sends a protective command through the egress; resolves with its final outcome. */
   async send(command: ProtectiveCommand): Promise<CommandResult> {
+    if (command.kind === 'PLACE_STOP' || command.kind === 'CLOSE_POSITION') {
+      this.#sent.add(command.clientOrderId);
+      if (this.#sent.size > (this.#o.maxTrackedOrders ?? 100_000)) this.#sent.delete(this.#sent.values().next().value as string);
+    }
     const started = performance.now();
     const result = await this.#o.egress.send(command);
     this.#o.onSettled?.(command, result, (performance.now() - started) / 1000);
@@ -93,8 +120,44 @@ export class BrokerOrderService implements OrderService {
     return out;
   }
 
-  /** Books one execution report (the adapter has already dropped exact duplicates). */
+  /**
+   * The order with this client id as the broker shows it (`order.status`); undefined when the
+   * broker never accepted it (-2013). Rejects when the broker cannot say.
+   */
+  async orderStatus(symbol: string, clientOrderId: string): Promise<ObservedOrder | undefined> {
+    try {
+      const order = observedOrderOf(await this.#o.broker.request('order.status', { symbol, origClientOrderId: clientOrderId }));
+      if (order === undefined) throw new Error('order.status answered with no order object');
+      return order;
+    } catch (e) {
+      if (e instanceof BrokerRequestError && e.action === 'NOT_FOUND') return undefined;
+      throw e;
+    }
+  }
+
+  /** The broker's open orders with their executed quantities and statuses (`openOrders.status`). */
+  async observedOpenOrders(): Promise<readonly ObservedOrder[]> {
+    const result = await this.#o.broker.request('openOrders.status', {});
+    const orders = Array.isArray(result['orders']) ? (result['orders'] as readonly Record<string, unknown>[]) : [];
+    const out: ObservedOrder[] = [];
+    for (const o of orders) {
+      const order = observedOrderOf(o);
+      if (order !== undefined) out.push(order);
+    }
+    return out;
+  }
+
+  /**
+   * Books one execution report (the adapter has already dropped exact duplicates), if it is
+   * for one of Bulwark's client ids; any other is counted as `FOREIGN_EXECUTION` and left to
+   * the host's portfolio snapshot (the account trades outside Bulwark too).
+   */
   onReport(report: ExecutionReport['data']): void {
+    if (!this.isOurs(report.clientOrderId)) {
+      this.#foreign++;
+      this.#o.onForeign?.(report);
+      return;
+    }
     this.#book(report.clientOrderId, report.symbol, report.side, Number(report.cumQty), Number(report.lastPrice));
     if (FINAL_ORDER_STATUSES.has(report.status)) void this.#o.journal.done(report.clientOrderId);
   }

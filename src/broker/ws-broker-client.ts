@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import WebSocket from 'ws';
 import { BulwarkError } from '../errors.js';
+import { SYSTEM_CLOCK, type Clock, type TimerHandle } from '../util/clock.js';
 import { classifyBrokerError } from '../egress/broker-errors.js';
 import type { BrokerClient, BrokerMethod } from '../egress/order-egress.js';
 import { MAX_FRAME_BYTES, parseInbound, type ExecutionReport, type InboundRejection } from '../egress/protocol.js';
@@ -33,12 +34,14 @@ export interface WsBrokerClientOptions {
   readonly onReconcile?: (reason: 'LOGON' | 'SEQ_GAP') => void;
   /** The rate limit announced at logon. */
   readonly onRateLimit?: (ordersPerSecond: number) => void;
+  /** The clock of logon timestamps and request timeouts (a replay's virtual clock). Default the system clock. */
+  readonly clock?: Clock;
 }
 
 interface Pending {
   readonly resolve: (result: Readonly<Record<string, unknown>>) => void;
   readonly reject: (error: Error) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
+  readonly timer: TimerHandle;
 }
 
 /** Default number of recent fills remembered to drop duplicate reports. */
@@ -79,9 +82,11 @@ export class WsBrokerClient implements BrokerClient {
   #attempt = 0;
   #closed = false;
   #deadTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #clock: Clock;
 
   constructor(options: WsBrokerClientOptions) {
     this.#o = options;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
     const key = options.apiKey ?? process.env['BULWARK_API_KEY'];
     const secret = options.apiSecret ?? process.env['BULWARK_API_SECRET'];
     if (key === undefined || key === '' || secret === undefined || secret === '') {
@@ -103,12 +108,25 @@ export class WsBrokerClient implements BrokerClient {
     return this.#ready;
   }
 
-  /** Sends one request; resolves with its result, rejects with a BrokerRequestError or a lost-answer Error. */
-  async request(method: BrokerMethod | 'openOrders.status', params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>> {
-    await this.connect();
-    const ws = this.#ws as WebSocket;
-    while (ws.bufferedAmount > (this.#o.maxBufferedBytes ?? 1024 * 1024)) await new Promise((r) => setTimeout(r, 5));
+  /**
+   * Sends one request, written to the socket before this returns (so a rate limiter that
+   * grants the slot just before the call counts the moment of writing); resolves with its
+   * result, rejects with a BrokerRequestError or a lost-answer Error. Not logged on (a
+   * reconnect under way) or with more than `maxBufferedBytes` waiting to be written, it
+   * writes nothing and rejects with `NOT_CONNECTED`: nothing reached the broker, the caller
+   * retries later.
+   */
+  request(method: BrokerMethod | 'openOrders.status', params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>> {
+    const ws = this.#ws;
+    if (this.#closed) return Promise.reject(new BulwarkError('INVALID_OPTION', 'broker client closed'));
+    if (!this.#live || ws === undefined || ws.readyState !== WebSocket.OPEN) return Promise.reject(new BulwarkError('NOT_CONNECTED', `not logged on to ${this.#o.url}: ${method} not sent`));
+    if (ws.bufferedAmount > (this.#o.maxBufferedBytes ?? 1024 * 1024)) return Promise.reject(new BulwarkError('NOT_CONNECTED', `send buffer over ${this.#o.maxBufferedBytes ?? 1024 * 1024} bytes: ${method} not sent`));
     return this.#send(ws, method, params);
+  }
+
+  /** True while logged on (requests can be written). */
+  get live(): boolean {
+    return this.#live && !this.#closed;
   }
 
   /** Closes the connection for good; pending requests are rejected as lost, later ones refused. */
@@ -121,7 +139,7 @@ export class WsBrokerClient implements BrokerClient {
   #send(ws: WebSocket, method: string, params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>> {
     const id = `b${(++this.#id).toString(36)}`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#pending.delete(id);
         reject(new Error(`no answer to ${method} within ${this.#o.requestTimeoutMs ?? 5_000} ms`));
       }, this.#o.requestTimeoutMs ?? 5_000);
@@ -142,7 +160,7 @@ export class WsBrokerClient implements BrokerClient {
         ws.on('close', () => this.#onClose(ws));
         ws.on('error', () => ws.terminate());
         this.#alive();
-        const timestamp = Date.now();
+        const timestamp = this.#clock.now();
         const signature = createHmac('sha256', this.#secret).update(`apiKey=${this.#key}&timestamp=${timestamp}`).digest('hex');
         const result = await this.#send(ws, 'session.logon', { apiKey: this.#key, timestamp, signature });
         const limits = result['rateLimits'];
@@ -172,7 +190,7 @@ export class WsBrokerClient implements BrokerClient {
     if (ws !== this.#ws) return;
     if (this.#deadTimer !== undefined) clearTimeout(this.#deadTimer);
     for (const [id, p] of this.#pending) {
-      clearTimeout(p.timer);
+      this.#clock.clearTimeout(p.timer);
       p.reject(new Error('connection lost before the answer'));
       this.#pending.delete(id);
     }
@@ -212,7 +230,7 @@ export class WsBrokerClient implements BrokerClient {
       return;
     }
     this.#pending.delete(m.message.id);
-    clearTimeout(pending.timer);
+    this.#clock.clearTimeout(pending.timer);
     if (m.kind === 'RESPONSE') pending.resolve(m.message.result);
     else {
       const { status } = m.message;

@@ -1,11 +1,13 @@
 import { bulkhead, BrokenCircuitError, type BulkheadPolicy } from 'cockatiel';
-import { isBulwarkError } from '../errors.js';
+import { BulwarkError, isBulwarkError } from '../errors.js';
 import type { TradingState } from '../vocabulary/trading-state.js';
 import type { CommandResult, OrderSink, ProtectiveCommand } from '../vocabulary/orders.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import type { OrderJournal } from './order-journal.js';
 import { EgressQueue, type EgressLane } from './egress-queue.js';
-import { FINAL_ORDER_STATUSES } from './protocol.js';
+import { FINAL_ORDER_STATUSES, observedOrderOf } from './protocol.js';
+import { wire } from './decimal.js';
+import type { ObservedOrder } from '../vocabulary/services.js';
 
 const PROTECTIVE_LANES: readonly EgressLane[] = Object.freeze(['PROTECTIVE']);
 const OTHER_LANES: readonly EgressLane[] = Object.freeze(['REDUCE', 'NORMAL']);
@@ -134,19 +136,22 @@ export class OrderEgress implements OrderSink {
       if (journal === undefined) return tally;
       const resends: Promise<CommandResult>[] = [];
       for (const command of journal.inDoubt()) {
-        const known = (await this.#status(command)).kind;
-        if (known === 'KNOWN') {
+        const known = await this.#status(command);
+        if (known.kind === 'KNOWN' && appliedAt(command, known.order) === 'APPLIED') {
           tally.executed++;
-          await journal.outcome(command, { ok: true, clientOrderId: command.clientOrderId });
+          await journal.outcome(command, { ok: true, clientOrderId: command.clientOrderId, order: known.order });
           this.#emit({ kind: 'ADOPTED', command, reason: 'IN_DOUBT_EXECUTED' });
-        } else if (known === 'NEVER_SEEN') {
+        } else if (known.kind === 'KNOWN' || (known.kind === 'NEVER_SEEN' && command.kind !== 'CLOSE_POSITION')) {
+          // Not applied (or a stop command the broker never saw): the stop reconciler redoes
+          // what is still wanted from the broker's open orders, so nothing stale is re-sent.
+          await journal.outcome(command, { ok: false, clientOrderId: command.clientOrderId, code: 'NOT_APPLIED', message: 'the broker does not show it applied' });
+        } else if (known.kind === 'NEVER_SEEN') {
           tally.resent++;
           resends.push(new Promise((resolve) => this.#enqueue(command, resolve)));
         } else {
+          // The broker could not say: the intent stays in doubt (asked again at the next start
+          // or reconcile), never taken as done or dropped.
           tally.unknown++;
-          const result = { ok: false, clientOrderId: command.clientOrderId, code: 'IN_DOUBT', message: 'broker could not say' } as const;
-          await journal.outcome(command, result);
-          await this.#o.deadLetters?.add({ command, code: 'IN_DOUBT', attempts: 0, firstAttemptAt: this.#now(), deadAt: this.#now() });
         }
       }
       // Re-sent intents are settled before start resolves, so what the broker then lists as
@@ -251,9 +256,10 @@ export class OrderEgress implements OrderSink {
     const waiting = lanes.reduce((n, l) => n + this.#queue.size(l), 0);
     if (this.#slotWanted[which] || waiting === 0 || this.#bulkhead.executionSlots === 0) return;
     this.#slotWanted[which] = true;
+    // The broker's limit itself is taken at the moment of writing (see #outcome); here only the
+    // reserve keeps normal orders to their share.
     const gate = which === 'PROTECTIVE' ? Promise.resolve() : this.#otherGate.acquire();
     void gate
-      .then(() => this.#o.limiter.acquire())
       .then(() => {
         this.#slotWanted[which] = false;
         // The other pump may have taken the last bulkhead place meanwhile: then this rate slot
@@ -282,7 +288,12 @@ export class OrderEgress implements OrderSink {
     const result = await this.#outcome(lane, command, attempts);
     await this.#o.journal?.outcome(command, result);
     for (const w of waiters) w.resolve(result);
-    if (!result.ok && result.code !== 'VENUE_REDUCING' && result.code !== 'ORDER_FINAL' && this.#o.deadLetters !== undefined) {
+    // Stop placements, amends and cancels are the stop reconciler's to retry until the broker
+    // shows them converged (or the position is reported UNPROTECTED): a dead letter of one
+    // would be a stale copy of a decision that has moved on. Closes and normal orders are
+    // dead-lettered.
+    const reconciled = command.kind === 'PLACE_STOP' || command.kind === 'AMEND_STOP' || command.kind === 'CANCEL';
+    if (!result.ok && !reconciled && result.code !== 'VENUE_REDUCING' && result.code !== 'ORDER_FINAL' && this.#o.deadLetters !== undefined) {
       const first = waiters[0]?.firstAttemptAt ?? this.#now();
       const added = await this.#o.deadLetters.add({ command, code: result.code, attempts: attempts.count, firstAttemptAt: first, deadAt: this.#now() });
       // A full queue refuses the entry (its onFull fires): say so, not that it was dead-lettered.
@@ -296,12 +307,16 @@ export class OrderEgress implements OrderSink {
     const rounds = this.#o.maxInDoubtRounds ?? 3;
     for (let round = 0; round <= rounds; round++) {
       try {
-        await this.#o.venue.run(protective, async () => {
-          // The first attempt uses the slot the pump took; every retry takes its own.
-          if (attempts.count++ > 0) await this.#o.limiter.acquire();
+        const answer = await this.#o.venue.run(protective, async () => {
+          attempts.count++;
           await this.#takeShared(protective);
           try {
-            return await this.#o.client.request(methodOf(command), paramsOf(command));
+            // Every attempt takes its slot at the moment it is written: the broker counts on receipt.
+            return await this.#o.limiter.run(() => {
+              // Closed while this waited for its slot: nothing more leaves.
+              if (this.#closed) return Promise.reject(new BulwarkError('EGRESS_CLOSED', 'egress closed'));
+              return this.#o.client.request(methodOf(command), paramsOf(command));
+            }, protective);
           } catch (e) {
             if (e instanceof BrokerRequestError && (e.action === 'RATE_LIMITED' || e.action === 'BANNED') && e.retryAfter !== undefined) {
               this.#o.limiter.pauseUntil(e.retryAfter);
@@ -310,22 +325,22 @@ export class OrderEgress implements OrderSink {
           }
         });
         this.#emit({ kind: 'SENT', command, attempts: attempts.count });
-        return { ok: true, clientOrderId: id };
+        const order = observedOrderOf(answer);
+        return order === undefined ? { ok: true, clientOrderId: id } : { ok: true, clientOrderId: id, order };
       } catch (e) {
         if (isBulwarkError(e, 'VENUE_REDUCING')) return { ok: false, clientOrderId: id, code: 'VENUE_REDUCING', message: e.message };
-        if (e instanceof BrokenCircuitError) {
-          // A protective command is never dropped: wait for the breaker's next probe window.
-          await new Promise((r) => setTimeout(r, this.#o.probeDelayMs ?? 1_000));
-          round--;
-          continue;
+        if (e instanceof BrokenCircuitError) return { ok: false, clientOrderId: id, code: 'VENUE_REDUCING', message: 'the venue breaker is open' };
+        if (isBulwarkError(e, 'NOT_CONNECTED') || isBulwarkError(e, 'CLIENT_CLOSED') || isBulwarkError(e, 'EGRESS_CLOSED')) {
+          // Never written: nothing happened at the broker.
+          return { ok: false, clientOrderId: id, code: e.code, message: e.message };
         }
         const action = e instanceof BrokerRequestError ? e.action : 'IN_DOUBT';
         if (action === 'QUERY_STATUS') {
           // An amend or cancel of an order the broker calls unknown or final: if it is final
           // (filled, cancelled, expired, rejected) the command is moot, not a failure to chase.
           const known = await this.#status(command);
-          if (known.kind === 'KNOWN' && FINAL_ORDER_STATUSES.has(known.status)) {
-            return { ok: false, clientOrderId: id, code: 'ORDER_FINAL', message: `order is ${known.status} at the broker` };
+          if (known.kind === 'KNOWN' && FINAL_ORDER_STATUSES.has(known.order.status)) {
+            return { ok: false, clientOrderId: id, code: 'ORDER_FINAL', message: `order is ${known.order.status} at the broker` };
           }
         }
         if (action === 'REJECT' || action === 'QUERY_STATUS' || action === 'NOT_FOUND' || action === 'RELOGON') {
@@ -335,14 +350,27 @@ export class OrderEgress implements OrderSink {
         if (action === 'RETRY' || action === 'RATE_LIMITED' || action === 'BANNED') {
           return { ok: false, clientOrderId: id, code: 'RETRIES_EXHAUSTED', message: e instanceof Error ? e.message : String(e) };
         }
-        // IN_DOUBT or DUPLICATE: ask the broker before anything else.
-        const known = (await this.#status(command)).kind;
-        if (known === 'KNOWN') {
-          this.#emit({ kind: 'ADOPTED', command, reason: action === 'DUPLICATE' ? 'DUPLICATE' : 'IN_DOUBT_EXECUTED' });
-          return { ok: true, clientOrderId: id };
+        // IN_DOUBT or DUPLICATE: ask the broker before anything else, and count the command as
+        // applied only if the order the broker shows is what the command asked for.
+        const known = await this.#status(command);
+        if (known.kind === 'UNKNOWN') return { ok: false, clientOrderId: id, code: 'IN_DOUBT', message: 'outcome still unknown' };
+        if (known.kind === 'KNOWN') {
+          const verdict = appliedAt(command, known.order);
+          if (verdict === 'APPLIED') {
+            this.#emit({ kind: 'ADOPTED', command, reason: action === 'DUPLICATE' ? 'DUPLICATE' : 'IN_DOUBT_EXECUTED' });
+            return { ok: true, clientOrderId: id, order: known.order };
+          }
+          if (verdict === 'FINAL') return { ok: false, clientOrderId: id, code: 'ORDER_FINAL', message: `order is ${known.order.status} at the broker` };
+          if (command.kind === 'PLACE_STOP' || command.kind === 'CLOSE_POSITION') {
+            // The broker holds a different order under this id: never send the id again.
+            return { ok: false, clientOrderId: id, code: '-2010', message: 'the client id is taken by an order with other terms' };
+          }
+          // An amend or cancel the broker has not applied: send it again (next round).
+          continue;
         }
-        if (known === 'UNKNOWN') return { ok: false, clientOrderId: id, code: 'IN_DOUBT', message: 'outcome still unknown' };
-        // NEVER_SEEN: re-send with the same client order id (next round).
+        // NEVER_SEEN: an amend or cancel of an order the broker never had is moot; a placement
+        // is re-sent with the same client order id (next round).
+        if (command.kind === 'AMEND_STOP' || command.kind === 'CANCEL') return { ok: false, clientOrderId: id, code: '-2013', message: 'the broker never had this order' };
       }
     }
     return { ok: false, clientOrderId: id, code: 'IN_DOUBT', message: 'outcome unresolved after re-sending' };
@@ -364,11 +392,11 @@ export class OrderEgress implements OrderSink {
    * Whether the broker has the command's order, and its status: asked by client id, through
    * the limiter. NEVER_SEEN is the broker's -2013; UNKNOWN, any other failure.
    */
-  async #status(command: ProtectiveCommand): Promise<{ readonly kind: 'KNOWN'; readonly status: string } | { readonly kind: 'NEVER_SEEN' | 'UNKNOWN' }> {
+  async #status(command: ProtectiveCommand): Promise<{ readonly kind: 'KNOWN'; readonly order: ObservedOrder } | { readonly kind: 'NEVER_SEEN' | 'UNKNOWN' }> {
     try {
-      await this.#o.limiter.acquire();
-      const order = await this.#o.client.request('order.status', { symbol: command.symbol, origClientOrderId: command.clientOrderId });
-      return { kind: 'KNOWN', status: typeof order['status'] === 'string' ? order['status'] : '' };
+      // order.status is not an order request: the broker does not count it against the limit.
+      const order = observedOrderOf(await this.#o.client.request('order.status', { symbol: command.symbol, origClientOrderId: command.clientOrderId }));
+      return order === undefined ? { kind: 'UNKNOWN' } : { kind: 'KNOWN', order };
     } catch (e) {
       return { kind: e instanceof BrokerRequestError && e.action === 'NOT_FOUND' ? 'NEVER_SEEN' : 'UNKNOWN' };
     }
@@ -377,6 +405,30 @@ export class OrderEgress implements OrderSink {
   #emit(event: EgressEvent): void {
     this.#o.onEvent?.(Object.freeze(event));
   }
+}
+
+/**
+ * Whether `order` (as the broker shows it) has what `command` asked for: a placement exists;
+ * an amend shows the new stop price and quantity; a cancel shows CANCELED. FINAL when the
+ * order has ended otherwise; PENDING when it is working but not as asked.
+ */
+export function appliedAt(command: ProtectiveCommand, order: ObservedOrder): 'APPLIED' | 'FINAL' | 'PENDING' {
+  switch (command.kind) {
+    case 'PLACE_STOP':
+      return order.side === command.side && order.type === 'STOP' && same(order.quantity, command.quantity) && same(order.price, command.stopPrice) ? 'APPLIED' : 'PENDING';
+    case 'CLOSE_POSITION':
+      return order.side === command.side && same(order.quantity, command.quantity) ? 'APPLIED' : 'PENDING';
+    case 'CANCEL':
+      return order.status === 'CANCELED' ? 'APPLIED' : FINAL_ORDER_STATUSES.has(order.status) ? 'FINAL' : 'PENDING';
+    case 'AMEND_STOP':
+      if (FINAL_ORDER_STATUSES.has(order.status)) return 'FINAL';
+      return same(order.price, command.stopPrice) && (command.quantity === undefined || same(order.quantity, command.quantity)) ? 'APPLIED' : 'PENDING';
+  }
+}
+
+/** Equal as the wire carries them (decimal strings of at most 12 places). */
+function same(a: number | undefined, b: number): boolean {
+  return a !== undefined && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
 }
 
 function methodOf(c: ProtectiveCommand): BrokerMethod {
@@ -394,11 +446,11 @@ function methodOf(c: ProtectiveCommand): BrokerMethod {
 function paramsOf(c: ProtectiveCommand): Readonly<Record<string, unknown>> {
   switch (c.kind) {
     case 'PLACE_STOP':
-      return { symbol: c.symbol, side: c.side, type: 'STOP_MARKET', quantity: String(c.quantity), stopPrice: String(c.stopPrice), reduceOnly: true, newClientOrderId: c.clientOrderId };
+      return { symbol: c.symbol, side: c.side, type: 'STOP_MARKET', quantity: wire(c.quantity), stopPrice: wire(c.stopPrice), reduceOnly: true, newClientOrderId: c.clientOrderId };
     case 'CLOSE_POSITION':
-      return { symbol: c.symbol, side: c.side, type: 'MARKET', quantity: String(c.quantity), reduceOnly: true, newClientOrderId: c.clientOrderId };
+      return { symbol: c.symbol, side: c.side, type: 'MARKET', quantity: wire(c.quantity), reduceOnly: true, newClientOrderId: c.clientOrderId };
     case 'AMEND_STOP':
-      return { symbol: c.symbol, origClientOrderId: c.clientOrderId, stopPrice: String(c.stopPrice) };
+      return { symbol: c.symbol, origClientOrderId: c.clientOrderId, stopPrice: wire(c.stopPrice), ...(c.quantity === undefined ? {} : { quantity: wire(c.quantity) }) };
     case 'CANCEL':
       return { symbol: c.symbol, origClientOrderId: c.clientOrderId };
   }

@@ -5,7 +5,19 @@ import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
 type Line =
   | { readonly t: 'INTENT'; readonly command: ProtectiveCommand; readonly at: number }
   | { readonly t: 'OUTCOME'; readonly clientOrderId: string; readonly kind: ProtectiveCommand['kind']; readonly ok: boolean; readonly code?: string; readonly at: number }
-  | { readonly t: 'DONE'; readonly clientOrderId: string; readonly at: number };
+  | { readonly t: 'DONE'; readonly clientOrderId: string; readonly at: number }
+  | { readonly t: 'PENDING'; readonly stops: readonly PendingStop[]; readonly at: number };
+
+/** A protective stop that had not converged at the broker when the process stopped (the plugin's wish, not an order). */
+export interface PendingStop {
+  readonly symbol: string;
+  /** SELL protects a long, BUY a short. */
+  readonly side: 'BUY' | 'SELL';
+  readonly quantity: number;
+  readonly stopPrice: number;
+  /** Why it had not converged (PENDING, or the UNPROTECTED reason code). */
+  readonly code: string;
+}
 
 /** What reconciliation found for one in-doubt intent. */
 export type Reconciled = 'EXECUTED' | 'NEVER_SEEN' | 'STILL_UNKNOWN';
@@ -40,6 +52,9 @@ export class OrderJournal {
   readonly corrupt: number;
   readonly #pending = new Map<string, ProtectiveCommand>();
   readonly #stops = new Map<string, ProtectiveCommand>();
+  /** Client ids of intents recorded (bounded: the oldest are forgotten past 100 000). */
+  readonly #known = new Set<string>();
+  #pendingStops: readonly PendingStop[] = [];
   readonly #compactAfter: number;
   readonly #now: () => number;
   #file: FileHandle;
@@ -62,7 +77,8 @@ export class OrderJournal {
       const line = l as Line | null;
       return (
         (line?.t === 'INTENT' && typeof line.command?.clientOrderId === 'string') ||
-        ((line?.t === 'OUTCOME' || line?.t === 'DONE') && typeof line.clientOrderId === 'string')
+        ((line?.t === 'OUTCOME' || line?.t === 'DONE') && typeof line.clientOrderId === 'string') ||
+        (line?.t === 'PENDING' && Array.isArray(line.stops))
       );
     };
     const { items, corrupt } = await readJsonLines(path, isLine);
@@ -72,6 +88,25 @@ export class OrderJournal {
   /** Intents recorded with no outcome: their fate at the broker is unknown. */
   inDoubt(): readonly ProtectiveCommand[] {
     return [...this.#pending.values()];
+  }
+
+  /** True when the journal has recorded an intent with this client id (kept while it is in doubt or live, and bounded). */
+  knows(clientOrderId: string): boolean {
+    return this.#known.has(clientOrderId);
+  }
+
+  /** The stops that had not converged when the last process stopped (see {@link OrderJournal.pending}). */
+  pendingStops(): readonly PendingStop[] {
+    return this.#pendingStops;
+  }
+
+  /**
+   * Records, durably, the protective stops not converged at shutdown (an empty list clears
+   * it): the next start restores them first, so a stop the plugin had tightened is not
+   * forgotten for the looser one resting at the broker.
+   */
+  pending(stops: readonly PendingStop[]): Promise<void> {
+    return this.#append({ t: 'PENDING', stops, at: this.#now() });
   }
 
   /** Stops the broker accepted (placed or amended) and that were not cancelled since. */
@@ -109,11 +144,17 @@ export class OrderJournal {
   }
 
   #apply(line: Line): void {
+    if (line.t === 'PENDING') {
+      this.#pendingStops = line.stops.filter((p) => typeof p?.symbol === 'string' && (p.side === 'BUY' || p.side === 'SELL') && p.quantity > 0 && p.stopPrice > 0);
+      return;
+    }
     if (line.t === 'DONE') {
       this.#stops.delete(line.clientOrderId);
       return;
     }
     if (line.t === 'INTENT') {
+      this.#known.add(line.command.clientOrderId);
+      if (this.#known.size > 100_000) this.#known.delete(this.#known.values().next().value as string);
       this.#pending.set(key(line.command.kind, line.command.clientOrderId), line.command);
       return;
     }
@@ -147,6 +188,7 @@ export class OrderJournal {
       keep.push({ t: 'INTENT', command, at }, { t: 'OUTCOME', clientOrderId: command.clientOrderId, kind: command.kind, ok: true, at });
     }
     for (const command of this.#pending.values()) keep.push({ t: 'INTENT', command, at });
+    if (this.#pendingStops.length > 0) keep.push({ t: 'PENDING', stops: this.#pendingStops, at });
     await this.#file.close();
     await rewriteJsonLines(this.path, keep);
     this.#file = await open(this.path, 'a');

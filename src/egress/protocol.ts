@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ObservedOrder } from '../vocabulary/services.js';
 
 /**
  * Schemas of everything a broker may send (`shared/docs/broker-protocol.md`, v1). Inbound
@@ -115,4 +116,31 @@ export function parseInbound(
   const parsed = schema.safeParse(raw);
   if (!parsed.success) return { ok: false, code: 'INVALID_MESSAGE', detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   return { ok: true, value: { kind, message: parsed.data } as InboundMessage };
+}
+
+/**
+ * The order in a broker's answer (an order object of the protocol), in the host's vocabulary;
+ * undefined when the answer is not an order object.
+ *
+ * @example
+ * ```ts
+ * const order = observedOrderOf(await client.request('order.status', { symbol, origClientOrderId }));
+ * ```
+ */
+export function observedOrderOf(result: Readonly<Record<string, unknown>>): ObservedOrder | undefined {
+  const parsed = brokerOrderSchema.safeParse(result);
+  if (!parsed.success) return undefined;
+  const o = parsed.data;
+  const stop = o.type === 'STOP_MARKET';
+  const price = stop ? o.stopPrice : o.price;
+  return Object.freeze({
+    clientOrderId: o.clientOrderId,
+    symbol: o.symbol,
+    side: o.side,
+    type: o.type === 'STOP_MARKET' ? 'STOP' : o.type,
+    quantity: Number(o.quantity),
+    executedQty: Number(o.executedQty),
+    ...(price === undefined ? {} : { price: Number(price) }),
+    status: o.status,
+  });
 }

@@ -1,5 +1,6 @@
 import { BulwarkError } from '../errors.js';
 import { positiveIntegerProblem } from '../util/option-checks.js';
+import { SYSTEM_CLOCK, type Clock, type TimerHandle } from '../util/clock.js';
 
 /** Options of {@link SlidingWindowRateLimiter}. */
 export interface RateLimiterOptions {
@@ -9,16 +10,23 @@ export interface RateLimiterOptions {
   readonly windowMs?: number;
   /** Fraction of `limit` used, for a safety margin. Default 0.9 (at least 1 request). */
   readonly safety?: number;
-  /** Clock in epoch ms. Default `Date.now`. */
+  /** Clock in epoch ms. Default: `clock`'s. */
   readonly now?: () => number;
+  /** Time and timers (a replay's virtual clock). Default the system clock. */
+  readonly clock?: Clock;
 }
 
 /**
  * Admits at most ⌊limit·safety⌋ requests in ANY window of `windowMs` — a true sliding window
  * over the times of the last admitted requests, so no burst at a window edge can exceed the
  * broker's limit (a fixed-window counter can let through twice the limit across an edge).
- * Waiters are served first come, first served. `pauseUntil` (a 429's or 418's `retryAfter`)
- * stops everyone until then. Memory is one slot per admitted request in the window.
+ * Waiters are served first come, first served, urgent ones (protective orders) before the
+ * rest. A slot is recorded at the moment it is granted, so the caller must send in the same
+ * synchronous step (nothing awaited between the grant and the write to the socket): then the
+ * limiter's times are the broker's receive times, give or take the wire. `pauseUntil` (a
+ * 429's or 418's `retryAfter`, or one window after a restart, since the broker remembers the
+ * previous process's requests) stops everyone until then. Memory is one slot per admitted
+ * request in the window.
  *
  * @example
  * ```ts
@@ -36,10 +44,13 @@ export class SlidingWindowRateLimiter {
   #count = 0;
   #pausedUntil = Number.NEGATIVE_INFINITY;
   readonly #waiters: Array<() => void> = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #urgent: Array<() => void> = [];
+  readonly #clock: Clock;
+  #timer: TimerHandle | undefined;
 
   constructor(options: RateLimiterOptions) {
-    const { limit, windowMs = 1_000, safety = 0.9, now = Date.now } = options;
+    const { limit, windowMs = 1_000, safety = 0.9, clock = SYSTEM_CLOCK } = options;
+    const now = options.now ?? (() => clock.now());
     const problems: string[] = [];
     for (const p of [positiveIntegerProblem('limit', limit), positiveIntegerProblem('windowMs', windowMs)]) if (p !== undefined) problems.push(p);
     if (!(safety > 0 && safety <= 1)) problems.push(`safety must be in (0, 1], got ${String(safety)}`);
@@ -47,12 +58,13 @@ export class SlidingWindowRateLimiter {
     this.capacity = Math.max(1, Math.floor(limit * safety));
     this.windowMs = windowMs;
     this.#now = now;
+    this.#clock = clock;
     this.#stamps = new Float64Array(this.capacity);
   }
 
   /** Requests waiting for a slot. */
   get waiting(): number {
-    return this.#waiters.length;
+    return this.#waiters.length + this.#urgent.length;
   }
 
   /** Stops admitting anyone before `epochMs` (a 429/418 `retryAfter`); never shortens a pause. */
@@ -61,20 +73,64 @@ export class SlidingWindowRateLimiter {
     this.#schedule();
   }
 
-  /** Admits now if a slot is free and nobody is waiting; else false. */
-  tryAcquire(): boolean {
-    if (this.#waiters.length > 0 || this.#delay(this.#now()) > 0) return false;
+  /** Admits now if a slot is free and nobody (no urgent waiter, for an urgent request) is waiting; else false. */
+  tryAcquire(urgent = false): boolean {
+    if (this.#urgent.length > 0 || (!urgent && this.#waiters.length > 0) || this.#delay(this.#now()) > 0) return false;
     this.#record(this.#now());
     return true;
   }
 
-  /** Resolves when this request may be sent. */
-  acquire(): Promise<void> {
-    if (this.tryAcquire()) return Promise.resolve();
+  /**
+   * Resolves when this request may be sent, the slot recorded at that moment: send before
+   * awaiting anything else. Urgent requests (protective orders) are served before the others.
+   */
+  acquire(urgent = false): Promise<void> {
+    if (this.tryAcquire(urgent)) return Promise.resolve();
     return new Promise((resolve) => {
-      this.#waiters.push(resolve);
+      (urgent ? this.#urgent : this.#waiters).push(resolve);
       this.#schedule();
     });
+  }
+
+  /**
+   * Runs `send` at the moment a slot is granted, synchronously in the same step, so that the
+   * slot's time is the time the request is written (not the time a waiter was woken). `send`
+   * must write before its first await. Urgent requests are served first.
+   *
+   * @example
+   * ```ts
+   * const answer = await limiter.run(() => client.request('order.place', params), true);
+   * ```
+   */
+  run<T>(send: () => Promise<T>, urgent = false): Promise<T> {
+    const call = (): Promise<T> => {
+      try {
+        return send();
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    };
+    if (this.tryAcquire(urgent)) return call();
+    return new Promise<T>((resolve, reject) => {
+      (urgent ? this.#urgent : this.#waiters).push(() => void call().then(resolve, reject));
+      this.#schedule();
+    });
+  }
+
+  /** Requests sent in the last window (by this limiter's record). */
+  get inWindow(): number {
+    const now = this.#now();
+    let n = 0;
+    for (let k = 0; k < this.#count; k++) if ((this.#stamps[(this.#head + k) % this.capacity] as number) > now - this.windowMs) n++;
+    return n;
+  }
+
+  /** Stops every timer; waiters are left waiting (nothing is sent after dispose). */
+  dispose(): void {
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#urgent.length = 0;
+    this.#waiters.length = 0;
   }
 
   /** Ms until a slot frees (0: one is free now). */
@@ -97,18 +153,19 @@ export class SlidingWindowRateLimiter {
   }
 
   #schedule(): void {
-    if (this.#timer !== undefined || this.#waiters.length === 0) return;
+    if (this.#timer !== undefined || this.waiting === 0) return;
     const wait = this.#delay(this.#now());
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#release();
     }, wait);
   }
 
   #release(): void {
-    while (this.#waiters.length > 0 && this.#delay(this.#now()) === 0) {
+    while (this.waiting > 0 && this.#delay(this.#now()) === 0) {
       this.#record(this.#now());
-      (this.#waiters.shift() as () => void)();
+      const next = this.#urgent.shift() ?? this.#waiters.shift();
+      next?.();
     }
     this.#schedule();
   }

@@ -1,4 +1,5 @@
 import {
+  BrokenCircuitError,
   circuitBreaker,
   CircuitState,
   ConsecutiveBreaker,
@@ -56,8 +57,11 @@ export interface VenueGuardOptions {
  * (-1007, a timeout) is not retried here either: the caller must ask `order.status` first.
  * Each attempt counts towards the breaker; venue failures (busy, unknown outcome, bans,
  * timeouts) open it after `breakAfter` in a row. While it is not closed the venue is
- * REDUCING: non-protective requests are refused at once with `VENUE_REDUCING`, protective ones
- * are tried as the half-open probes that decide whether it closes again.
+ * REDUCING: non-protective requests are refused at once with `VENUE_REDUCING`. Protective
+ * requests are never held back by the breaker: when it admits them they go through it (the
+ * half-open probe that decides whether it closes again is one of them); when it is open they
+ * go out directly, under the same retries and the broker's rate limit, so a failing venue
+ * slows protection down to its rate limit and backoff, never to one probe per half-open period.
  *
  * @example
  * ```ts
@@ -68,6 +72,7 @@ export interface VenueGuardOptions {
 export class VenueGuard {
   readonly #breaker: CircuitBreakerPolicy;
   readonly #policy: IPolicy;
+  readonly #retries: IPolicy;
   #state: TradingState = 'ACTIVE';
 
   constructor(options: VenueGuardOptions = {}) {
@@ -80,6 +85,7 @@ export class VenueGuard {
       handleWhen((e) => e instanceof BrokerRequestError && isRetryable(e.action)),
       { maxAttempts: maxAttempts - 1, backoff: new ExponentialBackoff({ initialDelay: initialDelayMs, maxDelay: maxDelayMs }) },
     );
+    this.#retries = retries;
     this.#policy = wrap(retries, this.#breaker);
     const set = (state: TradingState) => {
       if (state === this.#state) return;
@@ -107,6 +113,10 @@ export class VenueGuard {
     if (!protective && this.#breaker.state !== CircuitState.Closed) {
       return Promise.reject(new BulwarkError('VENUE_REDUCING', 'the venue is REDUCING: only protective orders are sent'));
     }
-    return this.#policy.execute(() => attempt());
+    if (!protective) return this.#policy.execute(() => attempt());
+    return this.#policy.execute(() => attempt()).catch((e: unknown) => {
+      if (e instanceof BrokenCircuitError) return this.#retries.execute(() => attempt());
+      throw e;
+    });
   }
 }

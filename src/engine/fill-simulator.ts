@@ -53,7 +53,7 @@ export type PlaceOutcome =
 export type AmendOutcome = { readonly outcome: 'APPLIED' } | { readonly outcome: 'STALE' } | { readonly outcome: 'REFUSED'; readonly code: string; readonly message: string };
 
 interface Slot {
-  readonly order: NewOrder;
+  order: NewOrder;
   state: OrderState;
   price: number | undefined;
   version: number;
@@ -150,8 +150,8 @@ export class FillSimulator {
     return { outcome: 'PLACED' };
   }
 
-  /** Moves a working stop to `stopPrice` unless `version` ≤ the last applied version. */
-  amendStop(clientOrderId: string, symbol: string, stopPrice: number, version: number, batch: number): AmendOutcome {
+  /** Moves a working stop to `stopPrice` (and its size to `quantity`, when given) unless `version` ≤ the last applied version. */
+  amendStop(clientOrderId: string, symbol: string, stopPrice: number, version: number, batch: number, quantity?: number): AmendOutcome {
     const s = this.#orders.get(clientOrderId);
     if (s === undefined) return { outcome: 'REFUSED', code: 'UNKNOWN_ORDER', message: `no order ${clientOrderId}` };
     if (s.order.symbol !== symbol) return { outcome: 'REFUSED', code: 'SYMBOL_MISMATCH', message: `order ${clientOrderId} is for ${s.order.symbol}, not ${symbol}` };
@@ -164,6 +164,7 @@ export class FillSimulator {
     }
     s.price = stopPrice;
     s.version = version;
+    if (quantity !== undefined) s.order = Object.freeze({ ...s.order, quantity });
     return { outcome: 'APPLIED' };
   }
 

@@ -1,7 +1,7 @@
 import { asRecord, numberField, symbolField, type InputLimits } from '../validation/fields.js';
 import { validateOrder } from '../validation/records.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
-import type { OpenOrder, OrderService } from '../vocabulary/services.js';
+import type { ObservedOrder, OpenOrder, OrderService } from '../vocabulary/services.js';
 import { CodeCounter } from '../util/code-counter.js';
 import type { FillSimulator, NewOrder } from './fill-simulator.js';
 import type { Portfolio } from './portfolio.js';
@@ -88,12 +88,46 @@ export class SimulatedOrderService implements OrderService {
   send(command: ProtectiveCommand): Promise<CommandResult> {
     const result = this.#apply(command);
     if (!result.ok) this.#failures.add(result.code as CommandFailureCode);
-    return Promise.resolve(result);
+    const order = result.ok ? this.#observed(result.clientOrderId) : undefined;
+    // An answer carries the order as it now stands, as a broker's does.
+    return Promise.resolve(order === undefined ? result : Object.freeze({ ...result, order }));
   }
 
   /** Every working order with its intent. */
   openOrders(): Promise<readonly OpenOrder[]> {
     return Promise.resolve(this.#sim.openOrders());
+  }
+
+  /** The order with this client id as the simulator holds it; undefined when it never had it. */
+  orderStatus(_symbol: string, clientOrderId: string): Promise<ObservedOrder | undefined> {
+    return Promise.resolve(this.#observed(clientOrderId));
+  }
+
+  /** Every working order, as observed orders. */
+  observedOpenOrders(): Promise<readonly ObservedOrder[]> {
+    const out: ObservedOrder[] = [];
+    for (const o of this.#sim.openOrders()) {
+      const seen = this.#observed(o.clientOrderId);
+      if (seen !== undefined) out.push(seen);
+    }
+    return Promise.resolve(out);
+  }
+
+  #observed(clientOrderId: string): ObservedOrder | undefined {
+    const o = this.#sim.get(clientOrderId);
+    if (o === undefined) return undefined;
+    const st = o.state;
+    const executedQty = st.status === 'FILLED' ? st.quantity : 0;
+    return Object.freeze({
+      clientOrderId: o.clientOrderId,
+      symbol: o.symbol,
+      side: o.side,
+      type: o.type,
+      quantity: o.quantity,
+      executedQty,
+      ...(o.price === undefined ? {} : { price: o.price }),
+      status: st.status === 'WORKING' ? 'NEW' : st.status === 'FILLED' ? 'FILLED' : 'CANCELED',
+    });
   }
 
   #apply(command: ProtectiveCommand): CommandResult {
@@ -151,7 +185,9 @@ export class SimulatedOrderService implements OrderService {
     const stopPrice = numberField(rec, 'stopPrice', { positive: true, max: this.#limits.maxPrice });
     if (typeof stopPrice !== 'number') return fail(id, 'INVALID_COMMAND', stopPrice.ok ? 'bad stopPrice' : stopPrice.rejection.message);
     if (typeof command.version !== 'number' || Number.isNaN(command.version)) return fail(id, 'INVALID_COMMAND', 'version must be a number');
-    const r = this.#sim.amendStop(id, symbol, stopPrice, command.version, this.#batch());
+    const quantity = command.quantity === undefined ? undefined : numberField(rec, 'quantity', { positive: true, max: this.#limits.maxQuantity });
+    if (quantity !== undefined && typeof quantity !== 'number') return fail(id, 'INVALID_COMMAND', quantity.ok ? 'bad quantity' : quantity.rejection.message);
+    const r = this.#sim.amendStop(id, symbol, stopPrice, command.version, this.#batch(), quantity);
     if (r.outcome === 'REFUSED') return fail(id, r.code as CommandFailureCode, r.message);
     if (r.outcome === 'STALE') this.#amendsIgnored++;
     return ok(id);

@@ -45,6 +45,33 @@ export interface StopsConfig {
    * 300 000 (a host may rebuild its positions over its first few bars).
    */
   readonly restoreGraceMs: number;
+  /**
+   * BROKER mode: the price step of stop prices on the wire; a stop is rounded to it only
+   * toward the tighter side (up for a SELL stop, down for a BUY stop). Default 1e-8.
+   */
+  readonly tickSize: number;
+  /** BROKER mode: the quantity step; a stop's size is rounded down to it. Default 1e-8. */
+  readonly lotSize: number;
+  /** Per-symbol `tickSize` and `lotSize` (e.g. `{ BTCUSDT: { tickSize: 0.01, lotSize: 0.00001 } }`). Default none. */
+  readonly instruments: Readonly<Record<string, { readonly tickSize?: number; readonly lotSize?: number }>>;
+  /** BROKER mode: how the stop reconciler paces itself (see `StopReconcilerOptions`). */
+  readonly reconcile: ReconcileConfig;
+}
+
+/** Timing of the stop reconciler (ms). */
+export interface ReconcileConfig {
+  /** Re-read the broker's open orders this often. Default 30 000. */
+  readonly rereadMs: number;
+  /** First retry delay after a failed command. Default 100. */
+  readonly initialBackoffMs: number;
+  /** Longest retry delay. Default 5 000. */
+  readonly maxBackoffMs: number;
+  /** How long a stop execution seen at the broker waits for the host's fill. Default 5 000. */
+  readonly fenceMs: number;
+  /** How long a hard-rejected stop waits before it is tried again unchanged. Default 60 000. */
+  readonly hardRetryMs: number;
+  /** A position with no stop resting at the broker this long is UNPROTECTED. Default 10 000. */
+  readonly unprotectedAfterMs: number;
 }
 
 /** What `createRiskPlugin` accepts; every field is optional. */
@@ -54,7 +81,7 @@ export interface RiskPluginConfig {
   /** Kernel build. Default `release`. */
   readonly build?: KernelBuild;
   readonly limits?: Partial<RiskLimits>;
-  readonly stops?: Partial<StopsConfig>;
+  readonly stops?: Partial<Omit<StopsConfig, 'reconcile'>> & { readonly reconcile?: Partial<ReconcileConfig> };
   readonly drawdown?: Partial<DrawdownLadder>;
   /** How long a REDUCE anomaly action holds trading in REDUCING. Default 15 minutes. */
   readonly anomalyReduceMs?: number;
@@ -100,6 +127,10 @@ export const DEFAULT_STOPS: StopsConfig = Object.freeze({
   policy: Object.freeze({ rules: Object.freeze([Object.freeze({ kind: 'CHANDELIER', multiple: 3 })]) }),
   tightenFraction: 0.5,
   restoreGraceMs: 300_000,
+  tickSize: 1e-8,
+  lotSize: 1e-8,
+  instruments: Object.freeze({}),
+  reconcile: Object.freeze({ rereadMs: 30_000, initialBackoffMs: 100, maxBackoffMs: 5_000, fenceMs: 5_000, hardRetryMs: 60_000, unprotectedAfterMs: 10_000 }),
 });
 
 const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
@@ -134,6 +165,29 @@ function stopsProblems(s: StopsConfig): string[] {
   // typeof first: a string such as '0.5' compares as a number and would slip through.
   if (!(typeof s.tightenFraction === 'number' && s.tightenFraction > 0 && s.tightenFraction < 1)) p.push('stops.tightenFraction must be in (0, 1)');
   if (!(typeof s.restoreGraceMs === 'number' && s.restoreGraceMs >= 0 && s.restoreGraceMs <= 86_400_000)) p.push('stops.restoreGraceMs must be in [0, 86400000]');
+  const step = (v: unknown) => positive(v) && (v as number) <= 1e6;
+  if (!step(s.tickSize)) p.push('stops.tickSize must be in (0, 1e6]');
+  if (!step(s.lotSize)) p.push('stops.lotSize must be in (0, 1e6]');
+  if (typeof s.instruments !== 'object' || s.instruments === null) p.push('stops.instruments must be an object');
+  else {
+    for (const [symbol, i] of Object.entries(s.instruments)) {
+      if (typeof i !== 'object' || i === null) {
+        p.push(`stops.instruments.${symbol} must be an object`);
+        continue;
+      }
+      for (const key of Object.keys(i)) if (key !== 'tickSize' && key !== 'lotSize') p.push(`unknown config key stops.instruments.${symbol}.${key}`);
+      if (i.tickSize !== undefined && !step(i.tickSize)) p.push(`stops.instruments.${symbol}.tickSize must be in (0, 1e6]`);
+      if (i.lotSize !== undefined && !step(i.lotSize)) p.push(`stops.instruments.${symbol}.lotSize must be in (0, 1e6]`);
+    }
+  }
+  if (typeof s.reconcile !== 'object' || s.reconcile === null) p.push('stops.reconcile must be an object');
+  else {
+    const defaults = DEFAULT_STOPS.reconcile as unknown as Record<string, number>;
+    for (const [key, v] of Object.entries(s.reconcile)) {
+      if (!(key in defaults)) p.push(`unknown config key stops.reconcile.${key}`);
+      else if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400_000)) p.push(`stops.reconcile.${key} must be in [0, 86400000]`);
+    }
+  }
   const rules = s.policy?.rules;
   if (!Array.isArray(rules) || rules.length === 0) p.push('stops.policy.rules must be a non-empty array');
   else rules.forEach((r: StopRule, i: number) => p.push(...ruleProblems(r, `stops.policy.rules[${i}]`)));
@@ -244,7 +298,7 @@ function resolve(config: unknown): ResolvedRiskConfig {
     name: c.name === undefined ? 'bulwark' : c.name,
     build: c.build === undefined ? 'release' : c.build,
     limits: { ...DEFAULT_RISK_LIMITS, ...c.limits },
-    stops: { ...DEFAULT_STOPS, ...c.stops },
+    stops: { ...DEFAULT_STOPS, ...c.stops, reconcile: { ...DEFAULT_STOPS.reconcile, ...(c.stops?.reconcile ?? {}) } },
     drawdown: { ...DEFAULT_LADDER, ...c.drawdown },
     anomalyReduceMs: c.anomalyReduceMs === undefined ? 15 * 60_000 : c.anomalyReduceMs,
     anomaly: { ...c.anomaly },

@@ -1,4 +1,5 @@
 import type { AnomalyEvent } from '../anomaly/events.js';
+import type { ProtectionChange } from '../protection/stop-reconciler.js';
 import type { StopDecision } from '../stops/stop-manager.js';
 import type { DrawdownEvent } from '../drawdown/drawdown-controller.js';
 import type { DenyCode } from '../vocabulary/reason-codes.js';
@@ -18,6 +19,7 @@ export type RiskEvent =
       readonly timestamp: number;
       readonly cause: string;
     }
+  | ({ readonly kind: 'PROTECTION'; readonly timestamp: number } & ProtectionChange)
   | {
       readonly kind: 'ORDER_DENIED';
       readonly clientOrderId: string;

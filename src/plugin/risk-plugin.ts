@@ -11,6 +11,8 @@ import { BulwarkError } from '../errors.js';
 import type { AtrBank } from '../kernels/atr.js';
 import { loadKernels } from '../kernels/load.js';
 import { StopManager, type RestoredStop, type StopView } from '../stops/stop-manager.js';
+import { StopReconciler } from '../protection/stop-reconciler.js';
+import type { Clock } from '../util/clock.js';
 import { RejectionCounter } from '../validation/rejection-counter.js';
 import { validBarInto, validateBar, validateFill, validateOrder, validateSnapshot } from '../validation/records.js';
 import type { Rejection } from '../validation/validated.js';
@@ -73,6 +75,7 @@ export class RiskPlugin implements EnginePlugin {
   #restoredStops = 0;
   #restoreFailed = false;
   readonly #coordinator: InstanceCoordinator | undefined;
+  readonly #clock: Clock | undefined;
   readonly #logger: RiskLogger | undefined;
   /** This plugin's Prometheus metrics; `metrics.registry` is what a `/metrics` endpoint serves. */
   readonly metrics: BulwarkMetrics;
@@ -93,6 +96,8 @@ export class RiskPlugin implements EnginePlugin {
   #drawdown: DrawdownController | undefined;
   #stops: StopManager | undefined;
   #coalescer: CommandCoalescer | undefined;
+  #reconciler: StopReconciler | undefined;
+  #unsubscribeCoordinator: (() => void) | undefined;
   #atrIn: AtrColumns | undefined;
   #lastTimestamp: Float64Array;
   #lastClose: Float64Array;
@@ -123,6 +128,7 @@ export class RiskPlugin implements EnginePlugin {
   constructor(config: ResolvedRiskConfig, services: RiskPluginServices = {}) {
     this.config = config;
     this.#coordinator = services.coordinator;
+    this.#clock = services.clock;
     this.#logger = services.logger;
     this.metrics = services.metrics ?? new BulwarkMetrics();
     this.metrics.watch({ plugin: () => this.stats(), drawdown: () => this.drawdown });
@@ -174,6 +180,26 @@ export class RiskPlugin implements EnginePlugin {
     // Shadow mode: commands are decided, counted and reported, never sent.
     const sink = c.shadow ? { send: async (command: ProtectiveCommand) => ({ ok: true as const, clientOrderId: command.clientOrderId }) } : ctx.orders;
     this.#coalescer = new CommandCoalescer(sink, undefined, (command, ok) => this.#stops?.onCommandResult(command, ok));
+    if (c.stops.mode === 'BROKER' && !c.shadow) {
+      const prefix = `${this.#ids.prefix}-`;
+      const coordinator = this.#coordinator;
+      const step = (symbol: string, key: 'tickSize' | 'lotSize') => c.stops.instruments[symbol]?.[key] ?? c.stops[key];
+      this.#reconciler = new StopReconciler({
+        orders: ctx.orders,
+        nextId: () => this.#ids.next(),
+        isOurs: (id) => id.startsWith(prefix),
+        ...(coordinator === undefined ? {} : { manages: (symbol: string) => coordinator.owns(symbol) }),
+        tickSize: (symbol) => step(symbol, 'tickSize'),
+        lotSize: (symbol) => step(symbol, 'lotSize'),
+        ...(this.#clock === undefined ? {} : { clock: this.#clock }),
+        ...c.stops.reconcile,
+        orphanGraceMs: c.stops.restoreGraceMs,
+        onChange: (change) => {
+          this.#emit({ kind: 'PROTECTION', timestamp: ctx.now(), ...change });
+          if (change.from === 'UNPROTECTED' || change.to === 'UNPROTECTED') this.#refreshState(change.to === 'UNPROTECTED' ? `UNPROTECTED_${change.code ?? ''}` : 'PROTECTION_RESTORED');
+        },
+      });
+    }
     this.#stops = new StopManager({
       policy: c.stops.policy,
       mode: c.stops.mode,
@@ -182,6 +208,7 @@ export class RiskPlugin implements EnginePlugin {
       nextId: () => this.#ids.next(),
       isQuarantined: (symbol) => this.#detector?.isQuarantined(symbol) ?? false,
       restoreGraceMs: c.stops.restoreGraceMs,
+      ...(this.#reconciler === undefined ? {} : { protection: this.#reconciler }),
       decisions: {
         // A decision record is built only for a subscriber, or for a logger whose level takes it.
         wants: (action) => this.#listeners.size > 0 || (action === 'MOVED' ? this.#logs.debug : action === 'SUPPRESSED' ? this.#logs.warn : this.#logs.info),
@@ -189,7 +216,9 @@ export class RiskPlugin implements EnginePlugin {
       },
     });
     if (c.stops.mode === 'BROKER') await this.#restoreStops(ctx);
-    this.#coordinator?.subscribe((e) => this.#onCoordination(e));
+    // The reconciler reads the broker (adopting Bulwark's resting stops) before the first bar.
+    await this.#reconciler?.start();
+    this.#unsubscribeCoordinator = this.#coordinator?.subscribe((e) => this.#onCoordination(e));
     this.#readLogLevels();
     this.#drawdown = new DrawdownController({
       kernels,
@@ -219,7 +248,12 @@ export class RiskPlugin implements EnginePlugin {
       return;
     }
     // With a coordinator, another instance's symbols (and their stops) are not ours to touch.
-    this.#restoredStops = (this.#stops as StopManager).restore(this.#ourStops(open, (symbol) => this.#coordinator?.owns(symbol) !== false));
+    const mine = (symbol: string) => this.#coordinator?.owns(symbol) !== false;
+    this.#restoredStops = (this.#stops as StopManager).restore(this.#ourStops(open, mine));
+    // Stops the last process wanted but had not seen resting when it stopped: restored too
+    // (the tighter of the two wins), so a tightened stop is not lost to a looser one.
+    const pending = ctx.orders.pendingStops?.() ?? [];
+    (this.#stops as StopManager).restore(pending.filter((p) => mine(p.symbol)).map((p) => ({ clientOrderId: `pending:${p.symbol}`, symbol: p.symbol, side: p.side, stopPrice: p.stopPrice })));
   }
 
   /**
@@ -267,6 +301,15 @@ export class RiskPlugin implements EnginePlugin {
    */
   async settled(): Promise<void> {
     await this.#coalescer?.idle();
+    await this.#reconciler?.idle();
+  }
+
+  /**
+   * BROKER mode: the stop reconciler that makes the broker hold each position's stop (its
+   * `summary()`, `rows()`, `whenConverged()`); undefined in LOCAL or shadow mode.
+   */
+  get protection(): StopReconciler | undefined {
+    return this.#reconciler;
   }
 
   /**
@@ -451,7 +494,10 @@ export class RiskPlugin implements EnginePlugin {
 
   /** Releases the kernel memory and timers. */
   async onDispose(): Promise<void> {
+    this.#unsubscribeCoordinator?.();
+    this.#unsubscribeCoordinator = undefined;
     await this.#coalescer?.idle();
+    this.#reconciler?.dispose();
     this.#drawdown?.dispose();
     this.#detector?.dispose();
     this.#atr?.dispose();
@@ -652,7 +698,9 @@ export class RiskPlugin implements EnginePlugin {
   #refreshState(cause: string): void {
     const now = this.#ctx?.now() ?? Date.now();
     const anomalyState: TradingState = now < this.#reduceUntil ? 'REDUCING' : 'ACTIVE';
-    const next = stricter(stricter(this.#drawdown?.state ?? 'ACTIVE', anomalyState), this.#coordinator?.state ?? 'ACTIVE');
+    // While any position is unprotected at the broker, no new exposure.
+    const protectionState: TradingState = (this.#reconciler?.summary().unprotected ?? 0) > 0 ? 'REDUCING' : 'ACTIVE';
+    const next = stricter(stricter(stricter(this.#drawdown?.state ?? 'ACTIVE', anomalyState), this.#coordinator?.state ?? 'ACTIVE'), protectionState);
     if (next === this.#state) return;
     const from = this.#state;
     this.#state = next;
@@ -731,4 +779,9 @@ export interface RiskPluginServices {
    * order path's (egress events, latency) are fed by whoever owns it.
    */
   readonly metrics?: BulwarkMetrics;
+  /**
+   * Time and timers of the stop reconciler's retries and re-reads (a replay's virtual clock).
+   * Default the system clock.
+   */
+  readonly clock?: Clock;
 }

@@ -4,13 +4,30 @@ import type { ProtectiveCommand } from '../vocabulary/orders.js';
 import { candidateStop, isTighter, isTriggered, type StopInputs, type StopPolicy } from './stop-rules.js';
 import { StopColumns, type StopState } from './stop-columns.js';
 import { grown } from '../util/typed-arrays.js';
+import type { DesiredStop, ProtectionState } from '../protection/stop-reconciler.js';
 
 /**
  * `LOCAL`: Bulwark watches bars and sends CLOSE_POSITION when a stop is traded through
  * (so a quarantined symbol's stop can be held for a bar). `BROKER`: the stop rests at the
- * broker as a stop order, placed once and amended as it tightens.
+ * broker as a stop order: the manager states what each position's stop should be (side,
+ * size, price) and a {@link ProtectionPort} (the stop reconciler) makes the broker hold it;
+ * while the broker cannot be made to (UNPROTECTED), the manager watches bars as in LOCAL mode.
  */
 export type StopMode = 'LOCAL' | 'BROKER';
+
+/** What BROKER mode needs of the stop reconciler (see `StopReconciler`). */
+export interface ProtectionPort {
+  /** What `symbol`'s stop should be; undefined when the position is flat. */
+  setDesired(symbol: string, desired: DesiredStop | undefined): void;
+  /** The host booked a fill of one of Bulwark's stop orders. */
+  fillApplied(symbol: string, clientOrderId: string, quantity: number): void;
+  /** True for one of the stop orders managed for `symbol`. */
+  isStopOrder(symbol: string, clientOrderId: string): boolean;
+  /** The symbol's protection: UNPROTECTED makes the manager watch its bars itself. */
+  stateOf(symbol: string): ProtectionState;
+  /** Stops managing `symbol` without touching its orders at the broker. */
+  release(symbol: string): void;
+}
 
 /** The live stop of one position. Read-only to callers; changed only by the manager. */
 export interface StopView {
@@ -50,6 +67,8 @@ export interface StopManagerOptions {
   readonly isQuarantined: (symbol: string) => boolean;
   /** How long a restored stop waits for its position (ms of the `now` given to syncPositions). Default 300 000. */
   readonly restoreGraceMs?: number;
+  /** BROKER mode: where desired stops go. Without it, BROKER mode sends PLACE/AMEND/CANCEL commands itself (no reconciliation). */
+  readonly protection?: ProtectionPort;
   /** Told each decision of a kind it `wants` (asked first, so nothing is built for nobody). */
   readonly decisions?: { wants(action: StopAction): boolean; report(decision: StopDecision): void };
 }
@@ -158,7 +177,11 @@ export class StopManager {
       // The same order again (e.g. found at start and again when its symbol's lease comes): nothing to do.
       if (this.#restored.get(r.symbol)?.clientOrderId === r.clientOrderId || this.#states.get(r.symbol)?.orderId === r.clientOrderId) continue;
       if (this.#states.has(r.symbol) || this.#restored.has(r.symbol)) {
-        this.#cancel(r.symbol, r.clientOrderId);
+        const kept = this.#restored.get(r.symbol);
+        // Two stops found for one symbol: the tighter price is the one to keep (a reconciler
+        // cancels the extra order itself).
+        if (kept !== undefined && kept.side === r.side && isTighter(r.side === 'SELL' ? 'LONG' : 'SHORT', r.stopPrice, kept.stopPrice)) this.#restored.set(r.symbol, r);
+        if (this.#o.protection === undefined) this.#cancel(r.symbol, r.clientOrderId);
         continue;
       }
       this.#restored.set(r.symbol, r);
@@ -185,7 +208,10 @@ export class StopManager {
     for (const p of positions) {
       const s = this.#states.get(p.symbol);
       if (s !== undefined && s.side === p.side) {
-        s.quantity = p.quantity;
+        if (s.quantity !== p.quantity) {
+          s.quantity = p.quantity;
+          this.#desire(s);
+        }
         continue;
       }
       if (s !== undefined) this.#drop(s); // flipped: a new position on the other side
@@ -197,7 +223,7 @@ export class StopManager {
       const restored = this.#restored.get(p.symbol);
       const adopt = restored !== undefined && restored.side === closingSide(p.side);
       if (restored !== undefined) this.#restored.delete(p.symbol);
-      if (restored !== undefined && !adopt) this.#cancel(p.symbol, restored.clientOrderId);
+      if (restored !== undefined && !adopt && this.#o.protection === undefined) this.#cancel(p.symbol, restored.clientOrderId);
       const state = this.#cols.create({
         symbol: p.symbol,
         side: p.side,
@@ -207,9 +233,11 @@ export class StopManager {
         stop: adopt ? restored.stopPrice : Number.NaN,
         version: adopt ? 1 : 0,
         placed: adopt,
-        orderId: adopt ? restored.clientOrderId : this.#nextId(),
+        // With a reconciler the resting order is its to track; this id is for a local close.
+        orderId: adopt && this.#o.protection === undefined ? restored.clientOrderId : this.#nextId(),
       });
       this.#states.set(p.symbol, state);
+      if (adopt) this.#desire(state);
       this.#refresh(state.row, p.entryPrice, Number.NaN);
     }
     // Restored stops whose position has not come back within the grace period protect
@@ -218,7 +246,8 @@ export class StopManager {
       if (Number.isNaN(this.#restoredSince)) this.#restoredSince = now ?? Number.NEGATIVE_INFINITY;
       const expired = now === undefined || now - this.#restoredSince >= (this.#o.restoreGraceMs ?? 300_000);
       if (expired) {
-        for (const r of this.#restored.values()) this.#cancel(r.symbol, r.clientOrderId);
+        // With a reconciler, orphans of ours are its to cancel (after its own grace).
+        if (this.#o.protection === undefined) for (const r of this.#restored.values()) this.#cancel(r.symbol, r.clientOrderId);
         this.#restored.clear();
       }
     }
@@ -253,7 +282,7 @@ export class StopManager {
       }
       return;
     }
-    if (traded && this.#o.mode === 'LOCAL') {
+    if (traded && (this.#o.mode === 'LOCAL' || this.#o.protection?.stateOf(bar.symbol) === 'UNPROTECTED')) {
       const s = c.state[row] as StopState;
       this.#report('TRIGGERED', s, s.stop, bar.close, atr);
       this.#trigger(s);
@@ -302,9 +331,29 @@ export class StopManager {
     return moved;
   }
 
-  /** A fill of one of our stop or close orders marks the stop triggered. */
+  /**
+   * A fill of one of our stop or close orders marks the stop triggered. In BROKER mode with a
+   * reconciler, a partial fill of the resting stop shrinks the position it protects (the rest
+   * stays protected), and a full one closes it.
+   */
   onFill(fill: Fill): void {
     const s = this.#states.get(fill.symbol);
+    const port = this.#o.protection;
+    if (port !== undefined && port.isStopOrder(fill.symbol, fill.orderId)) {
+      port.fillApplied(fill.symbol, fill.orderId, fill.quantity);
+      if (s === undefined || s.status !== 'OPEN') return;
+      if (fill.quantity < s.quantity - 1e-12) {
+        s.quantity -= fill.quantity;
+        this.#desire(s);
+        return;
+      }
+      this.counters.triggered++;
+      this.#time = fill.timestamp;
+      this.#report('TRIGGERED', s, s.stop, fill.price, Number.NaN);
+      s.status = 'CLOSING';
+      port.setDesired(s.symbol, undefined);
+      return;
+    }
     if (s === undefined || fill.orderId !== s.orderId) return;
     if (s.status === 'OPEN') {
       // A stop resting at the broker (BROKER mode) executed: the trigger happened there.
@@ -325,6 +374,7 @@ export class StopManager {
     if (s === undefined || s.orderId !== command.clientOrderId || s.status !== 'CLOSING') return;
     s.status = 'OPEN';
     s.orderId = this.#nextId();
+    this.#desire(s);
   }
 
   /**
@@ -334,6 +384,7 @@ export class StopManager {
   release(symbol: string): boolean {
     const s = this.#states.get(symbol);
     this.#restored.delete(symbol);
+    this.#o.protection?.release(symbol);
     if (s === undefined) return false;
     this.#forget(s);
     return true;
@@ -389,6 +440,10 @@ export class StopManager {
     if (first) this.counters.placed++;
     else this.counters.moved++;
     if (this.#o.mode !== 'BROKER') return;
+    if (this.#o.protection !== undefined) {
+      this.#desire(s);
+      return;
+    }
     const side = closingSide(s.side);
     const command: ProtectiveCommand = s.placed
       ? { kind: 'AMEND_STOP', clientOrderId: s.orderId, symbol: s.symbol, stopPrice: price, version }
@@ -413,9 +468,19 @@ export class StopManager {
     });
   }
 
+  /** BROKER mode with a reconciler: tells it what `s`'s stop should be now. */
+  #desire(s: StopState): void {
+    const port = this.#o.protection;
+    if (port === undefined || this.#o.mode !== 'BROKER') return;
+    if (s.status !== 'OPEN' || !(s.quantity > 0)) port.setDesired(s.symbol, undefined);
+    else if (!Number.isNaN(s.stop)) port.setDesired(s.symbol, { side: closingSide(s.side), quantity: s.quantity, stopPrice: s.stop });
+  }
+
   #trigger(s: StopState): void {
     s.status = 'CLOSING';
     this.counters.triggered++;
+    // Closed here (LOCAL mode, or BROKER mode while the broker cannot hold the stop): no stop should rest any more.
+    if (this.#o.mode === 'BROKER') this.#o.protection?.setDesired(s.symbol, undefined);
     void this.#o.coalescer.submit(s.symbol, {
       kind: 'CLOSE_POSITION',
       clientOrderId: s.orderId,
@@ -428,7 +493,9 @@ export class StopManager {
   /** Stops managing `s` and cancels its resting stop, if one is working at the broker. */
   #drop(s: StopState): void {
     this.#forget(s);
-    if (this.#o.mode === 'BROKER' && s.placed && s.status === 'OPEN') this.#cancel(s.symbol, s.orderId);
+    if (this.#o.mode !== 'BROKER') return;
+    if (this.#o.protection !== undefined) this.#o.protection.setDesired(s.symbol, undefined);
+    else if (s.placed && s.status === 'OPEN') this.#cancel(s.symbol, s.orderId);
   }
 
   /** Removes `s` from the manager's maps (nothing is sent). */

@@ -1,5 +1,6 @@
 import type { DenyCode } from './reason-codes.js';
 import type { OrderSide } from './market.js';
+import type { ObservedOrder } from './services.js';
 
 /** What an order is for; decides what each trading state lets through. */
 export type OrderIntent =
@@ -54,6 +55,8 @@ export type ProtectiveCommand =
       readonly clientOrderId: string;
       readonly symbol: string;
       readonly stopPrice: number;
+      /** The order's new total quantity (executed part included); omitted: unchanged. */
+      readonly quantity?: number;
       /** Monotonic per position: a lower version never overwrites a higher one. */
       readonly version: number;
     }
@@ -68,7 +71,12 @@ export type ProtectiveCommand =
 
 /** The broker's answer to a command. */
 export type CommandResult =
-  | { readonly ok: true; readonly clientOrderId: string }
+  | {
+      readonly ok: true;
+      readonly clientOrderId: string;
+      /** The order as the broker showed it after the command, when it answered with one. */
+      readonly order?: ObservedOrder;
+    }
   | { readonly ok: false; readonly clientOrderId: string; readonly code: string; readonly message: string };
 
 /**

@@ -1,5 +1,6 @@
 import type { Position } from './market.js';
 import type { OrderRequest, OrderSink } from './orders.js';
+import type { OrderSide } from './market.js';
 
 /** An order resting at the broker, as the host's order service reports it. */
 export type OpenOrder = Pick<OrderRequest, 'clientOrderId' | 'symbol' | 'side' | 'quantity' | 'type' | 'price' | 'intent'>;
@@ -9,9 +10,45 @@ export interface PortfolioService {
   positions(): Promise<readonly Position[]>;
 }
 
+/** An order's status as the broker reports it (the protocol's statuses). */
+export type BrokerOrderStatus = 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'REJECTED' | 'EXPIRED';
+
+/**
+ * An order as the broker (or the host's order service) last showed it: the observed state a
+ * protective stop is reconciled against. `quantity` is the order's total, `executedQty` the
+ * part of it already executed; `price` is the stop price of a STOP, the limit of a LIMIT.
+ */
+export interface ObservedOrder {
+  readonly clientOrderId: string;
+  readonly symbol: string;
+  readonly side: OrderSide;
+  readonly type: 'MARKET' | 'LIMIT' | 'STOP';
+  readonly quantity: number;
+  readonly executedQty: number;
+  readonly price?: number;
+  readonly status: BrokerOrderStatus;
+}
+
 /** The host's order path: Bulwark's commands go out through it. */
 export interface OrderService extends OrderSink {
   openOrders(): Promise<readonly OpenOrder[]>;
+  /**
+   * The order with this client id as the broker shows it now; `undefined` when the broker
+   * never accepted it (the protocol's -2013). Rejects when the broker cannot say (a lost
+   * answer, a dropped connection): the order's fate is then still unknown. Optional: without
+   * it, protective stops are reconciled from `openOrders()` alone.
+   */
+  orderStatus?(symbol: string, clientOrderId: string): Promise<ObservedOrder | undefined>;
+  /**
+   * Open orders with their executed quantities and statuses (as {@link ObservedOrder}s).
+   * Optional: without it, `openOrders()` is read (nothing executed assumed).
+   */
+  observedOpenOrders?(): Promise<readonly ObservedOrder[]>;
+  /**
+   * Protective stops the last process wanted but had not seen resting at the broker when it
+   * stopped (from its journal): restored first at start. Optional.
+   */
+  pendingStops?(): readonly { readonly symbol: string; readonly side: OrderSide; readonly quantity: number; readonly stopPrice: number }[];
 }
 
 /** What a host engine hands a plugin at `onInit`. */

@@ -78,6 +78,7 @@ describe('WsBrokerClient against the simulated broker', () => {
   it('maps error answers to classified BrokerRequestErrors', async () => {
     const b = await sim();
     const c = client(b.url);
+    await c.connect(); // a request is written only on a logged-on connection (else NOT_CONNECTED)
     await c.request('order.place', place('a'));
     const dup = await c.request('order.place', place('a')).catch((e: unknown) => e);
     expect(dup).toBeInstanceOf(BrokerRequestError);
@@ -87,6 +88,7 @@ describe('WsBrokerClient against the simulated broker', () => {
   it('a lost answer rejects with a plain error after the timeout (outcome unknown)', async () => {
     const b = await sim({ faults: { dropReply: 1 } });
     const c = client(b.url);
+    await c.connect();
     const lost = await c.request('order.place', place('a')).catch((e: unknown) => e);
     expect(lost).toBeInstanceOf(Error);
     expect(lost).not.toBeInstanceOf(BrokerRequestError);
@@ -97,6 +99,7 @@ describe('WsBrokerClient against the simulated broker', () => {
     const b = await sim({ faults: { duplicateReports: 1 } });
     const reports: string[] = [];
     const c = client(b.url, { onReport: (r) => reports.push(`${r.clientOrderId}:${r.status}`) });
+    await c.connect();
     await c.request('order.place', place('a'));
     b.feedPrice('AAA', 89);
     await c.request('order.status', { symbol: 'AAA', origClientOrderId: 'a' }); // answered after both copies were sent
@@ -157,6 +160,7 @@ describe('WsBrokerClient against the simulated broker', () => {
         if (reconciles.filter((x) => x === 'LOGON').length === 2) relogged();
       },
     });
+    await c.connect();
     await c.request('openOrders.status', {});
     expect(reconciles).toEqual(['LOGON', 'SEQ_GAP', 'SEQ_GAP']); // at 3 (1-2 missing) and at 5; not at the late 1, 2, 4 nor the repeated 3
     expect(reports).toEqual(['c1-3', 'c1-1', 'c1-2', 'c1-5', 'c1-4', 'c1-6']);

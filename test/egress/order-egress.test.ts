@@ -19,23 +19,35 @@ const err = (status: number, code: number, msg = '', retryAfter?: number) => new
  */
 function broker(script: (method: BrokerMethod, params: Readonly<Record<string, unknown>>, call: number) => 'EXECUTE' | 'OK' | Error | 'LOSE') {
   const executed = new Map<string, number>();
+  /** The order object the broker holds per client id (the protocol's shape), as its requests left it. */
+  const orders = new Map<string, Record<string, unknown>>();
   const calls: Array<[BrokerMethod, string]> = [];
+  const apply = (method: BrokerMethod, id: string, params: Readonly<Record<string, unknown>>) => {
+    const o = orders.get(id) ?? { symbol: params['symbol'], orderId: orders.size + 1, clientOrderId: id, side: params['side'], type: params['type'], status: 'NEW', quantity: params['quantity'], executedQty: '0', reduceOnly: true, updateTime: 0 };
+    if (method === 'order.amend') for (const k of ['quantity', 'stopPrice'] as const) if (params[k] !== undefined) o[k] = params[k];
+    if (method === 'order.place' && params['stopPrice'] !== undefined) o['stopPrice'] = params['stopPrice'];
+    if (method === 'order.cancel') o['status'] = 'CANCELED';
+    orders.set(id, o);
+    return { ...o };
+  };
   const client: BrokerClient = {
     async request(method, params) {
       const id = String(params['newClientOrderId'] ?? params['origClientOrderId']);
       calls.push([method, id]);
       if (method === 'order.status') {
-        if (executed.has(id)) return { clientOrderId: id, status: 'NEW' };
+        const o = orders.get(id);
+        if (o !== undefined) return { ...o };
         throw err(400, -2013, 'order does not exist');
       }
       const answer = script(method, params, calls.length);
       if (answer === 'EXECUTE' || answer === 'LOSE') {
         if (method === 'order.place' && executed.has(id)) throw err(400, -2010, 'Duplicate order sent.');
         executed.set(id, (executed.get(id) ?? 0) + 1);
+        const order = apply(method, id, params);
         if (answer === 'LOSE') throw new Error('request timed out');
-        return { clientOrderId: id };
+        return order;
       }
-      if (answer === 'OK') return { clientOrderId: id };
+      if (answer === 'OK') return apply(method, id, params);
       throw answer;
     },
   };
@@ -44,6 +56,7 @@ function broker(script: (method: BrokerMethod, params: Readonly<Record<string, u
 
 const stop = (id: string): ProtectiveCommand => ({ kind: 'PLACE_STOP', clientOrderId: id, symbol: 'AAA', side: 'SELL', quantity: 1, stopPrice: 9 });
 const cancel = (id: string): ProtectiveCommand => ({ kind: 'CANCEL', clientOrderId: id, symbol: 'AAA' });
+const close = (id: string): ProtectiveCommand => ({ kind: 'CLOSE_POSITION', clientOrderId: id, symbol: 'AAA', side: 'SELL', quantity: 1 });
 
 async function setup(script: Parameters<typeof broker>[0], venueOpts: ConstructorParameters<typeof VenueGuard>[0] = {}) {
   const b = broker(script);
@@ -63,7 +76,7 @@ async function setup(script: Parameters<typeof broker>[0], venueOpts: Constructo
 describe('OrderEgress faults, one by one', () => {
   it('a plain success executes once', async () => {
     const s = await setup(() => 'EXECUTE');
-    expect(await s.egress.send(stop('a'))).toEqual({ ok: true, clientOrderId: 'a' });
+    expect(await s.egress.send(stop('a'))).toMatchObject({ ok: true, clientOrderId: 'a' });
     expect(s.executed.get('a')).toBe(1);
   });
 
@@ -77,13 +90,17 @@ describe('OrderEgress faults, one by one', () => {
     expect(s.calls.map((c) => c[1])).toEqual(['c1', 'p1', 'c2']);
   });
 
-  it('a rejection (-1013) is not retried and is dead-lettered with its code', async () => {
+  it('a rejection (-1013) is not retried; a close is dead-lettered with its code, a stop placement goes back to its reconciler', async () => {
     const s = await setup(() => err(400, -1013, 'bad quantity'));
-    const r = await s.egress.send(stop('a'));
+    const r = await s.egress.send(close('a'));
     expect(r.ok).toBe(false);
     expect(!r.ok && r.code).toBe('-1013');
     expect(s.calls).toHaveLength(1);
     expect(s.deadLetters.list().map((d) => [d.command.clientOrderId, d.code])).toEqual([['a', '-1013']]);
+    // A stop command's failure is its reconciler's to act on (retry, or report UNPROTECTED): no stale copy in the DLQ.
+    const placed = await s.egress.send(stop('b'));
+    expect(!placed.ok && placed.code).toBe('-1013');
+    expect(s.deadLetters.list().map((d) => d.command.clientOrderId)).toEqual(['a']);
   });
 
   it('a busy venue (-1008) is retried with backoff, same client id', async () => {
@@ -91,7 +108,7 @@ describe('OrderEgress faults, one by one', () => {
     const s = await setup((_, __, call) => (call <= 2 ? err(503, -1008) : 'EXECUTE'));
     const r = s.egress.send(stop('a'));
     await vi.advanceTimersByTimeAsync(5_000);
-    expect(await r).toEqual({ ok: true, clientOrderId: 'a' });
+    expect(await r).toMatchObject({ ok: true, clientOrderId: 'a' });
     expect(s.calls.map((c) => c[1])).toEqual(['a', 'a', 'a']);
     expect(s.events.at(-1)).toMatchObject({ kind: 'SENT', attempts: 3 });
   });
@@ -103,13 +120,13 @@ describe('OrderEgress faults, one by one', () => {
     await vi.advanceTimersByTimeAsync(1_999);
     expect(s.calls).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1_000);
-    expect(await r).toEqual({ ok: true, clientOrderId: 'a' });
+    expect(await r).toMatchObject({ ok: true, clientOrderId: 'a' });
   });
 
   it('-1007 with the order executed: asks order.status and adopts it, never re-sends', async () => {
     const s = await setup((_, __, call) => (call === 1 ? 'LOSE' : 'EXECUTE'));
     // 'LOSE' executes at the broker and loses the answer, like -1007 after execution.
-    expect(await s.egress.send(stop('a'))).toEqual({ ok: true, clientOrderId: 'a' });
+    expect(await s.egress.send(stop('a'))).toMatchObject({ ok: true, clientOrderId: 'a' });
     expect(s.executed.get('a')).toBe(1);
     expect(s.calls.map((c) => c[0])).toEqual(['order.place', 'order.status']);
     expect(s.events.some((e) => e.kind === 'ADOPTED')).toBe(true);
@@ -117,7 +134,7 @@ describe('OrderEgress faults, one by one', () => {
 
   it('-1007 with the order never executed: the status query says so, and it is re-sent with the same id', async () => {
     const s = await setup((_, __, call) => (call === 1 ? err(503, -1007, 'timeout at matching engine') : 'EXECUTE'));
-    expect(await s.egress.send(stop('a'))).toEqual({ ok: true, clientOrderId: 'a' });
+    expect(await s.egress.send(stop('a'))).toMatchObject({ ok: true, clientOrderId: 'a' });
     expect(s.calls).toEqual([
       ['order.place', 'a'],
       ['order.status', 'a'],
@@ -129,27 +146,28 @@ describe('OrderEgress faults, one by one', () => {
   it('a duplicate (-2010) is adopted, not re-sent', async () => {
     const s = await setup(() => 'EXECUTE');
     await s.egress.send(stop('a'));
-    expect(await s.egress.send(stop('a'))).toEqual({ ok: true, clientOrderId: 'a' }); // same intent sent twice
+    expect(await s.egress.send(stop('a'))).toMatchObject({ ok: true, clientOrderId: 'a' }); // same intent sent twice
     expect(s.executed.get('a')).toBe(1);
     expect(s.events.some((e) => e.kind === 'ADOPTED' && e.reason === 'DUPLICATE')).toBe(true);
   });
 
-  it('an open breaker refuses cancels at once and holds protective orders until its probe succeeds', async () => {
+  it('an open breaker refuses cancels and normal orders at once, and never holds protective orders back', async () => {
     vi.useFakeTimers({ now: 0 });
     let healthy = false;
     const s = await setup(() => (healthy ? 'EXECUTE' : err(503, -1008)), { maxAttempts: 1, breakAfter: 2, halfOpenAfterMs: 5_000 });
-    const first = [s.egress.send(stop('x1')), s.egress.send(stop('x2'))];
+    const first = [s.egress.send(close('x1')), s.egress.send(close('x2'))];
     await vi.advanceTimersByTimeAsync(100);
     expect((await Promise.all(first)).map((r) => r.ok)).toEqual([false, false]); // two busy answers open the breaker
     const refused = await s.egress.send(cancel('c1'));
     expect(!refused.ok && refused.code).toBe('VENUE_REDUCING');
-    const held = s.egress.send(stop('p1'));
-    await vi.advanceTimersByTimeAsync(2_000);
-    expect(s.calls.some((c) => c[1] === 'p1')).toBe(false); // not sent while open
+    const normal = await s.egress.send(stop('n1'), 'NORMAL');
+    expect(!normal.ok && normal.code).toBe('VENUE_REDUCING');
     healthy = true;
-    vi.setSystemTime(6_000);
-    await vi.advanceTimersByTimeAsync(2_000);
-    expect(await held).toEqual({ ok: true, clientOrderId: 'p1' });
+    // While the breaker is open, a protective placement goes out at once (at the rate limit), not one per probe period.
+    const sent = s.egress.send(stop('p1'));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(await sent).toMatchObject({ ok: true, clientOrderId: 'p1' });
+    expect(s.calls.filter((c) => c[1] === 'p1')).toHaveLength(1);
     expect(s.deadLetters.list().map((d) => d.code)).toEqual(['RETRIES_EXHAUSTED', 'RETRIES_EXHAUSTED']);
   });
 
@@ -190,8 +208,8 @@ describe('OrderEgress faults, one by one', () => {
     let full = 0;
     const deadLetters = await DeadLetterQueue.open(join(await mkdtemp(join(tmpdir(), 'bulwark-egress-')), 'dlq.jsonl'), { maxEntries: 1, onFull: () => full++ });
     const egress = new OrderEgress({ client: b.client, limiter: new SlidingWindowRateLimiter({ limit: 100 }), venue: new VenueGuard(), deadLetters, maxInFlight: 1, onEvent: (e) => events.push(e) });
-    expect((await egress.send(stop('x1'))).ok).toBe(false);
-    expect((await egress.send(stop('x2'))).ok).toBe(false);
+    expect((await egress.send(close('x1'))).ok).toBe(false);
+    expect((await egress.send(close('x2'))).ok).toBe(false);
     expect(events.map((e) => [e.kind, e.command.clientOrderId, 'code' in e ? e.code : ''])).toEqual([
       ['DEAD_LETTERED', 'x1', '-1013'],
       ['REFUSED', 'x2', 'DLQ_FULL'],

@@ -72,11 +72,12 @@ describe('OrderJournal', () => {
 });
 
 describe('OrderEgress.start reconciles the journal before sending anything new', () => {
-  it('adopts what the broker executed, re-sends what it never saw (same id), and holds new sends until done', async () => {
+  it('adopts stop placements the broker shows, leaves those it never saw to the stop reconciler (no stale re-send), re-sends a close it never saw, and holds new sends until done', async () => {
     const path = await tempPath();
     const crashed = await OrderJournal.open(path);
     await crashed.intent(place('executed-before-crash'));
     await crashed.intent(place('never-reached-broker'));
+    await crashed.intent({ kind: 'CLOSE_POSITION', clientOrderId: 'close-never-reached', symbol: 'AAA', side: 'SELL', quantity: 1 });
     await crashed.close();
 
     const executed = new Map<string, number>([['executed-before-crash', 1]]);
@@ -85,12 +86,14 @@ describe('OrderEgress.start reconciles the journal before sending anything new',
       async request(method, params) {
         const id = String(params['newClientOrderId'] ?? params['origClientOrderId']);
         calls.push(`${method} ${id}`);
+        // The broker's order objects, as the protocol shapes them (the journal's places are SELL 1 @ 9).
+        const order = { symbol: 'AAA', orderId: 1, clientOrderId: id, side: 'SELL', type: 'STOP_MARKET', status: 'NEW', quantity: '1', executedQty: '0', stopPrice: '9', reduceOnly: true, updateTime: 0 };
         if (method === 'order.status') {
-          if (executed.has(id)) return { clientOrderId: id };
+          if (executed.has(id)) return order;
           throw new BrokerRequestError('NOT_FOUND', 400, -2013, 'order does not exist');
         }
         executed.set(id, (executed.get(id) ?? 0) + 1);
-        return { clientOrderId: id };
+        return order;
       },
     };
     const journal = await OrderJournal.open(path);
@@ -98,9 +101,11 @@ describe('OrderEgress.start reconciles the journal before sending anything new',
     const started = egress.start();
     const fresh = egress.send(place('new-after-restart'));
     expect(await started).toEqual({ executed: 1, resent: 1, unknown: 0 });
-    expect(await fresh).toEqual(ok('new-after-restart'));
-    expect(calls.slice(0, 2)).toEqual(['order.status executed-before-crash', 'order.status never-reached-broker']);
-    expect(calls.indexOf('order.place new-after-restart')).toBeGreaterThan(1);
+    expect(await fresh).toMatchObject(ok('new-after-restart'));
+    expect(calls.slice(0, 3)).toEqual(['order.status executed-before-crash', 'order.status never-reached-broker', 'order.status close-never-reached']);
+    expect(calls).not.toContain('order.place never-reached-broker'); // the reconciler places what is still wanted
+    expect(calls).toContain('order.place close-never-reached');
+    expect(calls.indexOf('order.place new-after-restart')).toBeGreaterThan(2);
     expect([...executed.values()].every((n) => n === 1)).toBe(true); // nothing executed twice
     await new Promise((r) => setImmediate(r));
     expect(journal.inDoubt()).toEqual([]);

@@ -54,7 +54,7 @@ describe('VenueGuard', () => {
     expect(r.calls()).toBe(3);
   });
 
-  it('opens after consecutive venue failures: REDUCING, non-protective refused at once, protective probes close it again', async () => {
+  it('opens after consecutive venue failures: REDUCING, non-protective refused at once, protective requests go out anyway and probe it closed again', async () => {
     vi.useFakeTimers({ now: 0 });
     const states: TradingState[] = [];
     const venue = new VenueGuard({ maxAttempts: 1, breakAfter: 3, halfOpenAfterMs: 10_000, onStateChange: (s) => states.push(s) });
@@ -65,7 +65,11 @@ describe('VenueGuard', () => {
     const refused = await venue.run(false, normal.attempt).catch((e: unknown) => e);
     expect(isBulwarkError(refused, 'VENUE_REDUCING')).toBe(true);
     expect(normal.calls()).toBe(0);
-    await expect(venue.run(true, flaky(0, busy).attempt)).rejects.toBeInstanceOf(BrokenCircuitError); // still open
+    // Still open, but a protective request is never held back by it: it goes out directly.
+    const direct = flaky(0, busy);
+    await expect(venue.run(true, direct.attempt)).resolves.toBe('ok');
+    expect(direct.calls()).toBe(1);
+    expect(venue.circuit).toBe('OPEN'); // a request that bypassed it does not close it
     vi.setSystemTime(10_001);
     await expect(venue.run(true, flaky(0, busy).attempt)).resolves.toBe('ok'); // the half-open probe
     expect(venue.state).toBe('ACTIVE');

@@ -145,7 +145,7 @@ describe('LIMIT orders', () => {
     ]);
     expect((await engine.orders.openOrders()).map((o) => [o.clientOrderId, o.type, o.price, o.intent])).toEqual([['s1', 'LIMIT', 102, 'ENTRY']]);
     // A working entry can be cancelled like any other order (what a HALTED risk plugin does).
-    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 's1', symbol: 'GAMA' })).toEqual({ ok: true, clientOrderId: 's1' });
+    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 's1', symbol: 'GAMA' })).toMatchObject({ ok: true, clientOrderId: 's1' });
     await engine.replay([bar(1, 'GAMA', 103, 104, 102, 103)]);
     expect(rec.fills).toHaveLength(3);
   });
@@ -156,11 +156,11 @@ describe('AMEND_STOP', () => {
     const { engine } = setup();
     await engine.orders.send(stop('s', 'SELL', 10, 90));
     const amend = (stopPrice: number, version: number): Promise<unknown> => engine.orders.send({ kind: 'AMEND_STOP', clientOrderId: 's', symbol: 'ACME', stopPrice, version });
-    expect(await amend(92, 0)).toEqual({ ok: true, clientOrderId: 's' }); // the first amend applies whatever its version
-    expect(await amend(95, 2)).toEqual({ ok: true, clientOrderId: 's' });
-    expect(await amend(93, 1)).toEqual({ ok: true, clientOrderId: 's' }); // late, lower version: ignored
-    expect(await amend(94, 2)).toEqual({ ok: true, clientOrderId: 's' }); // same version: ignored
-    expect(await amend(91, 3)).toEqual({ ok: true, clientOrderId: 's' }); // loosening is not checked
+    expect(await amend(92, 0)).toMatchObject({ ok: true, clientOrderId: 's' }); // the first amend applies whatever its version
+    expect(await amend(95, 2)).toMatchObject({ ok: true, clientOrderId: 's' });
+    expect(await amend(93, 1)).toMatchObject({ ok: true, clientOrderId: 's' }); // late, lower version: ignored
+    expect(await amend(94, 2)).toMatchObject({ ok: true, clientOrderId: 's' }); // same version: ignored
+    expect(await amend(91, 3)).toMatchObject({ ok: true, clientOrderId: 's' }); // loosening is not checked
     expect((await engine.orders.openOrders()).map((o) => o.price)).toEqual([91]);
     expect(engine.stats()).toMatchObject({ amendsIgnored: 2, commands: { PLACE_STOP: 1, AMEND_STOP: 5 } });
   });
@@ -212,8 +212,8 @@ describe('CANCEL', () => {
     const { engine, rec } = setup();
     await engine.submitOrder(market('entry', 'BUY', 10));
     await engine.orders.send(stop('s', 'SELL', 10, 95));
-    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 's', symbol: 'ACME' })).toEqual({ ok: true, clientOrderId: 's' });
-    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 's', symbol: 'ACME' })).toEqual({ ok: true, clientOrderId: 's' });
+    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 's', symbol: 'ACME' })).toMatchObject({ ok: true, clientOrderId: 's' });
+    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 's', symbol: 'ACME' })).toMatchObject({ ok: true, clientOrderId: 's' });
     expect(await engine.orders.openOrders()).toMatchObject([{ clientOrderId: 'entry' }]);
     await engine.replay([bar(0, 'ACME', 100, 100, 90, 91)]);
     expect(fillsOf(rec).map(([id]) => id)).toEqual(['entry']);
@@ -230,7 +230,7 @@ describe('CLOSE_POSITION', () => {
     await engine.orders.send(stop('s', 'SELL', 10, 80));
     await engine.replay([bar(0, 'ACME', 100, 101, 99, 100)]);
     const close: ProtectiveCommand = { kind: 'CLOSE_POSITION', clientOrderId: 'flat', symbol: 'ACME', side: 'SELL', quantity: 25 };
-    expect(await engine.orders.send(close)).toEqual({ ok: true, clientOrderId: 'flat' });
+    expect(await engine.orders.send(close)).toMatchObject({ ok: true, clientOrderId: 'flat' });
     expect((await engine.orders.openOrders()).map((o) => [o.clientOrderId, o.type, o.intent])).toEqual([
       ['s', 'STOP', 'PROTECTIVE'],
       ['flat', 'MARKET', 'PROTECTIVE'],
@@ -242,7 +242,7 @@ describe('CLOSE_POSITION', () => {
     expect(await engine.orders.openOrders()).toEqual([]);
     expect(engine.portfolio.realisedPnl).toBe(20);
     // A retry of the same command is answered ok and does nothing more.
-    expect(await engine.orders.send(close)).toEqual({ ok: true, clientOrderId: 'flat' });
+    expect(await engine.orders.send(close)).toMatchObject({ ok: true, clientOrderId: 'flat' });
   });
 
   it('is refused NO_POSITION without a position its side would reduce', async () => {
@@ -257,8 +257,8 @@ describe('CLOSE_POSITION', () => {
 describe('command and order bookkeeping', () => {
   it('a resent PLACE_STOP is an idempotent retry; the same id with other terms is DUPLICATE_CLIENT_ORDER_ID', async () => {
     const { engine } = setup();
-    expect(await engine.orders.send(stop('s', 'SELL', 10, 95))).toEqual({ ok: true, clientOrderId: 's' });
-    expect(await engine.orders.send(stop('s', 'SELL', 10, 95))).toEqual({ ok: true, clientOrderId: 's' });
+    expect(await engine.orders.send(stop('s', 'SELL', 10, 95))).toMatchObject({ ok: true, clientOrderId: 's' });
+    expect(await engine.orders.send(stop('s', 'SELL', 10, 95))).toMatchObject({ ok: true, clientOrderId: 's' });
     expect(await engine.orders.send(stop('s', 'SELL', 10, 96))).toMatchObject({ ok: false, code: 'DUPLICATE_CLIENT_ORDER_ID' });
     expect(await engine.orders.openOrders()).toHaveLength(1);
     expect(engine.stats().commands).toEqual({ PLACE_STOP: 3 });

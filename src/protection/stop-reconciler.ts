@@ -1,0 +1,640 @@
+import { ExponentialBackoff, type IBackoff } from 'cockatiel';
+import { SYSTEM_CLOCK, type Clock, type TimerHandle } from '../util/clock.js';
+import type { OrderSide } from '../vocabulary/market.js';
+import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
+import type { BrokerOrderStatus, ObservedOrder, OrderService } from '../vocabulary/services.js';
+import { roundQuantity, roundStopPrice } from '../egress/decimal.js';
+import { classifyResult, type ResultClass } from './result-class.js';
+
+/** Where a position's protection stands, judged by what the broker has shown. */
+export type ProtectionState =
+  /** Exactly one live Bulwark stop at the broker, at the desired price and for the position's size (or none for a flat symbol). */
+  | 'CONVERGED'
+  /** Commands under way, or waiting for the broker to show their outcome. */
+  | 'PENDING'
+  /** The broker cannot be made to hold the stop (a hard rejection, a size below the lot, or no stop resting for too long). */
+  | 'UNPROTECTED';
+
+/** The stop a position should have: from the plugin (side closes the position). */
+export interface DesiredStop {
+  /** SELL protects a long, BUY a short. */
+  readonly side: OrderSide;
+  /** The position's size. */
+  readonly quantity: number;
+  readonly stopPrice: number;
+}
+
+/** A change of a symbol's {@link ProtectionState}, with the reason code when not converged. */
+export interface ProtectionChange {
+  readonly symbol: string;
+  readonly from: ProtectionState;
+  readonly to: ProtectionState;
+  /** SCREAMING_SNAKE reason (`STOP_REJECTED`, `AMEND_REJECTED`, `QUANTITY_BELOW_LOT`, `NO_STOP_AT_BROKER`) or the broker's code. */
+  readonly code?: string;
+  readonly message?: string;
+}
+
+/** One position's protection, for reports (`bulwark replay --json`). */
+export interface ProtectionRow {
+  readonly symbol: string;
+  readonly state: ProtectionState;
+  readonly code?: string;
+  /** What the plugin wants (undefined: flat). */
+  readonly desired?: DesiredStop;
+  /** Bulwark's live stops on the symbol as the broker last showed them. */
+  readonly live: readonly { readonly clientOrderId: string; readonly side: OrderSide; readonly quantity: number; readonly stopPrice: number }[];
+}
+
+/** Counts of {@link ProtectionState}s over managed symbols. */
+export interface ProtectionSummary {
+  readonly converged: number;
+  readonly pending: number;
+  readonly unprotected: number;
+}
+
+/** Options of {@link StopReconciler}. */
+export interface StopReconcilerOptions {
+  /** The order path: commands go out with `send`, the broker is read with `orderStatus` and `observedOpenOrders`/`openOrders`. */
+  readonly orders: OrderService;
+  /** A new client order id for each new stop order. */
+  readonly nextId: () => string;
+  /** True for client ids Bulwark placed (this process or an earlier one): only those are adopted or cancelled. */
+  readonly isOurs: (clientOrderId: string) => boolean;
+  /** Symbols this instance manages (a coordinator's ownership). Default: all. */
+  readonly manages?: (symbol: string) => boolean;
+  /** Price step per symbol: a stop is rounded to it toward the tighter side. */
+  readonly tickSize: (symbol: string) => number;
+  /** Quantity step per symbol: a quantity is rounded down to it. */
+  readonly lotSize: (symbol: string) => number;
+  readonly clock?: Clock;
+  /** First retry delay after a failed command (ms), doubling with jitter. Default 100. */
+  readonly initialBackoffMs?: number;
+  /** Longest retry delay (ms). Default 5 000. */
+  readonly maxBackoffMs?: number;
+  /** Re-read the broker's open orders this often (ms). Default 30 000. */
+  readonly rereadMs?: number;
+  /** How long an execution of a stop seen at the broker waits for the host's fill before the size is taken from the broker (ms). Default 5 000. */
+  readonly fenceMs?: number;
+  /** How long a stop of ours found at the broker for a symbol the plugin has not spoken of yet waits before it is cancelled (ms). Default 300 000. */
+  readonly orphanGraceMs?: number;
+  /** How long a hard-rejected stop waits before it is tried again unchanged (ms). Default 60 000. */
+  readonly hardRetryMs?: number;
+  /** A position with no stop resting at the broker this long is UNPROTECTED (ms). Default 10 000. */
+  readonly unprotectedAfterMs?: number;
+  /** Told every change of a symbol's state. */
+  readonly onChange?: (change: ProtectionChange) => void;
+}
+
+type TrackedStatus = BrokerOrderStatus | 'UNKNOWN' | 'NEVER';
+
+/** One of Bulwark's orders on a symbol, as far as the broker has shown it. */
+interface Tracked {
+  readonly id: string;
+  side: OrderSide;
+  quantity: number;
+  executed: number;
+  /** Executed quantity the host has booked as fills (through {@link StopReconciler.fillApplied}). */
+  acked: number;
+  stopPrice: number;
+  status: TrackedStatus;
+}
+
+interface Entry {
+  readonly symbol: string;
+  /** undefined: flat; null: not told yet (an order found at the broker before the plugin spoke of the symbol). */
+  desired: DesiredStop | undefined | null;
+  readonly orders: Map<string, Tracked>;
+  running: boolean;
+  timer: TimerHandle | undefined;
+  backoff: IBackoff<unknown> | undefined;
+  state: ProtectionState;
+  code: string | undefined;
+  message: string | undefined;
+  /** A hard rejection of one desired stop: not tried again unchanged before `until`. */
+  hard: { readonly key: string; readonly until: number; readonly code: string; readonly message: string } | undefined;
+  readonly since: number;
+  /** Since when no live stop of the desired side rests (NaN while one does). */
+  bareSince: number;
+  /** Since when an execution seen at the broker waits for the host's fill (NaN: none waits). */
+  fenceSince: number;
+}
+
+type Action =
+  | { readonly kind: 'STATUS'; readonly order: Tracked }
+  | { readonly kind: 'CANCEL'; readonly order: Tracked }
+  | { readonly kind: 'PLACE'; readonly id: string; readonly want: DesiredStop }
+  | { readonly kind: 'AMEND'; readonly order: Tracked; readonly want: DesiredStop }
+  | { readonly kind: 'WAIT'; readonly until: number; readonly state: ProtectionState; readonly code?: string; readonly message?: string }
+  | { readonly kind: 'DONE'; readonly state: ProtectionState; readonly code?: string; readonly message?: string };
+
+const LIVE: ReadonlySet<TrackedStatus> = new Set(['NEW', 'PARTIALLY_FILLED']);
+const isLive = (t: Tracked) => LIVE.has(t.status);
+
+/**
+ * Converges the broker's protective stops (observed) to the plugin's (desired), as a
+ * controller does. Desired state per symbol comes from the plugin: side, size and stop price,
+ * or flat. Observed state is only what the broker has shown: its answers carrying an order,
+ * `order.status` and open-order reads, and the host's fills of Bulwark's orders. A command
+ * whose outcome is unknown is never taken as done: the order stays UNKNOWN until the broker
+ * shows it. Each symbol has at most one command in flight; every step re-plans from the
+ * latest desired and observed state, so a stop that moved five times while an amend was in
+ * flight costs one more amend, not five.
+ *
+ * Per symbol it places, amends (price and size), cancels extra or wrong-side stops and
+ * orphans of Bulwark's own ids, and retries with exponential backoff until converged. A hard
+ * rejection makes the symbol UNPROTECTED (with the broker's code) until the desired stop
+ * changes or `hardRetryMs` passes; so does a position with no stop resting for
+ * `unprotectedAfterMs`. It re-reads the broker's open orders every `rereadMs`, and on
+ * {@link StopReconciler.reread} (after a reconnect, a `seq` gap, a restart).
+ *
+ * @example
+ * ```ts
+ * const r = new StopReconciler({ orders, nextId, isOurs: (id) => id.startsWith('bw-'), tickSize: () => 0.01, lotSize: () => 1 });
+ * await r.start();
+ * r.setDesired('AAPL', { side: 'SELL', quantity: 10, stopPrice: 98.1 });
+ * await r.whenConverged();
+ * ```
+ */
+export class StopReconciler {
+  readonly #o: StopReconcilerOptions;
+  readonly #clock: Clock;
+  readonly #entries = new Map<string, Entry>();
+  readonly #backoff: ExponentialBackoff<unknown>;
+  readonly #counts = { CONVERGED: 0, PENDING: 0, UNPROTECTED: 0 };
+  #active = 0;
+  readonly #idle: Array<() => void> = [];
+  readonly #converged: Array<() => void> = [];
+  #rereadTimer: TimerHandle | undefined;
+  #rereading: Promise<void> | undefined;
+  #rereadAgain = false;
+  #disposed = false;
+  /** Versions of amends: rising, so an order path that drops stale amends never drops ours. */
+  #version = 0;
+  /** Commands sent, by kind, and status reads. */
+  readonly sent = { place: 0, amend: 0, cancel: 0, status: 0, reads: 0 };
+
+  constructor(options: StopReconcilerOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#backoff = new ExponentialBackoff({ initialDelay: options.initialBackoffMs ?? 100, maxDelay: options.maxBackoffMs ?? 5_000 });
+  }
+
+  /** Reads the broker once (adopting Bulwark's resting stops) and starts the periodic re-read. */
+  async start(): Promise<void> {
+    await this.reread();
+  }
+
+  /** Sets what `symbol`'s stop should be (undefined: the position is flat, so no stop). */
+  setDesired(symbol: string, desired: DesiredStop | undefined): void {
+    if (this.#disposed) return;
+    const e = this.#entry(symbol);
+    const d = e.desired;
+    if (desired !== undefined && d != null && d.side === desired.side && d.quantity === desired.quantity && d.stopPrice === desired.stopPrice) return;
+    if (desired === undefined && d === undefined) return;
+    e.desired = desired === undefined ? undefined : Object.freeze({ side: desired.side, quantity: desired.quantity, stopPrice: desired.stopPrice });
+    this.#kick(e);
+  }
+
+  /**
+   * Stops managing `symbol` without touching its orders at the broker (another instance took
+   * it over and adopts them).
+   */
+  release(symbol: string): void {
+    const e = this.#entries.get(symbol);
+    if (e === undefined) return;
+    this.#clock.clearTimeout(e.timer);
+    this.#setState(e, 'CONVERGED', undefined, undefined);
+    this.#counts.CONVERGED--;
+    this.#entries.delete(symbol);
+  }
+
+  /** True when `clientOrderId` is one of the stop orders this reconciler manages. */
+  isStopOrder(symbol: string, clientOrderId: string): boolean {
+    return this.#entries.get(symbol)?.orders.has(clientOrderId) === true;
+  }
+
+  /**
+   * The host booked `quantity` of `clientOrderId` (one of Bulwark's stops on `symbol`) as a
+   * fill: the broker executed it. The position's size follows from the host (its fills and
+   * snapshots); until the host has booked what the broker shows executed, the size is not
+   * trusted and no new stop is placed for it.
+   */
+  fillApplied(symbol: string, clientOrderId: string, quantity: number): void {
+    const t = this.#entries.get(symbol)?.orders.get(clientOrderId);
+    if (t === undefined || !(quantity > 0)) return;
+    t.acked += quantity;
+    if (t.acked > t.executed) t.executed = t.acked;
+    if (t.executed >= t.quantity - 1e-12 && t.status !== 'UNKNOWN') t.status = 'FILLED';
+    else if (t.status === 'NEW') t.status = 'PARTIALLY_FILLED';
+    this.#kick(this.#entry(symbol));
+  }
+
+  /** An order as the broker showed it outside a command's answer (an execution report, a read). */
+  observe(order: ObservedOrder): void {
+    const e = this.#entries.get(order.symbol);
+    const t = e?.orders.get(order.clientOrderId);
+    if (e === undefined || t === undefined) return;
+    this.#update(t, order);
+    this.#kick(e);
+  }
+
+  /** Counts of states over managed symbols. */
+  summary(): ProtectionSummary {
+    return Object.freeze({ converged: this.#counts.CONVERGED, pending: this.#counts.PENDING, unprotected: this.#counts.UNPROTECTED });
+  }
+
+  /** The state of `symbol`'s protection (CONVERGED for a symbol never managed). */
+  stateOf(symbol: string): ProtectionState {
+    return this.#entries.get(symbol)?.state ?? 'CONVERGED';
+  }
+
+  /** Every managed symbol's protection, for reports. */
+  rows(): ProtectionRow[] {
+    const out: ProtectionRow[] = [];
+    for (const e of this.#entries.values()) {
+      const live = [...e.orders.values()].filter(isLive).map((t) => Object.freeze({ clientOrderId: t.id, side: t.side, quantity: t.quantity - t.executed, stopPrice: t.stopPrice }));
+      out.push(Object.freeze({ symbol: e.symbol, state: e.state, ...(e.code === undefined ? {} : { code: e.code }), ...(e.desired == null ? {} : { desired: e.desired }), live }));
+    }
+    return out;
+  }
+
+  /** Resolves when no command or read is in flight (what is left waits for a timer, or nothing is left). */
+  idle(): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Resolves once every managed symbol is CONVERGED. */
+  whenConverged(): Promise<void> {
+    if (this.#allConverged()) return Promise.resolve();
+    return new Promise((resolve) => this.#converged.push(resolve));
+  }
+
+  /**
+   * Reads Bulwark's orders at the broker (`observedOpenOrders`, else `openOrders`) and merges
+   * them: unknown ones of ours are adopted under their symbol, tracked live ones missing from
+   * the list are asked about by `order.status`. Then every symbol is re-planned. Concurrent
+   * calls share one read (and one more runs after it if asked meanwhile).
+   */
+  reread(): Promise<void> {
+    if (this.#disposed) return Promise.resolve();
+    if (this.#rereading !== undefined) {
+      this.#rereadAgain = true;
+      return this.#rereading;
+    }
+    this.#active++;
+    this.#rereading = this.#read()
+      .catch(() => {
+        // The broker could not list: asked again at the next re-read, sooner than usual.
+        this.#scheduleReread(this.#o.initialBackoffMs ?? 100);
+      })
+      .finally(() => {
+        this.#rereading = undefined;
+        this.#done();
+        if (this.#rereadAgain) {
+          this.#rereadAgain = false;
+          void this.reread();
+        }
+      });
+    return this.#rereading;
+  }
+
+  /** Stops every timer; nothing changes state afterwards. */
+  dispose(): void {
+    this.#disposed = true;
+    this.#clock.clearTimeout(this.#rereadTimer);
+    for (const e of this.#entries.values()) this.#clock.clearTimeout(e.timer);
+    for (const resolve of this.#idle.splice(0)) resolve();
+  }
+
+  async #read(): Promise<void> {
+    this.sent.reads++;
+    const orders = await this.#listOpen();
+    if (this.#disposed) return;
+    const seen = new Set<string>();
+    for (const o of orders) {
+      if (o.type !== 'STOP' || !this.#o.isOurs(o.clientOrderId) || this.#o.manages?.(o.symbol) === false) continue;
+      seen.add(o.clientOrderId);
+      const e = this.#entry(o.symbol);
+      let t = e.orders.get(o.clientOrderId);
+      if (t === undefined) {
+        t = { id: o.clientOrderId, side: o.side, quantity: o.quantity, executed: o.executedQty, acked: o.executedQty, stopPrice: o.price ?? Number.NaN, status: o.status };
+        e.orders.set(t.id, t);
+      } else this.#update(t, o);
+    }
+    for (const e of this.#entries.values()) {
+      for (const t of e.orders.values()) if (isLive(t) && !seen.has(t.id)) t.status = 'UNKNOWN'; // no longer open: ask what became of it
+      this.#kick(e);
+    }
+    this.#scheduleReread(this.#o.rereadMs ?? 30_000);
+  }
+
+  async #listOpen(): Promise<readonly ObservedOrder[]> {
+    const orders = this.#o.orders;
+    if (orders.observedOpenOrders !== undefined) return orders.observedOpenOrders();
+    const open = await orders.openOrders();
+    return open.map((o) => ({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, type: o.type, quantity: o.quantity, executedQty: 0, ...(o.price === undefined ? {} : { price: o.price }), status: 'NEW' as const }));
+  }
+
+  #scheduleReread(ms: number): void {
+    if (this.#disposed) return;
+    this.#clock.clearTimeout(this.#rereadTimer);
+    this.#rereadTimer = this.#clock.setTimeout(() => {
+      this.#rereadTimer = undefined;
+      void this.reread();
+    }, ms);
+    if (typeof this.#rereadTimer === 'object' && 'unref' in this.#rereadTimer) this.#rereadTimer.unref();
+  }
+
+  #entry(symbol: string): Entry {
+    let e = this.#entries.get(symbol);
+    if (e === undefined) {
+      e = {
+        symbol,
+        desired: null,
+        orders: new Map(),
+        running: false,
+        timer: undefined,
+        backoff: undefined,
+        state: 'CONVERGED',
+        code: undefined,
+        message: undefined,
+        hard: undefined,
+        since: this.#clock.now(),
+        bareSince: Number.NaN,
+        fenceSince: Number.NaN,
+      };
+      this.#counts.CONVERGED++;
+      this.#entries.set(symbol, e);
+    }
+    return e;
+  }
+
+  #update(t: Tracked, o: ObservedOrder): void {
+    t.side = o.side;
+    t.quantity = o.quantity;
+    t.executed = Math.max(o.executedQty, t.acked);
+    if (o.price !== undefined) t.stopPrice = o.price;
+    t.status = o.status;
+  }
+
+  /** Starts `e`'s step now unless one runs (it re-plans from the latest state anyway). */
+  #kick(e: Entry): void {
+    if (this.#disposed || e.running) return;
+    this.#clock.clearTimeout(e.timer);
+    e.timer = undefined;
+    void this.#step(e);
+  }
+
+  #later(e: Entry, ms: number): void {
+    this.#clock.clearTimeout(e.timer);
+    e.timer = this.#clock.setTimeout(() => {
+      e.timer = undefined;
+      void this.#step(e);
+    }, Math.max(0, ms));
+  }
+
+  async #step(e: Entry): Promise<void> {
+    if (e.running || this.#disposed) return;
+    e.running = true;
+    this.#active++;
+    try {
+      for (let i = 0; i < 64 && !this.#disposed; i++) {
+        const action = this.#plan(e);
+        if (action.kind === 'DONE') {
+          this.#setState(e, action.state, action.code, action.message);
+          e.backoff = undefined;
+          this.#prune(e);
+          return;
+        }
+        if (action.kind === 'WAIT') {
+          this.#setState(e, action.state, action.code, action.message);
+          this.#later(e, action.until - this.#clock.now());
+          return;
+        }
+        if (e.state === 'CONVERGED') this.#setState(e, 'PENDING', undefined, undefined);
+        const progressed = await this.#act(e, action);
+        if (!progressed) {
+          e.backoff = (e.backoff ?? this.#backoff).next(undefined);
+          this.#setState(e, this.#bareFor(e) ? 'UNPROTECTED' : e.state, this.#bareFor(e) ? 'NO_STOP_AT_BROKER' : e.code, e.message);
+          this.#later(e, e.backoff.duration);
+          return;
+        }
+      }
+      if (!this.#disposed) this.#later(e, 0);
+    } finally {
+      e.running = false;
+      this.#done();
+    }
+  }
+
+  /** True when the position has had no stop of its side resting for `unprotectedAfterMs`. */
+  #bareFor(e: Entry): boolean {
+    return !Number.isNaN(e.bareSince) && this.#clock.now() - e.bareSince >= (this.#o.unprotectedAfterMs ?? 10_000);
+  }
+
+  #plan(e: Entry): Action {
+    const now = this.#clock.now();
+    for (const t of e.orders.values()) if (t.status === 'UNKNOWN') return { kind: 'STATUS', order: t };
+    // An execution the broker showed that the host has not booked yet: the position's size is
+    // not known until it has (or until fenceMs, when the broker's record is taken as is).
+    let unbooked = 0;
+    for (const t of e.orders.values()) unbooked += Math.max(0, t.executed - t.acked);
+    if (unbooked > 1e-12) {
+      if (Number.isNaN(e.fenceSince)) e.fenceSince = now;
+      const until = e.fenceSince + (this.#o.fenceMs ?? 5_000);
+      if (now < until) return { kind: 'WAIT', until, state: 'PENDING' };
+      for (const t of e.orders.values()) t.acked = Math.max(t.acked, t.executed);
+      if (e.desired != null) {
+        const rest = e.desired.quantity - unbooked;
+        e.desired = rest > 1e-12 ? Object.freeze({ ...e.desired, quantity: rest }) : undefined;
+      }
+    }
+    e.fenceSince = Number.NaN;
+    const live = [...e.orders.values()].filter(isLive);
+    let desired = e.desired;
+    if (desired === null) {
+      // Found at the broker before the plugin spoke of the symbol: wait for its position.
+      if (live.length === 0) return { kind: 'DONE', state: 'CONVERGED' };
+      const until = e.since + (this.#o.orphanGraceMs ?? 300_000);
+      if (now < until) return { kind: 'WAIT', until, state: 'PENDING' };
+      desired = undefined;
+    }
+    if (desired === undefined) {
+      e.bareSince = Number.NaN;
+      const first = live[0];
+      return first === undefined ? { kind: 'DONE', state: 'CONVERGED' } : { kind: 'CANCEL', order: first };
+    }
+    const want = this.#rounded(e.symbol, desired);
+    if (!(want.quantity > 0)) {
+      e.bareSince = Number.NaN;
+      const first = live[0];
+      if (first !== undefined) return { kind: 'CANCEL', order: first };
+      return { kind: 'DONE', state: 'UNPROTECTED', code: 'QUANTITY_BELOW_LOT', message: `${desired.quantity} rounds to 0 at lot ${this.#o.lotSize(e.symbol)}` };
+    }
+    const tick = this.#o.tickSize(e.symbol);
+    const lot = this.#o.lotSize(e.symbol);
+    const matches = (t: Tracked) => t.side === want.side && Math.abs(t.stopPrice - want.stopPrice) < tick / 2 && Math.abs(t.quantity - t.executed - want.quantity) < lot / 2;
+    const keep = live.find(matches) ?? live.find((t) => t.side === want.side);
+    const extra = live.find((t) => t !== keep);
+    if (extra !== undefined) return { kind: 'CANCEL', order: extra };
+    if (keep === undefined) {
+      if (Number.isNaN(e.bareSince)) e.bareSince = now;
+    } else e.bareSince = Number.NaN;
+    const key = `${want.side}:${want.quantity}:${want.stopPrice}`;
+    const hard = e.hard !== undefined && e.hard.key === key && now < e.hard.until ? e.hard : undefined;
+    if (keep !== undefined && matches(keep)) {
+      e.hard = undefined;
+      return { kind: 'DONE', state: 'CONVERGED' };
+    }
+    if (hard !== undefined) return { kind: 'WAIT', until: hard.until, state: 'UNPROTECTED', code: hard.code, message: hard.message };
+    if (keep !== undefined) return { kind: 'AMEND', order: keep, want };
+    // A placement the broker never saw is re-sent under the same client id (so it can exist once only).
+    const unsent = [...e.orders.values()].find((t) => t.status === 'NEVER' && t.side === want.side && t.executed === 0);
+    return { kind: 'PLACE', id: unsent?.id ?? this.#o.nextId(), want };
+  }
+
+  #rounded(symbol: string, d: DesiredStop): DesiredStop {
+    return { side: d.side, quantity: roundQuantity(d.quantity, this.#o.lotSize(symbol)), stopPrice: roundStopPrice(d.stopPrice, d.side, this.#o.tickSize(symbol)) };
+  }
+
+  /** Sends one command or read; true when it moved things on (the next plan may act at once), false to back off. */
+  async #act(e: Entry, a: Exclude<Action, { kind: 'DONE' | 'WAIT' }>): Promise<boolean> {
+    const orders = this.#o.orders;
+    switch (a.kind) {
+      case 'STATUS': {
+        this.sent.status++;
+        const t = a.order;
+        if (orders.orderStatus === undefined) {
+          // No status query: the open-order list is all we can read.
+          const open = await this.#listOpen().catch(() => undefined);
+          if (open === undefined) return false;
+          const o = open.find((x) => x.clientOrderId === t.id);
+          if (o === undefined) t.status = t.executed > 0 ? 'FILLED' : 'NEVER';
+          else this.#update(t, o);
+          return true;
+        }
+        let o: ObservedOrder | undefined;
+        try {
+          o = await orders.orderStatus(e.symbol, t.id);
+        } catch {
+          return false; // still unknown: asked again after a backoff
+        }
+        if (o === undefined) t.status = 'NEVER';
+        else this.#update(t, o);
+        return true;
+      }
+      case 'CANCEL': {
+        this.sent.cancel++;
+        const t = a.order;
+        const r = await this.#send({ kind: 'CANCEL', clientOrderId: t.id, symbol: e.symbol });
+        return this.#after(e, t, r, () => (t.status = 'CANCELED'));
+      }
+      case 'PLACE': {
+        this.sent.place++;
+        const { want } = a;
+        let t = e.orders.get(a.id);
+        if (t === undefined) {
+          t = { id: a.id, side: want.side, quantity: want.quantity, executed: 0, acked: 0, stopPrice: want.stopPrice, status: 'UNKNOWN' };
+          e.orders.set(t.id, t);
+        }
+        // Unknown until the broker answers: a lost answer leaves it to `order.status`.
+        t.side = want.side;
+        t.quantity = want.quantity;
+        t.stopPrice = want.stopPrice;
+        t.status = 'UNKNOWN';
+        const r = await this.#send({ kind: 'PLACE_STOP', clientOrderId: t.id, symbol: e.symbol, side: want.side, quantity: want.quantity, stopPrice: want.stopPrice });
+        const placed = t;
+        return this.#after(e, t, r, () => (placed.status = 'NEW'), `${want.side}:${want.quantity}:${want.stopPrice}`, 'STOP_REJECTED');
+      }
+      case 'AMEND': {
+        this.sent.amend++;
+        const { want, order: t } = a;
+        const quantity = t.executed + want.quantity;
+        const r = await this.#send({ kind: 'AMEND_STOP', clientOrderId: t.id, symbol: e.symbol, stopPrice: want.stopPrice, quantity, version: ++this.#version });
+        return this.#after(
+          e,
+          t,
+          r,
+          () => {
+            t.stopPrice = want.stopPrice;
+            t.quantity = quantity;
+          },
+          `${want.side}:${want.quantity}:${want.stopPrice}`,
+          'AMEND_REJECTED',
+        );
+      }
+    }
+  }
+
+  async #send(command: ProtectiveCommand): Promise<CommandResult | undefined> {
+    try {
+      return await this.#o.orders.send(command);
+    } catch {
+      return undefined; // the order path threw: the outcome is unknown
+    }
+  }
+
+  /**
+   * Applies a command's answer to `t`: an order shown is taken as observed; an answer without
+   * one (an in-process order service) applies `assume`; a hard rejection is remembered under
+   * `hardKey`; an unknown outcome leaves `t` UNKNOWN for `order.status`.
+   */
+  #after(e: Entry, t: Tracked, r: CommandResult | undefined, assume: () => void, hardKey?: string, hardCode?: string): boolean {
+    const cls: ResultClass = r === undefined ? 'UNKNOWN' : classifyResult(r);
+    switch (cls) {
+      case 'OK':
+        if (r?.ok === true && r.order !== undefined) this.#update(t, r.order);
+        else assume();
+        e.hard = undefined;
+        return true;
+      case 'UNKNOWN':
+      case 'RECHECK':
+        t.status = 'UNKNOWN';
+        return cls === 'RECHECK';
+      case 'NOT_SENT':
+        // Not executed (busy, rate-limited, not connected, closed): a placement never reached it.
+        if (t.status === 'UNKNOWN') t.status = 'NEVER';
+        return false;
+      case 'HARD': {
+        if (t.status === 'UNKNOWN') t.status = 'NEVER';
+        const code = r !== undefined && !r.ok ? r.code : 'REJECTED';
+        const message = r !== undefined && !r.ok ? r.message : '';
+        if (hardKey !== undefined) e.hard = { key: hardKey, until: this.#clock.now() + (this.#o.hardRetryMs ?? 60_000), code: `${hardCode ?? 'REJECTED'}:${code}`, message };
+        return true;
+      }
+    }
+  }
+
+  /** Drops final and never-accepted orders of a converged symbol, and the symbol when nothing is left. */
+  #prune(e: Entry): void {
+    for (const [id, t] of e.orders) if (!isLive(t) && t.status !== 'UNKNOWN' && t.executed <= t.acked) e.orders.delete(id);
+    if (e.orders.size === 0 && e.desired === undefined && e.state === 'CONVERGED' && e.timer === undefined) {
+      this.#counts.CONVERGED--;
+      this.#entries.delete(e.symbol);
+    }
+  }
+
+  #setState(e: Entry, to: ProtectionState, code: string | undefined, message: string | undefined): void {
+    const from = e.state;
+    const changed = from !== to || e.code !== code;
+    e.code = to === 'CONVERGED' ? undefined : code;
+    e.message = to === 'CONVERGED' ? undefined : message;
+    if (from !== to) {
+      this.#counts[from]--;
+      this.#counts[to]++;
+      e.state = to;
+    }
+    if (changed) this.#o.onChange?.(Object.freeze({ symbol: e.symbol, from, to, ...(e.code === undefined ? {} : { code: e.code }), ...(e.message === undefined ? {} : { message: e.message }) }));
+    if (to === 'CONVERGED' && this.#allConverged()) for (const resolve of this.#converged.splice(0)) resolve();
+  }
+
+  #allConverged(): boolean {
+    return this.#counts.PENDING === 0 && this.#counts.UNPROTECTED === 0;
+  }
+
+  #done(): void {
+    this.#active--;
+    if (this.#active === 0) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+}
