@@ -124,6 +124,11 @@ export class WsBrokerClient implements BrokerClient {
     return this.#send(ws, method, params);
   }
 
+  /** Requests written and still waiting for their answer. */
+  get awaiting(): number {
+    return this.#pending.size;
+  }
+
   /** True while logged on (requests can be written). */
   get live(): boolean {
     return this.#live && !this.#closed;

@@ -20,12 +20,16 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   replay: {
-    usage: `bulwark replay [--data file.csv] [--broker ws://host:port] [--state-dir dir] [--report file.html] [--metrics-port N] [--log-file F] [--log-level L] [--shadow] [--json]
+    usage: `bulwark replay [--data file.csv] [--broker ws://host:port] [--speed X] [--drain-ms N] [--state-dir dir] [--report file.html] [--metrics-port N] [--log-file F] [--log-level L] [--shadow] [--json]
 
 Replays bars (default: the bundled demo day) through the reference engine with the risk plugin;
 its stops rest at a broker and every protective order goes through the resilient egress.
   --data FILE         CSV of timestamp,symbol,open,high,low,close,volume
-  --broker URL        a broker speaking the protocol (default: an embedded simulated broker)
+  --broker URL        a broker speaking the protocol (default: an embedded simulated broker,
+                      run on the replay's own clock: each bar waits for the last bar's orders)
+  --speed X           with --broker: bars replayed at X times wall time (default 1, real time)
+  --drain-ms N        at the end, how long to let the broker's stops converge (default 30000);
+                      still unconverged: printed, journaled as pending, exit code 6
   --state-dir DIR     journal and dead-letter queue (default .bulwark with --broker, else a temp dir)
   --report FILE       write a self-contained HTML report
   --metrics-port N    serve Prometheus metrics on http://127.0.0.1:N/metrics during the replay
@@ -37,6 +41,8 @@ its stops rest at a broker and every protective order goes through the resilient
     options: {
       data: { type: 'string' },
       broker: { type: 'string' },
+      speed: { type: 'string' },
+      'drain-ms': { type: 'string' },
       'state-dir': { type: 'string' },
       report: { type: 'string' },
       'metrics-port': { type: 'string' },

@@ -11,6 +11,12 @@ export const EXIT = Object.freeze({
   BROKER: 4,
   /** Benchmarks or checks ran and a target or check failed. */
   CHECK_FAILED: 5,
+  /**
+   * The replay ended (or was stopped) with protective stops not converged at the broker by
+   * the drain deadline: they are printed and journaled as pending, and restored first at the
+   * next start.
+   */
+  UNCONVERGED: 6,
 });
 
 /** An error the CLI reports as `CODE: message` (saying what to do) with its exit code. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { BrokerOrderService } from '../broker/broker-order-service.js';
 import { startSimBroker, type SimBroker } from '../broker/sim-broker.js';
+import type { SimExecution } from '../broker/sim-book.js';
 import { WsBrokerClient } from '../broker/ws-broker-client.js';
 import { createDemoStrategy } from '../demo/demo-strategy.js';
 import { DeadLetterQueue } from '../egress/dead-letter-queue.js';
@@ -15,7 +16,9 @@ import { CliError, EXIT } from './cli-error.js';
 import { Engine } from '../engine/index.js';
 import type { ReplaySummary } from '../engine/stats.js';
 import type { BarSource } from '../engine/bar-source.js';
-import { createRiskPlugin } from '../plugin/risk-plugin.js';
+import { createRiskPlugin, type RiskPlugin } from '../plugin/risk-plugin.js';
+import { SYSTEM_CLOCK, VirtualClock, type Clock } from '../util/clock.js';
+import type { DesiredStop, ProtectionState, ProtectionSummary } from '../protection/stop-reconciler.js';
 import { renderReport } from '../report/html-report.js';
 import { ReportRecorder } from '../report/report-recorder.js';
 import type { RiskEvent } from '../plugin/risk-events.js';
@@ -57,6 +60,32 @@ export interface ReplayCommandOptions {
   readonly json?: boolean;
   /** Printed lines go here. Default console.log. */
   readonly print?: (line: string) => void;
+  /**
+   * With an external broker: replay speed against wall time (1 = real time, 60 = a minute of
+   * bars per second). Default 1. The embedded broker runs on the replay's own clock instead.
+   */
+  readonly speed?: number;
+  /**
+   * At the end (or on `signal`), how long to keep converging the broker's stops to the
+   * plugin's before giving up (ms: of replay time with the embedded broker, of wall time with
+   * an external one). Default 30 000.
+   */
+  readonly drainMs?: number;
+  /** Stops the replay after the current batch (e.g. SIGTERM); it then drains and reports as at the end. */
+  readonly signal?: AbortSignal;
+}
+
+/** One position's stop at the end of a replay: the plugin's wish and how the broker holds it. */
+export interface ReplayStop {
+  readonly symbol: string;
+  readonly side: 'LONG' | 'SHORT';
+  readonly quantity: number;
+  readonly stop: number;
+  readonly status: 'OPEN' | 'CLOSING';
+  /** CONVERGED (the broker holds exactly this stop), PENDING or UNPROTECTED; LOCAL in shadow mode. */
+  readonly protection: ProtectionState | 'LOCAL';
+  /** The reason when not converged. */
+  readonly code?: string;
 }
 
 /** What a replay did, engine, plugin and broker side. */
@@ -65,13 +94,21 @@ export interface ReplayReport {
   readonly plugin: RiskPluginStats;
   /** Executions the embedded broker recorded (its own truth); undefined with an external broker. */
   readonly brokerExecutions: number | undefined;
+  /** The embedded broker's record of executions (client id, symbol, side, quantity, price, time); empty with an external broker. */
+  readonly executions: readonly SimExecution[];
   /** Fills of protective orders booked from the broker's reports and reconciliations. */
   readonly brokerFills: number;
   readonly deadLetters: number;
   /** Protective stops adopted from the broker at start (a restart with stops resting). */
   readonly restoredStops: number;
-  /** The plugin's stops at the end. */
-  readonly stops: readonly { readonly symbol: string; readonly side: 'LONG' | 'SHORT'; readonly stop: number; readonly status: 'OPEN' | 'CLOSING' }[];
+  /** The plugin's stops at the end, with how the broker holds each. */
+  readonly stops: readonly ReplayStop[];
+  /** Protective state at the end, counted per symbol: converged, pending, unprotected. */
+  readonly protection: ProtectionSummary;
+  /** True when every stop the plugin wants rests at the broker as wanted (and no flat symbol has one). */
+  readonly converged: boolean;
+  /** Execution reports for client ids Bulwark never sent: counted, not booked. */
+  readonly foreignExecutions: number;
   /** Journal intents still without an outcome at the end. */
   readonly inDoubt: number;
   /** Worst drawdown of the equity the plugin accepted (the kernel's), in [0, 1]. */
@@ -80,8 +117,8 @@ export interface ReplayReport {
 
 /** Longest wait for the embedded broker's execution reports after each batch (ms). */
 const REPORT_WAIT_MS = 1_000;
-/** Longest wait for the egress queue to drain at the end (ms). */
-const DRAIN_WAIT_MS = 10_000;
+/** Longest wall-clock wait for the order path to go quiet before the replay clock moves on anyway (ms). */
+const QUIET_GUARD_MS = 2_000;
 
 const time = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 const counts = (o: Readonly<Record<string, number | undefined>>) =>
@@ -106,41 +143,68 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
   const print = options.print ?? ((line: string) => console.log(line));
   const stateDir = options.stateDir ?? (options.broker === undefined ? await mkdtemp(join(tmpdir(), 'bulwark-replay-')) : '.bulwark');
   await mkdir(stateDir, { recursive: true });
-  const journal = await OrderJournal.open(join(stateDir, 'journal.jsonl'));
+  // One clock for everything in a replay against the embedded broker: the broker, the rate
+  // limiter, request timeouts, the reconciler's retries and the plugin all run on replay time,
+  // so the same data gives the same outcome every run. An external broker keeps wall time.
+  const virtual = options.broker === undefined ? new VirtualClock(0) : undefined;
+  const clock: Clock = virtual ?? SYSTEM_CLOCK;
+  const journal = await OrderJournal.open(join(stateDir, 'journal.jsonl'), { now: () => clock.now() });
   const dlq = await DeadLetterQueue.open(join(stateDir, 'dlq.jsonl'), { onFull: (n) => print(`  dead-letter queue full (${n} entries): orders are kept in memory`) });
 
   let embedded: SimBroker | undefined;
   let credentials: { apiKey: string; apiSecret: string } | undefined;
   if (options.broker === undefined) {
     credentials = { apiKey: randomBytes(8).toString('hex'), apiSecret: randomBytes(16).toString('hex') };
-    embedded = await startSimBroker({ ...credentials, ordersPerSecond: options.ordersPerSecond ?? 200 });
+    embedded = await startSimBroker({ ...credentials, ordersPerSecond: options.ordersPerSecond ?? 200, now: () => clock.now() });
   }
   const url = options.broker ?? (embedded as SimBroker).url;
 
   let announced = 0;
   let service: BrokerOrderService | undefined;
   let reportWaiter: (() => void) | undefined;
+  let plugin: RiskPlugin | undefined;
+  /** Set once shutdown starts: the broker's callbacks touch nothing that is being disposed. */
+  let closing = false;
   const client = new WsBrokerClient({
     url,
     ...credentials,
+    clock,
     onRateLimit: (n) => (announced = n),
     onReport: (r) => {
+      if (closing) return;
       service?.onReport(r);
       reportWaiter?.();
     },
-    onReconcile: () => void service?.reconcile(),
+    onReconcile: () => {
+      if (closing) return;
+      // After a (re)logon or a seq gap: in-doubt intents and lost fills, then the stops.
+      void service
+        ?.reconcile()
+        .then(() => plugin?.protection?.reread())
+        .catch(() => {});
+    },
   });
   const engine = new Engine({ startingCash: 1_000_000, protectiveOrders: { send: (c) => (service as BrokerOrderService).send(c), openOrders: () => (service as BrokerOrderService).openOrders() } });
+  let egress: OrderEgress | undefined;
+  let limiter: SlidingWindowRateLimiter | undefined;
   const cleanup = async () => {
-    await engine.dispose();
+    // Listeners first, then what they call: nothing reaches the engine once it is going.
+    closing = true;
+    reportWaiter = undefined;
     client.close();
+    egress?.close();
+    limiter?.dispose();
+    await engine.dispose();
     await journal.close();
     await dlq.close();
     await embedded?.close();
   };
   try {
     await connectOrFail(client, url, options.connectTimeoutMs ?? 10_000);
-    const limiter = new SlidingWindowRateLimiter({ limit: Math.max(announced, 1), windowMs: 1_000, safety: 0.9 });
+    limiter = new SlidingWindowRateLimiter({ limit: Math.max(announced, 1), windowMs: 1_000, safety: 0.9, clock });
+    // The broker remembers the last second of an earlier process's requests: wait one window
+    // before the first one of ours.
+    limiter.pauseUntil(clock.now() + limiter.windowMs);
     const metrics = options.metrics;
     const venue = new VenueGuard({ ...(metrics === undefined ? {} : { onStateChange: (st: TradingState) => metrics.onVenueState(st) }) });
     const logger = options.logger;
@@ -148,17 +212,65 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       metrics?.onEgressEvent(e);
       if (logger !== undefined) logEgressEvent(logger, e);
     };
-    const egress = new OrderEgress({ client, limiter, venue, journal, deadLetters: dlq, onEvent: onEgressEvent });
-    service = new BrokerOrderService({
-      egress,
+    const out = new OrderEgress({ client, limiter, venue, journal, deadLetters: dlq, onEvent: onEgressEvent, clock });
+    egress = out;
+    const orders = new BrokerOrderService({
+      egress: out,
       broker: client,
       journal,
-      onFill: (f) => void engine.applyFill(f),
+      isOurs: (id) => id.startsWith('bw-') || journal.knows(id),
+      onFill: (f) => {
+        if (closing) return;
+        engine.applyFill(f).catch(() => {}); // refused only once the engine is disposed, which `closing` rules out
+      },
       now: () => engine.now(),
       ...(metrics === undefined ? {} : { onSettled: (c: ProtectiveCommand, r: CommandResult, sec: number) => metrics.observeLatency(c, r, sec) }),
     });
-    await service.reconcile(); // in-doubt intents and fills missed while we were down, before anything new
+    service = orders;
+    await orders.reconcile(); // in-doubt intents and fills missed while we were down, before anything new
 
+    /** Waits until nothing is on the wire or being journaled (work left waits for the replay clock). */
+    const quiet = async (): Promise<void> => {
+      const until = performance.now() + QUIET_GUARD_MS;
+      let calm = 0;
+      while (calm < 2 && performance.now() < until) {
+        await journal.flushed();
+        await new Promise((r) => setImmediate(r));
+        if (client.awaiting === 0 && !journal.writing && !(plugin?.busy ?? false) && out.inFlight === 0 && out.queued === 0) return;
+        calm = client.awaiting === 0 && !journal.writing ? calm + 1 : 0;
+        if (client.awaiting > 0) await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    /** Runs the order path on the replay clock up to `t`: work, then the next timer due, until none is left before `t`. */
+    const settle = async (t: number): Promise<void> => {
+      if (virtual === undefined) return;
+      for (;;) {
+        await quiet();
+        if (!virtual.fireNext(t)) break;
+      }
+      virtual.advanceTo(t);
+    };
+
+    let lastTime = Number.NaN;
+    let started = performance.now();
+    engine.use({
+      name: 'replay-clock',
+      onBars: async (bars: readonly Bar[]) => {
+        const t = (bars[0] as Bar).timestamp;
+        if (virtual !== undefined) {
+          // The protective commands decided on the last bar have their outcome before this one.
+          if (virtual.now() === 0) virtual.advanceTo(t - 1_000); // the first bar: the clock starts here
+          await settle(t);
+        } else if (!Number.isNaN(lastTime)) {
+          // Against an external broker: wall time, at the chosen speed.
+          const wait = (t - lastTime) / (options.speed ?? 1) - (performance.now() - started);
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
+        lastTime = t;
+        started = performance.now();
+        if (options.signal?.aborted === true) engine.stop();
+      },
+    });
     // The embedded broker sees each bar's prices before the plugin trails its stops.
     if (embedded !== undefined) {
       const broker = embedded;
@@ -169,30 +281,36 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
           for (const b of bars) for (const p of [b.open, b.low, b.high, b.close]) broker.feedPrice(b.symbol, p);
           if (broker.executions.length === before) return;
           // Every execution here is one of our protective orders: wait for its report.
-          await waitFor(() => (service as BrokerOrderService).fills >= broker.executions.length, (w) => (reportWaiter = w), REPORT_WAIT_MS);
+          await waitFor(() => orders.fills >= broker.executions.length, (w) => (reportWaiter = w), REPORT_WAIT_MS);
         },
       });
     }
-    const plugin = createRiskPlugin({
-      shadow: options.shadow === true,
-      stops: {
-        mode: 'BROKER',
-        policy: { rules: [{ kind: 'CHANDELIER', multiple: 4 }, { kind: 'PERCENT', percent: 3 }], breakeven: { afterGainPercent: 2, offsetPercent: 0.1 } },
+    const risk = createRiskPlugin(
+      {
+        shadow: options.shadow === true,
+        stops: {
+          mode: 'BROKER',
+          tickSize: 0.01,
+          lotSize: 1,
+          policy: { rules: [{ kind: 'CHANDELIER', multiple: 4 }, { kind: 'PERCENT', percent: 3 }], breakeven: { afterGainPercent: 2, offsetPercent: 0.1 } },
+        },
+        drawdown: { warnAt: 0.01, reduceAt: 0.03, haltAt: 0.05, resumeBelow: 0.008, cooldownMs: 20 * 60_000 },
       },
-      drawdown: { warnAt: 0.01, reduceAt: 0.02, haltAt: 0.03, resumeBelow: 0.008, cooldownMs: 20 * 60_000 },
-    }, { ...(logger === undefined ? {} : { logger }), ...(metrics === undefined ? {} : { metrics }) });
+      { ...(logger === undefined ? {} : { logger }), ...(metrics === undefined ? {} : { metrics }), clock },
+    );
+    plugin = risk;
     metrics?.watch({
       deadLetters: () => dlq.size,
-      queueDepth: () => egress.queued,
-      inFlight: () => egress.inFlight,
+      queueDepth: () => out.queued,
+      inFlight: () => out.inFlight,
     });
     const transitions: string[] = [];
     const recorder = options.report === undefined ? undefined : new ReportRecorder({ now: () => engine.now() });
-    if (recorder !== undefined) plugin.subscribe((e) => recorder.onEvent(e));
-    plugin.subscribe((e: RiskEvent) => {
+    if (recorder !== undefined) risk.subscribe((e) => recorder.onEvent(e));
+    risk.subscribe((e: RiskEvent) => {
       if (e.kind === 'STATE_CHANGED') transitions.push(`${time(e.timestamp)} ${e.from} → ${e.to} (${e.cause})`);
     });
-    engine.use(plugin);
+    engine.use(risk);
     const afterBatch = options.afterBatch;
     let lastRecorded = Number.NaN;
     engine.use({
@@ -200,33 +318,70 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       onBars: (bars: readonly Bar[]) => {
         // The equity the risk layer acted on (a snapshot marked to a suspected bad tick is
         // held back), not the engine's raw mark.
-        const e = plugin.lastEquity;
+        const e = risk.lastEquity;
         if (recorder !== undefined && e !== undefined && e.timestamp !== lastRecorded) recorder.equity((lastRecorded = e.timestamp), e.equity);
         afterBatch?.(bars, engine);
       },
     });
 
-    const started = performance.now();
+    if (virtual === undefined && options.json !== true) print(`  pacing          bars replayed against wall time at ${options.speed ?? 1}x (--speed)`);
     const summary = await engine.replay(options.data, { strategy: createDemoStrategy() });
-    const ms = performance.now() - started;
-    // The last protective commands reach the broker before the summary (bounded wait).
-    const drained = (async () => {
-      await plugin.settled();
-      await egress.idle();
-    })();
-    await within(drained, DRAIN_WAIT_MS, () => undefined);
-    const s = plugin.stats();
+    // Drain: the broker's stops converge to the plugin's, or the deadline passes.
+    const drainMs = options.drainMs ?? 30_000;
+    const protection = risk.protection;
+    if (protection !== undefined) {
+      await protection.reread(); // judge by the broker's record, not by the last answers
+      if (virtual !== undefined) {
+        const deadline = virtual.now() + drainMs;
+        for (;;) {
+          await quiet();
+          const p = protection.summary();
+          if (p.pending === 0 && p.unprotected === 0) break;
+          if (!virtual.fireNext(deadline)) break;
+        }
+      } else {
+        await within(protection.whenConverged(), drainMs, () => undefined);
+      }
+    } else {
+      await within(risk.settled(), drainMs, () => undefined);
+    }
+    await within(out.idle(), drainMs, () => undefined);
+    const s = risk.stats();
+    const rows = new Map((protection?.rows() ?? []).map((r) => [r.symbol, r]));
+    const stops: ReplayStop[] = risk.toJSON().stops.map((v) => {
+      const row = rows.get(v.symbol);
+      return {
+        symbol: v.symbol,
+        side: v.side,
+        quantity: v.quantity,
+        stop: v.stop,
+        status: v.status,
+        protection: protection === undefined ? 'LOCAL' : (row?.state ?? 'CONVERGED'),
+        ...(row?.code === undefined ? {} : { code: row.code }),
+      };
+    });
+    const counts0 = protection?.summary() ?? { converged: 0, pending: 0, unprotected: 0 };
+    const converged = counts0.pending === 0 && counts0.unprotected === 0;
+    // What is not converged is journaled as pending: the next start restores it first.
+    const unconverged = (protection?.rows() ?? []).filter((r) => r.state !== 'CONVERGED' && r.desired !== undefined);
+    if (unconverged.length > 0 || journal.pendingStops().length > 0) {
+      await journal.pending(unconverged.map((r) => ({ symbol: r.symbol, side: (r.desired as DesiredStop).side, quantity: (r.desired as DesiredStop).quantity, stopPrice: (r.desired as DesiredStop).stopPrice, code: r.code ?? r.state })));
+    }
     const source = typeof options.data === 'string' ? options.data : 'generated bars';
     const report: ReplayReport = {
       summary,
       plugin: s,
       brokerExecutions: embedded?.executions.length,
-      brokerFills: service.fills,
+      executions: embedded === undefined ? [] : [...embedded.executions],
+      brokerFills: orders.fills,
       deadLetters: dlq.size,
-      restoredStops: plugin.restoredStops,
-      stops: plugin.toJSON().stops.map((v) => ({ symbol: v.symbol, side: v.side, stop: v.stop, status: v.status })),
+      restoredStops: risk.restoredStops,
+      stops,
+      protection: counts0,
+      converged,
+      foreignExecutions: orders.foreignExecutions,
       inDoubt: journal.inDoubt().length,
-      maxDrawdown: plugin.maxDrawdown,
+      maxDrawdown: risk.maxDrawdown,
     };
     if (recorder !== undefined && options.report !== undefined) {
       for (const d of dlq.list()) recorder.action({ t: d.deadAt, kind: 'DEAD_LETTERED', symbol: d.command.symbol, code: d.code, detail: `${d.command.kind} ${d.command.clientOrderId} after ${d.attempts} attempts` });
@@ -236,30 +391,33 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
         ['stops placed / moved / triggered', `${s.stops.placed} / ${s.stops.moved} / ${s.stops.triggered}`],
         ['orders allowed / denied', `${s.orders.allowed} / ${summary.ordersDenied}`],
         ['final state', s.state],
-        ['max drawdown (kernel)', `${(100 * plugin.maxDrawdown).toFixed(2)} %`],
+        ['max drawdown (kernel)', `${(100 * risk.maxDrawdown).toFixed(2)} %`],
         ['final equity', summary.finalEquity.toFixed(0)],
-        ['protective fills at the broker', String(service.fills)],
+        ['protective fills at the broker', String(orders.fills)],
+        ['protection at the end', `converged ${counts0.converged}, pending ${counts0.pending}, unprotected ${counts0.unprotected}`],
         ['dead letters', String(dlq.size)],
       ];
       await writeFile(options.report, renderReport(recorder.data(title, summaryRows)));
     }
-    egress.close();
     if (options.json === true) {
       print(JSON.stringify(report));
       return report;
     }
-    print(`Bulwark replay: ${source}, ${summary.batches} batches, broker ${embedded === undefined ? url : `embedded simulator at ${url}`}`);
-    print(`  bars            read ${summary.barsRead}, accepted ${summary.barsAccepted}, rejected ${summary.barsRejected} (${counts(summary.rejectedByCode)}) in ${ms.toFixed(0)} ms`);
+    print(`Bulwark replay: ${source}, ${summary.batches} batches, broker ${embedded === undefined ? url : 'embedded simulator on the replay clock'}`);
+    print(`  bars            read ${summary.barsRead}, accepted ${summary.barsAccepted}, rejected ${summary.barsRejected} (${counts(summary.rejectedByCode)})`);
     print(`  plugin          ${s.bars.accepted} bars accepted, rejections: ${counts(s.rejections)}`);
-    print(`  stops           placed ${s.stops.placed}, moved ${s.stops.moved}, triggered ${s.stops.triggered}, held back by quarantine ${s.stops.suppressed}; adopted from the broker at start ${plugin.restoredStops}`);
+    print(`  stops           placed ${s.stops.placed}, moved ${s.stops.moved}, triggered ${s.stops.triggered}, held back by quarantine ${s.stops.suppressed}; adopted from the broker at start ${risk.restoredStops}`);
     print(`  anomalies       ${counts(s.anomalies)}`);
     print(`  state           ${s.state} now; ${s.transitions} transitions`);
     for (const t of transitions.slice(0, 12)) print(`                  ${t}`);
     print(`  orders          submitted ${summary.ordersSubmitted}, allowed ${s.orders.allowed}, denied ${summary.ordersDenied} (${counts(summary.deniedByCode)}), filled ${summary.ordersFilled}`);
-    print(`  broker          commands sent ${s.commands.sent}, failed ${s.commands.failed}; protective fills booked ${service.fills}${embedded === undefined ? '' : ` (broker's own record: ${embedded.executions.length} executions)`}; dead letters ${dlq.size}`);
+    const sent = protection?.sent;
+    print(`  broker          ${sent === undefined ? '' : `stop commands: place ${sent.place}, amend ${sent.amend}, cancel ${sent.cancel}; `}protective fills booked ${orders.fills}${embedded === undefined ? '' : ` (broker's own record: ${embedded.executions.length} executions)`}; foreign reports ${orders.foreignExecutions}; dead letters ${dlq.size}`);
     const byCode: Record<string, number> = {};
     for (const d of dlq.list()) byCode[`${d.command.kind} ${d.code}`] = (byCode[`${d.command.kind} ${d.code}`] ?? 0) + 1;
     print(`  dead letters    ${counts(byCode)}${dlq.size > 0 ? ` (in ${dlq.path}; \`bulwark dlq list --state-dir ${stateDir}\`)` : ''}`);
+    print(`  protection      ${converged ? 'converged' : 'NOT CONVERGED'}: ${counts0.converged} converged, ${counts0.pending} pending, ${counts0.unprotected} unprotected`);
+    for (const r of unconverged.slice(0, 20)) print(`                  ${r.symbol} ${r.state}${r.code === undefined ? '' : ` ${r.code}`} (wanted ${(r.desired as DesiredStop).side} ${(r.desired as DesiredStop).quantity} @ ${(r.desired as DesiredStop).stopPrice}; journaled as pending)`);
     print(`  equity          ${summary.finalEquity.toFixed(0)} (realised P&L ${summary.realisedPnl.toFixed(0)})`);
     return report;
   } finally {

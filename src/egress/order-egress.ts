@@ -8,6 +8,7 @@ import { EgressQueue, type EgressLane } from './egress-queue.js';
 import { FINAL_ORDER_STATUSES, observedOrderOf } from './protocol.js';
 import { wire } from './decimal.js';
 import type { ObservedOrder } from '../vocabulary/services.js';
+import type { Clock } from '../util/clock.js';
 
 const PROTECTIVE_LANES: readonly EgressLane[] = Object.freeze(['PROTECTIVE']);
 const OTHER_LANES: readonly EgressLane[] = Object.freeze(['REDUCE', 'NORMAL']);
@@ -62,6 +63,8 @@ export interface OrderEgressOptions {
   readonly sharedBudgetRetryMs?: number;
   readonly onEvent?: (event: EgressEvent) => void;
   readonly now?: () => number;
+  /** Time and timers of the normal-order reserve (a replay's virtual clock). Default the system clock. */
+  readonly clock?: Clock;
 }
 
 interface Pending {
@@ -107,13 +110,14 @@ export class OrderEgress implements OrderSink {
     this.#o = options;
     this.#queue = new EgressQueue<ProtectiveCommand>({ capacity: options.queueCapacity ?? 10_000 });
     this.#bulkhead = bulkhead(options.maxInFlight ?? 8, 0);
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (options.clock === undefined ? Date.now : () => (options.clock as Clock).now());
     const reserve = options.reserveForProtective ?? 0.2;
     this.#otherGate = new SlidingWindowRateLimiter({
       limit: options.limiter.capacity,
       windowMs: options.limiter.windowMs,
       safety: Math.min(1, Math.max(0.01, 1 - reserve)),
       now: this.#now,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
   }
 

@@ -60,6 +60,7 @@ export class OrderJournal {
   #file: FileHandle;
   #lines: number;
   #writing: Promise<unknown> = Promise.resolve();
+  #inFlight = 0;
 
   private constructor(path: string, file: FileHandle, lines: readonly Line[], corrupt: number, options: OrderJournalOptions) {
     this.path = path;
@@ -137,6 +138,16 @@ export class OrderJournal {
     return this.#append({ t: 'DONE', clientOrderId, at: this.#now() });
   }
 
+  /** True while a write is under way. */
+  get writing(): boolean {
+    return this.#inFlight > 0;
+  }
+
+  /** Resolves once every write asked for so far is on disk (or failed). */
+  flushed(): Promise<void> {
+    return this.#writing.then(() => undefined);
+  }
+
   /** Waits for pending writes and closes the file. */
   async close(): Promise<void> {
     await this.#writing;
@@ -171,10 +182,15 @@ export class OrderJournal {
 
   #append(line: Line): Promise<void> {
     this.#apply(line);
+    this.#inFlight++;
     const write = this.#writing.then(async () => {
-      await this.#file.write(`${JSON.stringify(line)}\n`);
-      await this.#file.datasync();
-      if (++this.#lines >= this.#compactAfter) await this.#compact();
+      try {
+        await this.#file.write(`${JSON.stringify(line)}\n`);
+        await this.#file.datasync();
+        if (++this.#lines >= this.#compactAfter) await this.#compact();
+      } finally {
+        this.#inFlight--;
+      }
     });
     this.#writing = write.catch(() => {});
     return write;

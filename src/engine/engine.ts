@@ -237,6 +237,14 @@ export class Engine {
     return this.#summary(before, { read, rejected, batches, first });
   }
 
+  /**
+   * Stops a running replay after the batch being processed (e.g. on SIGTERM); the replay
+   * returns its summary as usual. Does nothing when no replay runs.
+   */
+  stop(): void {
+    if (this.#state.phase === 'REPLAYING') this.#state = { phase: 'IDLE' };
+  }
+
   /** Counters since the engine was built. */
   stats(): EngineStats {
     return Object.freeze({

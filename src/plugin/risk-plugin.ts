@@ -304,6 +304,11 @@ export class RiskPlugin implements EnginePlugin {
     await this.#reconciler?.idle();
   }
 
+  /** True while a protective command or a broker read is under way. */
+  get busy(): boolean {
+    return (this.#coalescer?.busy ?? 0) > 0 || this.#reconciler?.busy === true;
+  }
+
   /**
    * BROKER mode: the stop reconciler that makes the broker hold each position's stop (its
    * `summary()`, `rows()`, `whenConverged()`); undefined in LOCAL or shadow mode.

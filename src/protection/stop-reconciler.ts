@@ -105,6 +105,8 @@ interface Entry {
   desired: DesiredStop | undefined | null;
   readonly orders: Map<string, Tracked>;
   running: boolean;
+  /** A step is queued for the end of the current synchronous work. */
+  kicked: boolean;
   timer: TimerHandle | undefined;
   backoff: IBackoff<unknown> | undefined;
   state: ProtectionState;
@@ -258,6 +260,11 @@ export class StopReconciler {
     return out;
   }
 
+  /** True while a command or read is in flight. */
+  get busy(): boolean {
+    return this.#active > 0;
+  }
+
   /** Resolves when no command or read is in flight (what is left waits for a timer, or nothing is left). */
   idle(): Promise<void> {
     if (this.#active === 0) return Promise.resolve();
@@ -354,6 +361,7 @@ export class StopReconciler {
         desired: null,
         orders: new Map(),
         running: false,
+        kicked: false,
         timer: undefined,
         backoff: undefined,
         state: 'CONVERGED',
@@ -378,12 +386,22 @@ export class StopReconciler {
     t.status = o.status;
   }
 
-  /** Starts `e`'s step now unless one runs (it re-plans from the latest state anyway). */
+  /**
+   * Starts `e`'s step unless one runs (it re-plans from the latest state anyway), after the
+   * current synchronous work: a host that books a fill and then updates the position in one
+   * call is planned for once, with both applied.
+   */
   #kick(e: Entry): void {
-    if (this.#disposed || e.running) return;
+    if (this.#disposed || e.running || e.kicked) return;
+    e.kicked = true;
     this.#clock.clearTimeout(e.timer);
     e.timer = undefined;
-    void this.#step(e);
+    this.#active++; // a step is due: not idle
+    queueMicrotask(() => {
+      e.kicked = false;
+      this.#done();
+      void this.#step(e);
+    });
   }
 
   #later(e: Entry, ms: number): void {
@@ -395,7 +413,7 @@ export class StopReconciler {
   }
 
   async #step(e: Entry): Promise<void> {
-    if (e.running || this.#disposed) return;
+    if (e.running || e.kicked || this.#disposed) return;
     e.running = true;
     this.#active++;
     try {

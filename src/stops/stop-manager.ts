@@ -340,18 +340,20 @@ export class StopManager {
     const s = this.#states.get(fill.symbol);
     const port = this.#o.protection;
     if (port !== undefined && port.isStopOrder(fill.symbol, fill.orderId)) {
-      port.fillApplied(fill.symbol, fill.orderId, fill.quantity);
-      if (s === undefined || s.status !== 'OPEN') return;
-      if (fill.quantity < s.quantity - 1e-12) {
-        s.quantity -= fill.quantity;
-        this.#desire(s);
-        return;
+      // The position's new size first, then the fill: the reconciler plans with both.
+      if (s !== undefined && s.status === 'OPEN') {
+        if (fill.quantity < s.quantity - 1e-12) {
+          s.quantity -= fill.quantity;
+          this.#desire(s);
+        } else {
+          this.counters.triggered++;
+          this.#time = fill.timestamp;
+          this.#report('TRIGGERED', s, s.stop, fill.price, Number.NaN);
+          s.status = 'CLOSING';
+          port.setDesired(s.symbol, undefined);
+        }
       }
-      this.counters.triggered++;
-      this.#time = fill.timestamp;
-      this.#report('TRIGGERED', s, s.stop, fill.price, Number.NaN);
-      s.status = 'CLOSING';
-      port.setDesired(s.symbol, undefined);
+      port.fillApplied(fill.symbol, fill.orderId, fill.quantity);
       return;
     }
     if (s === undefined || fill.orderId !== s.orderId) return;
