@@ -109,6 +109,8 @@ export interface ReplayReport {
   readonly converged: boolean;
   /** Execution reports for client ids Bulwark never sent: counted, not booked. */
   readonly foreignExecutions: number;
+  /** Stop commands the reconciler sent (place, amend, cancel), its `order.status` questions and open-order reads. */
+  readonly stopCommands: { readonly place: number; readonly amend: number; readonly cancel: number; readonly status: number; readonly reads: number };
   /** Journal intents still without an outcome at the end. */
   readonly inDoubt: number;
   /** Worst drawdown of the equity the plugin accepted (the kernel's), in [0, 1]. */
@@ -380,6 +382,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       protection: counts0,
       converged,
       foreignExecutions: orders.foreignExecutions,
+      stopCommands: { ...(protection?.sent ?? { place: 0, amend: 0, cancel: 0, status: 0, reads: 0 }) },
       inDoubt: journal.inDoubt().length,
       maxDrawdown: risk.maxDrawdown,
     };

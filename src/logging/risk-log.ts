@@ -37,6 +37,11 @@ export function logRiskEvent(logger: RiskLogger, e: RiskEvent, shadow = false): 
       if (logger.isLevelEnabled('warn')) logger.warn({ event: e.kind, code: d.reason, from: d.from, to: d.to, drawdown: d.drawdown, equity: d.equity, timestamp: d.timestamp, ...(d.detail === undefined ? {} : { detail: d.detail }), ...mode }, 'drawdown ladder');
       return;
     }
+    case 'PROTECTION': {
+      const level = e.to === 'UNPROTECTED' ? 'error' : 'warn';
+      if (logger.isLevelEnabled(level)) logger[level]({ event: e.kind, code: e.code ?? e.to, symbol: e.symbol, from: e.from, to: e.to, timestamp: e.timestamp, ...(e.message === undefined ? {} : { reason: e.message }), ...mode }, e.to === 'UNPROTECTED' ? 'position unprotected at the broker: watched locally, trading REDUCING' : 'protection restored');
+      return;
+    }
     case 'ANOMALY_DETECTED': {
       const a = e.anomaly;
       const level = a.severity === 'INFO' ? 'info' : 'warn';

@@ -93,6 +93,17 @@ export class BulwarkMetrics {
         for (const state of TRADING_STATES) this.set({ state }, state === s.state ? 1 : 0);
       },
     });
+    new Gauge({
+      name: `${p}protection_positions`,
+      help: 'BROKER mode: positions by the state of their stop at the broker (converged, pending, unprotected).',
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        const s = sources().plugin?.();
+        if (s === undefined) return;
+        for (const [state, n] of Object.entries(s.protection)) this.set({ state }, n);
+      },
+    });
     const gauge = (name: string, help: string, read: (s: MetricSources) => (() => number) | undefined) =>
       new Gauge({
         name: `${p}${name}`,

@@ -20,4 +20,9 @@ export interface RiskPluginStats {
   readonly anomalies: Readonly<Partial<Record<AnomalyType, number>>>;
   readonly symbols: number;
   readonly positions: number;
+  /**
+   * BROKER mode: symbols by protective state at the broker (CONVERGED, PENDING, UNPROTECTED),
+   * and the stop commands the reconciler sent; zeros otherwise.
+   */
+  readonly protection: { readonly converged: number; readonly pending: number; readonly unprotected: number };
 }

@@ -51,6 +51,9 @@ interface AtrColumns {
   readonly now: Float64Array;
 }
 
+/** The protection summary outside BROKER mode. */
+const NO_PROTECTION = Object.freeze({ converged: 0, pending: 0, unprotected: 0 });
+
 /** Snapshots a quarantine episode may keep from the ladder before equity is taken as is. */
 const MAX_DEFERRED_SNAPSHOTS = 3;
 
@@ -195,8 +198,11 @@ export class RiskPlugin implements EnginePlugin {
         ...c.stops.reconcile,
         orphanGraceMs: c.stops.restoreGraceMs,
         onChange: (change) => {
+          // Reported: a position the broker will not protect, and its recovery (not every
+          // PENDING ↔ CONVERGED step of an ordinary amend).
+          if (change.from !== 'UNPROTECTED' && change.to !== 'UNPROTECTED') return;
           this.#emit({ kind: 'PROTECTION', timestamp: ctx.now(), ...change });
-          if (change.from === 'UNPROTECTED' || change.to === 'UNPROTECTED') this.#refreshState(change.to === 'UNPROTECTED' ? `UNPROTECTED_${change.code ?? ''}` : 'PROTECTION_RESTORED');
+          this.#refreshState(change.to === 'UNPROTECTED' ? `UNPROTECTED_${change.code ?? ''}` : 'PROTECTION_RESTORED');
         },
       });
     }
@@ -279,6 +285,8 @@ export class RiskPlugin implements EnginePlugin {
         return;
       case 'LEASE_ACQUIRED':
         if (this.config.stops.mode === 'BROKER') void this.#adoptStopOf(e.symbol);
+        // The reconciler reads the broker again: the symbol's resting stop is now its to keep.
+        void this.#reconciler?.reread();
         return;
       default:
         this.#refreshState(e.kind === 'STATE_CHANGED' ? `COORDINATION_${e.cause}` : e.kind);
@@ -549,6 +557,7 @@ export class RiskPlugin implements EnginePlugin {
       anomalies: Object.freeze(Object.fromEntries(this.#anomalies)),
       symbols: this.#registry.size,
       positions: stops?.size ?? 0,
+      protection: this.#reconciler?.summary() ?? NO_PROTECTION,
     });
   }
 

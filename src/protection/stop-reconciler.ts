@@ -618,7 +618,7 @@ export class StopReconciler {
         if (t.status === 'UNKNOWN') t.status = 'NEVER';
         const code = r !== undefined && !r.ok ? r.code : 'REJECTED';
         const message = r !== undefined && !r.ok ? r.message : '';
-        if (hardKey !== undefined) e.hard = { key: hardKey, until: this.#clock.now() + (this.#o.hardRetryMs ?? 60_000), code: `${hardCode ?? 'REJECTED'}:${code}`, message };
+        if (hardKey !== undefined) e.hard = { key: hardKey, until: this.#clock.now() + (this.#o.hardRetryMs ?? 60_000), code: hardCode ?? 'STOP_REJECTED', message: `${code}: ${message}` };
         return true;
       }
     }

@@ -75,6 +75,9 @@ export class ReportRecorder {
       case 'DRAWDOWN':
         this.action({ t: e.event.timestamp, kind: e.kind, symbol: '', code: e.event.reason, detail: `drawdown ${(100 * e.event.drawdown).toFixed(2)} %` });
         return;
+      case 'PROTECTION':
+        this.action({ t: e.timestamp, kind: e.kind, symbol: e.symbol, code: e.to === 'UNPROTECTED' ? (e.code ?? 'UNPROTECTED') : 'PROTECTION_RESTORED', detail: `${e.from} → ${e.to}${e.message === undefined ? '' : `: ${e.message}`}` });
+        return;
     }
   }
 

@@ -103,22 +103,27 @@ describe('Prometheus metrics after a known replay', () => {
       };
       expect(value('bulwark_bars_total{outcome="accepted"}')).toBe(r.plugin.bars.accepted);
       expect(value('bulwark_bars_total{outcome="rejected"}')).toBe(0); // the engine refused the bad row before the plugin saw it
-      expect(value('bulwark_orders_denied_total{code="TRADING_HALTED"}')).toBe(r.summary.ordersDenied);
+      expect(value('bulwark_orders_denied_total{code="REDUCING_NEW_EXPOSURE"}')).toBe(r.summary.ordersDenied);
       expect(value('bulwark_stop_actions_total{action="placed"}')).toBe(r.plugin.stops.placed);
       expect(value('bulwark_stop_actions_total{action="moved"}')).toBe(r.plugin.stops.moved);
       expect(value('bulwark_stop_actions_total{action="triggered"}')).toBe(r.plugin.stops.triggered);
-      expect(value('bulwark_trading_state{state="HALTED"}')).toBe(1);
+      expect(value('bulwark_trading_state{state="REDUCING"}')).toBe(1);
+      expect(value('bulwark_protection_positions{state="unprotected"}')).toBe(0);
+      expect(value('bulwark_protection_positions{state="pending"}')).toBe(0);
       expect(value('bulwark_trading_state{state="ACTIVE"}')).toBe(0);
       expect(value('bulwark_dead_letters')).toBe(0);
       expect(value('bulwark_egress_queue_depth')).toBe(0);
       expect(value('bulwark_drawdown_ratio')).toBeGreaterThan(0);
-      // Every command the plugin counted as sent went out through the egress PROTECTIVE lane.
+      // Every command the plugin sent (closes) and its stop reconciler sent (place, amend, cancel)
+      // went out through the egress, stops in the PROTECTIVE lane and cancels in REDUCE; the
+      // embedded broker injects no faults, so each was sent once and answered.
       const sent = value('bulwark_orders_total{lane="PROTECTIVE",outcome="SENT"}') ?? 0;
-      expect(sent + (value('bulwark_orders_total{lane="REDUCE",outcome="SENT"}') ?? 0)).toBe(r.plugin.commands.sent);
+      const stops = r.stopCommands.place + r.stopCommands.amend + r.stopCommands.cancel;
+      expect(sent + (value('bulwark_orders_total{lane="REDUCE",outcome="SENT"}') ?? 0)).toBe(r.plugin.commands.sent + stops);
       // One latency observation per command settled, OK or not.
       const counts = text.split('\n').filter((l) => l.startsWith('bulwark_order_latency_seconds_count'));
       const observed = counts.reduce((a, l) => a + Number(l.split(' ').pop()), 0);
-      expect(observed).toBe(r.plugin.commands.sent + r.plugin.commands.failed);
+      expect(observed).toBe(r.plugin.commands.sent + r.plugin.commands.failed + stops);
       for (const name of ['bulwark_bars_total', 'bulwark_rejections_total', 'bulwark_orders_total', 'bulwark_order_retries_total', 'bulwark_breaker_transitions_total', 'bulwark_order_latency_seconds']) {
         expect(text).toContain(`# TYPE ${name} `);
       }

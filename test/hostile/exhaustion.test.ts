@@ -225,7 +225,8 @@ describe('the dead-letter queue full', () => {
       },
     };
     const egress = new OrderEgress({ client: rejecting, limiter: new SlidingWindowRateLimiter({ limit: 1_000 }), venue: new VenueGuard({ initialDelayMs: 1 }), deadLetters, maxInFlight: 1 });
-    for (let i = 0; i < 3; i++) expect(await egress.send({ kind: 'PLACE_STOP', clientOrderId: `r${i}`, symbol: 'AAA', side: 'SELL', quantity: 1, stopPrice: 9 })).toMatchObject({ ok: false });
+    // Closes are dead-lettered (stop commands go back to their reconciler instead).
+    for (let i = 0; i < 3; i++) expect(await egress.send({ kind: 'CLOSE_POSITION', clientOrderId: `r${i}`, symbol: 'AAA', side: 'SELL', quantity: 1 })).toMatchObject({ ok: false });
     await egress.idle();
     await new Promise((r) => setTimeout(r, 20));
     expect(deadLetters.size).toBe(1);
