@@ -190,7 +190,7 @@ export class RiskPlugin implements EnginePlugin {
       this.#reconciler = new StopReconciler({
         orders: ctx.orders,
         nextId: () => this.#ids.next(),
-        isOurs: (id) => id.startsWith(prefix),
+        isOurs: (id) => id.startsWith(prefix) || ctx.orders.isOurs?.(id) === true,
         ...(coordinator === undefined ? {} : { manages: (symbol: string) => coordinator.owns(symbol) }),
         tickSize: (symbol) => step(symbol, 'tickSize'),
         lotSize: (symbol) => step(symbol, 'lotSize'),

@@ -316,11 +316,12 @@ export class StopReconciler {
 
   async #read(): Promise<void> {
     this.sent.reads++;
-    const orders = await this.#listOpen();
+    const protective = new Set<string>();
+    const orders = await this.#listOpen(protective);
     if (this.#disposed) return;
     const seen = new Set<string>();
     for (const o of orders) {
-      if (o.type !== 'STOP' || !this.#o.isOurs(o.clientOrderId) || this.#o.manages?.(o.symbol) === false) continue;
+      if (o.type !== 'STOP' || !(this.#o.isOurs(o.clientOrderId) || protective.has(o.clientOrderId)) || this.#o.manages?.(o.symbol) === false) continue;
       seen.add(o.clientOrderId);
       const e = this.#entry(o.symbol);
       let t = e.orders.get(o.clientOrderId);
@@ -336,10 +337,12 @@ export class StopReconciler {
     this.#scheduleReread(this.#o.rereadMs ?? 30_000);
   }
 
-  async #listOpen(): Promise<readonly ObservedOrder[]> {
+  /** The broker's open orders; `protective` collects those the order service marks PROTECTIVE (its own record of Bulwark's orders). */
+  async #listOpen(protective?: Set<string>): Promise<readonly ObservedOrder[]> {
     const orders = this.#o.orders;
     if (orders.observedOpenOrders !== undefined) return orders.observedOpenOrders();
     const open = await orders.openOrders();
+    for (const o of open) if (o.intent === 'PROTECTIVE') protective?.add(o.clientOrderId);
     return open.map((o) => ({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, type: o.type, quantity: o.quantity, executedQty: 0, ...(o.price === undefined ? {} : { price: o.price }), status: 'NEW' as const }));
   }
 

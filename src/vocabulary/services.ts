@@ -48,6 +48,8 @@ export interface OrderService extends OrderSink {
    * Protective stops the last process wanted but had not seen resting at the broker when it
    * stopped (from its journal): restored first at start. Optional.
    */
+  /** True for a client id Bulwark placed (e.g. recorded in the order path's journal). Optional. */
+  isOurs?(clientOrderId: string): boolean;
   pendingStops?(): readonly { readonly symbol: string; readonly side: OrderSide; readonly quantity: number; readonly stopPrice: number }[];
 }
 

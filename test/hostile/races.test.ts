@@ -488,11 +488,13 @@ function recordStopManager(): void {
 }
 
 describe('races on one position through the real plugin', () => {
+  // LOCAL mode only: in BROKER mode the plugin states a desired stop and its reconciler decides
+  // the commands from what the broker shows, so a sequential model of the commands would have
+  // to copy the reconciler. BROKER mode is judged at an independent broker model instead
+  // (test/protection/stops-at-the-broker.property.test.ts).
   it.each([
     ['LONG', 'LOCAL'],
     ['SHORT', 'LOCAL'],
-    ['LONG', 'BROKER'],
-    ['SHORT', 'BROKER'],
   ] as const)('%s %s: onBars (mailbox, chunked), onFill, onPortfolio and proposals interleaved: never looser, never stale, every step as the sequential model', async (side, mode) => {
     recordStopManager();
     const started = performance.now();
