@@ -129,6 +129,11 @@ export class WsBrokerClient implements BrokerClient {
     return this.#pending.size;
   }
 
+  /** Resolves once logged on (connecting if need be); rejects after {@link WsBrokerClient.close}. */
+  ready(): Promise<void> {
+    return this.#live && !this.#closed ? Promise.resolve() : this.connect();
+  }
+
   /** True while logged on (requests can be written). */
   get live(): boolean {
     return this.#live && !this.#closed;

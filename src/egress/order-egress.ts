@@ -24,7 +24,10 @@ export type BrokerMethod = 'order.place' | 'order.amend' | 'order.cancel' | 'ord
  * (timeout, dropped connection) — both of which leave the outcome unknown.
  */
 export interface BrokerClient {
+  /** Writes the request before it returns (or rejects `NOT_CONNECTED` having written nothing). */
   request(method: BrokerMethod, params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>>;
+  /** Resolves once requests can be written (logged on); the egress waits for it before taking a rate slot. */
+  ready?(): Promise<void>;
 }
 
 /** What happened to one command, for logs and metrics (past tense). */
@@ -72,6 +75,9 @@ interface Pending {
   readonly resolve: (r: CommandResult) => void;
   readonly firstAttemptAt: number;
 }
+
+/** Times one command waits for a new logon after finding the connection down, before it is answered NOT_CONNECTED. */
+const MAX_RECONNECT_WAITS = 5;
 
 /** Which lane a protective command travels in: cancels reduce, everything else protects. */
 export function laneOf(command: ProtectiveCommand): EgressLane {
@@ -309,10 +315,13 @@ export class OrderEgress implements OrderSink {
     const id = command.clientOrderId;
     const protective = lane === 'PROTECTIVE';
     const rounds = this.#o.maxInDoubtRounds ?? 3;
+    let reconnects = 0;
     for (let round = 0; round <= rounds; round++) {
       try {
         const answer = await this.#o.venue.run(protective, async () => {
           attempts.count++;
+          // Connected first, then the slot: a slot is taken only to be written at once.
+          await this.#o.client.ready?.();
           await this.#takeShared(protective);
           try {
             // Every attempt takes its slot at the moment it is written: the broker counts on receipt.
@@ -334,6 +343,11 @@ export class OrderEgress implements OrderSink {
       } catch (e) {
         if (isBulwarkError(e, 'VENUE_REDUCING')) return { ok: false, clientOrderId: id, code: 'VENUE_REDUCING', message: e.message };
         if (e instanceof BrokenCircuitError) return { ok: false, clientOrderId: id, code: 'VENUE_REDUCING', message: 'the venue breaker is open' };
+        if (isBulwarkError(e, 'NOT_CONNECTED') && !this.#closed && reconnects++ < MAX_RECONNECT_WAITS) {
+          // Never written (the connection dropped between the wait and the write): wait for the next logon.
+          round--;
+          continue;
+        }
         if (isBulwarkError(e, 'NOT_CONNECTED') || isBulwarkError(e, 'CLIENT_CLOSED') || isBulwarkError(e, 'EGRESS_CLOSED')) {
           // Never written: nothing happened at the broker.
           return { ok: false, clientOrderId: id, code: e.code, message: e.message };

@@ -504,7 +504,7 @@ describe('races on one position through the real plugin', () => {
     let coalesced = 0;
     const tally: Tally = {};
     for (let p = 0; p < plugins && failures.length === 0; p++) {
-      const r = rng(7_000 + p + (side === 'SHORT' ? 100 : 0) + (mode === 'BROKER' ? 10 : 0));
+      const r = rng(7_000 + p + (side === 'SHORT' ? 100 : 0));
       const sent: ProtectiveCommand[] = [];
       const sink = flakySink(r, sent);
       let now = Date.parse('2026-03-02T14:30:00Z');
