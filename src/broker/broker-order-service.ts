@@ -195,8 +195,10 @@ export class BrokerOrderService implements OrderService {
 
   /** Books the part of `cumQty` not booked yet for `clientOrderId`. */
   #book(clientOrderId: string, symbol: string, side: 'BUY' | 'SELL', cumQty: number, price: number): void {
-    const booked = this.#booked.get(clientOrderId) ?? 0;
+    // What this process booked, or an earlier one (the journal): never booked twice across a restart.
+    const booked = Math.max(this.#booked.get(clientOrderId) ?? 0, this.#o.journal.bookedQty(clientOrderId));
     if (!(cumQty > booked) || !(price > 0)) return; // stale, repeated, or nothing executed
+    void this.#o.journal.booked(clientOrderId, cumQty).catch(() => {}); // a failed write is re-booked at most once, after a restart
     this.#booked.delete(clientOrderId); // re-inserted last: the map evicts the oldest
     this.#booked.set(clientOrderId, cumQty);
     if (this.#booked.size > (this.#o.maxTrackedOrders ?? 100_000)) this.#booked.delete(this.#booked.keys().next().value as string);

@@ -6,7 +6,8 @@ type Line =
   | { readonly t: 'INTENT'; readonly command: ProtectiveCommand; readonly at: number }
   | { readonly t: 'OUTCOME'; readonly clientOrderId: string; readonly kind: ProtectiveCommand['kind']; readonly ok: boolean; readonly code?: string; readonly at: number }
   | { readonly t: 'DONE'; readonly clientOrderId: string; readonly at: number }
-  | { readonly t: 'PENDING'; readonly stops: readonly PendingStop[]; readonly at: number };
+  | { readonly t: 'PENDING'; readonly stops: readonly PendingStop[]; readonly at: number }
+  | { readonly t: 'BOOKED'; readonly clientOrderId: string; readonly cumQty: number; readonly at: number };
 
 /** A protective stop that had not converged at the broker when the process stopped (the plugin's wish, not an order). */
 export interface PendingStop {
@@ -55,6 +56,8 @@ export class OrderJournal {
   /** Client ids of intents recorded (bounded: the oldest are forgotten past 100 000). */
   readonly #known = new Set<string>();
   #pendingStops: readonly PendingStop[] = [];
+  /** Booked executed quantity per client id (bounded like `#known`). */
+  readonly #booked = new Map<string, number>();
   readonly #compactAfter: number;
   readonly #now: () => number;
   #file: FileHandle;
@@ -79,7 +82,8 @@ export class OrderJournal {
       return (
         (line?.t === 'INTENT' && typeof line.command?.clientOrderId === 'string') ||
         ((line?.t === 'OUTCOME' || line?.t === 'DONE') && typeof line.clientOrderId === 'string') ||
-        (line?.t === 'PENDING' && Array.isArray(line.stops))
+        (line?.t === 'PENDING' && Array.isArray(line.stops)) ||
+        (line?.t === 'BOOKED' && typeof line.clientOrderId === 'string' && typeof line.cumQty === 'number')
       );
     };
     const { items, corrupt } = await readJsonLines(path, isLine);
@@ -94,6 +98,19 @@ export class OrderJournal {
   /** True when the journal has recorded an intent with this client id (kept while it is in doubt or live, and bounded). */
   knows(clientOrderId: string): boolean {
     return this.#known.has(clientOrderId);
+  }
+
+  /** The executed quantity of `clientOrderId` already booked as fills (by this or an earlier process); 0 when none. */
+  bookedQty(clientOrderId: string): number {
+    return this.#booked.get(clientOrderId) ?? 0;
+  }
+
+  /**
+   * Records, durably, that `cumQty` of `clientOrderId` has been booked as fills: a restarted
+   * process that reads the order's executed quantity again books only what is beyond it.
+   */
+  booked(clientOrderId: string, cumQty: number): Promise<void> {
+    return this.#append({ t: 'BOOKED', clientOrderId, cumQty, at: this.#now() });
   }
 
   /** The stops that had not converged when the last process stopped (see {@link OrderJournal.pending}). */
@@ -155,6 +172,12 @@ export class OrderJournal {
   }
 
   #apply(line: Line): void {
+    if (line.t === 'BOOKED') {
+      this.#booked.delete(line.clientOrderId);
+      this.#booked.set(line.clientOrderId, Math.max(line.cumQty, this.#booked.get(line.clientOrderId) ?? 0));
+      if (this.#booked.size > 100_000) this.#booked.delete(this.#booked.keys().next().value as string);
+      return;
+    }
     if (line.t === 'PENDING') {
       this.#pendingStops = line.stops.filter((p) => typeof p?.symbol === 'string' && (p.side === 'BUY' || p.side === 'SELL') && p.quantity > 0 && p.stopPrice > 0);
       return;
@@ -205,6 +228,7 @@ export class OrderJournal {
     }
     for (const command of this.#pending.values()) keep.push({ t: 'INTENT', command, at });
     if (this.#pendingStops.length > 0) keep.push({ t: 'PENDING', stops: this.#pendingStops, at });
+    for (const [clientOrderId, cumQty] of this.#booked) if (this.#stops.has(clientOrderId)) keep.push({ t: 'BOOKED', clientOrderId, cumQty, at });
     await this.#file.close();
     await rewriteJsonLines(this.path, keep);
     this.#file = await open(this.path, 'a');
