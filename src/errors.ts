@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'BANK_DISPOSED'
   | 'OUT_OF_MEMORY'
   | 'WASM_LOAD_FAILED'
-  | 'COORDINATION_UNAVAILABLE';
+  | 'COORDINATION_UNAVAILABLE'
+  | 'CLIENT_CLOSED';
 
 /**
  * The one error class Bulwark throws. `code` is stable across versions; `details` holds the
