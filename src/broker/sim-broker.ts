@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BulwarkError } from '../errors.js';
+import { positiveIntegerProblem } from '../util/option-checks.js';
 import { mulberry32 } from '../util/prng.js';
 import { SimBook, type SimExecution, type SimOrder } from './sim-book.js';
 
@@ -50,8 +51,17 @@ export interface SimBrokerOptions {
   readonly port?: number;
   /** Loopback only by default. */
   readonly host?: string;
-  /** Order requests allowed in any 1 s window, announced at logon. Default 50. */
+  /**
+   * Order requests allowed in any 1 s window, announced at logon: counted as the protocol
+   * says, on receipt, over a sliding window, across all of the account's connections (closed
+   * ones included). A positive integer. Default 50.
+   */
   readonly ordersPerSecond?: number;
+  /**
+   * How many receive times {@link SimBroker.receiveTimes} keeps (the oldest are dropped). A
+   * positive integer. Default {@link DEFAULT_MAX_RECORDED_REQUESTS}.
+   */
+  readonly maxRecordedRequests?: number;
   readonly faults?: SimFaults;
   /** The server heartbeat: a WebSocket ping frame to every connection this often. Default 10 000 ms. */
   readonly pingIntervalMs?: number;
@@ -71,6 +81,23 @@ export interface SimBroker {
   readonly executions: readonly SimExecution[];
   /** Order requests (place/amend/cancel) received per whole second of the broker's clock. */
   readonly requestsPerSecond: ReadonlyMap<number, number>;
+  /**
+   * The receive time, on the broker's clock, of every order request (place/amend/cancel,
+   * answered or refused, on any connection) in the order received: the last
+   * `maxRecordedRequests` of them. A copy, taken when read.
+   */
+  readonly receiveTimes: readonly number[];
+  /**
+   * The most order requests received in any half-open window `[t, t + windowMs)` of the
+   * broker's clock (over {@link SimBroker.receiveTimes}): what the broker saw, to hold a
+   * client's rate limiting to. `windowMs` must be positive (else INVALID_OPTION).
+   *
+   * @example
+   * ```ts
+   * expect(broker.maxInAnyWindow()).toBeLessThanOrEqual(limit); // no 1 s window over the limit
+   * ```
+   */
+  maxInAnyWindow(windowMs?: number): number;
   /** Connections currently open (logged on or not). */
   readonly connections: number;
   /** Feeds a price to the book (fills stops and limits) and pushes their reports. */
@@ -90,12 +117,74 @@ export interface SimBroker {
 const MAX_PAYLOAD = 64 * 1024;
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,36}$/;
 
+/** Default of {@link SimBrokerOptions.maxRecordedRequests}. */
+export const DEFAULT_MAX_RECORDED_REQUESTS = 1_000_000;
+
+/** The rate limit's window, and how long a client may keep sending while limited before the ban. */
+const RATE_WINDOW_MS = 1_000;
+const LIMITED_BEFORE_BAN_MS = 2_000;
+const BAN_MS = 10_000;
+
+/** The last `capacity` numbers pushed, oldest first (a ring; storage grows only as needed). */
+class RecentTimes {
+  readonly #capacity: number;
+  readonly #items: number[] = [];
+  /** Index of the oldest item once the ring is full (0 until then). */
+  #start = 0;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  push(t: number): void {
+    if (this.#items.length < this.#capacity) {
+      this.#items.push(t);
+      return;
+    }
+    this.#items[this.#start] = t;
+    this.#start = (this.#start + 1) % this.#capacity;
+  }
+
+  /** The `i`-th oldest (0: the oldest kept). */
+  at(i: number): number {
+    return this.#items[(this.#start + i) % this.#items.length] as number;
+  }
+
+  toArray(): number[] {
+    return this.#start === 0 ? this.#items.slice() : [...this.#items.slice(this.#start), ...this.#items.slice(0, this.#start)];
+  }
+}
+
+/**
+ * The most of `times` (in any order) that fall in one half-open window `[t, t + windowMs)`:
+ * a two-pointer sweep over the sorted times (a window can always be slid right until it
+ * starts at one of them). O(n) when `times` is sorted, O(n log n) otherwise.
+ */
+function maxInWindow(times: readonly number[], windowMs: number): number {
+  let sorted = times;
+  for (let i = 1; i < times.length; i++) {
+    if ((times[i] as number) < (times[i - 1] as number)) {
+      sorted = [...times].sort((a, b) => a - b); // the clock went back
+      break;
+    }
+  }
+  let best = 0;
+  let from = 0;
+  for (let to = 0; to < sorted.length; to++) {
+    const t = sorted[to] as number;
+    while (from < to && !(t < (sorted[from] as number) + windowMs)) from++;
+    best = Math.max(best, to - from + 1);
+  }
+  return best;
+}
+
 interface Session {
   loggedOn: boolean;
   seq: number;
-  stamps: number[];
-  limitedSince: number | undefined;
-  bannedUntil: number;
   /** Silent for good (see {@link SimBroker.stall}). */
   stalled: boolean;
   /** Armed by the first unanswered ping; fires to drop the connection. */
@@ -107,10 +196,10 @@ interface Session {
 /**
  * Starts a broker that speaks `shared/docs/broker-protocol.md` over WebSocket on loopback:
  * HMAC logon, order.place / amend / cancel / status, openOrders.status, ping, execution
- * reports with `seq`, the announced rate limit (429, then 418 for ignoring it), the server
- * heartbeat (pings, dropping a client that does not pong), and seeded faults. It keeps its
- * own record of executions and of requests per second, so tests judge a client by the
- * broker's truth.
+ * reports with `seq`, the announced rate limit (429, then 418 for ignoring it; sliding, per
+ * account, as the protocol says), the server heartbeat (pings, dropping a client that does
+ * not pong), and seeded faults. It keeps its own record of executions and of order requests'
+ * receive times, so tests judge a client by the broker's truth.
  *
  * @example
  * ```ts
@@ -123,13 +212,25 @@ interface Session {
 export async function startSimBroker(options: SimBrokerOptions): Promise<SimBroker> {
   const now = options.now ?? Date.now;
   const limit = options.ordersPerSecond ?? 50;
+  const maxRecorded = options.maxRecordedRequests ?? DEFAULT_MAX_RECORDED_REQUESTS;
   const pingEvery = options.pingIntervalMs ?? 10_000;
   const pongTimeout = options.pongTimeoutMs ?? 30_000;
   if (!(pingEvery > 0) || !(pongTimeout > 0)) throw new BulwarkError('INVALID_OPTION', 'pingIntervalMs and pongTimeoutMs must be positive', { pingIntervalMs: pingEvery, pongTimeoutMs: pongTimeout });
+  for (const [name, value] of [['ordersPerSecond', limit], ['maxRecordedRequests', maxRecorded]] as const) {
+    const problem = positiveIntegerProblem(name, value);
+    if (problem !== undefined) throw new BulwarkError('INVALID_OPTION', problem, { [name]: value });
+  }
   let faults = options.faults ?? {};
   const random = mulberry32(options.seed ?? 1);
   const book = new SimBook(now);
   const perSecond = new Map<number, number>();
+  // The account's rate limit, shared by all its connections and outliving them: the receive
+  // times of the last `limit` order requests (whether answered or refused: the broker counts
+  // a request when it receives it) are all the sliding window needs.
+  const recent = new RecentTimes(limit);
+  let limitedSince: number | undefined;
+  let bannedUntil = 0;
+  const received = new RecentTimes(maxRecorded);
   const sockets = new Set<WebSocket>();
   const sessions = new Map<WebSocket, Session>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
@@ -240,7 +341,7 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
 
   server.on('connection', (ws) => {
     sockets.add(ws);
-    sessions.set(ws, { loggedOn: false, seq: 0, stamps: [], limitedSince: undefined, bannedUntil: 0, stalled: false, pongTimer: undefined, held: undefined });
+    sessions.set(ws, { loggedOn: false, seq: 0, stalled: false, pongTimer: undefined, held: undefined });
     ws.on('close', () => {
       const session = sessions.get(ws);
       if (session !== undefined) quiesce(session);
@@ -294,18 +395,21 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
         const t = now();
         const second = Math.floor(t / 1_000);
         perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
-        if (t < session.bannedUntil) return fail(418, -1003, 'banned', session.bannedUntil);
-        session.stamps = session.stamps.filter((s) => s > t - 1_000);
-        if (session.stamps.length >= limit) {
-          session.limitedSince ??= t;
-          if (t - session.limitedSince >= 2_000) {
-            session.bannedUntil = t + 10_000;
-            return fail(418, -1003, 'banned for ignoring 429', session.bannedUntil);
+        received.push(t);
+        // Over the limit: the last `limit` requests before this one all came within the window.
+        const over = recent.size === limit && recent.at(0) > t - RATE_WINDOW_MS;
+        recent.push(t);
+        if (t < bannedUntil) return fail(418, -1003, 'banned', bannedUntil);
+        if (over) {
+          limitedSince ??= t;
+          if (t - limitedSince >= LIMITED_BEFORE_BAN_MS) {
+            bannedUntil = t + BAN_MS;
+            return fail(418, -1003, 'banned for ignoring 429', bannedUntil);
           }
-          return fail(429, -1015, 'too many orders', (session.stamps[0] as number) + 1_000);
+          // When the oldest of the last `limit` requests (this one included) leaves the window.
+          return fail(429, -1015, 'too many orders', recent.at(0) + RATE_WINDOW_MS);
         }
-        session.limitedSince = undefined;
-        session.stamps.push(t);
+        limitedSince = undefined;
         // One draw per order request; a fault of probability 0 takes no room, so adding faults
         // leaves the outcomes of the others (for a seed) unchanged.
         const r = random();
@@ -399,6 +503,13 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
     book,
     executions: book.executions,
     requestsPerSecond: perSecond,
+    get receiveTimes() {
+      return received.toArray();
+    },
+    maxInAnyWindow(windowMs = RATE_WINDOW_MS) {
+      if (!(windowMs > 0)) throw new BulwarkError('INVALID_OPTION', `windowMs must be positive, got ${String(windowMs)}`, { windowMs });
+      return maxInWindow(received.toArray(), windowMs);
+    },
     get connections() {
       let open = 0;
       for (const ws of sockets) if (ws.readyState === ws.OPEN) open++;

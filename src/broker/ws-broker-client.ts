@@ -47,6 +47,9 @@ interface Pending {
 /** Default number of recent fills remembered to drop duplicate reports. */
 const SEEN_FILLS = 10_000;
 
+/** What every connection attempt and call ends with once {@link WsBrokerClient.close} has been called. */
+const clientClosed = () => new BulwarkError('CLIENT_CLOSED', 'broker client closed');
+
 /**
  * The broker adapter: speaks `shared/docs/broker-protocol.md` over one WebSocket (ws),
  * `perMessageDeflate` off, `maxPayload` 64 KiB. Logs on with an HMAC-SHA256 signature from
@@ -83,6 +86,10 @@ export class WsBrokerClient implements BrokerClient {
   #closed = false;
   #deadTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #clock: Clock;
+  /** The connection {@link WsBrokerClient.#open} is opening (not yet open); close() aborts it. */
+  #connecting: WebSocket | undefined;
+  /** The reconnect backoff in progress; close() clears its timer and ends it at once. */
+  #backoff: { readonly timer: ReturnType<typeof setTimeout>; readonly end: () => void } | undefined;
 
   constructor(options: WsBrokerClientOptions) {
     this.#o = options;
@@ -101,9 +108,12 @@ export class WsBrokerClient implements BrokerClient {
     return Object.fromEntries(this.#dropped);
   }
 
-  /** Connects and logs on; resolves when requests can be sent. Refused after {@link WsBrokerClient.close}. */
+  /**
+   * Connects and logs on; resolves when requests can be sent. After {@link WsBrokerClient.close}
+   * it rejects with a `CLIENT_CLOSED` BulwarkError (so does a connection attempt in progress).
+   */
   connect(): Promise<void> {
-    if (this.#closed) return Promise.reject(new BulwarkError('INVALID_OPTION', 'broker client closed'));
+    if (this.#closed) return Promise.reject(clientClosed());
     this.#ready ??= this.#open();
     return this.#ready;
   }
@@ -118,7 +128,7 @@ export class WsBrokerClient implements BrokerClient {
    */
   request(method: BrokerMethod | 'openOrders.status', params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>> {
     const ws = this.#ws;
-    if (this.#closed) return Promise.reject(new BulwarkError('INVALID_OPTION', 'broker client closed'));
+    if (this.#closed) return Promise.reject(clientClosed());
     if (!this.#live || ws === undefined || ws.readyState !== WebSocket.OPEN) return Promise.reject(new BulwarkError('NOT_CONNECTED', `not logged on to ${this.#o.url}: ${method} not sent`));
     if (ws.bufferedAmount > (this.#o.maxBufferedBytes ?? 1024 * 1024)) return Promise.reject(new BulwarkError('NOT_CONNECTED', `send buffer over ${this.#o.maxBufferedBytes ?? 1024 * 1024} bytes: ${method} not sent`));
     return this.#send(ws, method, params);
@@ -139,10 +149,22 @@ export class WsBrokerClient implements BrokerClient {
     return this.#live && !this.#closed;
   }
 
-  /** Closes the connection for good; pending requests are rejected as lost, later ones refused. */
+  /**
+   * Closes the client for good, at any point: the connection is terminated, one being opened
+   * is aborted, a reconnect backoff in progress ends at once (no further attempt), and no
+   * `onReconcile` or `onRateLimit` callback follows. Pending requests are rejected as lost;
+   * later calls and `connect()` are refused with `CLIENT_CLOSED`.
+   */
   close(): void {
     this.#closed = true;
     if (this.#deadTimer !== undefined) clearTimeout(this.#deadTimer);
+    const backoff = this.#backoff;
+    this.#backoff = undefined;
+    if (backoff !== undefined) {
+      clearTimeout(backoff.timer);
+      backoff.end();
+    }
+    this.#connecting?.terminate();
     this.#ws?.terminate();
   }
 
@@ -160,19 +182,35 @@ export class WsBrokerClient implements BrokerClient {
 
   async #open(): Promise<void> {
     for (;;) {
+      if (this.#closed) throw clientClosed(); // close() during the backoff
       try {
         const ws = new WebSocket(this.#o.url, { perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES });
-        await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+        this.#connecting = ws;
+        try {
+          await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+        } finally {
+          this.#connecting = undefined;
+        }
+        if (this.#closed) {
+          ws.terminate(); // opened after close(): dropped before anything is sent on it
+          throw clientClosed();
+        }
         this.#ws = ws;
         this.#seq = 0;
-        ws.on('message', (data, isBinary) => this.#onFrame(isBinary ? '' : String(data)));
-        ws.on('ping', () => this.#alive());
+        // Frames already received when close() terminated the socket are still delivered by ws: ignored.
+        ws.on('message', (data, isBinary) => {
+          if (!this.#closed) this.#onFrame(isBinary ? '' : String(data));
+        });
+        ws.on('ping', () => {
+          if (!this.#closed) this.#alive();
+        });
         ws.on('close', () => this.#onClose(ws));
         ws.on('error', () => ws.terminate());
         this.#alive();
         const timestamp = this.#clock.now();
         const signature = createHmac('sha256', this.#secret).update(`apiKey=${this.#key}&timestamp=${timestamp}`).digest('hex');
         const result = await this.#send(ws, 'session.logon', { apiKey: this.#key, timestamp, signature });
+        if (this.#closed) throw clientClosed(); // no callbacks after close()
         const limits = result['rateLimits'];
         const limit = Array.isArray(limits) ? (limits[0] as { limit?: unknown } | undefined)?.limit : undefined;
         if (typeof limit === 'number') this.#o.onRateLimit?.(limit);
@@ -183,11 +221,22 @@ export class WsBrokerClient implements BrokerClient {
       } catch (e) {
         this.#ws?.terminate();
         if (e instanceof BrokerRequestError && e.action === 'RELOGON' && e.code === -1022) throw e; // bad credentials: retrying will not help
-        if (this.#closed) throw new BulwarkError('INVALID_OPTION', 'broker client closed');
+        if (this.#closed) throw clientClosed();
         const base = Math.min(this.#o.maxReconnectDelayMs ?? 10_000, (this.#o.reconnectDelayMs ?? 250) * 2 ** this.#attempt++);
-        await new Promise((r) => setTimeout(r, base / 2 + (Math.random() * base) / 2));
+        await this.#backoffWait(base / 2 + (Math.random() * base) / 2);
       }
     }
+  }
+
+  /** Waits `ms` before the next connection attempt; {@link WsBrokerClient.close} ends the wait at once. */
+  #backoffWait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#backoff = undefined;
+        resolve();
+      }, ms);
+      this.#backoff = { timer, end: resolve };
+    });
   }
 
   #alive(): void {

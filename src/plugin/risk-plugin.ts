@@ -16,7 +16,7 @@ import type { Clock } from '../util/clock.js';
 import { RejectionCounter } from '../validation/rejection-counter.js';
 import { validBarInto, validateBar, validateFill, validateOrder, validateSnapshot } from '../validation/records.js';
 import type { Rejection } from '../validation/validated.js';
-import type { Bar, Fill, PortfolioSnapshot } from '../vocabulary/market.js';
+import { closingSide, type Bar, type Fill, type PortfolioSnapshot } from '../vocabulary/market.js';
 import { ALLOW, deny, type OrderDecision, type OrderRequest, type ProtectiveCommand } from '../vocabulary/orders.js';
 import type { DenyCode } from '../vocabulary/reason-codes.js';
 import type { OpenOrder, PluginContext } from '../vocabulary/services.js';
@@ -478,9 +478,12 @@ export class RiskPlugin implements EnginePlugin {
   }
 
   /**
-   * Pre-trade veto. HALTED lets only exits and protective orders through; REDUCING also
-   * lets reduce-only orders through; a quarantined symbol takes no entries; a new position
-   * beyond maxPositions is refused. Fails closed before initialisation.
+   * Pre-trade veto. HALTED and REDUCING let only exits through; a quarantined symbol takes
+   * no entries; a new position beyond maxPositions is refused; with a coordinator, entries
+   * only in symbols this instance owns. An exit is an order on the closing side of a
+   * position the plugin manages and no larger than it; the order's own `intent` and
+   * `reduceOnly` are not taken on trust (an "EXIT" with no position behind it opens one),
+   * so anything else is judged as an entry. Fails closed before initialisation.
    */
   beforeOrder(order: OrderRequest): OrderDecision {
     if (this.#stops === undefined) return this.#deny(order, 'PLUGIN_ERROR', 'risk plugin not initialised');
@@ -491,7 +494,7 @@ export class RiskPlugin implements EnginePlugin {
     }
     const o = v.value;
     this.#refreshState('ORDER_CHECK');
-    const exiting = o.intent !== 'ENTRY' || o.reduceOnly === true;
+    const exiting = this.#reducesManagedPosition(o);
     if (this.#state === 'HALTED' && !exiting) return this.#deny(o, 'TRADING_HALTED', 'trading is HALTED: only exits and protective orders');
     if (!exiting && this.#coordinator !== undefined && !this.#coordinator.owns(o.symbol)) {
       return this.#deny(o, 'NOT_OWNER', `${o.symbol} is managed by another instance`);
@@ -503,6 +506,16 @@ export class RiskPlugin implements EnginePlugin {
     }
     this.#counts.allowed++;
     return ALLOW;
+  }
+
+  /**
+   * True when `o` can only reduce the position of its symbol that the plugin manages: it is
+   * on that position's closing side (SELL for a LONG, BUY for a SHORT) and its quantity is at
+   * most the position's. Its `intent` and `reduceOnly` flag are the sender's claims, not read.
+   */
+  #reducesManagedPosition(o: OrderRequest): boolean {
+    const position = (this.#stops as StopManager).get(o.symbol);
+    return position !== undefined && o.side === closingSide(position.side) && o.quantity <= position.quantity;
   }
 
   /** Releases the kernel memory and timers. */

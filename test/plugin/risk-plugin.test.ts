@@ -153,17 +153,18 @@ describe('RiskPlugin stops on the kernel ATR', () => {
 });
 
 describe('RiskPlugin trading state and the veto', () => {
-  it('REDUCING denies new exposure but lets exits, reduce-only and protective orders through', async () => {
+  it('REDUCING denies new exposure but lets exits, reduce-only and protective orders against a held position through', async () => {
     vi.useFakeTimers({ now: T0 });
     const { plugin, events } = await started();
-    plugin.onPortfolio({ timestamp: T0, equity: 1_000, positions: [] });
-    plugin.onPortfolio({ timestamp: T0 + MIN, equity: 880, positions: [] });
+    const positions = [{ symbol: 'AAA', side: 'LONG' as const, quantity: 1, entryPrice: 10, openedAt: T0 }];
+    plugin.onPortfolio({ timestamp: T0, equity: 1_000, positions });
+    plugin.onPortfolio({ timestamp: T0 + MIN, equity: 880, positions });
     expect(plugin.state).toBe('REDUCING');
     const d = plugin.beforeOrder(order());
     expect(!d.allow && d.code).toBe('REDUCING_NEW_EXPOSURE');
     expect(plugin.beforeOrder(order({ intent: 'EXIT', side: 'SELL' })).allow).toBe(true);
-    expect(plugin.beforeOrder(order({ reduceOnly: true })).allow).toBe(true);
-    expect(plugin.beforeOrder(order({ intent: 'PROTECTIVE', type: 'STOP', price: 9 })).allow).toBe(true);
+    expect(plugin.beforeOrder(order({ reduceOnly: true, side: 'SELL' })).allow).toBe(true);
+    expect(plugin.beforeOrder(order({ intent: 'PROTECTIVE', side: 'SELL', type: 'STOP', price: 9 })).allow).toBe(true);
     expect(events.filter((e) => e.kind === 'STATE_CHANGED').map((e) => e.kind === 'STATE_CHANGED' && e.to)).toEqual(['REDUCING']);
     expect(events.some((e) => e.kind === 'ORDER_DENIED' && e.code === 'REDUCING_NEW_EXPOSURE')).toBe(true);
   });
@@ -171,8 +172,9 @@ describe('RiskPlugin trading state and the veto', () => {
   it('HALTED denies entries, allows exits, and resumes after recovery and the cooldown', async () => {
     vi.useFakeTimers({ now: T0 });
     const { plugin } = await started({ drawdown: { cooldownMs: 10 * MIN } });
-    plugin.onPortfolio({ timestamp: T0, equity: 1_000, positions: [] });
-    plugin.onPortfolio({ timestamp: T0 + MIN, equity: 800, positions: [] });
+    const positions = [{ symbol: 'AAA', side: 'LONG' as const, quantity: 1, entryPrice: 10, openedAt: T0 }];
+    plugin.onPortfolio({ timestamp: T0, equity: 1_000, positions });
+    plugin.onPortfolio({ timestamp: T0 + MIN, equity: 800, positions });
     expect(plugin.state).toBe('HALTED');
     const d = plugin.beforeOrder(order());
     expect(!d.allow && d.code).toBe('TRADING_HALTED');
