@@ -88,6 +88,8 @@ export class RiskPlugin implements EnginePlugin {
   readonly #mailbox: BarMailbox;
   readonly #ids = new ClientOrderIdFactory('bw');
   readonly #denied = new Map<DenyCode, number>();
+  /** Every position of the host's last accepted snapshot (bounded by the snapshot's own limit). */
+  readonly #book = new Map<string, { readonly side: 'LONG' | 'SHORT'; readonly quantity: number }>();
   readonly #anomalies = new Map<AnomalyType, number>();
   #ctx: PluginContext | undefined;
   #init: Promise<void> | undefined;
@@ -456,6 +458,8 @@ export class RiskPlugin implements EnginePlugin {
     for (const r of v.value.rejected) if (!r.ok) this.#reject(r.rejection);
     const { snapshot: s } = v.value;
     this.#readLogLevels();
+    this.#book.clear();
+    for (const p of s.positions) this.#book.set(p.symbol, p);
     // With a coordinator, only the positions this instance owns are its to manage.
     const coordinator = this.#coordinator;
     const mine = coordinator === undefined ? s.positions : s.positions.filter((p) => coordinator.owns(p.symbol));
@@ -509,12 +513,15 @@ export class RiskPlugin implements EnginePlugin {
   }
 
   /**
-   * True when `o` can only reduce the position of its symbol that the plugin manages: it is
+   * True when `o` can only reduce the position of its symbol (as the host's last snapshot
+   * shows it, or as the plugin manages it): it is
    * on that position's closing side (SELL for a LONG, BUY for a SHORT) and its quantity is at
    * most the position's. Its `intent` and `reduceOnly` flag are the sender's claims, not read.
    */
   #reducesManagedPosition(o: OrderRequest): boolean {
-    const position = (this.#stops as StopManager).get(o.symbol);
+    // The host's last snapshot (every position, including those another instance manages),
+    // else the position the stops manage.
+    const position = this.#book.get(o.symbol) ?? (this.#stops as StopManager).get(o.symbol);
     return position !== undefined && o.side === closingSide(position.side) && o.quantity <= position.quantity;
   }
 

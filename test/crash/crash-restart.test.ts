@@ -124,6 +124,9 @@ describe('crash safety: SIGKILL during order egress, then restart', () => {
           expect(stop.protection).toBe('CONVERGED');
         }
         expect(live).toHaveLength(SYMBOLS);
+        // The limit announced at logon held in every sliding second of the broker's receive
+        // times, across the kill and the restart (the new process waits one window first).
+        expect(broker.maxInAnyWindow(1_000), `run ${run}`).toBeLessThanOrEqual(60);
         expect(report.inDoubt).toBe(0);
         // By the broker's own records: nothing executed during the runs (no prices were fed);
         // now the market falls through every stop, and each position is closed exactly once —

@@ -72,14 +72,18 @@ describe('shutdown: drain until the broker holds the stops, or say so', () => {
       expect(second.err).not.toMatch(/ENGINE_DISPOSED|Unhandled|uncaught/i);
       const r2 = lastJson(second.out);
       expect(r2.converged).toBe(true);
-      // By the broker's record: each open position has exactly one live stop, for its size, at the plugin's price (rounded up to the 0.01 tick: longs).
+      // By the broker's record: each open position has exactly one live stop on the closing side,
+      // for its size, at the plugin's price rounded to the 0.01 tick only toward the tighter side
+      // (up for a long's SELL stop, down for a short's BUY stop).
       const live = broker.book.open().filter((o) => o.type === 'STOP_MARKET');
       for (const s of r2.stops) {
         const held = live.filter((o) => o.symbol === s.symbol);
         expect(held, s.symbol).toHaveLength(1);
+        expect(held[0]?.side).toBe(s.side === 'LONG' ? 'SELL' : 'BUY');
         expect(held[0]?.quantity).toBe(s.quantity);
-        expect((held[0]?.stopPrice as number) - s.stop).toBeGreaterThanOrEqual(0);
-        expect((held[0]?.stopPrice as number) - s.stop).toBeLessThan(0.01);
+        const tighterBy = s.side === 'LONG' ? (held[0]?.stopPrice as number) - s.stop : s.stop - (held[0]?.stopPrice as number);
+        expect(tighterBy, s.symbol).toBeGreaterThanOrEqual(0);
+        expect(tighterBy, s.symbol).toBeLessThan(0.01);
       }
       expect(live).toHaveLength(r2.stops.length);
       // The broker never saw more than its limit in any sliding second, across both processes.
