@@ -8,6 +8,12 @@ export interface RateLimiterOptions {
   readonly limit: number;
   /** Window length in ms. Default 1000. */
   readonly windowMs?: number;
+  /**
+   * Added to the window when spacing requests (ms): the broker counts on receipt, and two
+   * requests written exactly `windowMs` apart can arrive less than that apart when the first
+   * took longer on the wire. Set it above the variation of the one-way latency. Default 50.
+   */
+  readonly jitterMs?: number;
   /** Fraction of `limit` used, for a safety margin. Default 0.9 (at least 1 request). */
   readonly safety?: number;
   /** Clock in epoch ms. Default: `clock`'s. */
@@ -46,17 +52,21 @@ export class SlidingWindowRateLimiter {
   readonly #waiters: Array<() => void> = [];
   readonly #urgent: Array<() => void> = [];
   readonly #clock: Clock;
+  /** The window plus the wire's jitter: how far apart the first and the (capacity+1)-th request are written. */
+  readonly #spacing: number;
   #timer: TimerHandle | undefined;
 
   constructor(options: RateLimiterOptions) {
-    const { limit, windowMs = 1_000, safety = 0.9, clock = SYSTEM_CLOCK } = options;
+    const { limit, windowMs = 1_000, safety = 0.9, clock = SYSTEM_CLOCK, jitterMs = 50 } = options;
     const now = options.now ?? (() => clock.now());
     const problems: string[] = [];
     for (const p of [positiveIntegerProblem('limit', limit), positiveIntegerProblem('windowMs', windowMs)]) if (p !== undefined) problems.push(p);
+    if (!(typeof jitterMs === 'number' && jitterMs >= 0 && jitterMs <= 60_000)) problems.push(`jitterMs must be in [0, 60000], got ${String(jitterMs)}`);
     if (!(safety > 0 && safety <= 1)) problems.push(`safety must be in (0, 1], got ${String(safety)}`);
     if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });
     this.capacity = Math.max(1, Math.floor(limit * safety));
     this.windowMs = windowMs;
+    this.#spacing = windowMs + jitterMs;
     this.#now = now;
     this.#clock = clock;
     this.#stamps = new Float64Array(this.capacity);
@@ -138,7 +148,7 @@ export class SlidingWindowRateLimiter {
     const paused = this.#pausedUntil - now;
     if (this.#count < this.capacity) return Math.max(0, paused);
     const oldest = this.#stamps[this.#head] as number;
-    return Math.max(0, paused, oldest + this.windowMs - now);
+    return Math.max(0, paused, oldest + this.#spacing - now);
   }
 
   #record(now: number): void {

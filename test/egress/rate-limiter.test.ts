@@ -8,7 +8,7 @@ afterEach(() => vi.useRealTimers());
 describe('SlidingWindowRateLimiter', () => {
   it('admits ⌊limit·safety⌋ at once, then each next request when the oldest leaves the window', async () => {
     vi.useFakeTimers({ now: 0 });
-    const limiter = new SlidingWindowRateLimiter({ limit: 10, safety: 0.5 });
+    const limiter = new SlidingWindowRateLimiter({ limit: 10, safety: 0.5, jitterMs: 0 });
     expect(limiter.capacity).toBe(5);
     const admitted: number[] = [];
     const all = Array.from({ length: 7 }, () => limiter.acquire().then(() => admitted.push(Date.now())));
@@ -19,6 +19,18 @@ describe('SlidingWindowRateLimiter', () => {
     await vi.advanceTimersByTimeAsync(1);
     await Promise.all(all);
     expect(admitted).toEqual([0, 0, 0, 0, 0, 1000, 1000]);
+  });
+
+  it('spaces the (capacity+1)-th request a window plus the wire’s jitter after the first: two requests written a window apart can arrive closer (default jitter 50 ms)', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new SlidingWindowRateLimiter({ limit: 2, safety: 1 });
+    const admitted: number[] = [];
+    const all = Array.from({ length: 3 }, () => limiter.acquire().then(() => admitted.push(Date.now())));
+    await vi.advanceTimersByTimeAsync(1_049);
+    expect(admitted).toEqual([0, 0]);
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all(all);
+    expect(admitted).toEqual([0, 0, 1_050]);
   });
 
   it('never admits more than capacity in any window, whatever the arrival pattern (property, fake timers)', async () => {
@@ -47,7 +59,7 @@ describe('SlidingWindowRateLimiter', () => {
 
   it('serves waiters first come, first served, and tryAcquire does not jump the queue', async () => {
     vi.useFakeTimers({ now: 0 });
-    const limiter = new SlidingWindowRateLimiter({ limit: 1, safety: 1 });
+    const limiter = new SlidingWindowRateLimiter({ limit: 1, safety: 1, jitterMs: 0 });
     const order: string[] = [];
     await limiter.acquire();
     const a = limiter.acquire().then(() => order.push('a'));
