@@ -103,8 +103,12 @@ describe('more positions than maxPositions', () => {
     const d = plugin.beforeOrder(order({ symbol: 'NEW' }));
     expect(d).toMatchObject({ allow: false, code: 'POSITION_LIMIT' });
     expect(plugin.beforeOrder(order({ symbol: 'P3' })).allow).toBe(true); // adds to a held position
-    expect(plugin.beforeOrder(order({ symbol: 'NEW', intent: 'EXIT', side: 'SELL' })).allow).toBe(true);
-    expect(plugin.stats().orders.denied).toEqual({ POSITION_LIMIT: 1 });
+    // An exit is judged against the position: one that reduces a held position is let out; an
+    // "EXIT" with no position behind it (the snapshot's positions beyond maxPositions are
+    // refused, so unknown too) would open one: an entry.
+    expect(plugin.beforeOrder(order({ symbol: 'P3', intent: 'EXIT', side: 'SELL', quantity: 10 })).allow).toBe(true);
+    expect(plugin.beforeOrder(order({ symbol: 'NEW', intent: 'EXIT', side: 'SELL' }))).toMatchObject({ allow: false, code: 'POSITION_LIMIT' });
+    expect(plugin.stats().orders.denied).toEqual({ POSITION_LIMIT: 2 });
   });
 
   it('new positions replacing closed ones at the limit get their stops at once (regression: they were refused)', async () => {
