@@ -249,11 +249,13 @@ describe('execution reports', () => {
 
 describe('heartbeat and dead connections', () => {
   it('server pings keep a quiet connection alive past the client dead timeout and the broker pong timeout', async () => {
-    const b = await sim({ pingIntervalMs: 20, pongTimeoutMs: 100 });
-    const { c, reconciles } = client(b, { deadAfterMs: 250 });
+    // Times scaled so a loaded 2-core CI machine (child processes of other test files) cannot
+    // miss a pong deadline by a busy event loop alone: the same claim, at 50/400/1000 ms.
+    const b = await sim({ pingIntervalMs: 50, pongTimeoutMs: 400 });
+    const { c, reconciles } = client(b, { deadAfterMs: 1_000 });
     await c.connect();
     const watcher = await raw(b); // sees the same pings; answers them
-    await watcher.pings.atLeast(25); // ≥ 500 ms of silence but for pings: twice the dead timeout
+    await watcher.pings.atLeast(45); // ≥ 2 250 ms of silence but for pings: twice the dead timeout
     expect(reconciles.items).toEqual(['LOGON']);
     expect(b.connections).toBe(2);
     expect(await c.request('order.status', status('none')).catch((e: unknown) => (e as BrokerRequestError).code)).toBe(-2013);
