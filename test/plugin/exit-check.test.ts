@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRiskPlugin } from '../../src/index.js';
 import type { Position } from '../../src/vocabulary/market.js';
-import type { OrderDecision, OrderRequest } from '../../src/vocabulary/orders.js';
-import { fakeContext, MIN, T0 } from './helpers.js';
+import type { OrderDecision } from '../../src/vocabulary/orders.js';
+import { fakeContext, MIN, order, T0 } from './helpers.js';
 
 // The rule under test, as the risk policy states it: an order is an exit only when it is
 // opposite to a position the plugin manages (a LONG is reduced by a SELL, a SHORT by a BUY)
@@ -13,15 +13,6 @@ import { fakeContext, MIN, T0 } from './helpers.js';
 
 afterEach(() => vi.useRealTimers());
 
-const order = (o: Partial<OrderRequest> = {}): OrderRequest => ({
-  clientOrderId: 'o1',
-  symbol: 'AAA',
-  side: 'BUY',
-  quantity: 1,
-  type: 'MARKET',
-  intent: 'ENTRY',
-  ...o,
-});
 
 const long = (symbol: string, quantity: number): Position => ({ symbol, side: 'LONG', quantity, entryPrice: 100, openedAt: T0 });
 

@@ -1,21 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRiskPlugin, isBulwarkError, loadKernels } from '../../src/index.js';
 import type { RiskEvent } from '../../src/plugin/risk-events.js';
-import type { OrderRequest } from '../../src/vocabulary/orders.js';
 import { CLIENT_ORDER_ID } from '../../src/egress/client-order-id.js';
-import { bar, fakeContext, MIN, T0 } from './helpers.js';
+import { bar, fakeContext, MIN, order, T0 } from './helpers.js';
 
 afterEach(() => vi.useRealTimers());
 
-const order = (o: Partial<OrderRequest> = {}): OrderRequest => ({
-  clientOrderId: 'o1',
-  symbol: 'AAA',
-  side: 'BUY',
-  quantity: 1,
-  type: 'MARKET',
-  intent: 'ENTRY',
-  ...o,
-});
 
 async function started(config: Parameters<typeof createRiskPlugin>[0] = {}, ctxOpts: Parameters<typeof fakeContext>[0] = {}) {
   const plugin = createRiskPlugin(config);
