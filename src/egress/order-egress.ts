@@ -104,6 +104,8 @@ export class OrderEgress implements OrderSink {
   readonly #queue: EgressQueue<ProtectiveCommand>;
   readonly #waiting = new Map<string, Pending[]>();
   readonly #bulkhead: BulkheadPolicy;
+  /** Places in flight only protective requests may take (a quarter of maxInFlight, at least one; none when it is 1). */
+  readonly #reservedSlots: number;
   readonly #now: () => number;
   readonly #slotWanted = { PROTECTIVE: false, OTHER: false };
   #closed = false;
@@ -116,6 +118,8 @@ export class OrderEgress implements OrderSink {
     this.#o = options;
     this.#queue = new EgressQueue<ProtectiveCommand>({ capacity: options.queueCapacity ?? 10_000 });
     this.#bulkhead = bulkhead(options.maxInFlight ?? 8, 0);
+    const places = options.maxInFlight ?? 8;
+    this.#reservedSlots = places > 1 ? Math.max(1, Math.floor(places / 4)) : 0;
     this.#now = options.now ?? (options.clock === undefined ? Date.now : () => (options.clock as Clock).now());
     const reserve = options.reserveForProtective ?? 0.2;
     this.#otherGate = new SlidingWindowRateLimiter({
@@ -264,7 +268,10 @@ export class OrderEgress implements OrderSink {
     if (this.#closed) return;
     const lanes = which === 'PROTECTIVE' ? PROTECTIVE_LANES : OTHER_LANES;
     const waiting = lanes.reduce((n, l) => n + this.#queue.size(l), 0);
-    if (this.#slotWanted[which] || waiting === 0 || this.#bulkhead.executionSlots === 0) return;
+    // Requests in flight wait for their rate slot inside the bulkhead: normal orders may not take
+    // its last places, so a protective request never waits behind normal ones for a place.
+    const free = which === 'PROTECTIVE' ? 0 : this.#reservedSlots;
+    if (this.#slotWanted[which] || waiting === 0 || this.#bulkhead.executionSlots <= free) return;
     this.#slotWanted[which] = true;
     // The broker's limit itself is taken at the moment of writing (see #outcome); here only the
     // reserve keeps normal orders to their share.
@@ -274,7 +281,7 @@ export class OrderEgress implements OrderSink {
         this.#slotWanted[which] = false;
         // The other pump may have taken the last bulkhead place meanwhile: then this rate slot
         // goes unused, and the pump runs again when a request finishes.
-        const next = this.#bulkhead.executionSlots > 0 && !this.#closed ? this.#queue.dequeue(lanes) : undefined;
+        const next = this.#bulkhead.executionSlots > free && !this.#closed ? this.#queue.dequeue(lanes) : undefined;
         if (next !== undefined) {
           this.#active++;
           void this.#bulkhead

@@ -11,7 +11,8 @@ export interface RateLimiterOptions {
   /**
    * Added to the window when spacing requests (ms): the broker counts on receipt, and two
    * requests written exactly `windowMs` apart can arrive less than that apart when the first
-   * took longer on the wire. Set it above the variation of the one-way latency. Default 50.
+   * took longer on the wire. Set it above the variation of the one-way latency (loopback and
+   * a LAN: a few ms; raise it over a WAN). Default 20.
    */
   readonly jitterMs?: number;
   /** Fraction of `limit` used, for a safety margin. Default 0.9 (at least 1 request). */
@@ -57,7 +58,7 @@ export class SlidingWindowRateLimiter {
   #timer: TimerHandle | undefined;
 
   constructor(options: RateLimiterOptions) {
-    const { limit, windowMs = 1_000, safety = 0.9, clock = SYSTEM_CLOCK, jitterMs = 50 } = options;
+    const { limit, windowMs = 1_000, safety = 0.9, clock = SYSTEM_CLOCK, jitterMs = 20 } = options;
     const now = options.now ?? (() => clock.now());
     const problems: string[] = [];
     for (const p of [positiveIntegerProblem('limit', limit), positiveIntegerProblem('windowMs', windowMs)]) if (p !== undefined) problems.push(p);

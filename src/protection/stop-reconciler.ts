@@ -231,15 +231,6 @@ export class StopReconciler {
     this.#kick(this.#entry(symbol));
   }
 
-  /** An order as the broker showed it outside a command's answer (an execution report, a read). */
-  observe(order: ObservedOrder): void {
-    const e = this.#entries.get(order.symbol);
-    const t = e?.orders.get(order.clientOrderId);
-    if (e === undefined || t === undefined) return;
-    this.#update(t, order);
-    this.#kick(e);
-  }
-
   /** Counts of states over managed symbols. */
   summary(): ProtectionSummary {
     return Object.freeze({ converged: this.#counts.CONVERGED, pending: this.#counts.PENDING, unprotected: this.#counts.UNPROTECTED });
@@ -630,7 +621,7 @@ export class StopReconciler {
   /** Drops final and never-accepted orders of a converged symbol, and the symbol when nothing is left. */
   #prune(e: Entry): void {
     for (const [id, t] of e.orders) if (!isLive(t) && t.status !== 'UNKNOWN' && t.executed <= t.acked) e.orders.delete(id);
-    if (e.orders.size === 0 && e.desired === undefined && e.state === 'CONVERGED' && e.timer === undefined) {
+    if (e.orders.size === 0 && e.desired == null && e.state === 'CONVERGED' && e.timer === undefined) {
       this.#counts.CONVERGED--;
       this.#entries.delete(e.symbol);
     }

@@ -21,16 +21,16 @@ describe('SlidingWindowRateLimiter', () => {
     expect(admitted).toEqual([0, 0, 0, 0, 0, 1000, 1000]);
   });
 
-  it('spaces the (capacity+1)-th request a window plus the wire’s jitter after the first: two requests written a window apart can arrive closer (default jitter 50 ms)', async () => {
+  it('spaces the (capacity+1)-th request a window plus the wire’s jitter after the first: two requests written a window apart can arrive closer (default jitter 20 ms)', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new SlidingWindowRateLimiter({ limit: 2, safety: 1 });
     const admitted: number[] = [];
     const all = Array.from({ length: 3 }, () => limiter.acquire().then(() => admitted.push(Date.now())));
-    await vi.advanceTimersByTimeAsync(1_049);
+    await vi.advanceTimersByTimeAsync(1_019);
     expect(admitted).toEqual([0, 0]);
     await vi.advanceTimersByTimeAsync(1);
     await Promise.all(all);
-    expect(admitted).toEqual([0, 0, 1_050]);
+    expect(admitted).toEqual([0, 0, 1_020]);
   });
 
   it('never admits more than capacity in any window, whatever the arrival pattern (property, fake timers)', async () => {
