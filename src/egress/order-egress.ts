@@ -104,6 +104,8 @@ export class OrderEgress implements OrderSink {
   readonly #queue: EgressQueue<ProtectiveCommand>;
   readonly #waiting = new Map<string, Pending[]>();
   readonly #bulkhead: BulkheadPolicy;
+  /** Commands this process is delivering now (a reconcile must not settle them under it). */
+  readonly #inFlightKeys = new Set<string>();
   /** Places in flight only protective requests may take (a quarter of maxInFlight, at least one; none when it is 1). */
   readonly #reservedSlots: number;
   readonly #now: () => number;
@@ -150,6 +152,8 @@ export class OrderEgress implements OrderSink {
       if (journal === undefined) return tally;
       const resends: Promise<CommandResult>[] = [];
       for (const command of journal.inDoubt()) {
+        // Being delivered by this process right now: its own delivery settles it.
+        if (this.#inFlightKeys.has(this.#key(command))) continue;
         const known = await this.#status(command);
         if (known.kind === 'KNOWN' && appliedAt(command, known.order) === 'APPLIED') {
           tally.executed++;
@@ -301,9 +305,12 @@ export class OrderEgress implements OrderSink {
     const waiters = this.#waiting.get(key) ?? [];
     this.#waiting.delete(key);
     const attempts = { count: 0 };
+    this.#inFlightKeys.add(key);
     await this.#o.journal?.intent(command);
     const result = await this.#outcome(lane, command, attempts);
-    await this.#o.journal?.outcome(command, result);
+    this.#inFlightKeys.delete(key);
+    // An outcome still unknown stays in doubt in the journal: the next reconcile asks the broker.
+    if (result.ok || result.code !== 'IN_DOUBT') await this.#o.journal?.outcome(command, result);
     for (const w of waiters) w.resolve(result);
     // Stop placements, amends and cancels are the stop reconciler's to retry until the broker
     // shows them converged (or the position is reported UNPROTECTED): a dead letter of one
@@ -320,7 +327,11 @@ export class OrderEgress implements OrderSink {
 
   async #outcome(lane: EgressLane, command: ProtectiveCommand, attempts: { count: number }): Promise<CommandResult> {
     const id = command.clientOrderId;
-    const protective = lane === 'PROTECTIVE';
+    // The breaker holds back normal orders only: stops, closes and cancels (which remove a stop
+    // that no longer protects anything, or an entry order on a halt) always go out.
+    const protective = lane !== 'NORMAL';
+    // Stops and closes go first at the limiter and bypass a shared budget nobody can grant.
+    const urgent = lane === 'PROTECTIVE';
     const rounds = this.#o.maxInDoubtRounds ?? 3;
     let reconnects = 0;
     for (let round = 0; round <= rounds; round++) {
@@ -329,14 +340,14 @@ export class OrderEgress implements OrderSink {
           attempts.count++;
           // Connected first, then the slot: a slot is taken only to be written at once.
           await this.#o.client.ready?.();
-          await this.#takeShared(protective);
+          await this.#takeShared(urgent);
           try {
             // Every attempt takes its slot at the moment it is written: the broker counts on receipt.
             return await this.#o.limiter.run(() => {
               // Closed while this waited for its slot: nothing more leaves.
               if (this.#closed) return Promise.reject(new BulwarkError('EGRESS_CLOSED', 'egress closed'));
               return this.#o.client.request(methodOf(command), paramsOf(command));
-            }, protective);
+            }, urgent);
           } catch (e) {
             if (e instanceof BrokerRequestError && (e.action === 'RATE_LIMITED' || e.action === 'BANNED') && e.retryAfter !== undefined) {
               this.#o.limiter.pauseUntil(e.retryAfter);

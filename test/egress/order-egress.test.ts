@@ -151,18 +151,21 @@ describe('OrderEgress faults, one by one', () => {
     expect(s.events.some((e) => e.kind === 'ADOPTED' && e.reason === 'DUPLICATE')).toBe(true);
   });
 
-  it('an open breaker refuses cancels and normal orders at once, and never holds protective orders back', async () => {
+  it('an open breaker refuses normal orders at once, and never holds protective orders or cancels back', async () => {
     vi.useFakeTimers({ now: 0 });
     let healthy = false;
     const s = await setup(() => (healthy ? 'EXECUTE' : err(503, -1008)), { maxAttempts: 1, breakAfter: 2, halfOpenAfterMs: 5_000 });
     const first = [s.egress.send(close('x1')), s.egress.send(close('x2'))];
     await vi.advanceTimersByTimeAsync(100);
     expect((await Promise.all(first)).map((r) => r.ok)).toEqual([false, false]); // two busy answers open the breaker
-    const refused = await s.egress.send(cancel('c1'));
-    expect(!refused.ok && refused.code).toBe('VENUE_REDUCING');
     const normal = await s.egress.send(stop('n1'), 'NORMAL');
     expect(!normal.ok && normal.code).toBe('VENUE_REDUCING');
     healthy = true;
+    // A cancel (of a stop that no longer protects anything) goes out too: the breaker holds back normal orders only.
+    const cancelled = s.egress.send(cancel('x0'));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(await cancelled).toMatchObject({ ok: true, clientOrderId: 'x0' });
+    expect(s.calls.filter((c) => c[0] === 'order.cancel')).toHaveLength(1);
     // While the breaker is open, a protective placement goes out at once (at the rate limit), not one per probe period.
     const sent = s.egress.send(stop('p1'));
     await vi.advanceTimersByTimeAsync(10);
