@@ -148,6 +148,16 @@ export class BrokerOrderService implements OrderService {
   }
 
   /**
+   * Books what the broker shows executed of one of Bulwark's orders beyond what was booked
+   * (the stop reconciler saw it in `order.status` or an open-order read, and no report came):
+   * priced at the order's stop price, as a reconcile does.
+   */
+  bookExecuted(order: ObservedOrder): void {
+    if (!this.isOurs(order.clientOrderId) || order.price === undefined) return;
+    this.#book(order.clientOrderId, order.symbol, order.side, order.executedQty, order.price);
+  }
+
+  /**
    * Books one execution report (the adapter has already dropped exact duplicates), if it is
    * for one of Bulwark's client ids; any other is counted as `FOREIGN_EXECUTION` and left to
    * the host's portfolio snapshot (the account trades outside Bulwark too).
@@ -158,7 +168,13 @@ export class BrokerOrderService implements OrderService {
       this.#o.onForeign?.(report);
       return;
     }
-    this.#book(report.clientOrderId, report.symbol, report.side, Number(report.cumQty), Number(report.lastPrice));
+    // A report without a fill in it (a cancel, an amend) can still show a cumQty whose fill
+    // report was lost: booked at the stop price (the order object carries no fill price)
+    // before the stop is retired, or it would never be booked.
+    const last = Number(report.lastPrice);
+    const stop = this.#o.journal.liveStop(report.clientOrderId);
+    const price = last > 0 ? last : stop?.kind === 'PLACE_STOP' ? stop.stopPrice : Number.NaN;
+    this.#book(report.clientOrderId, report.symbol, report.side, Number(report.cumQty), price);
     if (FINAL_ORDER_STATUSES.has(report.status)) void this.#o.journal.done(report.clientOrderId);
   }
 

@@ -127,6 +127,11 @@ export class OrderJournal {
     return this.#append({ t: 'PENDING', stops, at: this.#now() });
   }
 
+  /** The live stop with this client id, as last accepted (its latest stop price); undefined when none. */
+  liveStop(clientOrderId: string): ProtectiveCommand | undefined {
+    return this.#stops.get(clientOrderId);
+  }
+
   /** Stops the broker accepted (placed or amended) and that were not cancelled since. */
   liveStops(): readonly ProtectiveCommand[] {
     return [...this.#stops.values()];

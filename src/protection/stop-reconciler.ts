@@ -97,6 +97,10 @@ interface Tracked {
   acked: number;
   stopPrice: number;
   status: TrackedStatus;
+  /** Since when the broker has shown more executed than the host booked (NaN: nothing unbooked). */
+  unbookedSince: number;
+  /** The executed quantity the order path was last asked to book (see `bookExecuted`). */
+  bookAsked: number;
 }
 
 interface Entry {
@@ -117,8 +121,17 @@ interface Entry {
   readonly since: number;
   /** Since when no live stop of the desired side rests (NaN while one does). */
   bareSince: number;
-  /** Since when an execution seen at the broker waits for the host's fill (NaN: none waits). */
+  /** Position updates (snapshots) received for the symbol: each confirms the desired size. */
+  sizeEpoch: number;
+  /**
+   * The size epoch at which an execution of one of our stops was seen (undefined: none
+   * pending): the desired size predates it until a newer position update comes.
+   */
+  fenceEpoch: number | undefined;
+  /** Since when that execution waits for a position update. */
   fenceSince: number;
+  /** What executed since the fence began (taken off the desired size if no update comes in time). */
+  fenceExecuted: number;
 }
 
 type Action =
@@ -186,10 +199,19 @@ export class StopReconciler {
     await this.reread();
   }
 
-  /** Sets what `symbol`'s stop should be (undefined: the position is flat, so no stop). */
-  setDesired(symbol: string, desired: DesiredStop | undefined): void {
+  /**
+   * Sets what `symbol`'s stop should be (undefined: the position is flat, so no stop).
+   * `sizeConfirmed`: the size comes from a position update (a snapshot) made after every
+   * execution seen so far; a stop's price move passes false. Until a confirmed size follows an
+   * execution of one of our stops, no stop is placed or changed for the old size.
+   */
+  setDesired(symbol: string, desired: DesiredStop | undefined, sizeConfirmed = true): void {
     if (this.#disposed) return;
     const e = this.#entry(symbol);
+    if (sizeConfirmed) {
+      e.sizeEpoch++;
+      if (e.fenceEpoch !== undefined && e.sizeEpoch > e.fenceEpoch) this.#kick(e);
+    }
     const d = e.desired;
     if (desired !== undefined && d != null && d.side === desired.side && d.quantity === desired.quantity && d.stopPrice === desired.stopPrice) return;
     if (desired === undefined && d === undefined) return;
@@ -225,10 +247,15 @@ export class StopReconciler {
     const t = this.#entries.get(symbol)?.orders.get(clientOrderId);
     if (t === undefined || !(quantity > 0)) return;
     t.acked += quantity;
-    if (t.acked > t.executed) t.executed = t.acked;
+    const e = this.#entry(symbol);
+    if (t.acked > t.executed) {
+      this.#fence(e, t.acked - t.executed);
+      t.executed = t.acked;
+    }
+    if (t.acked >= t.executed) t.unbookedSince = Number.NaN;
     if (t.executed >= t.quantity - 1e-12 && t.status !== 'UNKNOWN') t.status = 'FILLED';
     else if (t.status === 'NEW') t.status = 'PARTIALLY_FILLED';
-    this.#kick(this.#entry(symbol));
+    this.#kick(e);
   }
 
   /** Counts of states over managed symbols. */
@@ -317,9 +344,9 @@ export class StopReconciler {
       const e = this.#entry(o.symbol);
       let t = e.orders.get(o.clientOrderId);
       if (t === undefined) {
-        t = { id: o.clientOrderId, side: o.side, quantity: o.quantity, executed: o.executedQty, acked: o.executedQty, stopPrice: o.price ?? Number.NaN, status: o.status };
+        t = { id: o.clientOrderId, side: o.side, quantity: o.quantity, executed: o.executedQty, acked: o.executedQty, stopPrice: o.price ?? Number.NaN, status: o.status, unbookedSince: Number.NaN, bookAsked: 0 };
         e.orders.set(t.id, t);
-      } else this.#update(t, o);
+      } else this.#update(t, o, e);
     }
     for (const e of this.#entries.values()) {
       for (const t of e.orders.values()) if (isLive(t) && !seen.has(t.id)) t.status = 'UNKNOWN'; // no longer open: ask what became of it
@@ -364,7 +391,10 @@ export class StopReconciler {
         hard: undefined,
         since: this.#clock.now(),
         bareSince: Number.NaN,
+        sizeEpoch: 0,
+        fenceEpoch: undefined,
         fenceSince: Number.NaN,
+        fenceExecuted: 0,
       };
       this.#counts.CONVERGED++;
       this.#entries.set(symbol, e);
@@ -372,12 +402,25 @@ export class StopReconciler {
     return e;
   }
 
-  #update(t: Tracked, o: ObservedOrder): void {
+  #update(t: Tracked, o: ObservedOrder, e: Entry): void {
     t.side = o.side;
     t.quantity = o.quantity;
+    const before = t.executed;
     t.executed = Math.max(o.executedQty, t.acked);
+    if (t.executed > before) this.#fence(e, t.executed - before);
+    if (t.executed > t.acked && Number.isNaN(t.unbookedSince)) t.unbookedSince = this.#clock.now();
     if (o.price !== undefined) t.stopPrice = o.price;
     t.status = o.status;
+  }
+
+  /** Notes that `executed` more of one of `e`'s stops executed at the broker (see `setDesired`). */
+  #fence(e: Entry, executed: number): void {
+    if (e.fenceEpoch === undefined) {
+      e.fenceEpoch = e.sizeEpoch;
+      e.fenceSince = this.#clock.now();
+      e.fenceExecuted = 0;
+    }
+    e.fenceExecuted += executed;
   }
 
   /**
@@ -448,21 +491,30 @@ export class StopReconciler {
   #plan(e: Entry): Action {
     const now = this.#clock.now();
     for (const t of e.orders.values()) if (t.status === 'UNKNOWN') return { kind: 'STATUS', order: t };
-    // An execution the broker showed that the host has not booked yet: the position's size is
-    // not known until it has (or until fenceMs, when the broker's record is taken as is).
-    let unbooked = 0;
-    for (const t of e.orders.values()) unbooked += Math.max(0, t.executed - t.acked);
-    if (unbooked > 1e-12) {
-      if (Number.isNaN(e.fenceSince)) e.fenceSince = now;
-      const until = e.fenceSince + (this.#o.fenceMs ?? 5_000);
-      if (now < until) return { kind: 'WAIT', until, state: 'PENDING' };
-      for (const t of e.orders.values()) t.acked = Math.max(t.acked, t.executed);
-      if (e.desired != null) {
-        const rest = e.desired.quantity - unbooked;
-        e.desired = rest > 1e-12 ? Object.freeze({ ...e.desired, quantity: rest }) : undefined;
+    // An execution of one of our stops seen after the last position update: the desired size
+    // predates it. Wait for an update (the host's snapshot), or, after fenceMs, take what
+    // executed off the size.
+    if (e.fenceEpoch !== undefined) {
+      if (e.sizeEpoch <= e.fenceEpoch) {
+        const until = e.fenceSince + (this.#o.fenceMs ?? 5_000);
+        if (now < until) return { kind: 'WAIT', until, state: 'PENDING' };
+        if (e.desired != null) {
+          const rest = e.desired.quantity - e.fenceExecuted;
+          e.desired = rest > 1e-12 ? Object.freeze({ ...e.desired, quantity: rest }) : undefined;
+        }
       }
+      e.fenceEpoch = undefined;
+      e.fenceSince = Number.NaN;
+      e.fenceExecuted = 0;
     }
-    e.fenceSince = Number.NaN;
+    // An execution the host has not booked for fenceMs (its report lost, with no later report
+    // to show a seq gap): the order path is asked to book it from the broker's record.
+    for (const t of e.orders.values()) {
+      if (!(t.executed > t.acked) || !(t.executed > t.bookAsked) || Number.isNaN(t.unbookedSince)) continue;
+      if (now < t.unbookedSince + (this.#o.fenceMs ?? 5_000)) continue;
+      t.bookAsked = t.executed;
+      this.#o.orders.bookExecuted?.({ clientOrderId: t.id, symbol: e.symbol, side: t.side, type: 'STOP', quantity: t.quantity, executedQty: t.executed, price: t.stopPrice, status: t.executed >= t.quantity ? 'FILLED' : 'PARTIALLY_FILLED' });
+    }
     const live = [...e.orders.values()].filter(isLive);
     let desired = e.desired;
     if (desired === null) {
@@ -523,7 +575,7 @@ export class StopReconciler {
           if (open === undefined) return false;
           const o = open.find((x) => x.clientOrderId === t.id);
           if (o === undefined) t.status = t.executed > 0 ? 'FILLED' : 'NEVER';
-          else this.#update(t, o);
+          else this.#update(t, o, e);
           return true;
         }
         let o: ObservedOrder | undefined;
@@ -533,7 +585,7 @@ export class StopReconciler {
           return false; // still unknown: asked again after a backoff
         }
         if (o === undefined) t.status = 'NEVER';
-        else this.#update(t, o);
+        else this.#update(t, o, e);
         return true;
       }
       case 'CANCEL': {
@@ -547,7 +599,7 @@ export class StopReconciler {
         const { want } = a;
         let t = e.orders.get(a.id);
         if (t === undefined) {
-          t = { id: a.id, side: want.side, quantity: want.quantity, executed: 0, acked: 0, stopPrice: want.stopPrice, status: 'UNKNOWN' };
+          t = { id: a.id, side: want.side, quantity: want.quantity, executed: 0, acked: 0, stopPrice: want.stopPrice, status: 'UNKNOWN', unbookedSince: Number.NaN, bookAsked: 0 };
           e.orders.set(t.id, t);
         }
         // Unknown until the broker answers: a lost answer leaves it to `order.status`.
@@ -596,7 +648,7 @@ export class StopReconciler {
     const cls: ResultClass = r === undefined ? 'UNKNOWN' : classifyResult(r);
     switch (cls) {
       case 'OK':
-        if (r?.ok === true && r.order !== undefined) this.#update(t, r.order);
+        if (r?.ok === true && r.order !== undefined) this.#update(t, r.order, e);
         else assume();
         e.hard = undefined;
         return true;

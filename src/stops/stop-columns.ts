@@ -115,6 +115,11 @@ export class StopState {
   orderId: string;
   /** The symbol's slot when the caller keys bars by slot, else -1. */
   slot = -1;
+  /**
+   * CLOSING because the resting stop executed at the broker (BROKER mode with a reconciler):
+   * a snapshot that still shows the position re-opens it (the fill may have been old news).
+   */
+  stopFilled = false;
   /** The row in the columns; -1 once released. */
   row: number;
   #status: 'OPEN' | 'CLOSING' = 'OPEN';

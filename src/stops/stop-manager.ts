@@ -17,8 +17,8 @@ export type StopMode = 'LOCAL' | 'BROKER';
 
 /** What BROKER mode needs of the stop reconciler (see `StopReconciler`). */
 export interface ProtectionPort {
-  /** What `symbol`'s stop should be; undefined when the position is flat. */
-  setDesired(symbol: string, desired: DesiredStop | undefined): void;
+  /** What `symbol`'s stop should be; undefined when the position is flat. `sizeConfirmed`: from a position update (see `StopReconciler.setDesired`). */
+  setDesired(symbol: string, desired: DesiredStop | undefined, sizeConfirmed?: boolean): void;
   /** The host booked a fill of one of Bulwark's stop orders. */
   fillApplied(symbol: string, clientOrderId: string, quantity: number): void;
   /** True for one of the stop orders managed for `symbol`. */
@@ -208,10 +208,14 @@ export class StopManager {
     for (const p of positions) {
       const s = this.#states.get(p.symbol);
       if (s !== undefined && s.side === p.side) {
-        if (s.quantity !== p.quantity) {
-          s.quantity = p.quantity;
-          this.#desire(s);
+        s.quantity = p.quantity;
+        if (s.stopFilled) {
+          s.stopFilled = false;
+          s.status = 'OPEN';
         }
+        // Every snapshot confirms the size, changed or not (the reconciler waits for one after
+        // an execution of the stop before it places or resizes anything).
+        this.#desire(s, true);
         continue;
       }
       if (s !== undefined) this.#drop(s); // flipped: a new position on the other side
@@ -237,7 +241,7 @@ export class StopManager {
         orderId: adopt && this.#o.protection === undefined ? restored.clientOrderId : this.#nextId(),
       });
       this.#states.set(p.symbol, state);
-      if (adopt) this.#desire(state);
+      if (adopt) this.#desire(state, true);
       this.#refresh(state.row, p.entryPrice, Number.NaN);
     }
     // Restored stops whose position has not come back within the grace period protect
@@ -340,18 +344,17 @@ export class StopManager {
     const s = this.#states.get(fill.symbol);
     const port = this.#o.protection;
     if (port !== undefined && port.isStopOrder(fill.symbol, fill.orderId)) {
-      // The position's new size first, then the fill: the reconciler plans with both.
-      if (s !== undefined && s.status === 'OPEN') {
-        if (fill.quantity < s.quantity - 1e-12) {
-          s.quantity -= fill.quantity;
-          this.#desire(s);
-        } else {
-          this.counters.triggered++;
-          this.#time = fill.timestamp;
-          this.#report('TRIGGERED', s, s.stop, fill.price, Number.NaN);
-          s.status = 'CLOSING';
-          port.setDesired(s.symbol, undefined);
-        }
+      // The position's size comes from the host's snapshots, not from this fill: a fill can
+      // arrive after a snapshot that already shows it (or after a flip). The reconciler holds
+      // the stop as it is until the next snapshot confirms the size.
+      if (s !== undefined && s.status === 'OPEN' && fill.quantity >= s.quantity - 1e-12) {
+        // Filled at the broker: the stop stops trailing until a snapshot says whether the
+        // position is gone (it usually is) or still there (the fill was old news: re-opened).
+        this.counters.triggered++;
+        this.#time = fill.timestamp;
+        this.#report('TRIGGERED', s, s.stop, fill.price, Number.NaN);
+        s.status = 'CLOSING';
+        s.stopFilled = true;
       }
       port.fillApplied(fill.symbol, fill.orderId, fill.quantity);
       return;
@@ -376,7 +379,7 @@ export class StopManager {
     if (s === undefined || s.orderId !== command.clientOrderId || s.status !== 'CLOSING') return;
     s.status = 'OPEN';
     s.orderId = this.#nextId();
-    this.#desire(s);
+    this.#desire(s, false);
   }
 
   /**
@@ -443,7 +446,7 @@ export class StopManager {
     else this.counters.moved++;
     if (this.#o.mode !== 'BROKER') return;
     if (this.#o.protection !== undefined) {
-      this.#desire(s);
+      this.#desire(s, false);
       return;
     }
     const side = closingSide(s.side);
@@ -470,19 +473,19 @@ export class StopManager {
     });
   }
 
-  /** BROKER mode with a reconciler: tells it what `s`'s stop should be now. */
-  #desire(s: StopState): void {
+  /** BROKER mode with a reconciler: tells it what `s`'s stop should be now (`sizeConfirmed`: the size is from a snapshot). */
+  #desire(s: StopState, sizeConfirmed: boolean): void {
     const port = this.#o.protection;
     if (port === undefined || this.#o.mode !== 'BROKER') return;
-    if (s.status !== 'OPEN' || !(s.quantity > 0)) port.setDesired(s.symbol, undefined);
-    else if (!Number.isNaN(s.stop)) port.setDesired(s.symbol, { side: closingSide(s.side), quantity: s.quantity, stopPrice: s.stop });
+    if (s.status !== 'OPEN' || !(s.quantity > 0)) port.setDesired(s.symbol, undefined, sizeConfirmed);
+    else if (!Number.isNaN(s.stop)) port.setDesired(s.symbol, { side: closingSide(s.side), quantity: s.quantity, stopPrice: s.stop }, sizeConfirmed);
   }
 
   #trigger(s: StopState): void {
     s.status = 'CLOSING';
     this.counters.triggered++;
     // Closed here (LOCAL mode, or BROKER mode while the broker cannot hold the stop): no stop should rest any more.
-    if (this.#o.mode === 'BROKER') this.#o.protection?.setDesired(s.symbol, undefined);
+    if (this.#o.mode === 'BROKER') this.#o.protection?.setDesired(s.symbol, undefined, false);
     void this.#o.coalescer.submit(s.symbol, {
       kind: 'CLOSE_POSITION',
       clientOrderId: s.orderId,

@@ -48,6 +48,11 @@ export interface OrderService extends OrderSink {
    * Protective stops the last process wanted but had not seen resting at the broker when it
    * stopped (from its journal): restored first at start. Optional.
    */
+  /**
+   * The broker shows `order` executed beyond what was booked, and no report came for it (lost,
+   * with no later report to reveal a gap): book the difference from this record. Optional.
+   */
+  bookExecuted?(order: ObservedOrder): void;
   /** True for a client id Bulwark placed (e.g. recorded in the order path's journal). Optional. */
   isOurs?(clientOrderId: string): boolean;
   pendingStops?(): readonly { readonly symbol: string; readonly side: OrderSide; readonly quantity: number; readonly stopPrice: number }[];

@@ -425,11 +425,9 @@ describe('hostile fills through onFill', () => {
           expect(reference.plugin.stats().fills).toEqual({ received: fills.length - rejected, rejected: 0 });
           for (const symbol of POOL) expect(hostile.plugin.stopOf(symbol), symbol).toEqual(reference.plugin.stopOf(symbol));
           expect(s.stops).toEqual(reference.plugin.stats().stops);
-          // A full fill of the resting stop closes the position; a partial one shrinks it (the rest stays protected).
-          const shrunk = POOL.filter((symbol) => (hostile.plugin.stopOf(symbol)?.quantity ?? 10) < 10).length;
           await Promise.all([hostile.plugin.onDispose(), reference.plugin.onDispose()]);
           for (const code of Object.keys(tally.counts)) seen.add(code);
-          triggered += s.stops.triggered + shrunk;
+          triggered += s.stops.triggered;
         },
       ),
       { seed: 6002, numRuns: 100 },
@@ -437,7 +435,8 @@ describe('hostile fills through onFill', () => {
     for (const code of ['MALFORMED_RECORD', 'MISSING_FIELD', 'INVALID_SYMBOL', 'INVALID_SIDE', 'INVALID_QUANTITY', 'INVALID_TIMESTAMP', 'NON_FINITE_VALUE', 'NON_POSITIVE_PRICE', 'VALUE_OUT_OF_RANGE']) {
       expect(seen.has(code), code).toBe(true);
     }
-    expect(triggered).toBeGreaterThan(50); // valid fills of stop orders did close or shrink positions
+    // Valid fills of whole stop orders did trigger them (a partial fill leaves the size to the host's next snapshot).
+    expect(triggered).toBeGreaterThan(25);
   });
 });
 
