@@ -23,6 +23,7 @@ import { VirtualClock, type Clock, type TimerHandle } from '../../src/util/clock
 import type { Fill, Position } from '../../src/vocabulary/market.js';
 import { BrokerModel, type Fault, type OrderObject, type ReportFault } from '../model/broker-model.js';
 import { ModelClient } from './model-client.js';
+import { rng } from '../helpers/random.js';
 
 export const T0 = Date.parse('2026-03-02T14:30:00Z');
 export const SYMBOLS = ['S0', 'S1', 'S2', 'S3', 'S4', 'S5'] as const;
@@ -864,7 +865,7 @@ export async function runSchedule(s: Schedule, coverage: Coverage = newCoverage(
   const realNow = Date.now;
   const realRandom = Math.random;
   Date.now = () => w.clock.now();
-  Math.random = prng(hashOf(JSON.stringify(s)));
+  Math.random = rng(hashOf(JSON.stringify(s)));
   try {
     await w.open();
     for (let i = 0; i < s.steps.length; i++) await w.run(s.steps[i]!, i);
@@ -898,17 +899,6 @@ function hashOf(text: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: a small seeded generator in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** The failure message of a run: the schedule, each broken promise with its symbol's story, the last events. */
 export function failureReport(s: Schedule, problems: readonly string[], w: World): string {
