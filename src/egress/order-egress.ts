@@ -53,8 +53,6 @@ export interface OrderEgressOptions {
   readonly maxInDoubtRounds?: number;
   /** Share of the rate limit only protective orders may use. Default 0.2. */
   readonly reserveForProtective?: number;
-  /** Wait before retrying a protective command the open breaker refused (ms). Default 1 000. */
-  readonly probeDelayMs?: number;
   /**
    * An order-rate budget shared with other instances (e.g. a `RedisCoordinator`): every
    * request also takes one order from it, waiting `sharedBudgetRetryMs` between refusals.
