@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,9 +85,23 @@ describe('crash safety: SIGKILL during order egress, then restart', () => {
         const stateDir = join(dir, `run-${run}`);
         // Kill after a seeded number of order requests reached the broker: from the first
         // placements to deep in the amends.
-        const after = 1 + Math.floor(killAt() * 30);
+        const drawn = 1 + Math.floor(killAt() * 30);
+        // Every fourth run stalls the connection after the first request (below): the other
+        // placements are then in flight, never received, at the kill.
+        const after = run % 4 === 0 ? 1 : drawn;
         const first = replay(data, broker.url, stateDir);
         await until(() => requests(broker) >= after || first.output().includes('"summary"'), 30_000);
+        if (run % 4 === 0) {
+          // Every fourth run, the connection goes silent first (half-open: what is written to it
+          // never executes) until every placement is journaled: those are certainly in flight
+          // at the kill, journaled but never received.
+          broker.stall();
+          const journalPath = join(stateDir, 'journal.jsonl');
+          await until(() => {
+            const text = existsSync(journalPath) ? readFileSync(journalPath, 'utf8') : '';
+            return (text.match(/"t":"INTENT","command":\{"kind":"PLACE_STOP"/g) ?? []).length >= SYMBOLS;
+          }, 30_000);
+        }
         first.kill();
         await first.exited;
         await new Promise((r) => setImmediate(r)); // frames already received are handled
