@@ -82,28 +82,21 @@ export class BulwarkMetrics {
     this.#orders = new Counter({ name: `${p}orders_total`, help: 'Orders through the egress, by lane and outcome.', labelNames: ['lane', 'outcome'], registers: [registry] });
     this.#retries = new Counter({ name: `${p}order_retries_total`, help: 'Attempts beyond the first for orders the broker accepted.', registers: [registry] });
     this.#breaker = new Counter({ name: `${p}breaker_transitions_total`, help: 'Venue circuit-breaker transitions, by the trading state entered.', labelNames: ['to'], registers: [registry] });
-    new Gauge({
-      name: `${p}trading_state`,
-      help: 'The risk plugin trading state: 1 for the current state, 0 for the others.',
-      labelNames: ['state'],
-      registers: [registry],
-      collect() {
-        const s = sources().plugin?.();
-        if (s === undefined) return;
-        for (const state of TRADING_STATES) this.set({ state }, state === s.state ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: `${p}protection_positions`,
-      help: 'BROKER mode: positions by the state of their stop at the broker (converged, pending, unprotected).',
-      labelNames: ['state'],
-      registers: [registry],
-      collect() {
-        const s = sources().plugin?.();
-        if (s === undefined) return;
-        for (const [state, n] of Object.entries(s.protection)) this.set({ state }, n);
-      },
-    });
+    // Gauges by state, read from the plugin's stats at scrape time.
+    const byState = (name: string, help: string, read: (s: RiskPluginStats) => Iterable<readonly [string, number]>) =>
+      new Gauge({
+        name: `${p}${name}`,
+        help,
+        labelNames: ['state'],
+        registers: [registry],
+        collect() {
+          const s = sources().plugin?.();
+          if (s === undefined) return;
+          for (const [state, n] of read(s)) this.set({ state }, n);
+        },
+      });
+    byState('trading_state', 'The risk plugin trading state: 1 for the current state, 0 for the others.', (s) => TRADING_STATES.map((state) => [state, state === s.state ? 1 : 0] as const));
+    byState('protection_positions', 'BROKER mode: positions by the state of their stop at the broker (converged, pending, unprotected).', (s) => Object.entries(s.protection));
     const gauge = (name: string, help: string, read: (s: MetricSources) => (() => number) | undefined) =>
       new Gauge({
         name: `${p}${name}`,
