@@ -255,11 +255,11 @@ export class OrderEgress implements OrderSink {
   }
 
   /**
-   * Two pumps share the broker's rate limit. Each takes a rate-limit slot first and only then
-   * picks the item to send, so the choice is made at the moment of sending. The protective
-   * pump waits only for the shared limiter; the other pump must also pass a gate that gives
-   * REDUCE and NORMAL orders at most (1 − reserveForProtective) of the rate, so a burst of
-   * normal orders can never take the whole window from a stop.
+   * Two pumps move commands from the queue into the bulkhead of requests in flight. The
+   * broker's rate limit is taken later, at the moment each attempt is written (see #outcome),
+   * protective attempts first. The other pump must also pass a gate that gives REDUCE and
+   * NORMAL orders at most (1 − reserveForProtective) of the rate, and may not take the
+   * bulkhead's last places, so a burst of normal orders can never hold a stop back.
    */
   #pump(): void {
     this.#pumpLanes('PROTECTIVE');
@@ -281,8 +281,8 @@ export class OrderEgress implements OrderSink {
     void gate
       .then(() => {
         this.#slotWanted[which] = false;
-        // The other pump may have taken the last bulkhead place meanwhile: then this rate slot
-        // goes unused, and the pump runs again when a request finishes.
+        // The other pump may have taken the last bulkhead place meanwhile: then nothing is
+        // dequeued now (a gate slot goes unused), and the pump runs again when a request finishes.
         const next = this.#bulkhead.executionSlots > free && !this.#closed ? this.#queue.dequeue(lanes) : undefined;
         if (next !== undefined) {
           this.#active++;
@@ -423,8 +423,8 @@ export class OrderEgress implements OrderSink {
   }
 
   /**
-   * Whether the broker has the command's order, and its status: asked by client id, through
-   * the limiter. NEVER_SEEN is the broker's -2013; UNKNOWN, any other failure.
+   * The command's order as the broker shows it, asked by client id (`order.status` is not
+   * counted against the rate limit). NEVER_SEEN is the broker's -2013; UNKNOWN, any other failure.
    */
   async #status(command: ProtectiveCommand): Promise<{ readonly kind: 'KNOWN'; readonly order: ObservedOrder } | { readonly kind: 'NEVER_SEEN' | 'UNKNOWN' }> {
     try {
@@ -446,7 +446,7 @@ export class OrderEgress implements OrderSink {
  * an amend shows the new stop price and quantity; a cancel shows CANCELED. FINAL when the
  * order has ended otherwise; PENDING when it is working but not as asked.
  */
-export function appliedAt(command: ProtectiveCommand, order: ObservedOrder): 'APPLIED' | 'FINAL' | 'PENDING' {
+function appliedAt(command: ProtectiveCommand, order: ObservedOrder): 'APPLIED' | 'FINAL' | 'PENDING' {
   switch (command.kind) {
     case 'PLACE_STOP':
       return order.side === command.side && order.type === 'STOP' && same(order.quantity, command.quantity) && same(order.price, command.stopPrice) ? 'APPLIED' : 'PENDING';

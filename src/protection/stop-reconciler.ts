@@ -144,6 +144,8 @@ type Action =
 
 const LIVE: ReadonlySet<TrackedStatus> = new Set(['NEW', 'PARTIALLY_FILLED']);
 const isLive = (t: Tracked) => LIVE.has(t.status);
+/** Executed at the broker beyond what the host booked, and not yet handed to `bookExecuted`. */
+const awaitsBooking = (t: Tracked) => t.executed > t.acked && t.executed > t.bookAsked && !Number.isNaN(t.unbookedSince);
 
 /**
  * Converges the broker's protective stops (observed) to the plugin's (desired), as a
@@ -239,15 +241,14 @@ export class StopReconciler {
 
   /**
    * The host booked `quantity` of `clientOrderId` (one of Bulwark's stops on `symbol`) as a
-   * fill: the broker executed it. The position's size follows from the host (its fills and
-   * snapshots); until the host has booked what the broker shows executed, the size is not
-   * trusted and no new stop is placed for it.
+   * fill: the broker executed it. The position's size still comes from the host's snapshots:
+   * nothing is placed or resized for the symbol until the next one (see `setDesired`).
    */
   fillApplied(symbol: string, clientOrderId: string, quantity: number): void {
-    const t = this.#entries.get(symbol)?.orders.get(clientOrderId);
-    if (t === undefined || !(quantity > 0)) return;
+    const e = this.#entries.get(symbol);
+    const t = e?.orders.get(clientOrderId);
+    if (e === undefined || t === undefined || !(quantity > 0)) return;
     t.acked += quantity;
-    const e = this.#entry(symbol);
     if (t.acked > t.executed) {
       this.#fence(e, t.acked - t.executed);
       t.executed = t.acked;
@@ -454,12 +455,16 @@ export class StopReconciler {
     e.running = true;
     this.#active++;
     try {
-      for (let i = 0; i < 64 && !this.#disposed; i++) {
+      // A released symbol (another instance took it over) is left as it is, mid-step included.
+      for (let i = 0; i < 64 && !this.#disposed && this.#entries.get(e.symbol) === e; i++) {
         const action = this.#plan(e);
         if (action.kind === 'DONE') {
           this.#setState(e, action.state, action.code, action.message);
           e.backoff = undefined;
           this.#prune(e);
+          // An unbooked execution not yet due to be booked: look again when it is.
+          const due = this.#bookDue(e);
+          if (due !== undefined && this.#entries.get(e.symbol) === e) this.#later(e, due - this.#clock.now());
           return;
         }
         if (action.kind === 'WAIT') {
@@ -469,18 +474,31 @@ export class StopReconciler {
         }
         if (e.state === 'CONVERGED') this.#setState(e, 'PENDING', undefined, undefined);
         const progressed = await this.#act(e, action);
+        if (this.#entries.get(e.symbol) !== e) return;
         if (!progressed) {
           e.backoff = (e.backoff ?? this.#backoff).next(undefined);
-          this.#setState(e, this.#bareFor(e) ? 'UNPROTECTED' : e.state, this.#bareFor(e) ? 'NO_STOP_AT_BROKER' : e.code, e.message);
+          const bare = this.#bareFor(e);
+          this.#setState(e, bare ? 'UNPROTECTED' : e.state, bare ? 'NO_STOP_AT_BROKER' : e.code, e.message);
           this.#later(e, e.backoff.duration);
           return;
         }
       }
-      if (!this.#disposed) this.#later(e, 0);
+      if (!this.#disposed && this.#entries.get(e.symbol) === e) this.#later(e, 0);
     } finally {
       e.running = false;
       this.#done();
     }
+  }
+
+  /** When the earliest execution the host has not booked is due to be booked from the broker's record; undefined when none waits. */
+  #bookDue(e: Entry): number | undefined {
+    let due: number | undefined;
+    for (const t of e.orders.values()) {
+      if (!awaitsBooking(t)) continue;
+      const at = t.unbookedSince + (this.#o.fenceMs ?? 5_000);
+      if (due === undefined || at < due) due = at;
+    }
+    return due;
   }
 
   /** True when the position has had no stop of its side resting for `unprotectedAfterMs`. */
@@ -510,7 +528,7 @@ export class StopReconciler {
     // An execution the host has not booked for fenceMs (its report lost, with no later report
     // to show a seq gap): the order path is asked to book it from the broker's record.
     for (const t of e.orders.values()) {
-      if (!(t.executed > t.acked) || !(t.executed > t.bookAsked) || Number.isNaN(t.unbookedSince)) continue;
+      if (!awaitsBooking(t)) continue;
       if (now < t.unbookedSince + (this.#o.fenceMs ?? 5_000)) continue;
       t.bookAsked = t.executed;
       this.#o.orders.bookExecuted?.({ clientOrderId: t.id, symbol: e.symbol, side: t.side, type: 'STOP', quantity: t.quantity, executedQty: t.executed, price: t.stopPrice, status: t.executed >= t.quantity ? 'FILLED' : 'PARTIALLY_FILLED' });
