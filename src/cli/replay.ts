@@ -238,18 +238,23 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       while (calm < 2 && performance.now() < until) {
         await journal.flushed();
         await new Promise((r) => setImmediate(r));
-        if (client.awaiting === 0 && !journal.writing && !(plugin?.busy ?? false) && out.inFlight === 0 && out.queued === 0) return;
-        calm = client.awaiting === 0 && !journal.writing ? calm + 1 : 0;
+        const io = client.awaiting === 0 && !journal.writing; // nothing on the wire or the disk
+        if (io && !(plugin?.busy ?? false) && out.inFlight === 0 && out.queued === 0) return;
+        calm = io ? calm + 1 : 0;
         if (client.awaiting > 0) await new Promise((r) => setTimeout(r, 1));
       }
     };
-    /** Runs the order path on the replay clock up to `t`: work, then the next timer due, until none is left before `t`. */
-    const settle = async (t: number): Promise<void> => {
-      if (virtual === undefined) return;
+    /** Runs the order path on the replay clock: work, then the next timer due by `limit`, until none is left or `done()`. */
+    const runClock = async (clock: VirtualClock, limit: number, done: () => boolean = () => false): Promise<void> => {
       for (;;) {
         await quiet();
-        if (!virtual.fireNext(t)) break;
+        if (done() || !clock.fireNext(limit)) return;
       }
+    };
+    /** The order path runs on the replay clock up to `t`, which then moves there. */
+    const settle = async (t: number): Promise<void> => {
+      if (virtual === undefined) return;
+      await runClock(virtual, t);
       virtual.advanceTo(t);
     };
 
@@ -334,13 +339,10 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     if (protection !== undefined) {
       await protection.reread(); // judge by the broker's record, not by the last answers
       if (virtual !== undefined) {
-        const deadline = virtual.now() + drainMs;
-        for (;;) {
-          await quiet();
+        await runClock(virtual, virtual.now() + drainMs, () => {
           const p = protection.summary();
-          if (p.pending === 0 && p.unprotected === 0) break;
-          if (!virtual.fireNext(deadline)) break;
-        }
+          return p.pending === 0 && p.unprotected === 0;
+        });
       } else {
         await within(protection.whenConverged(), drainMs, () => undefined);
       }
@@ -349,7 +351,8 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     }
     await within(out.idle(), drainMs, () => undefined);
     const s = risk.stats();
-    const rows = new Map((protection?.rows() ?? []).map((r) => [r.symbol, r]));
+    const protectionRows = protection?.rows() ?? [];
+    const rows = new Map(protectionRows.map((r) => [r.symbol, r]));
     const stops: ReplayStop[] = risk.toJSON().stops.map((v) => {
       const row = rows.get(v.symbol);
       return {
@@ -365,7 +368,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     const counts0 = protection?.summary() ?? { converged: 0, pending: 0, unprotected: 0 };
     const converged = counts0.pending === 0 && counts0.unprotected === 0;
     // What is not converged is journaled as pending: the next start restores it first.
-    const unconverged = (protection?.rows() ?? []).filter((r) => r.state !== 'CONVERGED' && r.desired !== undefined);
+    const unconverged = protectionRows.filter((r) => r.state !== 'CONVERGED' && r.desired !== undefined);
     if (unconverged.length > 0 || journal.pendingStops().length > 0) {
       await journal.pending(unconverged.map((r) => ({ symbol: r.symbol, side: (r.desired as DesiredStop).side, quantity: (r.desired as DesiredStop).quantity, stopPrice: (r.desired as DesiredStop).stopPrice, code: r.code ?? r.state })));
     }

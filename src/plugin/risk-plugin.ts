@@ -485,7 +485,7 @@ export class RiskPlugin implements EnginePlugin {
    * Pre-trade veto. HALTED and REDUCING let only exits through; a quarantined symbol takes
    * no entries; a new position beyond maxPositions is refused; with a coordinator, entries
    * only in symbols this instance owns. An exit is an order on the closing side of a
-   * position the plugin manages and no larger than it; the order's own `intent` and
+   * position (the host's last snapshot, else the one the stops manage) and no larger than it; the order's own `intent` and
    * `reduceOnly` are not taken on trust (an "EXIT" with no position behind it opens one),
    * so anything else is judged as an entry. Fails closed before initialisation.
    */
@@ -498,7 +498,7 @@ export class RiskPlugin implements EnginePlugin {
     }
     const o = v.value;
     this.#refreshState('ORDER_CHECK');
-    const exiting = this.#reducesManagedPosition(o);
+    const exiting = this.#reducesPosition(o);
     if (this.#state === 'HALTED' && !exiting) return this.#deny(o, 'TRADING_HALTED', 'trading is HALTED: only exits and protective orders');
     if (!exiting && this.#coordinator !== undefined && !this.#coordinator.owns(o.symbol)) {
       return this.#deny(o, 'NOT_OWNER', `${o.symbol} is managed by another instance`);
@@ -514,11 +514,10 @@ export class RiskPlugin implements EnginePlugin {
 
   /**
    * True when `o` can only reduce the position of its symbol (as the host's last snapshot
-   * shows it, or as the plugin manages it): it is
-   * on that position's closing side (SELL for a LONG, BUY for a SHORT) and its quantity is at
-   * most the position's. Its `intent` and `reduceOnly` flag are the sender's claims, not read.
+   * shows it, or as the plugin manages it): it is on that position's closing side (SELL for a
+   * LONG, BUY for a SHORT) and its quantity is at most the position's. Its `intent` and `reduceOnly` flag are the sender's claims, not read.
    */
-  #reducesManagedPosition(o: OrderRequest): boolean {
+  #reducesPosition(o: OrderRequest): boolean {
     // The host's last snapshot (every position, including those another instance manages),
     // else the position the stops manage.
     const position = this.#book.get(o.symbol) ?? (this.#stops as StopManager).get(o.symbol);
@@ -733,7 +732,7 @@ export class RiskPlugin implements EnginePlugin {
     const now = this.#ctx?.now() ?? Date.now();
     const anomalyState: TradingState = now < this.#reduceUntil ? 'REDUCING' : 'ACTIVE';
     // While any position is unprotected at the broker, no new exposure.
-    const protectionState: TradingState = (this.#reconciler?.summary().unprotected ?? 0) > 0 ? 'REDUCING' : 'ACTIVE';
+    const protectionState: TradingState = (this.#reconciler?.unprotected ?? 0) > 0 ? 'REDUCING' : 'ACTIVE';
     const next = stricter(stricter(stricter(this.#drawdown?.state ?? 'ACTIVE', anomalyState), this.#coordinator?.state ?? 'ACTIVE'), protectionState);
     if (next === this.#state) return;
     const from = this.#state;

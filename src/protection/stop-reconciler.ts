@@ -259,6 +259,11 @@ export class StopReconciler {
     this.#kick(e);
   }
 
+  /** Symbols UNPROTECTED now (what `summary().unprotected` says, without building the summary). */
+  get unprotected(): number {
+    return this.#counts.UNPROTECTED;
+  }
+
   /** Counts of states over managed symbols. */
   summary(): ProtectionSummary {
     return Object.freeze({ converged: this.#counts.CONVERGED, pending: this.#counts.PENDING, unprotected: this.#counts.UNPROTECTED });

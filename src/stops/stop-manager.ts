@@ -485,7 +485,7 @@ export class StopManager {
     s.status = 'CLOSING';
     this.counters.triggered++;
     // Closed here (LOCAL mode, or BROKER mode while the broker cannot hold the stop): no stop should rest any more.
-    if (this.#o.mode === 'BROKER') this.#o.protection?.setDesired(s.symbol, undefined, false);
+    this.#desire(s, false);
     void this.#o.coalescer.submit(s.symbol, {
       kind: 'CLOSE_POSITION',
       clientOrderId: s.orderId,
