@@ -5,6 +5,7 @@ import { BrokerRequestError } from '../egress/venue-guard.js';
 import type { Fill } from '../vocabulary/market.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
 import type { ObservedOrder, OpenOrder, OrderService } from '../vocabulary/services.js';
+import { addTo, rememberIn } from '../util/bounded.js';
 
 /** The broker requests this service makes besides those the egress sends. */
 export interface BrokerQueries {
@@ -84,8 +85,7 @@ export class BrokerOrderService implements OrderService {
   /** Sends a protective command through the egress; resolves with its final outcome. */
   async send(command: ProtectiveCommand): Promise<CommandResult> {
     if (command.kind === 'PLACE_STOP' || command.kind === 'CLOSE_POSITION') {
-      this.#sent.add(command.clientOrderId);
-      if (this.#sent.size > (this.#o.maxTrackedOrders ?? 100_000)) this.#sent.delete(this.#sent.values().next().value as string);
+      addTo(this.#sent, command.clientOrderId, this.#o.maxTrackedOrders ?? 100_000);
     }
     const started = performance.now();
     const result = await this.#o.egress.send(command);
@@ -215,9 +215,7 @@ export class BrokerOrderService implements OrderService {
     const booked = Math.max(this.#booked.get(clientOrderId) ?? 0, this.#o.journal.bookedQty(clientOrderId));
     if (!(cumQty > booked) || !(price > 0)) return; // stale, repeated, or nothing executed
     void this.#o.journal.booked(clientOrderId, cumQty).catch(() => {}); // a failed write is re-booked at most once, after a restart
-    this.#booked.delete(clientOrderId); // re-inserted last: the map evicts the oldest
-    this.#booked.set(clientOrderId, cumQty);
-    if (this.#booked.size > (this.#o.maxTrackedOrders ?? 100_000)) this.#booked.delete(this.#booked.keys().next().value as string);
+    rememberIn(this.#booked, clientOrderId, cumQty, this.#o.maxTrackedOrders ?? 100_000);
     this.#fills++;
     this.#o.onFill({
       fillId: `${clientOrderId}:${cumQty}`,

@@ -1,6 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { readJsonLines, rewriteJsonLines } from '../util/json-lines.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
+import { addTo, rememberIn } from '../util/bounded.js';
 
 type Line =
   | { readonly t: 'INTENT'; readonly command: ProtectiveCommand; readonly at: number }
@@ -31,6 +32,9 @@ export interface OrderJournalOptions {
 }
 
 const key = (kind: string, id: string) => `${kind}:${id}`;
+
+/** Client ids whose intents and booked quantities the journal remembers (the oldest are forgotten). */
+const MAX_REMEMBERED = 100_000;
 
 /**
  * The write-ahead journal of order intents: an intent is appended and fsync'd before it is
@@ -178,9 +182,7 @@ export class OrderJournal {
 
   #apply(line: Line): void {
     if (line.t === 'BOOKED') {
-      this.#booked.delete(line.clientOrderId);
-      this.#booked.set(line.clientOrderId, Math.max(line.cumQty, this.#booked.get(line.clientOrderId) ?? 0));
-      if (this.#booked.size > 100_000) this.#booked.delete(this.#booked.keys().next().value as string);
+      rememberIn(this.#booked, line.clientOrderId, Math.max(line.cumQty, this.#booked.get(line.clientOrderId) ?? 0), MAX_REMEMBERED);
       return;
     }
     if (line.t === 'PENDING') {
@@ -192,8 +194,7 @@ export class OrderJournal {
       return;
     }
     if (line.t === 'INTENT') {
-      this.#known.add(line.command.clientOrderId);
-      if (this.#known.size > 100_000) this.#known.delete(this.#known.values().next().value as string);
+      addTo(this.#known, line.command.clientOrderId, MAX_REMEMBERED);
       this.#pending.set(key(line.command.kind, line.command.clientOrderId), line.command);
       return;
     }

@@ -67,9 +67,7 @@ export class VirtualClock implements Clock {
 
   /** When the next timer is due; undefined when none waits. */
   nextDue(): number | undefined {
-    let best: VirtualTimer | undefined;
-    for (const t of this.#timers.values()) if (best === undefined || t.at < best.at || (t.at === best.at && t.id < best.id)) best = t;
-    return best?.at;
+    return this.#earliest()?.at;
   }
 
   /**
@@ -77,13 +75,19 @@ export class VirtualClock implements Clock {
    * backwards); true when one fired.
    */
   fireNext(limit: number): boolean {
-    let best: VirtualTimer | undefined;
-    for (const t of this.#timers.values()) if (best === undefined || t.at < best.at || (t.at === best.at && t.id < best.id)) best = t;
+    const best = this.#earliest();
     if (best === undefined || best.at > limit) return false;
     this.#timers.delete(best.id);
     if (best.at > this.#now) this.#now = best.at;
     best.fn();
     return true;
+  }
+
+  /** The timer due first (ties: the one set first). */
+  #earliest(): VirtualTimer | undefined {
+    let best: VirtualTimer | undefined;
+    for (const t of this.#timers.values()) if (best === undefined || t.at < best.at || (t.at === best.at && t.id < best.id)) best = t;
+    return best;
   }
 
   /** Fires every timer due up to `t` (synchronously, in order), then sets now to `t` (never backwards). */
