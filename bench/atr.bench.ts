@@ -14,7 +14,7 @@ interface Candle {
 /** Deterministic OHLC: `bars` rows of `symbols` columns. */
 function market(symbols: number, bars: number): { high: Float64Array[]; low: Float64Array[]; close: Float64Array[] } {
   let seed = 12345;
-  const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
   const price = Float64Array.from({ length: symbols }, (_, s) => 10 + s);
   const high: Float64Array[] = [];
   const low: Float64Array[] = [];
@@ -38,7 +38,12 @@ function market(symbols: number, bars: number): { high: Float64Array[]; low: Flo
   return { high, low, close };
 }
 
-async function kernelOnly(build: 'release' | 'scalar', symbols: number, bars: number, period: number): Promise<() => void> {
+async function kernelOnly(
+  build: 'release' | 'scalar',
+  symbols: number,
+  bars: number,
+  period: number,
+): Promise<() => void> {
   const x = await rawKernels(build);
   const state = x.alloc(x.atrBankBytes(symbols));
   x.atrBankInit(state, symbols, period, 1e15);
@@ -61,7 +66,11 @@ export async function streamingAtr(k: Kernels): Promise<{ text: string; rows: Ro
   const bank = k.atrBank({ symbols, period });
   const plain = new PlainAtrBank(symbols, period);
   const candles: Candle[][] = m.high.map((h, t) =>
-    Array.from({ length: symbols }, (_, s) => ({ high: h[s] as number, low: (m.low[t] as Float64Array)[s] as number, close: (m.close[t] as Float64Array)[s] as number })),
+    Array.from({ length: symbols }, (_, s) => ({
+      high: h[s] as number,
+      low: (m.low[t] as Float64Array)[s] as number,
+      close: (m.close[t] as Float64Array)[s] as number,
+    })),
   );
   const ts = Array.from({ length: symbols }, () => new TsATR(period));
   const ti = Array.from({ length: symbols }, () => new TiATR({ high: [], low: [], close: [], period }));
@@ -72,14 +81,16 @@ export async function streamingAtr(k: Kernels): Promise<{ text: string; rows: Ro
       name: 'Bulwark AtrBank.update (TS API)',
       units,
       fn: () => {
-        for (let t = 0; t < bars; t++) bank.update(m.high[t] as Float64Array, m.low[t] as Float64Array, m.close[t] as Float64Array);
+        for (let t = 0; t < bars; t++)
+          bank.update(m.high[t] as Float64Array, m.low[t] as Float64Array, m.close[t] as Float64Array);
       },
     },
     {
       name: 'plain JS structure-of-arrays',
       units,
       fn: () => {
-        for (let t = 0; t < bars; t++) plain.update(m.high[t] as Float64Array, m.low[t] as Float64Array, m.close[t] as Float64Array);
+        for (let t = 0; t < bars; t++)
+          plain.update(m.high[t] as Float64Array, m.low[t] as Float64Array, m.close[t] as Float64Array);
       },
     },
     {
@@ -111,7 +122,10 @@ export async function streamingAtr(k: Kernels): Promise<{ text: string; rows: Ro
     `- vs trading-signals: kernel ${(nsPerUnit(tsRow) / nsPerUnit(kernel)).toFixed(0)}x faster (target ≥ 40x): ${verdict(nsPerUnit(tsRow) / nsPerUnit(kernel), 40, true)}; ` +
       `through the TS API ${(nsPerUnit(tsRow) / nsPerUnit(api)).toFixed(0)}x (${verdict(nsPerUnit(tsRow) / nsPerUnit(api), 40, true)} against the same 40x)`,
   ];
-  return { text: `${table(`Streaming ATR(${period}), ${symbols} symbols x ${bars} bars`, 'symbol-update', rows)}\n\n${targets.join('\n')}`, rows };
+  return {
+    text: `${table(`Streaming ATR(${period}), ${symbols} symbols x ${bars} bars`, 'symbol-update', rows)}\n\n${targets.join('\n')}`,
+    rows,
+  };
 }
 
 /** Batch ATR over 10^6 bars of one series. */
@@ -122,7 +136,11 @@ export async function batchAtr(k: Kernels): Promise<{ text: string; rows: Row[] 
   const high = Float64Array.from(m.high, (r) => r[0] as number);
   const low = Float64Array.from(m.low, (r) => r[0] as number);
   const close = Float64Array.from(m.close, (r) => r[0] as number);
-  const candles: Candle[] = Array.from({ length: bars }, (_, t) => ({ high: high[t] as number, low: low[t] as number, close: close[t] as number }));
+  const candles: Candle[] = Array.from({ length: bars }, (_, t) => ({
+    high: high[t] as number,
+    low: low[t] as number,
+    close: close[t] as number,
+  }));
   const arrays = { high: Array.from(high), low: Array.from(low), close: Array.from(close), period };
   const rows = await measure(
     [

@@ -4,7 +4,7 @@ import { PlainCorrelation } from './peers/plain-correlation.js';
 
 function returns(symbols: number, bars: number): Float64Array[] {
   let seed = 99;
-  const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
   return Array.from({ length: bars }, () => Float64Array.from({ length: symbols }, () => 0.02 * (next() - 0.5)));
 }
 
@@ -38,7 +38,14 @@ export async function correlation(k: Kernels, symbols: number): Promise<{ text: 
   const [bulwark, , js] = rows as [Row, Row, Row];
   const ns = nsPerUnit(bulwark);
   const ratio = nsPerUnit(js) / ns;
-  const lines = [table(`Rolling correlation, ${symbols} symbols (${pairs.toLocaleString('en')} pairs), window ${window}`, 'pair per bar', rows), ''];
+  const lines = [
+    table(
+      `Rolling correlation, ${symbols} symbols (${pairs.toLocaleString('en')} pairs), window ${window}`,
+      'pair per bar',
+      rows,
+    ),
+    '',
+  ];
   if (symbols >= 1000) lines.push(`- ${ns.toFixed(3)} ns per pair per bar (target ≤ 0.5): ${verdict(ns, 0.5)}`);
   lines.push(`- vs plain JS: ${ratio.toFixed(1)}x faster (target ≥ 4x): ${verdict(ratio, 4, true)}`);
   return { text: lines.join('\n'), rows };

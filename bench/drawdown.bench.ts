@@ -6,8 +6,10 @@ export async function drawdownHistory(k: Kernels): Promise<{ text: string; rows:
   const series = 100;
   const steps = 10_000;
   let seed = 5;
-  const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
-  const rowsIn = Array.from({ length: 1_000 }, () => Float64Array.from({ length: series }, () => 1_000 * (1 + 0.2 * (next() - 0.5))));
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
+  const rowsIn = Array.from({ length: 1_000 }, () =>
+    Float64Array.from({ length: series }, () => 1_000 * (1 + 0.2 * (next() - 0.5))),
+  );
   const tasks: Array<{ name: string; units: number; fn: () => void }> = [];
   const banks = [];
   for (const window of [0, 1_440]) {
@@ -32,7 +34,9 @@ export async function drawdownHistory(k: Kernels): Promise<{ text: string; rows:
     const a = nsPerUnit(rows[i] as Row);
     const b = nsPerUnit(rows[i + 1] as Row);
     const diff = Math.abs(b - a) / a;
-    lines.push(`- ${(rows[i] as Row).name.split(',')[0]}: 10^7 vs 10^3 history differ by ${(100 * diff).toFixed(1)}% (target ≤ 20%): ${verdict(diff, 0.2)}`);
+    lines.push(
+      `- ${(rows[i] as Row).name.split(',')[0]}: 10^7 vs 10^3 history differ by ${(100 * diff).toFixed(1)}% (target ≤ 20%): ${verdict(diff, 0.2)}`,
+    );
   }
   return { text: lines.join('\n'), rows };
 }

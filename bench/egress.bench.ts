@@ -6,7 +6,8 @@ import { VenueGuard } from '../src/egress/venue-guard.js';
 import type { Kernels } from '../src/index.js';
 import type { Row } from './harness.js';
 
-const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+const quantile = (sorted: readonly number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
 
 /**
  * Protective latency under a flood: 3 000 normal orders are queued against a broker that
@@ -17,17 +18,37 @@ const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorte
 export async function egressLatency(_k: Kernels): Promise<{ text: string; rows: Row[] }> {
   const broker = await startSimBroker({ apiKey: 'bench', apiSecret: 'bench', ordersPerSecond: 200 });
   let limit = 0;
-  const client = new WsBrokerClient({ url: broker.url, apiKey: 'bench', apiSecret: 'bench', onRateLimit: (l) => (limit = l) });
+  const client = new WsBrokerClient({
+    url: broker.url,
+    apiKey: 'bench',
+    apiSecret: 'bench',
+    onRateLimit: (l) => (limit = l),
+  });
   await client.connect();
-  const egress = new OrderEgress({ client, limiter: new SlidingWindowRateLimiter({ limit, safety: 0.9 }), venue: new VenueGuard(), maxInFlight: 8 });
+  const egress = new OrderEgress({
+    client,
+    limiter: new SlidingWindowRateLimiter({ limit, safety: 0.9 }),
+    venue: new VenueGuard(),
+    maxInFlight: 8,
+  });
   const flood = Array.from({ length: 3_000 }, (_, i) =>
-    egress.send({ kind: 'PLACE_STOP', clientOrderId: `n${i}`, symbol: 'FLOOD', side: 'SELL', quantity: 1, stopPrice: 1 }, 'NORMAL'),
+    egress.send(
+      { kind: 'PLACE_STOP', clientOrderId: `n${i}`, symbol: 'FLOOD', side: 'SELL', quantity: 1, stopPrice: 1 },
+      'NORMAL',
+    ),
   );
   const waits: number[] = [];
   for (let i = 0; i < 80; i++) {
     await new Promise((r) => setTimeout(r, 25));
     const t0 = performance.now();
-    const r = await egress.send({ kind: 'PLACE_STOP', clientOrderId: `p${i}`, symbol: 'SAFE', side: 'SELL', quantity: 1, stopPrice: 1 });
+    const r = await egress.send({
+      kind: 'PLACE_STOP',
+      clientOrderId: `p${i}`,
+      symbol: 'SAFE',
+      side: 'SELL',
+      quantity: 1,
+      stopPrice: 1,
+    });
     if (r.ok) waits.push(performance.now() - t0);
   }
   const normalQueued = egress.queued;

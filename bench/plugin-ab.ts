@@ -15,7 +15,14 @@ import type { AnomalyConfigInput } from '../src/anomaly/config.js';
 import { createRiskPlugin } from '../src/index.js';
 import { startRig } from './plugin.bench.js';
 
-const FLOOR: AnomalyConfigInput = { correlationSymbols: 0, spikeWindow: 3, minSamples: 3, priceZ: 1e6, badTickZ: 1e6, volumeZ: 1e6 };
+const FLOOR: AnomalyConfigInput = {
+  correlationSymbols: 0,
+  spikeWindow: 3,
+  minSamples: 3,
+  priceZ: 1e6,
+  badTickZ: 1e6,
+  volumeZ: 1e6,
+};
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
   const i = args.indexOf(name);
@@ -23,12 +30,23 @@ const flag = (name: string): string | undefined => {
 };
 const against = flag('--against');
 const pairs = Number(flag('--pairs') ?? 60);
-const base: AnomalyConfigInput = process.env['ANOMALY'] ? (JSON.parse(process.env['ANOMALY']) as AnomalyConfigInput) : args.includes('--floor') ? FLOOR : {};
-const configB: AnomalyConfigInput = process.env['ANOMALY_B'] ? (JSON.parse(process.env['ANOMALY_B']) as AnomalyConfigInput) : base;
+const base: AnomalyConfigInput = process.env['ANOMALY']
+  ? (JSON.parse(process.env['ANOMALY']) as AnomalyConfigInput)
+  : args.includes('--floor')
+    ? FLOOR
+    : {};
+const configB: AnomalyConfigInput = process.env['ANOMALY_B']
+  ? (JSON.parse(process.env['ANOMALY_B']) as AnomalyConfigInput)
+  : base;
 
-const createA: typeof createRiskPlugin = against === undefined
-  ? createRiskPlugin
-  : ((await import(pathToFileURL(resolve(against, 'src/index.ts')).href)) as { createRiskPlugin: typeof createRiskPlugin }).createRiskPlugin;
+const createA: typeof createRiskPlugin =
+  against === undefined
+    ? createRiskPlugin
+    : (
+        (await import(pathToFileURL(resolve(against, 'src/index.ts')).href)) as {
+          createRiskPlugin: typeof createRiskPlugin;
+        }
+      ).createRiskPlugin;
 const a = await startRig({ name: 'A', anomaly: base }, createA);
 const b = await startRig({ name: 'B', anomaly: configB });
 const ta: number[] = [];
@@ -36,7 +54,15 @@ const tb: number[] = [];
 const ratio: number[] = [];
 for (let i = 0; i < pairs; i++) {
   // Alternate which goes first, so neither always runs on a cache the other has just churned.
-  const [x, y] = i % 2 === 0 ? [await a.step(), await b.step()] : (([q, p]) => [p, q])([await b.step(), await a.step()]);
+  let x: number;
+  let y: number;
+  if (i % 2 === 0) {
+    x = await a.step();
+    y = await b.step();
+  } else {
+    y = await b.step();
+    x = await a.step();
+  }
   ta.push(x);
   tb.push(y);
   ratio.push(y / x);

@@ -75,7 +75,13 @@ export class Market {
 
   /** A position in symbol `s` opened now, at the current price. */
   position(s: number, openedAt: number): Position {
-    return { symbol: this.symbols[s] as string, side: s % 2 === 0 ? 'LONG' : 'SHORT', quantity: 100, entryPrice: this.price[s] as number, openedAt };
+    return {
+      symbol: this.symbols[s] as string,
+      side: s % 2 === 0 ? 'LONG' : 'SHORT',
+      quantity: 100,
+      entryPrice: this.price[s] as number,
+      openedAt,
+    };
   }
 }
 
@@ -145,15 +151,23 @@ export async function startRig(s: Scenario, create: typeof createRiskPlugin = cr
   const clock = { now: T0 };
   const closed = new Set<string>();
   const market = new Market(SYMBOLS, 20260302);
-  const plugin = create({
-    limits: { maxSymbols: SYMBOLS, maxPositions: SYMBOLS },
-    stops: {
-      mode: 'LOCAL',
-      atrPeriod: 14,
-      policy: { rules: [{ kind: 'ATR', multiple: 3 }, { kind: 'CHANDELIER', multiple: 3 }] },
+  const plugin = create(
+    {
+      limits: { maxSymbols: SYMBOLS, maxPositions: SYMBOLS },
+      stops: {
+        mode: 'LOCAL',
+        atrPeriod: 14,
+        policy: {
+          rules: [
+            { kind: 'ATR', multiple: 3 },
+            { kind: 'CHANDELIER', multiple: 3 },
+          ],
+        },
+      },
+      anomaly: s.anomaly,
     },
-    anomaly: s.anomaly,
-  }, s.services);
+    s.services,
+  );
   await plugin.onInit(instantContext(clock, closed));
   let t = T0;
   await plugin.onBars(market.batch(t)); // registers every symbol, in order
@@ -162,8 +176,13 @@ export async function startRig(s: Scenario, create: typeof createRiskPlugin = cr
   const reopen = async (): Promise<void> => {
     await new Promise<void>((resolve) => setImmediate(resolve)); // the coalescer sends the closes
     if (closed.size === 0) return;
-    plugin.onPortfolio({ timestamp: t + 1, equity: 10_000_000, positions: positions.filter((p) => !closed.has(p.symbol)) });
-    for (let i = 0; i < positions.length; i++) if (closed.has((positions[i] as Position).symbol)) positions[i] = market.position(i, t);
+    plugin.onPortfolio({
+      timestamp: t + 1,
+      equity: 10_000_000,
+      positions: positions.filter((p) => !closed.has(p.symbol)),
+    });
+    for (let i = 0; i < positions.length; i++)
+      if (closed.has((positions[i] as Position).symbol)) positions[i] = market.position(i, t);
     plugin.onPortfolio({ timestamp: t + 2, equity: 10_000_000, positions });
     closed.clear();
   };
@@ -179,7 +198,8 @@ export async function startRig(s: Scenario, create: typeof createRiskPlugin = cr
     await plugin.onBars(batch);
     const ms = performance.now() - start;
     await reopen();
-    if (plugin.stats().positions !== SYMBOLS) throw new Error(`expected ${SYMBOLS} positions, have ${plugin.stats().positions}`);
+    if (plugin.stats().positions !== SYMBOLS)
+      throw new Error(`expected ${SYMBOLS} positions, have ${plugin.stats().positions}`);
     return ms;
   };
   return { plugin, clock, market, step };
@@ -208,7 +228,8 @@ export async function run(s: Scenario): Promise<Measured> {
   const median = [...segments].sort((a, b) => a.ns - b.ns)[SEGMENTS >> 1] as Segment;
   const total = (median.ns * median.batches * SYMBOLS) / 1e6;
   const after = plugin.stats();
-  if (after.bars.rejected !== 0 || Object.keys(after.rejections).length > 0) throw new Error(`rejections: ${JSON.stringify(after.rejections)}`);
+  if (after.bars.rejected !== 0 || Object.keys(after.rejections).length > 0)
+    throw new Error(`rejections: ${JSON.stringify(after.rejections)}`);
   const anomalies = Object.entries(after.anomalies)
     .map(([type, n]) => `${type} ${n - ((before.anomalies as Record<string, number>)[type] ?? 0)}`)
     .filter((e) => !e.endsWith(' 0'));
@@ -240,7 +261,10 @@ export async function pluginOnBars(_k: Kernels): Promise<{ text: string; rows: R
     { name: 'onBars, anomaly correlationSymbols 0', anomaly: { correlationSymbols: 0 } },
     // The least detection the config allows (it cannot be turned off): no correlation watch,
     // 3-value spike windows, thresholds no bar reaches. The regime ATR banks still run.
-    { name: 'onBars, anomaly at its config floor', anomaly: { correlationSymbols: 0, spikeWindow: 3, minSamples: 3, priceZ: 1e6, badTickZ: 1e6, volumeZ: 1e6 } },
+    {
+      name: 'onBars, anomaly at its config floor',
+      anomaly: { correlationSymbols: 0, spikeWindow: 3, minSamples: 3, priceZ: 1e6, badTickZ: 1e6, volumeZ: 1e6 },
+    },
   ];
   const measured: Measured[] = [];
   const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -261,20 +285,38 @@ export async function pluginOnBars(_k: Kernels): Promise<{ text: string; rows: R
   const snap = await measure(
     [
       { name: 'plugin.toJSON()', units: 1, fn: () => void plugin.toJSON() },
-      { name: 'JSON.stringify(plugin.toJSON())', units: 1, fn: () => void (bytes = JSON.stringify(plugin.toJSON()).length) },
+      {
+        name: 'JSON.stringify(plugin.toJSON())',
+        units: 1,
+        fn: () => void (bytes = JSON.stringify(plugin.toJSON()).length),
+      },
       // Same symbols and sides: quantities update in place, nothing is added or dropped.
-      { name: 'onPortfolio (10 000 positions)', units: 1, fn: () => plugin.onPortfolio({ timestamp: ++ts, equity: 10_000_000, positions }) },
+      {
+        name: 'onPortfolio (10 000 positions)',
+        units: 1,
+        fn: () => plugin.onPortfolio({ timestamp: ++ts, equity: 10_000_000, positions }),
+      },
     ],
     1_000,
     10,
   );
-  if (Object.keys(plugin.stats().rejections).length > 0) throw new Error(`rejections: ${JSON.stringify(plugin.stats().rejections)}`);
+  if (Object.keys(plugin.stats().rejections).length > 0)
+    throw new Error(`rejections: ${JSON.stringify(plugin.stats().rejections)}`);
   await plugin.onDispose();
 
-  const lines = [table(`Risk plugin onBars, ${SYMBOLS.toLocaleString('en')} positions with ATR + chandelier trailing stops (LOCAL)`, 'position-update', rows), ''];
+  const lines = [
+    table(
+      `Risk plugin onBars, ${SYMBOLS.toLocaleString('en')} positions with ATR + chandelier trailing stops (LOCAL)`,
+      'position-update',
+      rows,
+    ),
+    '',
+  ];
   for (const m of measured) {
     const perSecond = 1e9 / nsPerUnit(m.row);
-    const stretches = m.segments.map((g) => `${g.ns.toFixed(0)} ns (calibration ${g.calibration.toFixed(2)} s)`).join(', ');
+    const stretches = m.segments
+      .map((g) => `${g.ns.toFixed(0)} ns (calibration ${g.calibration.toFixed(2)} s)`)
+      .join(', ');
     lines.push(
       `- ${m.row.name}: ${(perSecond / 1e6).toFixed(2)}×10⁶ position-updates/s, ${nsPerUnit(m.row).toFixed(0)} ns each ` +
         `(the median of ${m.segments.length} timed stretches: ${stretches}; median batch ${m.medianMs.toFixed(1)} ms over ${m.batches} 10 000-bar batches; ` +

@@ -40,7 +40,15 @@ function* market(): Generator<Record<string, unknown>> {
       price[s] = close;
       const high = Math.max(open, close) * (1 + 0.001 * random());
       const low = Math.min(open, close) * (1 - 0.001 * random());
-      yield { timestamp: T0 + m * MINUTE, symbol: names[s], open, high, low, close, volume: Math.round(1_000 + 500 * random()) };
+      yield {
+        timestamp: T0 + m * MINUTE,
+        symbol: names[s],
+        open,
+        high,
+        low,
+        close,
+        volume: Math.round(1_000 + 500 * random()),
+      };
     }
   }
 }
@@ -65,7 +73,9 @@ const report = await runReplay({
     const m = process.memoryUsage();
     const s = { hour: batches / 60, heapMb: mb(m.heapUsed), rssMb: mb(m.rss) };
     samples.push(s);
-    console.log(`hour ${String(s.hour).padStart(2)}: heap ${s.heapMb.toFixed(1)} MB, rss ${s.rssMb.toFixed(1)} MB (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    console.log(
+      `hour ${String(s.hour).padStart(2)}: heap ${s.heapMb.toFixed(1)} MB, rss ${s.rssMb.toFixed(1)} MB (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+    );
   },
 });
 

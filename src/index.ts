@@ -46,7 +46,16 @@ export type { RiskPluginStats } from './plugin/plugin-stats.js';
 export { KeyedLock } from './concurrency/keyed-lock.js';
 export { CommandCoalescer, type CoalescerStats } from './concurrency/command-coalescer.js';
 export { StopManager, type StopMode, type StopView, type StopCounters, type StopChange } from './stops/stop-manager.js';
-export { candidateStop, ruleStop, isTighter, isTriggered, type StopRule, type StopPolicy, type BreakevenRule, type StopInputs } from './stops/stop-rules.js';
+export {
+  candidateStop,
+  ruleStop,
+  isTighter,
+  isTriggered,
+  type StopRule,
+  type StopPolicy,
+  type BreakevenRule,
+  type StopInputs,
+} from './stops/stop-rules.js';
 export { DrawdownController, type DrawdownEvent, type DrawdownReason } from './drawdown/drawdown-controller.js';
 export { EquityHistory, type UnderwaterCurve } from './drawdown/equity-history.js';
 export { DEFAULT_LADDER, type DrawdownLadder } from './drawdown/ladder.js';

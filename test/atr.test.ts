@@ -55,45 +55,54 @@ describe.each(BUILDS)('ATR (%s build)', (build) => {
     expect(atr[3]).toBeCloseTo((1.75 * 1 + 4.5) / 2, 12);
   });
 
-  it.each([1, 2, 5, 14, 50])('batch equals trading-signals on 12 000 random bars, period %i, to relative 1e-9', (period) => {
-    const { high, low, close } = randomOhlc(12_000, 1000 + period);
-    const expected = referenceAtr(high, low, close, period);
-    expect(firstMismatch(k.atr(high, low, close, period), expected)).toBeUndefined();
-  });
+  it.each([1, 2, 5, 14, 50])(
+    'batch equals trading-signals on 12 000 random bars, period %i, to relative 1e-9',
+    (period) => {
+      const { high, low, close } = randomOhlc(12_000, 1000 + period);
+      const expected = referenceAtr(high, low, close, period);
+      expect(firstMismatch(k.atr(high, low, close, period), expected)).toBeUndefined();
+    },
+  );
 
   it('batch crosses chunk boundaries without losing state (40 000 bars)', () => {
     const { high, low, close } = randomOhlc(40_000, 7);
     expect(firstMismatch(k.atr(high, low, close, 14), referenceAtr(high, low, close, 14))).toBeUndefined();
   });
 
-  it.each([3, 14, 30])('streaming bank equals trading-signals per symbol on 17 symbols x 10 000 bars, period %i', (period) => {
-    const symbols = 17; // odd, so the SIMD pairs and the scalar tail are both exercised
-    const bars = 10_000;
-    const series = Array.from({ length: symbols }, (_, s) => randomOhlc(bars, 50 * period + s, 10 + 20 * s));
-    const refs = series.map(() => new ATR(period));
-    const bank = k.atrBank({ symbols, period });
-    const h = new Float64Array(symbols);
-    const l = new Float64Array(symbols);
-    const c = new Float64Array(symbols);
-    const problems: string[] = [];
-    for (let t = 0; t < bars; t++) {
-      for (let s = 0; s < symbols; s++) {
-        const x = series[s] as (typeof series)[number];
-        h[s] = x.high[t] as number;
-        l[s] = x.low[t] as number;
-        c[s] = x.close[t] as number;
-      }
-      bank.update(h, l, c);
-      const got = bank.values();
-      for (let s = 0; s < symbols; s++) {
-        const want = (refs[s] as ATR).update({ high: h[s] as number, low: l[s] as number, close: c[s] as number }, false);
-        if (!relClose(got[s] as number, want ?? Number.NaN) && problems.length < 5) {
-          problems.push(`bar ${t} symbol ${s}: ${got[s]} vs ${want}`);
+  it.each([3, 14, 30])(
+    'streaming bank equals trading-signals per symbol on 17 symbols x 10 000 bars, period %i',
+    (period) => {
+      const symbols = 17; // odd, so the SIMD pairs and the scalar tail are both exercised
+      const bars = 10_000;
+      const series = Array.from({ length: symbols }, (_, s) => randomOhlc(bars, 50 * period + s, 10 + 20 * s));
+      const refs = series.map(() => new ATR(period));
+      const bank = k.atrBank({ symbols, period });
+      const h = new Float64Array(symbols);
+      const l = new Float64Array(symbols);
+      const c = new Float64Array(symbols);
+      const problems: string[] = [];
+      for (let t = 0; t < bars; t++) {
+        for (let s = 0; s < symbols; s++) {
+          const x = series[s] as (typeof series)[number];
+          h[s] = x.high[t] as number;
+          l[s] = x.low[t] as number;
+          c[s] = x.close[t] as number;
+        }
+        bank.update(h, l, c);
+        const got = bank.values();
+        for (let s = 0; s < symbols; s++) {
+          const want = (refs[s] as ATR).update(
+            { high: h[s] as number, low: l[s] as number, close: c[s] as number },
+            false,
+          );
+          if (!relClose(got[s] as number, want ?? Number.NaN) && problems.length < 5) {
+            problems.push(`bar ${t} symbol ${s}: ${got[s]} vs ${want}`);
+          }
         }
       }
-    }
-    expect(problems).toEqual([]);
-    expect(bank.rejected).toBe(0);
-    bank.dispose();
-  });
+      expect(problems).toEqual([]);
+      expect(bank.rejected).toBe(0);
+      bank.dispose();
+    },
+  );
 });

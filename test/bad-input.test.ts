@@ -38,41 +38,44 @@ describe.each(BUILDS)('bad input (%s build)', (build) => {
     [name, 'once steady', 10, h, l, c] as const,
   ]);
 
-  it.each(BAD_BAR_CASES)('ATR bank: a bar with %s %s leaves that symbol unchanged, is counted, and the others update', (_, __, badAt, bh, bl, bc) => {
-    const symbols = 5;
-    const period = 4;
-    const data = Array.from({ length: symbols }, (_, s) => randomOhlc(30, 900 + s));
-    const bank = k.atrBank({ symbols, period });
-    const clean = k.atrBank({ symbols, period });
-    const bad = 3; // symbol 3 sits in the SIMD pair (2, 3); symbol 4 is the scalar tail
-    for (let t = 0; t < 30; t++) {
-      const h = data.map((d) => d.high[t] as number);
-      const l = data.map((d) => d.low[t] as number);
-      const c = data.map((d) => d.close[t] as number);
-      clean.update(h, l, c);
-      if (t === badAt) {
-        h[bad] = bh;
-        l[bad] = bl;
-        c[bad] = bc;
-        h[4] = bh;
-        l[4] = bl;
-        c[4] = bc;
+  it.each(BAD_BAR_CASES)(
+    'ATR bank: a bar with %s %s leaves that symbol unchanged, is counted, and the others update',
+    (_, __, badAt, bh, bl, bc) => {
+      const symbols = 5;
+      const period = 4;
+      const data = Array.from({ length: symbols }, (_, s) => randomOhlc(30, 900 + s));
+      const bank = k.atrBank({ symbols, period });
+      const clean = k.atrBank({ symbols, period });
+      const bad = 3; // symbol 3 sits in the SIMD pair (2, 3); symbol 4 is the scalar tail
+      for (let t = 0; t < 30; t++) {
+        const h = data.map((d) => d.high[t] as number);
+        const l = data.map((d) => d.low[t] as number);
+        const c = data.map((d) => d.close[t] as number);
+        clean.update(h, l, c);
+        if (t === badAt) {
+          h[bad] = bh;
+          l[bad] = bl;
+          c[bad] = bc;
+          h[4] = bh;
+          l[4] = bl;
+          c[4] = bc;
+        }
+        bank.update(h, l, c);
+        if (t === badAt) expect(bank.rejected).toBe(2);
       }
-      bank.update(h, l, c);
-      if (t === badAt) expect(bank.rejected).toBe(2);
-    }
-    const got = bank.values();
-    const want = clean.values();
-    for (const s of [0, 1, 2]) expect(got[s]).toBe(want[s]);
-    // The rejected symbols equal an ATR that never saw the bad bar.
-    for (const s of [3, 4]) {
-      const d = data[s] as (typeof data)[number];
-      const keep = (_: number, t: number) => t !== badAt;
-      const ref = k.atr(d.high.filter(keep), d.low.filter(keep), d.close.filter(keep), period);
-      expect(got[s]).toBe(ref[ref.length - 1]);
-    }
-    expect(bank.rejected).toBe(2);
-  });
+      const got = bank.values();
+      const want = clean.values();
+      for (const s of [0, 1, 2]) expect(got[s]).toBe(want[s]);
+      // The rejected symbols equal an ATR that never saw the bad bar.
+      for (const s of [3, 4]) {
+        const d = data[s] as (typeof data)[number];
+        const keep = (_: number, t: number) => t !== badAt;
+        const ref = k.atr(d.high.filter(keep), d.low.filter(keep), d.close.filter(keep), period);
+        expect(got[s]).toBe(ref[ref.length - 1]);
+      }
+      expect(bank.rejected).toBe(2);
+    },
+  );
 
   it('batch ATR: an invalid bar yields NaN at its index and does not disturb the rest', () => {
     const d = randomOhlc(50, 4);
@@ -156,11 +159,27 @@ describe.each(BUILDS)('bad input (%s build)', (build) => {
     ['atrBank symbols over limit', (k: Kernels) => k.atrBank({ symbols: 10_001, period: 14 }), 'LIMIT_EXCEEDED'],
     ['atrBank period over limit', (k: Kernels) => k.atrBank({ symbols: 1, period: 10_001 }), 'LIMIT_EXCEEDED'],
     ['drawdownBank window -1', (k: Kernels) => k.drawdownBank({ series: 1, window: -1 }), 'INVALID_WINDOW'],
-    ['drawdownBank series "3"', (k: Kernels) => k.drawdownBank({ series: '3' as unknown as number, window: 0 }), 'INVALID_SIZE'],
-    ['drawdownBank over maxBankBytes', (k: Kernels) => k.drawdownBank({ series: 10_000, window: 1_000_000 }), 'LIMIT_EXCEEDED'],
+    [
+      'drawdownBank series "3"',
+      (k: Kernels) => k.drawdownBank({ series: '3' as unknown as number, window: 0 }),
+      'INVALID_SIZE',
+    ],
+    [
+      'drawdownBank over maxBankBytes',
+      (k: Kernels) => k.drawdownBank({ series: 10_000, window: 1_000_000 }),
+      'LIMIT_EXCEEDED',
+    ],
     ['correlationBank window 1', (k: Kernels) => k.correlationBank({ symbols: 3, window: 1 }), 'INVALID_WINDOW'],
-    ['correlationBank symbols over limit', (k: Kernels) => k.correlationBank({ symbols: 2_049, window: 8 }), 'LIMIT_EXCEEDED'],
-    ['correlationBank recomputeEvery 0', (k: Kernels) => k.correlationBank({ symbols: 3, window: 8, recomputeEvery: 0 }), 'INVALID_OPTION'],
+    [
+      'correlationBank symbols over limit',
+      (k: Kernels) => k.correlationBank({ symbols: 2_049, window: 8 }),
+      'LIMIT_EXCEEDED',
+    ],
+    [
+      'correlationBank recomputeEvery 0',
+      (k: Kernels) => k.correlationBank({ symbols: 3, window: 8, recomputeEvery: 0 }),
+      'INVALID_OPTION',
+    ],
   ] as const)('%s throws %s', (_, make, code) => {
     const before = k.memoryBytes;
     expect(codeOf(() => make(k))).toBe(code);
@@ -189,7 +208,9 @@ describe.each(BUILDS)('bad input (%s build)', (build) => {
 
 describe('loadKernels options', () => {
   it('rejects bad limits with one INVALID_OPTION error listing every problem', async () => {
-    const err = await loadKernels({ limits: { maxSymbols: 0, maxValue: Number.NaN, maxBankBytes: 2 ** 40 } }).catch((e: unknown) => e);
+    const err = await loadKernels({ limits: { maxSymbols: 0, maxValue: Number.NaN, maxBankBytes: 2 ** 40 } }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(BulwarkError);
     const e = err as BulwarkError;
     expect(e.code).toBe('INVALID_OPTION');

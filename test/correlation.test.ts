@@ -17,7 +17,13 @@ function mismatches(bank: CorrelationBank, rows: readonly Float64Array[], end: n
       const p = packed[packedIndex(n, i, j)] as number;
       const g = bank.get(i, j);
       const gs = bank.get(j, i);
-      if (!close(p, want) || !close(g, want) || !close(gs, want) || !close(full[i * n + j] as number, want) || !close(full[j * n + i] as number, want)) {
+      if (
+        !close(p, want) ||
+        !close(g, want) ||
+        !close(gs, want) ||
+        !close(full[i * n + j] as number, want) ||
+        !close(full[j * n + i] as number, want)
+      ) {
         problems.push(`bar ${end} (${i},${j}): packed ${p} get ${g}/${gs} vs ${want}`);
       }
     }
@@ -59,7 +65,8 @@ describe.each(BUILDS)('correlation (%s build)', (build) => {
     const bank = k.correlationBank({ symbols: n, window: 10 });
     for (const r of rows) bank.update(r);
     const packed = bank.packed();
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) expect(packed[packedIndex(n, i, j)]).toBe(bank.get(i, j));
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++) expect(packed[packedIndex(n, i, j)]).toBe(bank.get(i, j));
     const full = bank.full();
     for (let i = 0; i < n; i++) expect(full[i * n + i]).toBe(1);
     expect(bank.get(3, 3)).toBe(1);

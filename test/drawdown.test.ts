@@ -17,10 +17,13 @@ describe.each(BUILDS)('drawdown (%s build)', (build) => {
     expect(k.maxDrawdown([5])).toBe(0);
   });
 
-  it.each([1, 2, 3, 4, 5])('maxDrawdown equals the naive O(n²) reference on a 2 000-point random walk (seed %i)', (seed) => {
-    const v = randomWalk(2_000, seed);
-    expect(close(k.maxDrawdown(v), naiveMaxDrawdown(v))).toBe(true);
-  });
+  it.each([1, 2, 3, 4, 5])(
+    'maxDrawdown equals the naive O(n²) reference on a 2 000-point random walk (seed %i)',
+    (seed) => {
+      const v = randomWalk(2_000, seed);
+      expect(close(k.maxDrawdown(v), naiveMaxDrawdown(v))).toBe(true);
+    },
+  );
 
   it('maxDrawdown over 100 000 points spans chunks and equals a single-pass reference', () => {
     const v = randomWalk(100_000, 9, 1_000, 0.01);
@@ -42,31 +45,36 @@ describe.each(BUILDS)('drawdown (%s build)', (build) => {
     );
   });
 
-  it.each([0, 1, 7, 100])('bank current() and max() equal the naive reference on 9 random walks, window %i', (window) => {
-    const series = 9;
-    const points = 1_500;
-    const walks = Array.from({ length: series }, (_, s) => randomWalk(points, 77 + s));
-    const dd = k.drawdownBank({ series, window });
-    const row = new Float64Array(series);
-    const problems: string[] = [];
-    for (let t = 0; t < points; t++) {
-      for (let s = 0; s < series; s++) row[s] = (walks[s] as Float64Array)[t] as number;
-      dd.update(row);
-      const cur = dd.current();
-      const max = dd.max();
-      for (let s = 0; s < series; s++) {
-        const w = walks[s] as Float64Array;
-        const wantCur = naiveDrawdownAt(w, t, window);
-        if (!close(cur[s] as number, wantCur) && problems.length < 5) problems.push(`t=${t} s=${s} current ${cur[s]} vs ${wantCur}`);
-        if (t % 50 === 49 || t === points - 1) {
-          const wantMax = naiveMaxDrawdown(w.subarray(0, t + 1));
-          if (!close(max[s] as number, wantMax) && problems.length < 5) problems.push(`t=${t} s=${s} max ${max[s]} vs ${wantMax}`);
+  it.each([0, 1, 7, 100])(
+    'bank current() and max() equal the naive reference on 9 random walks, window %i',
+    (window) => {
+      const series = 9;
+      const points = 1_500;
+      const walks = Array.from({ length: series }, (_, s) => randomWalk(points, 77 + s));
+      const dd = k.drawdownBank({ series, window });
+      const row = new Float64Array(series);
+      const problems: string[] = [];
+      for (let t = 0; t < points; t++) {
+        for (let s = 0; s < series; s++) row[s] = (walks[s] as Float64Array)[t] as number;
+        dd.update(row);
+        const cur = dd.current();
+        const max = dd.max();
+        for (let s = 0; s < series; s++) {
+          const w = walks[s] as Float64Array;
+          const wantCur = naiveDrawdownAt(w, t, window);
+          if (!close(cur[s] as number, wantCur) && problems.length < 5)
+            problems.push(`t=${t} s=${s} current ${cur[s]} vs ${wantCur}`);
+          if (t % 50 === 49 || t === points - 1) {
+            const wantMax = naiveMaxDrawdown(w.subarray(0, t + 1));
+            if (!close(max[s] as number, wantMax) && problems.length < 5)
+              problems.push(`t=${t} s=${s} max ${max[s]} vs ${wantMax}`);
+          }
         }
       }
-    }
-    expect(problems).toEqual([]);
-    dd.dispose();
-  });
+      expect(problems).toEqual([]);
+      dd.dispose();
+    },
+  );
 
   it('a strictly falling series keeps the rolling peak exactly window points back', () => {
     const dd = k.drawdownBank({ series: 1, window: 3 });

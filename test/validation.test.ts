@@ -27,7 +27,15 @@ function shouldAccept(r: Record<string, unknown>): boolean {
 
 const price = fc.oneof(
   fc.double({ min: 0.01, max: 200, noNaN: true }),
-  fc.constantFrom(0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2e15, '5' as unknown as number, null as unknown as number),
+  fc.constantFrom(
+    0,
+    -1,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    2e15,
+    '5' as unknown as number,
+    null as unknown as number,
+  ),
 );
 
 describe('validateBar', () => {
@@ -35,8 +43,14 @@ describe('validateBar', () => {
     fc.assert(
       fc.property(
         fc.record({
-          symbol: fc.oneof(fc.constantFrom('AAPL', 'BTC-USD', 'es.c.0', 'x'.repeat(33), '', ' A', 'A B', 'ÄPFEL'), fc.string({ maxLength: 40 })),
-          timestamp: fc.oneof(fc.integer({ min: 0, max: 2e12 }), fc.constantFrom(-1, Number.NaN, 9e15, '2026-03-02T14:30:00Z', '1709389800000', 'yesterday')),
+          symbol: fc.oneof(
+            fc.constantFrom('AAPL', 'BTC-USD', 'es.c.0', 'x'.repeat(33), '', ' A', 'A B', 'ÄPFEL'),
+            fc.string({ maxLength: 40 }),
+          ),
+          timestamp: fc.oneof(
+            fc.integer({ min: 0, max: 2e12 }),
+            fc.constantFrom(-1, Number.NaN, 9e15, '2026-03-02T14:30:00Z', '1709389800000', 'yesterday'),
+          ),
           open: price,
           high: price,
           low: price,
@@ -59,9 +73,15 @@ describe('validateBar', () => {
   });
 
   it('accepts a consistent bar through the fast path and gives every rejection a code', () => {
-    const ok = validateBar({ symbol: 'AAA', timestamp: 1, open: 2, high: 3, low: 1, close: 2, volume: 0 }, DEFAULT_INPUT_LIMITS);
+    const ok = validateBar(
+      { symbol: 'AAA', timestamp: 1, open: 2, high: 3, low: 1, close: 2, volume: 0 },
+      DEFAULT_INPUT_LIMITS,
+    );
     expect(ok.ok && Object.isFrozen(ok.value)).toBe(true);
-    const bad = validateBar({ symbol: 'AAA', timestamp: 1, open: 2, high: 1.5, low: 1, close: 2, volume: 0 }, DEFAULT_INPUT_LIMITS);
+    const bad = validateBar(
+      { symbol: 'AAA', timestamp: 1, open: 2, high: 1.5, low: 1, close: 2, volume: 0 },
+      DEFAULT_INPUT_LIMITS,
+    );
     expect(!bad.ok && bad.rejection.code).toBe('INCONSISTENT_OHLC');
     expect(validateBar([1, 2, 3], DEFAULT_INPUT_LIMITS).ok).toBe(false);
   });

@@ -30,24 +30,27 @@ describe.each(BUILDS)('window bank (%s build)', (build) => {
     k = await loadKernels({ build });
   });
 
-  it.each([1, 2, 3, 7, 32, 60])('window %i: after every push, the sorted window, median and MAD equal a sort of the last values', (window) => {
-    const slots = 3;
-    const w = k.windowBank({ symbols: slots, window });
-    const next = rng(700 + window);
-    const history: number[][] = [[], [], []];
-    for (let t = 0; t < 1_500; t++) {
-      const slot = Math.floor(next() * slots);
-      const v = draw(next);
-      w.push(slot, v);
-      (history[slot] as number[]).push(v);
-      const last = (history[slot] as number[]).slice(-window);
-      expect(w.count(slot)).toBe(last.length);
-      const want = naive(last);
-      expect(w.median(slot)).toBe(want.median);
-      if (Number.isFinite(want.median)) expect(w.mad(slot, w.median(slot))).toBe(want.mad);
-    }
-    w.dispose();
-  });
+  it.each([1, 2, 3, 7, 32, 60])(
+    'window %i: after every push, the sorted window, median and MAD equal a sort of the last values',
+    (window) => {
+      const slots = 3;
+      const w = k.windowBank({ symbols: slots, window });
+      const next = rng(700 + window);
+      const history: number[][] = [[], [], []];
+      for (let t = 0; t < 1_500; t++) {
+        const slot = Math.floor(next() * slots);
+        const v = draw(next);
+        w.push(slot, v);
+        (history[slot] as number[]).push(v);
+        const last = (history[slot] as number[]).slice(-window);
+        expect(w.count(slot)).toBe(last.length);
+        const want = naive(last);
+        expect(w.median(slot)).toBe(want.median);
+        if (Number.isFinite(want.median)) expect(w.mad(slot, w.median(slot))).toBe(want.mad);
+      }
+      w.dispose();
+    },
+  );
 
   it('madLowerBound never exceeds the exact MAD, and is not vacuous at window 60', () => {
     const w = k.windowBank({ symbols: 2, window: 60 });
@@ -71,69 +74,82 @@ describe.each(BUILDS)('window bank (%s build)', (build) => {
     [true, 'mixed'],
     [false, 'gaussian'],
     [true, 'gaussian'],
-  ] as const)('checkPush (upOnly %s, %s values): flags every row the exact score would fire on, pushes exactly the others', (upOnly, mix) => {
-    const slots = 64;
-    const window = mix === 'gaussian' ? 60 : 40; // 60 and 30 samples: the detector's defaults
-    const w = k.windowBank({ symbols: slots, window });
-    const history: number[][] = Array.from({ length: slots }, () => []);
-    const next = rng(upOnly ? 5 : 6);
-    const z = mix === 'gaussian' ? 8 : 3; // 8: the detector's default
-    const floor = 1e-3;
-    const minSamples = mix === 'gaussian' ? 30 : 10;
-    let fired = 0;
-    let flaggedTotal = 0;
-    let rows = 0;
-    for (let round = 0; round < 400; round++) {
-      // A random subset of the slots, in random order, one row each.
-      const chosen = Array.from({ length: slots }, (_, i) => i).filter(() => next() < 0.7);
-      for (let i = chosen.length - 1; i > 0; i--) {
-        const j = Math.floor(next() * (i + 1));
-        [chosen[i], chosen[j]] = [chosen[j] as number, chosen[i] as number];
+  ] as const)(
+    'checkPush (upOnly %s, %s values): flags every row the exact score would fire on, pushes exactly the others',
+    (upOnly, mix) => {
+      const slots = 64;
+      const window = mix === 'gaussian' ? 60 : 40; // 60 and 30 samples: the detector's defaults
+      const w = k.windowBank({ symbols: slots, window });
+      const history: number[][] = Array.from({ length: slots }, () => []);
+      const next = rng(upOnly ? 5 : 6);
+      const z = mix === 'gaussian' ? 8 : 3; // 8: the detector's default
+      const floor = 1e-3;
+      const minSamples = mix === 'gaussian' ? 30 : 10;
+      let fired = 0;
+      let flaggedTotal = 0;
+      let rows = 0;
+      for (let round = 0; round < 400; round++) {
+        // A random subset of the slots, in random order, one row each.
+        const chosen = Array.from({ length: slots }, (_, i) => i).filter(() => next() < 0.7);
+        for (let i = chosen.length - 1; i > 0; i--) {
+          const j = Math.floor(next() * (i + 1));
+          [chosen[i], chosen[j]] = [chosen[j] as number, chosen[i] as number];
+        }
+        const { values, slots: rowSlots } = w.input();
+        // Mixed: outliers, and many ties (which make the MAD bound 0, so those rows cannot be ruled out).
+        const xs = chosen.map(() =>
+          mix === 'gaussian'
+            ? next() < 0.01
+              ? 10 * gaussian(next)
+              : gaussian(next)
+            : next() < 0.05
+              ? 10 * gaussian(next)
+              : next() < 0.3
+                ? Math.floor(next() * 3)
+                : gaussian(next),
+        );
+        chosen.forEach((slot, row) => {
+          values[row] = xs[row] as number;
+          rowSlots[row] = slot;
+        });
+        const flags = w.checkPush(chosen.length, minSamples, z, floor, upOnly);
+        rows += chosen.length;
+        let flagged = 0;
+        chosen.forEach((slot, row) => {
+          const x = xs[row] as number;
+          const h = history[slot] as number[];
+          const before = h.slice(-window);
+          let fires = false;
+          if (before.length >= minSamples) {
+            const { median, mad } = naive(before);
+            let scale = 1.4826 * mad;
+            if (!(scale >= floor))
+              scale = Math.max(1.2533 * (before.reduce((a, v) => a + Math.abs(v - median), 0) / before.length), floor);
+            const dev = upOnly ? x - median : Math.abs(x - median);
+            fires = dev >= z * scale;
+          }
+          if (fires) fired++;
+          if (fires) expect(flags[row], `row ${row} slot ${slot} fires but was not flagged`).toBe(1);
+          if (flags[row] === 1) {
+            flagged++;
+            // Not pushed yet: the window is as it was, so the exact score can be taken; then the caller pushes.
+            expect(w.count(slot)).toBe(before.length);
+            expect(w.median(slot)).toBe(naive(before).median);
+            w.push(slot, x);
+          }
+          h.push(x);
+          expect(w.median(slot)).toBe(naive(h.slice(-window)).median);
+        });
+        expect(w.flagged).toBe(flagged);
+        flaggedTotal += flagged;
       }
-      const { values, slots: rowSlots } = w.input();
-      // Mixed: outliers, and many ties (which make the MAD bound 0, so those rows cannot be ruled out).
-      const xs = chosen.map(() =>
-        mix === 'gaussian' ? (next() < 0.01 ? 10 * gaussian(next) : gaussian(next)) : next() < 0.05 ? 10 * gaussian(next) : next() < 0.3 ? Math.floor(next() * 3) : gaussian(next),
-      );
-      chosen.forEach((slot, row) => {
-        values[row] = xs[row] as number;
-        rowSlots[row] = slot;
-      });
-      const flags = w.checkPush(chosen.length, minSamples, z, floor, upOnly);
-      rows += chosen.length;
-      let flagged = 0;
-      chosen.forEach((slot, row) => {
-        const x = xs[row] as number;
-        const h = history[slot] as number[];
-        const before = h.slice(-window);
-        let fires = false;
-        if (before.length >= minSamples) {
-          const { median, mad } = naive(before);
-          let scale = 1.4826 * mad;
-          if (!(scale >= floor)) scale = Math.max(1.2533 * (before.reduce((a, v) => a + Math.abs(v - median), 0) / before.length), floor);
-          const dev = upOnly ? x - median : Math.abs(x - median);
-          fires = dev >= z * scale;
-        }
-        if (fires) fired++;
-        if (fires) expect(flags[row], `row ${row} slot ${slot} fires but was not flagged`).toBe(1);
-        if (flags[row] === 1) {
-          flagged++;
-          // Not pushed yet: the window is as it was, so the exact score can be taken; then the caller pushes.
-          expect(w.count(slot)).toBe(before.length);
-          expect(w.median(slot)).toBe(naive(before).median);
-          w.push(slot, x);
-        }
-        h.push(x);
-        expect(w.median(slot)).toBe(naive(h.slice(-window)).median);
-      });
-      expect(w.flagged).toBe(flagged);
-      flaggedTotal += flagged;
-    }
-    expect(fired).toBeGreaterThan(mix === 'gaussian' ? 20 : 50); // the property is not vacuous
-    // On Gaussian data the bound rules out almost every row that does not fire.
-    if (mix === 'gaussian') expect(flaggedTotal - fired, `flagged ${flaggedTotal}, fired ${fired} of ${rows}`).toBeLessThan(0.02 * rows);
-    w.dispose();
-  });
+      expect(fired).toBeGreaterThan(mix === 'gaussian' ? 20 : 50); // the property is not vacuous
+      // On Gaussian data the bound rules out almost every row that does not fire.
+      if (mix === 'gaussian')
+        expect(flaggedTotal - fired, `flagged ${flaggedTotal}, fired ${fired} of ${rows}`).toBeLessThan(0.02 * rows);
+      w.dispose();
+    },
+  );
 
   it('rejects a slot outside the bank and a NaN value with codes; memory is what windowBankBytes says', () => {
     const before = k.memoryBytes;

@@ -11,8 +11,22 @@ import type { CommandResult, ProtectiveCommand } from '../../src/vocabulary/orde
 import type { OpenOrder, PluginContext } from '../../src/vocabulary/services.js';
 import type { Account, Candle, HostApi, HostPlugin, PluginFactory, Trade } from './host-engine.js';
 
-const toBar = (c: Candle): Bar => ({ symbol: c.pair, timestamp: c.ts * 1000, open: c.o, high: c.h, low: c.l, close: c.c, volume: c.v });
-const toPosition = (t: Trade): Position => ({ symbol: t.pair, side: t.direction === 'long' ? 'LONG' : 'SHORT', quantity: t.amount, entryPrice: t.openRate, openedAt: t.openedAt * 1000 });
+const toBar = (c: Candle): Bar => ({
+  symbol: c.pair,
+  timestamp: c.ts * 1000,
+  open: c.o,
+  high: c.h,
+  low: c.l,
+  close: c.c,
+  volume: c.v,
+});
+const toPosition = (t: Trade): Position => ({
+  symbol: t.pair,
+  side: t.direction === 'long' ? 'LONG' : 'SHORT',
+  quantity: t.amount,
+  entryPrice: t.openRate,
+  openedAt: t.openedAt * 1000,
+});
 
 /** Runs one protective command through the host's order API. */
 async function execute(api: HostApi, c: ProtectiveCommand): Promise<CommandResult> {
@@ -33,7 +47,12 @@ async function execute(api: HostApi, c: ProtectiveCommand): Promise<CommandResul
     }
     return { ok: true, clientOrderId: c.clientOrderId };
   } catch (e) {
-    return { ok: false, clientOrderId: c.clientOrderId, code: 'HOST_REJECTED', message: e instanceof Error ? e.message : String(e) };
+    return {
+      ok: false,
+      clientOrderId: c.clientOrderId,
+      code: 'HOST_REJECTED',
+      message: e instanceof Error ? e.message : String(e),
+    };
   }
 }
 
@@ -84,10 +103,26 @@ export function bulwarkFactory(config: RiskPluginConfig = {}, onRisk?: (plugin: 
       },
       onBeforeOpen: async (intent) => {
         await flush(); // decide on the latest market state
-        const d = plugin.beforeOrder({ clientOrderId: intent.id, symbol: intent.pair, side: intent.direction === 'long' ? 'BUY' : 'SELL', quantity: intent.amount, type: 'MARKET', intent: 'ENTRY' });
+        const d = plugin.beforeOrder({
+          clientOrderId: intent.id,
+          symbol: intent.pair,
+          side: intent.direction === 'long' ? 'BUY' : 'SELL',
+          quantity: intent.amount,
+          type: 'MARKET',
+          intent: 'ENTRY',
+        });
         return d.allow ? undefined : { veto: true, reason: `${d.code}: ${d.message}` };
       },
-      onOrderFilled: (f) => plugin.onFill({ fillId: f.tradeId, orderId: f.orderId, symbol: f.pair, side: f.side === 'buy' ? 'BUY' : 'SELL', quantity: f.amount, price: f.price, timestamp: f.ts * 1000 }),
+      onOrderFilled: (f) =>
+        plugin.onFill({
+          fillId: f.tradeId,
+          orderId: f.orderId,
+          symbol: f.pair,
+          side: f.side === 'buy' ? 'BUY' : 'SELL',
+          quantity: f.amount,
+          price: f.price,
+          timestamp: f.ts * 1000,
+        }),
       onAccount: async (a: Account) => {
         await flush();
         plugin.onPortfolio({ timestamp: a.ts * 1000, equity: a.equity, positions: a.trades.map(toPosition) });

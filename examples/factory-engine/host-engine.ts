@@ -66,7 +66,15 @@ export interface HostApi {
   cancelOrder(id: string): Promise<void>;
   /** Closes `amount` of the trade at market now. */
   closeTrade(pair: string, amount: number, id: string): Promise<void>;
-  openOrders(): Promise<readonly { readonly id: string; readonly pair: string; readonly side: 'buy' | 'sell'; readonly amount: number; readonly stopPrice?: number }[]>;
+  openOrders(): Promise<
+    readonly {
+      readonly id: string;
+      readonly pair: string;
+      readonly side: 'buy' | 'sell';
+      readonly amount: number;
+      readonly stopPrice?: number;
+    }[]
+  >;
   account(): Account;
   /** Engine time, epoch seconds. */
   now(): number;
@@ -142,7 +150,13 @@ export class FactoryEngine {
     }
     const price = this.#last.get(intent.pair);
     if (price === undefined) return { opened: false, reason: 'no price' };
-    this.#trades.set(intent.pair, { pair: intent.pair, direction: intent.direction, amount: intent.amount, openRate: price, openedAt: this.#now });
+    this.#trades.set(intent.pair, {
+      pair: intent.pair,
+      direction: intent.direction,
+      amount: intent.amount,
+      openRate: price,
+      openedAt: this.#now,
+    });
     this.#cash -= (intent.direction === 'long' ? 1 : -1) * intent.amount * price;
     await this.#fill(intent.id, intent.pair, intent.direction === 'long' ? 'buy' : 'sell', intent.amount, price);
     return { opened: true };
@@ -156,7 +170,13 @@ export class FactoryEngine {
       for (const s of [...this.#stops.values()]) {
         if (s.pair !== candle.pair) continue;
         const hit = s.side === 'sell' ? candle.l <= s.stopPrice : candle.h >= s.stopPrice;
-        if (hit) await this.#closeBy(s.id, s.pair, s.amount, s.side === 'sell' ? Math.min(candle.o, s.stopPrice) : Math.max(candle.o, s.stopPrice));
+        if (hit)
+          await this.#closeBy(
+            s.id,
+            s.pair,
+            s.amount,
+            s.side === 'sell' ? Math.min(candle.o, s.stopPrice) : Math.max(candle.o, s.stopPrice),
+          );
       }
       for (const p of this.#plugins) await p.onCandle?.(candle);
     }
@@ -180,7 +200,8 @@ export class FactoryEngine {
 
   #account(): Account {
     let equity = this.#cash;
-    for (const t of this.#trades.values()) equity += (t.direction === 'long' ? 1 : -1) * t.amount * (this.#last.get(t.pair) ?? t.openRate);
+    for (const t of this.#trades.values())
+      equity += (t.direction === 'long' ? 1 : -1) * t.amount * (this.#last.get(t.pair) ?? t.openRate);
     return { ts: this.#now, equity, trades: this.trades };
   }
 

@@ -16,14 +16,24 @@ export function market(): Candle[][] {
   const eth = [50, 50.5, 51, 51.5, 52, 52.5, 53, 53.5, 54, 54.5, 55, 55.2, 55.1, 55.3, 55.4];
   return btc.map((b, i) => {
     const e = eth[i] as number;
-    const candle = (pair: string, c: number, open: number): Candle => ({ pair, ts: t0 + 60 * i, o: open, h: Math.max(open, c) * 1.001, l: Math.min(open, c) * 0.999, c, v: 1_000 });
+    const candle = (pair: string, c: number, open: number): Candle => ({
+      pair,
+      ts: t0 + 60 * i,
+      o: open,
+      h: Math.max(open, c) * 1.001,
+      l: Math.min(open, c) * 0.999,
+      c,
+      v: 1_000,
+    });
     const btcOpen = i === 11 ? 83 : (btc[i - 1] ?? b); // the gap: it opens far below its stop
     return [candle('BTC/USDT', b, btcOpen), candle('ETH/USDT', e, eth[i - 1] ?? e)];
   });
 }
 
 /** Runs the example; returns the engine and the plugin for inspection. */
-export async function runExample(print: (line: string) => void = console.log): Promise<{ engine: FactoryEngine; plugin: RiskPlugin; vetoes: string[] }> {
+export async function runExample(
+  print: (line: string) => void = console.log,
+): Promise<{ engine: FactoryEngine; plugin: RiskPlugin; vetoes: string[] }> {
   const engine = new FactoryEngine(100_000);
   let risk: RiskPlugin | undefined;
   engine.register(

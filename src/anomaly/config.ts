@@ -278,11 +278,15 @@ export function kernelLimitProblems(config: AnomalyConfig, limits: KernelLimits)
   }
   const watch = Math.min(config.correlationSymbols, config.maxSymbols);
   if (watch > limits.maxCorrelationSymbols) {
-    problems.push(`correlationSymbols (${watch}) exceeds the kernels' maxCorrelationSymbols ${limits.maxCorrelationSymbols}`);
+    problems.push(
+      `correlationSymbols (${watch}) exceeds the kernels' maxCorrelationSymbols ${limits.maxCorrelationSymbols}`,
+    );
   }
   const windowBytes = windowBankBytes(config.maxSymbols, config.spikeWindow);
   if (windowBytes > limits.maxBankBytes) {
-    problems.push(`a spike window bank needs ${windowBytes} bytes, over the kernels' maxBankBytes ${limits.maxBankBytes}`);
+    problems.push(
+      `a spike window bank needs ${windowBytes} bytes, over the kernels' maxBankBytes ${limits.maxBankBytes}`,
+    );
   }
   if (config.atrLongPeriod > limits.maxPeriod) {
     problems.push(`atrLongPeriod (${config.atrLongPeriod}) exceeds the kernels' maxPeriod ${limits.maxPeriod}`);

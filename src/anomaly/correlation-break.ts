@@ -47,7 +47,8 @@ export class CorrelationBreak {
     this.#registry = registry;
     this.#alpha = 2 / (config.baselineWindow + 1);
     this.#input = new Float64Array(this.size).fill(Number.NaN);
-    this.#bank = this.size === 0 ? undefined : kernels.correlationBank({ symbols: this.size, window: config.correlationWindow });
+    this.#bank =
+      this.size === 0 ? undefined : kernels.correlationBank({ symbols: this.size, window: config.correlationWindow });
   }
 
   /** The current baseline mean correlation (NaN before the window first fills). */

@@ -60,10 +60,14 @@ export class AnomalyDetector {
     const cfg = resolveAnomalyConfig(config);
     const problems = kernelLimitProblems(cfg, kernels.limits);
     if (registry !== undefined && registry.capacity > cfg.maxSymbols) {
-      problems.push(`a shared registry of ${registry.capacity} symbols needs maxSymbols ≥ ${registry.capacity}, got ${cfg.maxSymbols}`);
+      problems.push(
+        `a shared registry of ${registry.capacity} symbols needs maxSymbols ≥ ${registry.capacity}, got ${cfg.maxSymbols}`,
+      );
     }
     if (problems.length > 0) {
-      throw new BulwarkError('INVALID_OPTION', `anomaly config does not fit the kernels: ${problems.join('; ')}`, { problems });
+      throw new BulwarkError('INVALID_OPTION', `anomaly config does not fit the kernels: ${problems.join('; ')}`, {
+        problems,
+      });
     }
     this.config = cfg;
     this.#registry = registry ?? new SymbolRegistry(cfg.maxSymbols);
@@ -158,7 +162,10 @@ export class AnomalyDetector {
         continue;
       }
       const given = known?.[b];
-      const slot = given !== undefined && given >= 0 && this.#registry.symbolAt(given) === bar.symbol ? given : this.#registry.register(bar.symbol);
+      const slot =
+        given !== undefined && given >= 0 && this.#registry.symbolAt(given) === bar.symbol
+          ? given
+          : this.#registry.register(bar.symbol);
       if (slot < 0) {
         this.#refused++;
         continue;
@@ -196,14 +203,23 @@ export class AnomalyDetector {
    * if (!r.ok) events.push(detector.badTick(String(raw.symbol), now(), r.rejection.code));
    * ```
    */
-  badTick(symbol: string, timestamp: number, reason: string, inputs: Readonly<Record<string, number>> = {}): BadTickEvent {
+  badTick(
+    symbol: string,
+    timestamp: number,
+    reason: string,
+    inputs: Readonly<Record<string, number>> = {},
+  ): BadTickEvent {
     this.#ready();
     if (typeof symbol !== 'string' || !Number.isFinite(timestamp) || typeof reason !== 'string') {
-      throw new BulwarkError('INVALID_INPUT_TYPE', 'badTick needs a string symbol, a finite timestamp and a string reason', {
-        symbol,
-        timestamp,
-        reason,
-      });
+      throw new BulwarkError(
+        'INVALID_INPUT_TYPE',
+        'badTick needs a string symbol, a finite timestamp and a string reason',
+        {
+          symbol,
+          timestamp,
+          reason,
+        },
+      );
     }
     return anomalyEvent<BadTickEvent>({
       type: 'BAD_TICK',

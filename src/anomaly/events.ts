@@ -163,12 +163,7 @@ export type BadTickEvent = AnomalyEventFields<'BAD_TICK', BadTickInputs> & {
  * ```
  */
 export type AnomalyEvent =
-  | PriceSpikeEvent
-  | VolumeSpikeEvent
-  | VolatilityRegimeEvent
-  | CorrelationBreakEvent
-  | StaleFeedEvent
-  | BadTickEvent;
+  PriceSpikeEvent | VolumeSpikeEvent | VolatilityRegimeEvent | CorrelationBreakEvent | StaleFeedEvent | BadTickEvent;
 
 /**
  * Builds a frozen event from `fields`. `symbols`, `inputs` and `actions` are copied (shallow:

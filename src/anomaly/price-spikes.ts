@@ -1,10 +1,16 @@
 import type { Bar } from '../vocabulary/market.js';
 import type { AnomalyConfig } from './config.js';
-import { anomalyEvent, type AnomalyAction, type AnomalyEvent, type BadTickEvent, type PriceSpikeEvent } from './events.js';
+import {
+  anomalyEvent,
+  type AnomalyAction,
+  type AnomalyEvent,
+  type BadTickEvent,
+  type PriceSpikeEvent,
+} from './events.js';
 import { QuarantineBook } from './quarantine.js';
 import type { Kernels } from '../kernels/load.js';
 import type { WindowBank } from '../kernels/windows.js';
-import { RobustScorer } from './robust.js';
+import { type RobustScorer } from './robust.js';
 
 /** How a bar of the current round is scored (see {@link PriceSpikes.stage}). */
 const enum Row {

@@ -3,7 +3,7 @@ import type { Kernels } from '../kernels/load.js';
 import type { WindowBank } from '../kernels/windows.js';
 import type { AnomalyConfig } from './config.js';
 import { anomalyEvent, type AnomalyEvent, type VolumeSpikeEvent } from './events.js';
-import { RobustScorer } from './robust.js';
+import { type RobustScorer } from './robust.js';
 
 /**
  * VOLUME_SPIKE detection, per slot: log(1 + volume) scored against the symbol's previous

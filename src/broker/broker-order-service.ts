@@ -9,7 +9,10 @@ import { addTo, rememberIn } from '../util/bounded.js';
 
 /** The broker requests this service makes besides those the egress sends. */
 export interface BrokerQueries {
-  request(method: 'openOrders.status' | 'order.status', params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>>;
+  request(
+    method: 'openOrders.status' | 'order.status',
+    params: Readonly<Record<string, unknown>>,
+  ): Promise<Readonly<Record<string, unknown>>>;
 }
 
 /** Options of {@link BrokerOrderService}. */
@@ -104,7 +107,13 @@ export class BrokerOrderService implements OrderService {
       const symbol = o['symbol'];
       const side = o['side'];
       const quantity = Number(o['quantity']);
-      if (typeof clientOrderId !== 'string' || typeof symbol !== 'string' || (side !== 'BUY' && side !== 'SELL') || !(quantity > 0)) continue;
+      if (
+        typeof clientOrderId !== 'string' ||
+        typeof symbol !== 'string' ||
+        (side !== 'BUY' && side !== 'SELL') ||
+        !(quantity > 0)
+      )
+        continue;
       const stop = o['type'] === 'STOP_MARKET';
       const price = Number(stop ? o['stopPrice'] : o['price']);
       out.push({
@@ -126,7 +135,9 @@ export class BrokerOrderService implements OrderService {
    */
   async orderStatus(symbol: string, clientOrderId: string): Promise<ObservedOrder | undefined> {
     try {
-      const order = observedOrderOf(await this.#o.broker.request('order.status', { symbol, origClientOrderId: clientOrderId }));
+      const order = observedOrderOf(
+        await this.#o.broker.request('order.status', { symbol, origClientOrderId: clientOrderId }),
+      );
       if (order === undefined) throw new Error('order.status answered with no order object');
       return order;
     } catch (e) {
@@ -197,14 +208,23 @@ export class BrokerOrderService implements OrderService {
       if (stop.kind !== 'PLACE_STOP') continue;
       let o: Readonly<Record<string, unknown>>;
       try {
-        o = await this.#o.broker.request('order.status', { symbol: stop.symbol, origClientOrderId: stop.clientOrderId });
+        o = await this.#o.broker.request('order.status', {
+          symbol: stop.symbol,
+          origClientOrderId: stop.clientOrderId,
+        });
       } catch (e) {
         // The broker never had it (or no longer knows it): nothing rests there to track.
         if (e instanceof BrokerRequestError && e.action === 'NOT_FOUND') await this.#o.journal.done(stop.clientOrderId);
         continue; // otherwise asked again at the next reconcile
       }
       const status = String(o['status']);
-      this.#book(stop.clientOrderId, stop.symbol, stop.side, Number(o['executedQty']), Number(o['stopPrice'] ?? stop.stopPrice));
+      this.#book(
+        stop.clientOrderId,
+        stop.symbol,
+        stop.side,
+        Number(o['executedQty']),
+        Number(o['stopPrice'] ?? stop.stopPrice),
+      );
       if (FINAL_ORDER_STATUSES.has(status)) await this.#o.journal.done(stop.clientOrderId);
     }
   }

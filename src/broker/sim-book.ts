@@ -58,7 +58,9 @@ export class SimBook {
 
   /** Orders still working (NEW), optionally of one symbol. */
   open(symbol?: string): SimOrder[] {
-    return [...this.#orders.values()].filter((o) => o.status === 'NEW' && (symbol === undefined || o.symbol === symbol));
+    return [...this.#orders.values()].filter(
+      (o) => o.status === 'NEW' && (symbol === undefined || o.symbol === symbol),
+    );
   }
 
   /** Last price of `symbol`, if fed. */
@@ -67,8 +69,17 @@ export class SimBook {
   }
 
   /** Accepts a new order (the caller has checked its fields and that the id is new); fills what it can. */
-  place(o: Omit<SimOrder, 'orderId' | 'status' | 'executedQty' | 'updateTime'>): { order: SimOrder; fills: SimOrder[] } {
-    const order: SimOrder = { ...o, orderId: this.#nextOrderId++, status: 'NEW', executedQty: 0, updateTime: this.#now() };
+  place(o: Omit<SimOrder, 'orderId' | 'status' | 'executedQty' | 'updateTime'>): {
+    order: SimOrder;
+    fills: SimOrder[];
+  } {
+    const order: SimOrder = {
+      ...o,
+      orderId: this.#nextOrderId++,
+      status: 'NEW',
+      executedQty: 0,
+      updateTime: this.#now(),
+    };
     this.#orders.set(order.clientOrderId, order);
     const last = this.#prices.get(order.symbol);
     const fills: SimOrder[] = [];
@@ -103,7 +114,8 @@ export class SimBook {
 
   #triggered(o: SimOrder, price: number): boolean {
     if (o.type === 'MARKET') return true;
-    if (o.type === 'STOP_MARKET') return o.side === 'SELL' ? price <= (o.stopPrice as number) : price >= (o.stopPrice as number);
+    if (o.type === 'STOP_MARKET')
+      return o.side === 'SELL' ? price <= (o.stopPrice as number) : price >= (o.stopPrice as number);
     return o.side === 'BUY' ? price <= (o.price as number) : price >= (o.price as number);
   }
 
@@ -112,6 +124,13 @@ export class SimBook {
     o.executedQty = o.quantity;
     o.updateTime = this.#now();
     o.lastPrice = price;
-    this.executions.push({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, quantity: o.quantity, price, time: o.updateTime });
+    this.executions.push({
+      clientOrderId: o.clientOrderId,
+      symbol: o.symbol,
+      side: o.side,
+      quantity: o.quantity,
+      price,
+      time: o.updateTime,
+    });
   }
 }

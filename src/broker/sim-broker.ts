@@ -155,7 +155,9 @@ class RecentTimes {
   }
 
   toArray(): number[] {
-    return this.#start === 0 ? this.#items.slice() : [...this.#items.slice(this.#start), ...this.#items.slice(0, this.#start)];
+    return this.#start === 0
+      ? this.#items.slice()
+      : [...this.#items.slice(this.#start), ...this.#items.slice(0, this.#start)];
   }
 }
 
@@ -215,8 +217,15 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
   const maxRecorded = options.maxRecordedRequests ?? DEFAULT_MAX_RECORDED_REQUESTS;
   const pingEvery = options.pingIntervalMs ?? 10_000;
   const pongTimeout = options.pongTimeoutMs ?? 30_000;
-  if (!(pingEvery > 0) || !(pongTimeout > 0)) throw new BulwarkError('INVALID_OPTION', 'pingIntervalMs and pongTimeoutMs must be positive', { pingIntervalMs: pingEvery, pongTimeoutMs: pongTimeout });
-  for (const [name, value] of [['ordersPerSecond', limit], ['maxRecordedRequests', maxRecorded]] as const) {
+  if (!(pingEvery > 0) || !(pongTimeout > 0))
+    throw new BulwarkError('INVALID_OPTION', 'pingIntervalMs and pongTimeoutMs must be positive', {
+      pingIntervalMs: pingEvery,
+      pongTimeoutMs: pongTimeout,
+    });
+  for (const [name, value] of [
+    ['ordersPerSecond', limit],
+    ['maxRecordedRequests', maxRecorded],
+  ] as const) {
     const problem = positiveIntegerProblem(name, value);
     if (problem !== undefined) throw new BulwarkError('INVALID_OPTION', problem, { [name]: value });
   }
@@ -234,7 +243,12 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
   const sockets = new Set<WebSocket>();
   const sessions = new Map<WebSocket, Session>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
-  const server = new WebSocketServer({ port: options.port ?? 0, host: options.host ?? '127.0.0.1', maxPayload: MAX_PAYLOAD, perMessageDeflate: false });
+  const server = new WebSocketServer({
+    port: options.port ?? 0,
+    host: options.host ?? '127.0.0.1',
+    maxPayload: MAX_PAYLOAD,
+    perMessageDeflate: false,
+  });
   await new Promise<void>((resolve) => server.once('listening', resolve));
 
   /** A one-shot timer that close() clears. */
@@ -365,14 +379,18 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
         return;
       }
       const id = typeof msg.id === 'string' ? msg.id : null;
-      const params = (typeof msg.params === 'object' && msg.params !== null ? msg.params : {}) as Record<string, unknown>;
+      const params = (typeof msg.params === 'object' && msg.params !== null ? msg.params : {}) as Record<
+        string,
+        unknown
+      >;
       const fail = (status: number, code: number, text: string, retryAfter?: number) =>
         send(ws, { id, status, error: { code, msg: text, ...(retryAfter === undefined ? {} : { retryAfter }) } });
       const ok = (result: unknown) => send(ws, { id, status: 200, result });
       const reply = (fn: () => void) => {
         const [lo, hi] = faults.latencyMs ?? [0, 0];
         const delay = lo + (hi - lo) * random();
-        if (delay > 0) later(() => {
+        if (delay > 0)
+          later(() => {
             if (!session.stalled) fn();
           }, delay);
         else fn();
@@ -381,16 +399,26 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
       if (msg.method === 'ping') return ok({});
       if (msg.method === 'session.logon') {
         const { apiKey, timestamp, signature } = params;
-        if (typeof apiKey !== 'string' || typeof timestamp !== 'number' || typeof signature !== 'string') return fail(400, -1100, 'apiKey, timestamp, signature');
+        if (typeof apiKey !== 'string' || typeof timestamp !== 'number' || typeof signature !== 'string')
+          return fail(400, -1100, 'apiKey, timestamp, signature');
         if (Math.abs(now() - timestamp) > 5_000) return fail(400, -1021, 'timestamp outside the recv window');
-        const want = createHmac('sha256', options.apiSecret).update(`apiKey=${apiKey}&timestamp=${timestamp}`).digest('hex');
-        const good = apiKey === options.apiKey && signature.length === want.length && timingSafeEqual(Buffer.from(signature), Buffer.from(want));
+        const want = createHmac('sha256', options.apiSecret)
+          .update(`apiKey=${apiKey}&timestamp=${timestamp}`)
+          .digest('hex');
+        const good =
+          apiKey === options.apiKey &&
+          signature.length === want.length &&
+          timingSafeEqual(Buffer.from(signature), Buffer.from(want));
         if (!good) return fail(401, -1022, 'invalid signature');
         session.loggedOn = true;
-        return ok({ serverTime: now(), rateLimits: [{ rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 1, limit }] });
+        return ok({
+          serverTime: now(),
+          rateLimits: [{ rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 1, limit }],
+        });
       }
       if (!session.loggedOn) return fail(401, -1002, 'not logged on');
-      const isOrderRequest = msg.method === 'order.place' || msg.method === 'order.amend' || msg.method === 'order.cancel';
+      const isOrderRequest =
+        msg.method === 'order.place' || msg.method === 'order.amend' || msg.method === 'order.cancel';
       if (isOrderRequest) {
         const t = now();
         const second = Math.floor(t / 1_000);
@@ -454,7 +482,8 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
     const num = (v: unknown) => (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v) ? Number(v) : Number.NaN);
     if (method === 'order.place') {
       const { side, type, newClientOrderId } = p;
-      if (typeof newClientOrderId !== 'string' || !CLIENT_ID.test(newClientOrderId)) return fail(400, -1100, 'newClientOrderId');
+      if (typeof newClientOrderId !== 'string' || !CLIENT_ID.test(newClientOrderId))
+        return fail(400, -1100, 'newClientOrderId');
       if (book.get(newClientOrderId) !== undefined) return fail(400, -2010, 'Duplicate order sent.');
       if (side !== 'BUY' && side !== 'SELL') return fail(400, -1100, 'side');
       if (type !== 'MARKET' && type !== 'LIMIT' && type !== 'STOP_MARKET') return fail(400, -1100, 'type');
@@ -507,7 +536,8 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
       return received.toArray();
     },
     maxInAnyWindow(windowMs = RATE_WINDOW_MS) {
-      if (!(windowMs > 0)) throw new BulwarkError('INVALID_OPTION', `windowMs must be positive, got ${String(windowMs)}`, { windowMs });
+      if (!(windowMs > 0))
+        throw new BulwarkError('INVALID_OPTION', `windowMs must be positive, got ${String(windowMs)}`, { windowMs });
       return maxInWindow(received.toArray(), windowMs);
     },
     get connections() {

@@ -97,7 +97,10 @@ export class WsBrokerClient implements BrokerClient {
     const key = options.apiKey ?? process.env['BULWARK_API_KEY'];
     const secret = options.apiSecret ?? process.env['BULWARK_API_SECRET'];
     if (key === undefined || key === '' || secret === undefined || secret === '') {
-      throw new BulwarkError('INVALID_OPTION', 'broker credentials missing: set BULWARK_API_KEY and BULWARK_API_SECRET');
+      throw new BulwarkError(
+        'INVALID_OPTION',
+        'broker credentials missing: set BULWARK_API_KEY and BULWARK_API_SECRET',
+      );
     }
     this.#key = key;
     this.#secret = secret;
@@ -126,11 +129,21 @@ export class WsBrokerClient implements BrokerClient {
    * writes nothing and rejects with `NOT_CONNECTED`: nothing reached the broker, the caller
    * retries later.
    */
-  request(method: BrokerMethod | 'openOrders.status', params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>> {
+  request(
+    method: BrokerMethod | 'openOrders.status',
+    params: Readonly<Record<string, unknown>>,
+  ): Promise<Readonly<Record<string, unknown>>> {
     const ws = this.#ws;
     if (this.#closed) return Promise.reject(clientClosed());
-    if (!this.#live || ws === undefined || ws.readyState !== WebSocket.OPEN) return Promise.reject(new BulwarkError('NOT_CONNECTED', `not logged on to ${this.#o.url}: ${method} not sent`));
-    if (ws.bufferedAmount > (this.#o.maxBufferedBytes ?? 1024 * 1024)) return Promise.reject(new BulwarkError('NOT_CONNECTED', `send buffer over ${this.#o.maxBufferedBytes ?? 1024 * 1024} bytes: ${method} not sent`));
+    if (!this.#live || ws === undefined || ws.readyState !== WebSocket.OPEN)
+      return Promise.reject(new BulwarkError('NOT_CONNECTED', `not logged on to ${this.#o.url}: ${method} not sent`));
+    if (ws.bufferedAmount > (this.#o.maxBufferedBytes ?? 1024 * 1024))
+      return Promise.reject(
+        new BulwarkError(
+          'NOT_CONNECTED',
+          `send buffer over ${this.#o.maxBufferedBytes ?? 1024 * 1024} bytes: ${method} not sent`,
+        ),
+      );
     return this.#send(ws, method, params);
   }
 
@@ -168,7 +181,11 @@ export class WsBrokerClient implements BrokerClient {
     this.#ws?.terminate();
   }
 
-  #send(ws: WebSocket, method: string, params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>> {
+  #send(
+    ws: WebSocket,
+    method: string,
+    params: Readonly<Record<string, unknown>>,
+  ): Promise<Readonly<Record<string, unknown>>> {
     const id = `b${(++this.#id).toString(36)}`;
     return new Promise((resolve, reject) => {
       const timer = this.#clock.setTimeout(() => {
@@ -208,7 +225,9 @@ export class WsBrokerClient implements BrokerClient {
         ws.on('error', () => ws.terminate());
         this.#alive();
         const timestamp = this.#clock.now();
-        const signature = createHmac('sha256', this.#secret).update(`apiKey=${this.#key}&timestamp=${timestamp}`).digest('hex');
+        const signature = createHmac('sha256', this.#secret)
+          .update(`apiKey=${this.#key}&timestamp=${timestamp}`)
+          .digest('hex');
         const result = await this.#send(ws, 'session.logon', { apiKey: this.#key, timestamp, signature });
         if (this.#closed) throw clientClosed(); // no callbacks after close()
         const limits = result['rateLimits'];
@@ -222,7 +241,10 @@ export class WsBrokerClient implements BrokerClient {
         this.#ws?.terminate();
         if (e instanceof BrokerRequestError && e.action === 'RELOGON' && e.code === -1022) throw e; // bad credentials: retrying will not help
         if (this.#closed) throw clientClosed();
-        const base = Math.min(this.#o.maxReconnectDelayMs ?? 10_000, (this.#o.reconnectDelayMs ?? 250) * 2 ** this.#attempt++);
+        const base = Math.min(
+          this.#o.maxReconnectDelayMs ?? 10_000,
+          (this.#o.reconnectDelayMs ?? 250) * 2 ** this.#attempt++,
+        );
         await this.#backoffWait(base / 2 + (Math.random() * base) / 2);
       }
     }

@@ -119,7 +119,12 @@ export async function main(argv: readonly string[], out: Output = console): Prom
   const rest = argv.slice(first === 'dlq' ? 2 : 1);
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({ args: [...rest], options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true }));
+    ({ values } = parseArgs({
+      args: [...rest],
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: false,
+      strict: true,
+    }));
   } catch (e) {
     out.error(`USAGE: ${e instanceof Error ? e.message : String(e)}\n\n${command.usage}`);
     return EXIT.USAGE;

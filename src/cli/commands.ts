@@ -21,14 +21,15 @@ export type Output = Pick<Console, 'log' | 'error'>;
 export const DEMO_DATA = fileURLToPath(new URL('../../data/demo-day.csv', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const str = (v: Values, k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+const str = (v: Values, k: string): string | undefined => (typeof v[k] === 'string' ? v[k] : undefined);
 
 /** An integer flag in [min, max], or a USAGE error naming the flag. */
 function intFlag(v: Values, k: string, fallback: number, min: number, max: number): number {
   const raw = str(v, k);
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!/^-?\d+$/.test(raw) || n < min || n > max) throw new CliError('USAGE', `--${k} must be an integer in [${min}, ${max}], got "${raw}"`, EXIT.USAGE);
+  if (!/^-?\d+$/.test(raw) || n < min || n > max)
+    throw new CliError('USAGE', `--${k} must be an integer in [${min}, ${max}], got "${raw}"`, EXIT.USAGE);
   return n;
 }
 
@@ -38,7 +39,8 @@ function brokerUrl(v: Values, required: boolean): string | undefined {
     if (required) throw new CliError('USAGE', '--broker ws://host:port is required', EXIT.USAGE);
     return undefined;
   }
-  if (!/^wss?:\/\/[^\s/]+/.test(url)) throw new CliError('USAGE', `--broker must be a ws:// or wss:// URL, got "${url}"`, EXIT.USAGE);
+  if (!/^wss?:\/\/[^\s/]+/.test(url))
+    throw new CliError('USAGE', `--broker must be a ws:// or wss:// URL, got "${url}"`, EXIT.USAGE);
   return url;
 }
 
@@ -74,23 +76,39 @@ export async function runReplayCommand(v: Values, out: Output = console): Promis
   const port = str(v, 'metrics-port') === undefined ? undefined : intFlag(v, 'metrics-port', 0, 0, 65_535);
   const json = v['json'] === true;
   const level = str(v, 'log-level') ?? 'info';
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new CliError('USAGE', `--log-level must be debug, info, warn, error or silent, got "${level}"`, EXIT.USAGE);
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level))
+    throw new CliError('USAGE', `--log-level must be debug, info, warn, error or silent, got "${level}"`, EXIT.USAGE);
   const logFile = str(v, 'log-file');
-  const logger = logFile === undefined ? undefined : createLogger({ level, destination: pino.destination({ dest: logFile, sync: false, mkdir: true }) });
+  const logger =
+    logFile === undefined
+      ? undefined
+      : createLogger({ level, destination: pino.destination({ dest: logFile, sync: false, mkdir: true }) });
   const metrics = port === undefined ? undefined : new BulwarkMetrics();
   let server: MetricsServer | undefined;
   if (metrics !== undefined && port !== undefined) {
     server = await serveMetrics(metrics.registry, port).catch((e: unknown) => {
-      throw new CliError('USAGE', `cannot serve metrics on port ${port}: ${e instanceof Error ? e.message : String(e)}`, EXIT.USAGE);
+      throw new CliError(
+        'USAGE',
+        `cannot serve metrics on port ${port}: ${e instanceof Error ? e.message : String(e)}`,
+        EXIT.USAGE,
+      );
     });
     if (!json) out.error(`metrics at ${server.url}`);
   }
   // A progress bar on long replays, only when a person is watching (stderr is a terminal).
-  const bar = process.stderr.isTTY === true && !json ? new SingleBar({ format: 'replay [{bar}] {percentage}% {value}/{total} bars', hideCursor: true, stream: process.stderr }) : undefined;
+  const bar =
+    process.stderr.isTTY === true && !json
+      ? new SingleBar({
+          format: 'replay [{bar}] {percentage}% {value}/{total} bars',
+          hideCursor: true,
+          stream: process.stderr,
+        })
+      : undefined;
   if (bar !== undefined) bar.start(Math.max((await countLines(data)) - 1, 1), 0);
   let done = 0;
   const speed = str(v, 'speed') === undefined ? undefined : Number(str(v, 'speed'));
-  if (speed !== undefined && !(speed > 0 && speed <= 1e6)) throw new CliError('USAGE', `--speed must be a number in (0, 1000000], got "${str(v, 'speed')}"`, EXIT.USAGE);
+  if (speed !== undefined && !(speed > 0 && speed <= 1e6))
+    throw new CliError('USAGE', `--speed must be a number in (0, 1000000], got "${str(v, 'speed')}"`, EXIT.USAGE);
   const drainMs = str(v, 'drain-ms') === undefined ? undefined : intFlag(v, 'drain-ms', 30_000, 0, 3_600_000);
   // SIGTERM (and Ctrl-C) stop feeding bars; the replay then drains its stops and reports.
   const stop = new AbortController();
@@ -130,7 +148,9 @@ export async function runReplayCommand(v: Values, out: Output = console): Promis
     await server.close();
   }
   if (!report.converged) {
-    out.error(`UNCONVERGED: ${report.protection.pending} pending and ${report.protection.unprotected} unprotected stops at the end (journaled as pending; the next start restores them first)`);
+    out.error(
+      `UNCONVERGED: ${report.protection.pending} pending and ${report.protection.unprotected} unprotected stops at the end (journaled as pending; the next start restores them first)`,
+    );
     return EXIT.UNCONVERGED;
   }
   return EXIT.OK;
@@ -152,8 +172,19 @@ export async function runBroker(v: Values, out: Output = console): Promise<numbe
   const port = intFlag(v, 'port', 0, 0, 65_535);
   const rate = intFlag(v, 'rate', 50, 1, 1_000_000);
   const seed = intFlag(v, 'seed', 1, -(2 ** 31), 2 ** 31 - 1);
-  const broker = await startSimBroker({ apiKey, apiSecret, port, host: str(v, 'host') ?? '127.0.0.1', ordersPerSecond: rate, seed }).catch((e: unknown) => {
-    throw new CliError('USAGE', `cannot listen on port ${port}: ${e instanceof Error ? e.message : String(e)}`, EXIT.USAGE);
+  const broker = await startSimBroker({
+    apiKey,
+    apiSecret,
+    port,
+    host: str(v, 'host') ?? '127.0.0.1',
+    ordersPerSecond: rate,
+    seed,
+  }).catch((e: unknown) => {
+    throw new CliError(
+      'USAGE',
+      `cannot listen on port ${port}: ${e instanceof Error ? e.message : String(e)}`,
+      EXIT.USAGE,
+    );
   });
   out.log(`simulated broker listening on ${broker.url} (${rate} orders/s); Ctrl-C stops it`);
   await untilStopped();
@@ -171,15 +202,26 @@ export async function runDlqList(v: Values, out: Output = console): Promise<numb
 export async function runDlqReplay(v: Values, out: Output = console): Promise<number> {
   const broker = brokerUrl(v, true) as string;
   requireCredentials('the broker needs them for the logon');
-  const tally = await replayDeadLetters({ stateDir: str(v, 'state-dir') ?? '.bulwark', broker, print: (line) => out.log(line) });
+  const tally = await replayDeadLetters({
+    stateDir: str(v, 'state-dir') ?? '.bulwark',
+    broker,
+    print: (line) => out.log(line),
+  });
   return tally.kept > 0 ? EXIT.CHECK_FAILED : EXIT.OK;
 }
 
 /** `bulwark bench`: the repository's benchmark runner, in a child process with --expose-gc. */
 export async function runBench(v: Values): Promise<number> {
   const script = `${ROOT}bench/index.ts`;
-  if (!existsSync(script)) throw new CliError('NO_INPUT', 'the benchmarks ship with the repository, not the package: run `npm run bench` in a checkout', EXIT.NO_INPUT);
+  if (!existsSync(script))
+    throw new CliError(
+      'NO_INPUT',
+      'the benchmarks ship with the repository, not the package: run `npm run bench` in a checkout',
+      EXIT.NO_INPUT,
+    );
   const args = ['--expose-gc', '--import', 'tsx', script, ...(v['no-readme'] === true ? ['--no-readme'] : [])];
-  const code = await new Promise<number | null>((resolve) => spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit' }).on('exit', resolve));
+  const code = await new Promise<number | null>((resolve) =>
+    spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit' }).on('exit', resolve),
+  );
   return code === 0 ? EXIT.OK : EXIT.FAILURE;
 }

@@ -8,15 +8,22 @@ import { BrokerRequestError, VenueGuard } from '../egress/venue-guard.js';
 import type { ProtectiveCommand } from '../vocabulary/orders.js';
 
 /** `bulwark dlq list`: one line per dead letter, oldest first. */
-export async function listDeadLetters(stateDir: string, print: (line: string) => void = console.log): Promise<readonly DeadLetter[]> {
+export async function listDeadLetters(
+  stateDir: string,
+  print: (line: string) => void = console.log,
+): Promise<readonly DeadLetter[]> {
   const dlq = await DeadLetterQueue.open(join(stateDir, 'dlq.jsonl'));
   try {
     const entries = dlq.list();
-    print(`${entries.length} dead letter(s) in ${dlq.path}${dlq.corrupt > 0 ? ` (${dlq.corrupt} unreadable line(s) skipped)` : ''}`);
+    print(
+      `${entries.length} dead letter(s) in ${dlq.path}${dlq.corrupt > 0 ? ` (${dlq.corrupt} unreadable line(s) skipped)` : ''}`,
+    );
     for (const e of entries) {
       const c = e.command;
       const what = c.kind === 'PLACE_STOP' || c.kind === 'AMEND_STOP' ? `${c.kind} stop ${c.stopPrice}` : c.kind;
-      print(`  ${new Date(e.deadAt).toISOString()}  ${c.clientOrderId}  ${c.symbol}  ${what}  code ${e.code}  attempts ${e.attempts}`);
+      print(
+        `  ${new Date(e.deadAt).toISOString()}  ${c.clientOrderId}  ${c.symbol}  ${what}  code ${e.code}  attempts ${e.attempts}`,
+      );
     }
     return entries;
   } finally {
@@ -33,7 +40,10 @@ export type DeadLetterVerdict = 'NEVER_EXECUTED' | 'EXECUTED' | 'UNKNOWN';
  * amend whose order still carries another stop price. EXECUTED when the broker's record shows
  * it happened; UNKNOWN when the broker cannot say (the entry stays).
  */
-export async function verdictOf(client: Pick<BrokerClient, 'request'>, command: ProtectiveCommand): Promise<DeadLetterVerdict> {
+export async function verdictOf(
+  client: Pick<BrokerClient, 'request'>,
+  command: ProtectiveCommand,
+): Promise<DeadLetterVerdict> {
   let order: Readonly<Record<string, unknown>>;
   try {
     order = await client.request('order.status', { symbol: command.symbol, origClientOrderId: command.clientOrderId });
@@ -70,7 +80,9 @@ export interface DlqReplayOptions {
  * executed is removed as resolved; one it cannot say about stays. A re-sent entry leaves the
  * queue only when the broker accepts it (refused again, it stays).
  */
-export async function replayDeadLetters(options: DlqReplayOptions): Promise<{ readonly resent: number; readonly executed: number; readonly kept: number }> {
+export async function replayDeadLetters(
+  options: DlqReplayOptions,
+): Promise<{ readonly resent: number; readonly executed: number; readonly kept: number }> {
   const print = options.print ?? ((line: string) => console.log(line));
   const dlq = await DeadLetterQueue.open(join(options.stateDir, 'dlq.jsonl'));
   const journal = await OrderJournal.open(join(options.stateDir, 'journal.jsonl'));

@@ -110,7 +110,13 @@ export interface ReplayReport {
   /** Execution reports for client ids Bulwark never sent: counted, not booked. */
   readonly foreignExecutions: number;
   /** Stop commands the reconciler sent (place, amend, cancel), its `order.status` questions and open-order reads. */
-  readonly stopCommands: { readonly place: number; readonly amend: number; readonly cancel: number; readonly status: number; readonly reads: number };
+  readonly stopCommands: {
+    readonly place: number;
+    readonly amend: number;
+    readonly cancel: number;
+    readonly status: number;
+    readonly reads: number;
+  };
   /** Journal intents still without an outcome at the end. */
   readonly inDoubt: number;
   /** Worst drawdown of the equity the plugin accepted (the kernel's), in [0, 1]. */
@@ -143,7 +149,8 @@ const counts = (o: Readonly<Record<string, number | undefined>>) =>
  */
 export async function runReplay(options: ReplayCommandOptions): Promise<ReplayReport> {
   const print = options.print ?? ((line: string) => console.log(line));
-  const stateDir = options.stateDir ?? (options.broker === undefined ? await mkdtemp(join(tmpdir(), 'bulwark-replay-')) : '.bulwark');
+  const stateDir =
+    options.stateDir ?? (options.broker === undefined ? await mkdtemp(join(tmpdir(), 'bulwark-replay-')) : '.bulwark');
   await mkdir(stateDir, { recursive: true });
   // One clock for everything in a replay against the embedded broker: the broker, the rate
   // limiter, request timeouts, the reconciler's retries and the plugin all run on replay time,
@@ -151,13 +158,19 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
   const virtual = options.broker === undefined ? new VirtualClock(0) : undefined;
   const clock: Clock = virtual ?? SYSTEM_CLOCK;
   const journal = await OrderJournal.open(join(stateDir, 'journal.jsonl'), { now: () => clock.now() });
-  const dlq = await DeadLetterQueue.open(join(stateDir, 'dlq.jsonl'), { onFull: (n) => print(`  dead-letter queue full (${n} entries): orders are kept in memory`) });
+  const dlq = await DeadLetterQueue.open(join(stateDir, 'dlq.jsonl'), {
+    onFull: (n) => print(`  dead-letter queue full (${n} entries): orders are kept in memory`),
+  });
 
   let embedded: SimBroker | undefined;
   let credentials: { apiKey: string; apiSecret: string } | undefined;
   if (options.broker === undefined) {
     credentials = { apiKey: randomBytes(8).toString('hex'), apiSecret: randomBytes(16).toString('hex') };
-    embedded = await startSimBroker({ ...credentials, ordersPerSecond: options.ordersPerSecond ?? 200, now: () => clock.now() });
+    embedded = await startSimBroker({
+      ...credentials,
+      ordersPerSecond: options.ordersPerSecond ?? 200,
+      now: () => clock.now(),
+    });
   }
   const url = options.broker ?? (embedded as SimBroker).url;
 
@@ -186,7 +199,13 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
         .catch(() => {});
     },
   });
-  const engine = new Engine({ startingCash: 1_000_000, protectiveOrders: { send: (c) => (service as BrokerOrderService).send(c), openOrders: () => (service as BrokerOrderService).openOrders() } });
+  const engine = new Engine({
+    startingCash: 1_000_000,
+    protectiveOrders: {
+      send: (c) => (service as BrokerOrderService).send(c),
+      openOrders: () => (service as BrokerOrderService).openOrders(),
+    },
+  });
   let egress: OrderEgress | undefined;
   let limiter: SlidingWindowRateLimiter | undefined;
   const cleanup = async () => {
@@ -208,7 +227,9 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     // before the first one of ours.
     limiter.pauseUntil(clock.now() + limiter.windowMs);
     const metrics = options.metrics;
-    const venue = new VenueGuard({ ...(metrics === undefined ? {} : { onStateChange: (st: TradingState) => metrics.onVenueState(st) }) });
+    const venue = new VenueGuard({
+      ...(metrics === undefined ? {} : { onStateChange: (st: TradingState) => metrics.onVenueState(st) }),
+    });
     const logger = options.logger;
     const onEgressEvent = (e: EgressEvent) => {
       metrics?.onEgressEvent(e);
@@ -226,7 +247,9 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
         engine.applyFill(f).catch(() => {}); // refused only once the engine is disposed, which `closing` rules out
       },
       now: () => engine.now(),
-      ...(metrics === undefined ? {} : { onSettled: (c: ProtectiveCommand, r: CommandResult, sec: number) => metrics.observeLatency(c, r, sec) }),
+      ...(metrics === undefined
+        ? {}
+        : { onSettled: (c: ProtectiveCommand, r: CommandResult, sec: number) => metrics.observeLatency(c, r, sec) }),
     });
     service = orders;
     await orders.reconcile(); // in-doubt intents and fills missed while we were down, before anything new
@@ -288,7 +311,11 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
           for (const b of bars) for (const p of [b.open, b.low, b.high, b.close]) broker.feedPrice(b.symbol, p);
           if (broker.executions.length === before) return;
           // Every execution here is one of our protective orders: wait for its report.
-          await waitFor(() => orders.fills >= broker.executions.length, (w) => (reportWaiter = w), REPORT_WAIT_MS);
+          await waitFor(
+            () => orders.fills >= broker.executions.length,
+            (w) => (reportWaiter = w),
+            REPORT_WAIT_MS,
+          );
         },
       });
     }
@@ -299,7 +326,13 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
           mode: 'BROKER',
           tickSize: 0.01,
           lotSize: 1,
-          policy: { rules: [{ kind: 'CHANDELIER', multiple: 4 }, { kind: 'PERCENT', percent: 3 }], breakeven: { afterGainPercent: 2, offsetPercent: 0.1 } },
+          policy: {
+            rules: [
+              { kind: 'CHANDELIER', multiple: 4 },
+              { kind: 'PERCENT', percent: 3 },
+            ],
+            breakeven: { afterGainPercent: 2, offsetPercent: 0.1 },
+          },
         },
         drawdown: { warnAt: 0.01, reduceAt: 0.03, haltAt: 0.05, resumeBelow: 0.008, cooldownMs: 20 * 60_000 },
       },
@@ -326,12 +359,14 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
         // The equity the risk layer acted on (a snapshot marked to a suspected bad tick is
         // held back), not the engine's raw mark.
         const e = risk.lastEquity;
-        if (recorder !== undefined && e !== undefined && e.timestamp !== lastRecorded) recorder.equity((lastRecorded = e.timestamp), e.equity);
+        if (recorder !== undefined && e !== undefined && e.timestamp !== lastRecorded)
+          recorder.equity((lastRecorded = e.timestamp), e.equity);
         afterBatch?.(bars, engine);
       },
     });
 
-    if (virtual === undefined && options.json !== true) print(`  pacing          bars replayed against wall time at ${options.speed ?? 1}x (--speed)`);
+    if (virtual === undefined && options.json !== true)
+      print(`  pacing          bars replayed against wall time at ${options.speed ?? 1}x (--speed)`);
     const summary = await engine.replay(options.data, { strategy: createDemoStrategy() });
     // Drain: the broker's stops converge to the plugin's, or the deadline passes.
     const drainMs = options.drainMs ?? 30_000;
@@ -370,7 +405,15 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     // What is not converged is journaled as pending: the next start restores it first.
     const unconverged = protectionRows.filter((r) => r.state !== 'CONVERGED' && r.desired !== undefined);
     if (unconverged.length > 0 || journal.pendingStops().length > 0) {
-      await journal.pending(unconverged.map((r) => ({ symbol: r.symbol, side: (r.desired as DesiredStop).side, quantity: (r.desired as DesiredStop).quantity, stopPrice: (r.desired as DesiredStop).stopPrice, code: r.code ?? r.state })));
+      await journal.pending(
+        unconverged.map((r) => ({
+          symbol: r.symbol,
+          side: (r.desired as DesiredStop).side,
+          quantity: (r.desired as DesiredStop).quantity,
+          stopPrice: (r.desired as DesiredStop).stopPrice,
+          code: r.code ?? r.state,
+        })),
+      );
     }
     const source = typeof options.data === 'string' ? options.data : 'generated bars';
     const report: ReplayReport = {
@@ -390,7 +433,14 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       maxDrawdown: risk.maxDrawdown,
     };
     if (recorder !== undefined && options.report !== undefined) {
-      for (const d of dlq.list()) recorder.action({ t: d.deadAt, kind: 'DEAD_LETTERED', symbol: d.command.symbol, code: d.code, detail: `${d.command.kind} ${d.command.clientOrderId} after ${d.attempts} attempts` });
+      for (const d of dlq.list())
+        recorder.action({
+          t: d.deadAt,
+          kind: 'DEAD_LETTERED',
+          symbol: d.command.symbol,
+          code: d.code,
+          detail: `${d.command.kind} ${d.command.clientOrderId} after ${d.attempts} attempts`,
+        });
       const title = `Bulwark replay: ${source === 'generated bars' ? source : basename(source)}`;
       const summaryRows: (readonly [string, string])[] = [
         ['bars accepted / rejected', `${summary.barsAccepted} / ${summary.barsRejected}`],
@@ -400,7 +450,10 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
         ['max drawdown (kernel)', `${(100 * risk.maxDrawdown).toFixed(2)} %`],
         ['final equity', summary.finalEquity.toFixed(0)],
         ['protective fills at the broker', String(orders.fills)],
-        ['protection at the end', `converged ${counts0.converged}, pending ${counts0.pending}, unprotected ${counts0.unprotected}`],
+        [
+          'protection at the end',
+          `converged ${counts0.converged}, pending ${counts0.pending}, unprotected ${counts0.unprotected}`,
+        ],
         ['dead letters', String(dlq.size)],
       ];
       await writeFile(options.report, renderReport(recorder.data(title, summaryRows)));
@@ -409,21 +462,39 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       print(JSON.stringify(report));
       return report;
     }
-    print(`Bulwark replay: ${source}, ${summary.batches} batches, broker ${embedded === undefined ? url : 'embedded simulator on the replay clock'}`);
-    print(`  bars            read ${summary.barsRead}, accepted ${summary.barsAccepted}, rejected ${summary.barsRejected} (${counts(summary.rejectedByCode)})`);
+    print(
+      `Bulwark replay: ${source}, ${summary.batches} batches, broker ${embedded === undefined ? url : 'embedded simulator on the replay clock'}`,
+    );
+    print(
+      `  bars            read ${summary.barsRead}, accepted ${summary.barsAccepted}, rejected ${summary.barsRejected} (${counts(summary.rejectedByCode)})`,
+    );
     print(`  plugin          ${s.bars.accepted} bars accepted, rejections: ${counts(s.rejections)}`);
-    print(`  stops           placed ${s.stops.placed}, moved ${s.stops.moved}, triggered ${s.stops.triggered}, held back by quarantine ${s.stops.suppressed}; adopted from the broker at start ${risk.restoredStops}`);
+    print(
+      `  stops           placed ${s.stops.placed}, moved ${s.stops.moved}, triggered ${s.stops.triggered}, held back by quarantine ${s.stops.suppressed}; adopted from the broker at start ${risk.restoredStops}`,
+    );
     print(`  anomalies       ${counts(s.anomalies)}`);
     print(`  state           ${s.state} now; ${s.transitions} transitions`);
     for (const t of transitions.slice(0, 12)) print(`                  ${t}`);
-    print(`  orders          submitted ${summary.ordersSubmitted}, allowed ${s.orders.allowed}, denied ${summary.ordersDenied} (${counts(summary.deniedByCode)}), filled ${summary.ordersFilled}`);
+    print(
+      `  orders          submitted ${summary.ordersSubmitted}, allowed ${s.orders.allowed}, denied ${summary.ordersDenied} (${counts(summary.deniedByCode)}), filled ${summary.ordersFilled}`,
+    );
     const sent = protection?.sent;
-    print(`  broker          ${sent === undefined ? '' : `stop commands: place ${sent.place}, amend ${sent.amend}, cancel ${sent.cancel}; `}protective fills booked ${orders.fills}${embedded === undefined ? '' : ` (broker's own record: ${embedded.executions.length} executions)`}; foreign reports ${orders.foreignExecutions}; dead letters ${dlq.size}`);
+    print(
+      `  broker          ${sent === undefined ? '' : `stop commands: place ${sent.place}, amend ${sent.amend}, cancel ${sent.cancel}; `}protective fills booked ${orders.fills}${embedded === undefined ? '' : ` (broker's own record: ${embedded.executions.length} executions)`}; foreign reports ${orders.foreignExecutions}; dead letters ${dlq.size}`,
+    );
     const byCode: Record<string, number> = {};
-    for (const d of dlq.list()) byCode[`${d.command.kind} ${d.code}`] = (byCode[`${d.command.kind} ${d.code}`] ?? 0) + 1;
-    print(`  dead letters    ${counts(byCode)}${dlq.size > 0 ? ` (in ${dlq.path}; \`bulwark dlq list --state-dir ${stateDir}\`)` : ''}`);
-    print(`  protection      ${converged ? 'converged' : 'NOT CONVERGED'}: ${counts0.converged} converged, ${counts0.pending} pending, ${counts0.unprotected} unprotected`);
-    for (const r of unconverged.slice(0, 20)) print(`                  ${r.symbol} ${r.state}${r.code === undefined ? '' : ` ${r.code}`} (wanted ${(r.desired as DesiredStop).side} ${(r.desired as DesiredStop).quantity} @ ${(r.desired as DesiredStop).stopPrice}; journaled as pending)`);
+    for (const d of dlq.list())
+      byCode[`${d.command.kind} ${d.code}`] = (byCode[`${d.command.kind} ${d.code}`] ?? 0) + 1;
+    print(
+      `  dead letters    ${counts(byCode)}${dlq.size > 0 ? ` (in ${dlq.path}; \`bulwark dlq list --state-dir ${stateDir}\`)` : ''}`,
+    );
+    print(
+      `  protection      ${converged ? 'converged' : 'NOT CONVERGED'}: ${counts0.converged} converged, ${counts0.pending} pending, ${counts0.unprotected} unprotected`,
+    );
+    for (const r of unconverged.slice(0, 20))
+      print(
+        `                  ${r.symbol} ${r.state}${r.code === undefined ? '' : ` ${r.code}`} (wanted ${(r.desired as DesiredStop).side} ${(r.desired as DesiredStop).quantity} @ ${(r.desired as DesiredStop).stopPrice}; journaled as pending)`,
+      );
     print(`  equity          ${summary.finalEquity.toFixed(0)} (realised P&L ${summary.realisedPnl.toFixed(0)})`);
     return report;
   } finally {
@@ -439,7 +510,12 @@ async function connectOrFail(client: WsBrokerClient, url: string, ms: number): P
     });
   } catch (e) {
     client.close();
-    if (e instanceof BrokerRequestError) throw new CliError('BROKER', `the broker at ${url} refused the logon (${e.code} ${e.message}): check BULWARK_API_KEY and BULWARK_API_SECRET`, EXIT.BROKER);
+    if (e instanceof BrokerRequestError)
+      throw new CliError(
+        'BROKER',
+        `the broker at ${url} refused the logon (${e.code} ${e.message}): check BULWARK_API_KEY and BULWARK_API_SECRET`,
+        EXIT.BROKER,
+      );
     throw e;
   }
 }

@@ -54,7 +54,10 @@ export interface ResolvedCoordinatorOptions {
 }
 
 function defaultInstanceId(): string {
-  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60) || 'host';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .slice(0, 60) || 'host';
   return `${host}-${String(process.pid)}-${randomBytes(4).toString('hex')}`;
 }
 
@@ -63,7 +66,13 @@ export function symbolProblems(symbols: readonly string[], max: number): string[
   const problems: string[] = [];
   if (symbols.length > max) problems.push(`${String(symbols.length)} symbols, more than maxSymbols ${String(max)}`);
   const bad = symbols.filter((s) => typeof s !== 'string' || s.length === 0 || s.length > 64);
-  if (bad.length > 0) problems.push(`symbols must be 1 to 64 characters: ${bad.slice(0, 5).map((s) => JSON.stringify(s)).join(', ')}`);
+  if (bad.length > 0)
+    problems.push(
+      `symbols must be 1 to 64 characters: ${bad
+        .slice(0, 5)
+        .map((s) => JSON.stringify(s))
+        .join(', ')}`,
+    );
   if (new Set(symbols).size !== symbols.length) problems.push('symbols must not repeat');
   return problems;
 }
@@ -104,10 +113,13 @@ export function resolveCoordinatorOptions(options: RedisCoordinatorOptions): Res
   const r = resolved;
   const problems: string[] = [];
   const int = (name: string, value: number, min: number) => {
-    if (!Number.isSafeInteger(value) || value < min) problems.push(`${name} must be an integer ≥ ${String(min)}, got ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value < min)
+      problems.push(`${name} must be an integer ≥ ${String(min)}, got ${String(value)}`);
   };
-  if (!/^rediss?:\/\//.test(r.url)) problems.push(`url must start with redis:// or rediss://, got ${JSON.stringify(r.url)}`);
-  if (!OWNER_PATTERN.test(r.instanceId)) problems.push(`instanceId must match ${String(OWNER_PATTERN)}, got ${JSON.stringify(r.instanceId)}`);
+  if (!/^rediss?:\/\//.test(r.url))
+    problems.push(`url must start with redis:// or rediss://, got ${JSON.stringify(r.url)}`);
+  if (!OWNER_PATTERN.test(r.instanceId))
+    problems.push(`instanceId must match ${String(OWNER_PATTERN)}, got ${JSON.stringify(r.instanceId)}`);
   if (r.prefix.length === 0 || r.prefix.length > 64) problems.push('prefix must be 1 to 64 characters');
   int('leaseMs', r.leaseMs, 50);
   int('renewIntervalMs', r.renewIntervalMs, 10);
@@ -120,15 +132,21 @@ export function resolveCoordinatorOptions(options: RedisCoordinatorOptions): Res
   int('maxSymbols', r.maxSymbols, 1);
   int('orderBudget.capacity', r.orderBudget.capacity, 1);
   if (!(Number.isFinite(r.orderBudget.refillPerSecond) && r.orderBudget.refillPerSecond >= 1e-6)) {
-    problems.push(`orderBudget.refillPerSecond must be a number ≥ 0.000001, got ${String(r.orderBudget.refillPerSecond)}`);
+    problems.push(
+      `orderBudget.refillPerSecond must be a number ≥ 0.000001, got ${String(r.orderBudget.refillPerSecond)}`,
+    );
   }
-  if (r.renewIntervalMs > r.leaseMs / 2) problems.push(`renewIntervalMs (${String(r.renewIntervalMs)}) must be at most leaseMs / 2 (${String(r.leaseMs / 2)})`);
+  if (r.renewIntervalMs > r.leaseMs / 2)
+    problems.push(
+      `renewIntervalMs (${String(r.renewIntervalMs)}) must be at most leaseMs / 2 (${String(r.leaseMs / 2)})`,
+    );
   if (r.renewIntervalMs + r.commandTimeoutMs + r.safetyMarginMs >= r.leaseMs) {
     problems.push(
       `renewIntervalMs + commandTimeoutMs + safetyMarginMs (${String(r.renewIntervalMs + r.commandTimeoutMs + r.safetyMarginMs)}) must be below leaseMs (${String(r.leaseMs)}): a renewal must be answered before the lease runs out`,
     );
   }
-  if (r.restartGraceMs !== 0 && r.restartGraceMs < r.leaseMs) problems.push(`restartGraceMs must be 0 or ≥ leaseMs (${String(r.leaseMs)}), got ${String(r.restartGraceMs)}`);
+  if (r.restartGraceMs !== 0 && r.restartGraceMs < r.leaseMs)
+    problems.push(`restartGraceMs must be 0 or ≥ leaseMs (${String(r.leaseMs)}), got ${String(r.restartGraceMs)}`);
   problems.push(...symbolProblems(r.symbols, Number.isSafeInteger(r.maxSymbols) ? r.maxSymbols : 10_000));
   if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });
   return Object.freeze(resolved);

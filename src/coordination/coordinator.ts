@@ -1,8 +1,19 @@
 import type { Redis } from 'ioredis';
 import { BulwarkError } from '../errors.js';
 import type { TradingState } from '../vocabulary/trading-state.js';
-import type { CoordinatorEvent, CoordinatorListener, CoordinatorStateCause, InstanceCoordinator, SymbolWriteResult } from './events.js';
-import { resolveCoordinatorOptions, symbolProblems, type RedisCoordinatorOptions, type ResolvedCoordinatorOptions } from './coordinator-options.js';
+import type {
+  CoordinatorEvent,
+  CoordinatorListener,
+  CoordinatorStateCause,
+  InstanceCoordinator,
+  SymbolWriteResult,
+} from './events.js';
+import {
+  resolveCoordinatorOptions,
+  symbolProblems,
+  type RedisCoordinatorOptions,
+  type ResolvedCoordinatorOptions,
+} from './coordinator-options.js';
 import { Fence } from './fencing.js';
 import { symbolResource, monotonicNow } from './keys.js';
 import { KillSwitch, type KillSwitchStatus } from './kill-switch.js';
@@ -182,7 +193,10 @@ export class RedisCoordinator implements InstanceCoordinator {
     if (lease === undefined) return { ok: false, code: 'NOT_OWNER', symbol };
     let result: SymbolWriteResult;
     try {
-      result = await this.#fence.writeUnderLock({ name: symbolResource(symbol), owner: this.instanceId, token: lease.token }, value);
+      result = await this.#fence.writeUnderLock(
+        { name: symbolResource(symbol), owner: this.instanceId, token: lease.token },
+        value,
+      );
     } catch (e) {
       if (e instanceof BulwarkError && e.code === 'INVALID_OPTION') throw e;
       this.#fail(e);
@@ -253,7 +267,12 @@ export class RedisCoordinator implements InstanceCoordinator {
       this.#members = Object.freeze(members);
       const mine = this.#symbols.filter((s) => rendezvousOwner(s, members) === this.instanceId);
       const wanted = new Set(mine);
-      this.#emitLosses(await this.#leases.release(this.#leases.held().filter((s) => !wanted.has(s)), 'RELEASED'));
+      this.#emitLosses(
+        await this.#leases.release(
+          this.#leases.held().filter((s) => !wanted.has(s)),
+          'RELEASED',
+        ),
+      );
       this.#emitGains(await this.#leases.claim(mine));
       this.#applyKill(await this.#killSwitch.read());
       await this.#ensureSubscribed();
@@ -283,10 +302,13 @@ export class RedisCoordinator implements InstanceCoordinator {
     this.#sweepTimer = undefined;
     const next = this.#leases.nextDeadline();
     if (next === undefined || !this.#running) return;
-    this.#sweepTimer = setTimeout(() => {
-      this.#sweep();
-      this.#armSweep();
-    }, Math.max(0, next - monotonicNow()) + 1);
+    this.#sweepTimer = setTimeout(
+      () => {
+        this.#sweep();
+        this.#armSweep();
+      },
+      Math.max(0, next - monotonicNow()) + 1,
+    );
   }
 
   #fail(error: unknown): void {
@@ -337,7 +359,14 @@ export class RedisCoordinator implements InstanceCoordinator {
 
   #emitLosses(losses: readonly LeaseLoss[]): void {
     for (const l of losses) {
-      this.#emit({ kind: 'LEASE_LOST', symbol: l.symbol, token: l.token, reason: l.reason, heldUntil: l.heldUntil, timestamp: Date.now() });
+      this.#emit({
+        kind: 'LEASE_LOST',
+        symbol: l.symbol,
+        token: l.token,
+        reason: l.reason,
+        heldUntil: l.heldUntil,
+        timestamp: Date.now(),
+      });
     }
   }
 

@@ -4,12 +4,7 @@ import type { LeaseLossReason } from './symbol-leases.js';
 
 /** Why a coordinator's trading state changed. */
 export type CoordinatorStateCause =
-  | 'STARTED'
-  | 'REDIS_UNAVAILABLE'
-  | 'REDIS_RECOVERED'
-  | 'KILL_SWITCH_ENGAGED'
-  | 'KILL_SWITCH_RELEASED'
-  | 'STOPPED';
+  'STARTED' | 'REDIS_UNAVAILABLE' | 'REDIS_RECOVERED' | 'KILL_SWITCH_ENGAGED' | 'KILL_SWITCH_RELEASED' | 'STOPPED';
 
 /** What a coordinator tells its subscribers (frozen). Every event carries its epoch-ms time. */
 export type CoordinatorEvent =
@@ -59,7 +54,8 @@ export type CoordinatorEvent =
 export type CoordinatorListener = (event: CoordinatorEvent) => void;
 
 /** Outcome of a coordinator's fenced write: the fence's answer, or `NOT_OWNER` when this instance does not own the symbol (nothing was sent). */
-export type SymbolWriteResult = FencedWriteResult | { readonly ok: false; readonly code: 'NOT_OWNER'; readonly symbol: string };
+export type SymbolWriteResult =
+  FencedWriteResult | { readonly ok: false; readonly code: 'NOT_OWNER'; readonly symbol: string };
 
 /**
  * What a trading instance needs from coordination, with or without Redis: which positions it

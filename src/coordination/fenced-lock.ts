@@ -134,7 +134,12 @@ export async function acquireLocks(
 }
 
 /** Compare-and-PEXPIRE of each lock, which must still hold its owner and token. */
-export async function extendLocks(redis: Redis, prefix: string, locks: readonly HeldLock[], ttlMs: number): Promise<LockCheck[]> {
+export async function extendLocks(
+  redis: Redis,
+  prefix: string,
+  locks: readonly HeldLock[],
+  ttlMs: number,
+): Promise<LockCheck[]> {
   if (locks.length === 0) return [];
   const reply = await EXTEND.run(
     redis,
@@ -217,11 +222,13 @@ export class FencedLock {
     const restartGraceMs = options.restartGraceMs ?? ttlMs;
     const problems: string[] = [];
     if (name.length === 0) problems.push('name must not be empty');
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 10) problems.push(`ttlMs must be an integer ≥ 10, got ${String(ttlMs)}`);
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 10)
+      problems.push(`ttlMs must be an integer ≥ 10, got ${String(ttlMs)}`);
     if (!Number.isSafeInteger(safetyMarginMs) || safetyMarginMs < 0 || safetyMarginMs >= ttlMs) {
       problems.push(`safetyMarginMs must be an integer in [0, ttlMs), got ${String(safetyMarginMs)}`);
     }
-    if (!Number.isSafeInteger(restartGraceMs) || restartGraceMs < 0) problems.push(`restartGraceMs must be an integer ≥ 0, got ${String(restartGraceMs)}`);
+    if (!Number.isSafeInteger(restartGraceMs) || restartGraceMs < 0)
+      problems.push(`restartGraceMs must be an integer ≥ 0, got ${String(restartGraceMs)}`);
     if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });
     this.#redis = redis;
     this.#prefix = prefix;
@@ -234,10 +241,21 @@ export class FencedLock {
   /** Takes the lock for `owner` if it is free: the handle with its new token, or undefined (held, or within the restart grace). */
   async acquire(owner: string): Promise<LockHandle | undefined> {
     if (!OWNER_PATTERN.test(owner)) {
-      throw new BulwarkError('INVALID_OPTION', `owner must match ${String(OWNER_PATTERN)}, got ${JSON.stringify(owner)}`, { owner });
+      throw new BulwarkError(
+        'INVALID_OPTION',
+        `owner must match ${String(OWNER_PATTERN)}, got ${JSON.stringify(owner)}`,
+        { owner },
+      );
     }
     const sentAt = monotonicNow();
-    const { tokens } = await acquireLocks(this.#redis, this.#prefix, [this.name], owner, this.ttlMs, this.restartGraceMs);
+    const { tokens } = await acquireLocks(
+      this.#redis,
+      this.#prefix,
+      [this.name],
+      owner,
+      this.ttlMs,
+      this.restartGraceMs,
+    );
     const token = tokens[0];
     return token === undefined ? undefined : { name: this.name, owner, token, validUntil: this.#deadline(sentAt) };
   }

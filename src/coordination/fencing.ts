@@ -97,7 +97,9 @@ export class Fence {
    * than the token alone, since it also refuses a stale holder before anyone newer has written.
    */
   writeUnderLock(lock: HeldLock, value: string): Promise<FencedWriteResult> {
-    return this.#write([fenceKey(this.#prefix, lock.name), lockKey(this.#prefix, lock.name)], lock.token, value, [holderValue(lock)]);
+    return this.#write([fenceKey(this.#prefix, lock.name), lockKey(this.#prefix, lock.name)], lock.token, value, [
+      holderValue(lock),
+    ]);
   }
 
   /** The resource's value and the token that wrote it, or undefined if never written. */
@@ -118,9 +120,13 @@ export class Fence {
     const tokenProblem = positiveIntegerProblem('token', token);
     if (tokenProblem !== undefined) problems.push(tokenProblem);
     const bytes = Buffer.byteLength(value, 'utf8');
-    if (bytes > this.#maxValueBytes) problems.push(`value is ${String(bytes)} bytes, more than maxValueBytes ${String(this.#maxValueBytes)}`);
+    if (bytes > this.#maxValueBytes)
+      problems.push(`value is ${String(bytes)} bytes, more than maxValueBytes ${String(this.#maxValueBytes)}`);
     if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });
-    const [code, highest] = replyArray(await WRITE.run(this.#redis, keys, [String(token), value, ...extra]), WRITE.name);
+    const [code, highest] = replyArray(
+      await WRITE.run(this.#redis, keys, [String(token), value, ...extra]),
+      WRITE.name,
+    );
     const seen = replyNumber(highest, WRITE.name);
     if (code === 'OK') return { ok: true, token };
     if (code === 'STALE_TOKEN' || code === 'LEASE_NOT_HELD') return { ok: false, code, token, highest: seen };

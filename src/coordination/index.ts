@@ -1,6 +1,10 @@
 export { RedisCoordinator, type CoordinatorHealth } from './coordinator.js';
 export { LocalCoordinator, type LocalCoordinatorOptions } from './local-coordinator.js';
-export { resolveCoordinatorOptions, type RedisCoordinatorOptions, type ResolvedCoordinatorOptions } from './coordinator-options.js';
+export {
+  resolveCoordinatorOptions,
+  type RedisCoordinatorOptions,
+  type ResolvedCoordinatorOptions,
+} from './coordinator-options.js';
 export type {
   CoordinatorEvent,
   CoordinatorListener,
@@ -9,7 +13,14 @@ export type {
   SymbolWriteResult,
 } from './events.js';
 export { FencedLock, type FencedLockOptions, type LockHandle, type HeldLock } from './fenced-lock.js';
-export { Fence, type FenceOptions, type FencedValue, type FencedWriteAccepted, type FencedWriteRejected, type FencedWriteResult } from './fencing.js';
+export {
+  Fence,
+  type FenceOptions,
+  type FencedValue,
+  type FencedWriteAccepted,
+  type FencedWriteRejected,
+  type FencedWriteResult,
+} from './fencing.js';
 export {
   SymbolLeases,
   type LeaseGain,

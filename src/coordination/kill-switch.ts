@@ -77,7 +77,8 @@ export function parseKillSwitchStatus(text: string): KillSwitchStatus | undefine
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
   const { by, at, version, engaged, reason } = v;
-  if (typeof by !== 'string' || typeof at !== 'number' || typeof version !== 'number' || !Number.isSafeInteger(version)) return undefined;
+  if (typeof by !== 'string' || typeof at !== 'number' || typeof version !== 'number' || !Number.isSafeInteger(version))
+    return undefined;
   if (engaged === false) return { engaged: false, by, at, version };
   if (engaged === true && typeof reason === 'string') return { engaged: true, reason, by, at, version };
   return undefined;
@@ -120,7 +121,10 @@ export class KillSwitch {
   /** Engages the switch for every instance: persists the flag and publishes it. Returns the status and how many subscribers heard it. */
   async engage(reason: string, by: string): Promise<{ status: KillSwitchEngaged; receivers: number }> {
     if (reason.length === 0 || reason.length > this.#maxReasonLength) {
-      throw new BulwarkError('INVALID_OPTION', `reason must be 1 to ${String(this.#maxReasonLength)} characters, got ${String(reason.length)}`);
+      throw new BulwarkError(
+        'INVALID_OPTION',
+        `reason must be 1 to ${String(this.#maxReasonLength)} characters, got ${String(reason.length)}`,
+      );
     }
     const { status, receivers } = await this.#set({ engaged: true, reason, by, at: Date.now() });
     if (!status.engaged) throw coordinationError(SET_AND_PUBLISH.name, new Error('engage stored a released status'));
@@ -140,7 +144,8 @@ export class KillSwitch {
       SET_AND_PUBLISH.name,
     );
     const stored = typeof text === 'string' ? parseKillSwitchStatus(text) : undefined;
-    if (stored === undefined) throw coordinationError(SET_AND_PUBLISH.name, new Error(`unexpected reply ${JSON.stringify(text)}`));
+    if (stored === undefined)
+      throw coordinationError(SET_AND_PUBLISH.name, new Error(`unexpected reply ${JSON.stringify(text)}`));
     return { status: stored, receivers: replyNumber(receivers, SET_AND_PUBLISH.name) };
   }
 
@@ -154,7 +159,15 @@ export class KillSwitch {
     }
     if (text === null) return { engaged: false, by: '', at: 0, version: 0 };
     // An unreadable flag is treated as engaged: failing safe.
-    return parseKillSwitchStatus(text) ?? { engaged: true, reason: `unreadable kill-switch flag ${JSON.stringify(text.slice(0, 80))}`, by: '', at: 0, version: Number.MAX_SAFE_INTEGER };
+    return (
+      parseKillSwitchStatus(text) ?? {
+        engaged: true,
+        reason: `unreadable kill-switch flag ${JSON.stringify(text.slice(0, 80))}`,
+        by: '',
+        at: 0,
+        version: Number.MAX_SAFE_INTEGER,
+      }
+    );
   }
 
   /** Whether the persisted flag is set. */

@@ -97,7 +97,8 @@ export class LocalCoordinator implements InstanceCoordinator {
   }
 
   releaseKillSwitch(): Promise<void> {
-    if (this.#state === 'HALTED') this.#emit({ kind: 'KILL_SWITCH_RELEASED', by: this.instanceId, timestamp: Date.now() });
+    if (this.#state === 'HALTED')
+      this.#emit({ kind: 'KILL_SWITCH_RELEASED', by: this.instanceId, timestamp: Date.now() });
     this.#set('ACTIVE', 'KILL_SWITCH_RELEASED');
     return Promise.resolve();
   }

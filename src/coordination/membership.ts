@@ -43,7 +43,8 @@ export class Membership {
 
   constructor(redis: Redis, options: MembershipOptions = {}) {
     const { ttlMs = 10_000, prefix = DEFAULT_PREFIX } = options;
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 10) throw new BulwarkError('INVALID_OPTION', `ttlMs must be an integer ≥ 10, got ${String(ttlMs)}`);
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 10)
+      throw new BulwarkError('INVALID_OPTION', `ttlMs must be an integer ≥ 10, got ${String(ttlMs)}`);
     this.#redis = redis;
     this.#key = `${prefix}members`;
     this.ttlMs = ttlMs;

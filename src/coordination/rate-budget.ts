@@ -83,7 +83,8 @@ export class RateBudget {
     const problems: string[] = [];
     const capacityProblem = positiveIntegerProblem('capacity', capacity);
     if (capacityProblem !== undefined) problems.push(capacityProblem);
-    if (!(Number.isFinite(refillPerSecond) && refillPerSecond >= 1e-6)) problems.push(`refillPerSecond must be a number ≥ 0.000001, got ${String(refillPerSecond)}`);
+    if (!(Number.isFinite(refillPerSecond) && refillPerSecond >= 1e-6))
+      problems.push(`refillPerSecond must be a number ≥ 0.000001, got ${String(refillPerSecond)}`);
     if (name.length === 0) problems.push('name must not be empty');
     if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });
     this.#redis = redis;
@@ -97,10 +98,18 @@ export class RateBudget {
   /** Takes `n` tokens (default 1) if the shared bucket has them; never waits. */
   async tryTake(n = 1): Promise<RateBudgetResult> {
     if (!Number.isSafeInteger(n) || n < 1 || n > this.capacity) {
-      throw new BulwarkError('INVALID_OPTION', `n must be an integer in [1, capacity ${String(this.capacity)}], got ${String(n)}`, { n });
+      throw new BulwarkError(
+        'INVALID_OPTION',
+        `n must be an integer in [1, capacity ${String(this.capacity)}], got ${String(n)}`,
+        { n },
+      );
     }
     const reply = replyArray(
-      await TAKE.run(this.#redis, [this.#key], [this.capacity, String(this.refillPerSecond / 1_000), n, this.#idleTtlMs]),
+      await TAKE.run(
+        this.#redis,
+        [this.#key],
+        [this.capacity, String(this.refillPerSecond / 1_000), n, this.#idleTtlMs],
+      ),
       TAKE.name,
     );
     return {

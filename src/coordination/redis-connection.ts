@@ -34,7 +34,8 @@ export interface RedisConnectionOptions {
 export function createRedisConnection(options: RedisConnectionOptions): Redis {
   const { url, commandTimeoutMs = 1_000, connectTimeoutMs = 2_000, reconnectMaxDelayMs = 1_000, name } = options;
   const problems: string[] = [];
-  if (!/^rediss?:\/\//.test(url)) problems.push(`url must start with redis:// or rediss://, got ${JSON.stringify(url)}`);
+  if (!/^rediss?:\/\//.test(url))
+    problems.push(`url must start with redis:// or rediss://, got ${JSON.stringify(url)}`);
   for (const [key, value] of [
     ['commandTimeoutMs', commandTimeoutMs],
     ['connectTimeoutMs', connectTimeoutMs],

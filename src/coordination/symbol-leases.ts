@@ -111,7 +111,8 @@ export class SymbolLeases {
   /** The earliest local deadline among held leases (monotonic ms), or undefined. */
   nextDeadline(): number | undefined {
     let next: number | undefined;
-    for (const lease of this.#leases.values()) if (next === undefined || lease.validUntil < next) next = lease.validUntil;
+    for (const lease of this.#leases.values())
+      if (next === undefined || lease.validUntil < next) next = lease.validUntil;
     return next;
   }
 
@@ -157,7 +158,12 @@ export class SymbolLeases {
     const lost: LeaseLoss[] = [];
     for (const batch of chunks([...this.#leases.values()], this.#o.batchSize)) {
       const sentAt = monotonicNow();
-      const results = await extendLocks(this.#redis, this.#o.prefix, batch.map((l) => this.#held(l)), this.#o.leaseMs);
+      const results = await extendLocks(
+        this.#redis,
+        this.#o.prefix,
+        batch.map((l) => this.#held(l)),
+        this.#o.leaseMs,
+      );
       const now = monotonicNow();
       batch.forEach((lease, i) => {
         const current = this.#leases.get(lease.symbol);
@@ -189,7 +195,11 @@ export class SymbolLeases {
       lost.push(this.#drop(lease, reason, Math.min(now, lease.validUntil)));
     }
     for (const batch of chunks(dropped, this.#o.batchSize)) {
-      await releaseLocks(this.#redis, this.#o.prefix, batch.map((l) => this.#held(l)));
+      await releaseLocks(
+        this.#redis,
+        this.#o.prefix,
+        batch.map((l) => this.#held(l)),
+      );
     }
     return lost;
   }

@@ -37,7 +37,14 @@ export function createDemoStrategy(options: DemoStrategyOptions = {}): Strategy 
         const long = symbols.indexOf(b.symbol) % shortEvery !== shortEvery - 1;
         const quantity = Math.floor(notional / b.close);
         if (quantity <= 0) continue;
-        await e.submitOrder({ clientOrderId: `demo-${++orderSeq}`, symbol: b.symbol, side: long ? 'BUY' : 'SELL', quantity, type: 'MARKET', intent: 'ENTRY' });
+        await e.submitOrder({
+          clientOrderId: `demo-${++orderSeq}`,
+          symbol: b.symbol,
+          side: long ? 'BUY' : 'SELL',
+          quantity,
+          type: 'MARKET',
+          intent: 'ENTRY',
+        });
       }
     }
     minute++;

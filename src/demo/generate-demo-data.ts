@@ -44,11 +44,56 @@ export const DEMO_MINUTES = 390;
 
 /** The 50 fictional symbols, in row order within each minute. */
 export const DEMO_SYMBOLS: readonly string[] = Object.freeze([
-  'ACME', 'BOLT', 'CRUX', 'DYNA', 'ECHO', 'FLUX', 'GLOW', 'HALO', 'IRIS', 'JADE',
-  'KITE', 'LUMA', 'MESA', 'NOVA', 'ONYX', 'PIKE', 'QUAD', 'RIFT', 'SAGE', 'TIDE',
-  'UMBR', 'VOLT', 'WISP', 'XENO', 'YARD', 'ZEST', 'AXIS', 'BRIO', 'CORE', 'DUNE',
-  'EMBR', 'FERN', 'GRIT', 'HIVE', 'IONS', 'JOLT', 'KELP', 'LYNX', 'MOSS', 'NEON',
-  'OPAL', 'PEAK', 'QUIL', 'REEF', 'SILO', 'TORQ', 'UNIT', 'VALE', 'WAVE', 'ZINC',
+  'ACME',
+  'BOLT',
+  'CRUX',
+  'DYNA',
+  'ECHO',
+  'FLUX',
+  'GLOW',
+  'HALO',
+  'IRIS',
+  'JADE',
+  'KITE',
+  'LUMA',
+  'MESA',
+  'NOVA',
+  'ONYX',
+  'PIKE',
+  'QUAD',
+  'RIFT',
+  'SAGE',
+  'TIDE',
+  'UMBR',
+  'VOLT',
+  'WISP',
+  'XENO',
+  'YARD',
+  'ZEST',
+  'AXIS',
+  'BRIO',
+  'CORE',
+  'DUNE',
+  'EMBR',
+  'FERN',
+  'GRIT',
+  'HIVE',
+  'IONS',
+  'JOLT',
+  'KELP',
+  'LYNX',
+  'MOSS',
+  'NEON',
+  'OPAL',
+  'PEAK',
+  'QUIL',
+  'REEF',
+  'SILO',
+  'TORQ',
+  'UNIT',
+  'VALE',
+  'WAVE',
+  'ZINC',
 ]);
 
 /** Epoch ms of minute `m` (0-based) of the demo day. */
@@ -75,7 +120,12 @@ export const DEMO_CRASH = Object.freeze({
 export const DEMO_BAD_TICK = Object.freeze({ symbol: 'HALO', minute: 120, timestamp: demoMinute(120), factor: 10 });
 
 /** The one row validation must reject. */
-export const DEMO_INVALID_ROW = Object.freeze({ symbol: 'PIKE', minute: 150, timestamp: demoMinute(150), code: 'INCONSISTENT_OHLC' as const });
+export const DEMO_INVALID_ROW = Object.freeze({
+  symbol: 'PIKE',
+  minute: 150,
+  timestamp: demoMinute(150),
+  code: 'INCONSISTENT_OHLC' as const,
+});
 
 /** The symbol whose feed goes silent (minutes inclusive; `resumes` is its next bar). */
 export const DEMO_STALE = Object.freeze({
@@ -138,9 +188,15 @@ export function demoCsvLines(): string[] {
       price[s] = exact;
       const close = cents(exact);
       let high = Math.max(cents(Math.max(open, close) * Math.exp(0.5 * sigma * Math.abs(gaussian(next)))), open, close);
-      const low = Math.min(cents(Math.min(open, close) * Math.exp(-0.5 * sigma * Math.abs(gaussian(next)))), open, close);
+      const low = Math.min(
+        cents(Math.min(open, close) * Math.exp(-0.5 * sigma * Math.abs(gaussian(next)))),
+        open,
+        close,
+      );
       if (high - low < 0.02) high = cents(low + 0.02);
-      const volume = Math.round((baseVolume[s] as number) * Math.exp(0.3 * gaussian(next)) * (crash ? DEMO_CRASH.volumeMultiple : 1));
+      const volume = Math.round(
+        (baseVolume[s] as number) * Math.exp(0.3 * gaussian(next)) * (crash ? DEMO_CRASH.volumeMultiple : 1),
+      );
       if (symbol === DEMO_STALE.symbol && m >= DEMO_STALE.fromMinute && m <= DEMO_STALE.toMinute) continue;
       if (symbol === DEMO_BAD_TICK.symbol && m === DEMO_BAD_TICK.minute) {
         const bad = cents(open * DEMO_BAD_TICK.factor);

@@ -77,7 +77,10 @@ export class DrawdownController {
     this.#bank = options.kernels.drawdownBank({ series: 1, window: options.ladder.window });
     this.#running = options.ladder.window > 0 ? options.kernels.drawdownBank({ series: 1, window: 0 }) : undefined;
     const l = options.ladder;
-    this.#policy = wrap(bulkhead(l.maxConcurrentCalls, l.maxQueuedCalls), timeout(l.serviceTimeoutMs, TimeoutStrategy.Aggressive));
+    this.#policy = wrap(
+      bulkhead(l.maxConcurrentCalls, l.maxQueuedCalls),
+      timeout(l.serviceTimeoutMs, TimeoutStrategy.Aggressive),
+    );
   }
 
   /** The state the ladder puts trading in. */
@@ -204,7 +207,8 @@ export class DrawdownController {
         this.#o.ladder.flattenOnHalt ? this.#policy.execute(() => portfolio.positions()) : Promise.resolve([]),
       ]);
       for (const order of open) {
-        if (order.intent === 'ENTRY') this.#o.submit({ kind: 'CANCEL', clientOrderId: order.clientOrderId, symbol: order.symbol });
+        if (order.intent === 'ENTRY')
+          this.#o.submit({ kind: 'CANCEL', clientOrderId: order.clientOrderId, symbol: order.symbol });
       }
       for (const p of positions) {
         this.#o.submit({
@@ -216,7 +220,12 @@ export class DrawdownController {
         });
       }
     } catch (error) {
-      this.#emit('HALT_ACTION_FAILED', this.#state, this.#state, error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+      this.#emit(
+        'HALT_ACTION_FAILED',
+        this.#state,
+        this.#state,
+        error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      );
     }
   }
 

@@ -47,7 +47,11 @@ export class EquityHistory {
   push(timestamp: number, equity: number): Validated<number> {
     if (!Number.isFinite(timestamp)) return reject('INVALID_TIMESTAMP', 'timestamp must be finite', 'timestamp');
     if (this.size > 0 && !(timestamp > this.lastTimestamp)) {
-      return reject('NON_MONOTONIC_TIMESTAMP', `timestamp ${timestamp} is not after ${this.lastTimestamp}`, 'timestamp');
+      return reject(
+        'NON_MONOTONIC_TIMESTAMP',
+        `timestamp ${timestamp} is not after ${this.lastTimestamp}`,
+        'timestamp',
+      );
     }
     if (!Number.isFinite(equity)) return reject('NON_FINITE_VALUE', 'equity must be finite', 'equity');
     if (!(equity > 0)) return reject('NON_POSITIVE_PRICE', 'equity must be > 0', 'equity');

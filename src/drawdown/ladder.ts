@@ -46,11 +46,13 @@ export function ladderProblems(l: DrawdownLadder, prefix = 'drawdown'): string[]
   const p: string[] = [];
   const frac = (k: keyof DrawdownLadder) => {
     const v = l[k];
-    if (typeof v !== 'number' || !(v >= 0 && v < 1)) p.push(`${prefix}.${k} must be a fraction in [0, 1), got ${String(v)}`);
+    if (typeof v !== 'number' || !(v >= 0 && v < 1))
+      p.push(`${prefix}.${k} must be a fraction in [0, 1), got ${String(v)}`);
   };
   const int = (k: keyof DrawdownLadder, min: number) => {
     const v = l[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) p.push(`${prefix}.${k} must be an integer ≥ ${min}, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+      p.push(`${prefix}.${k} must be an integer ≥ ${min}, got ${String(v)}`);
   };
   (['warnAt', 'reduceAt', 'haltAt', 'resumeBelow'] as const).forEach(frac);
   int('window', 0);

@@ -13,15 +13,7 @@
  * - `NOT_FOUND`: the order does not exist (-2013), the answer to a status query.
  */
 export type BrokerErrorAction =
-  | 'REJECT'
-  | 'DUPLICATE'
-  | 'QUERY_STATUS'
-  | 'RELOGON'
-  | 'RATE_LIMITED'
-  | 'BANNED'
-  | 'IN_DOUBT'
-  | 'RETRY'
-  | 'NOT_FOUND';
+  'REJECT' | 'DUPLICATE' | 'QUERY_STATUS' | 'RELOGON' | 'RATE_LIMITED' | 'BANNED' | 'IN_DOUBT' | 'RETRY' | 'NOT_FOUND';
 
 /**
  * The action for a broker error response. Unknown codes are treated by status: 5xx as

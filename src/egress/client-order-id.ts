@@ -21,9 +21,15 @@ export class ClientOrderIdFactory {
   readonly session: string;
   #sequence = 0;
 
-  constructor(prefix = 'bw', now: () => number = Date.now, random: () => number = () => randomBytes(4).readUInt32BE(0)) {
+  constructor(
+    prefix = 'bw',
+    now: () => number = Date.now,
+    random: () => number = () => randomBytes(4).readUInt32BE(0),
+  ) {
     if (!/^[A-Za-z0-9]{1,8}$/.test(prefix)) {
-      throw new BulwarkError('INVALID_OPTION', 'client order id prefix must be 1-8 characters of [A-Za-z0-9]', { prefix });
+      throw new BulwarkError('INVALID_OPTION', 'client order id prefix must be 1-8 characters of [A-Za-z0-9]', {
+        prefix,
+      });
     }
     this.prefix = prefix;
     this.session = `${Math.trunc(now()).toString(36)}${random().toString(36).padStart(7, '0')}`;

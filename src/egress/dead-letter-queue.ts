@@ -48,7 +48,13 @@ export class DeadLetterQueue {
   #file: FileHandle;
   #writing: Promise<unknown> = Promise.resolve();
 
-  private constructor(path: string, file: FileHandle, entries: DeadLetter[], corrupt: number, options: DeadLetterQueueOptions) {
+  private constructor(
+    path: string,
+    file: FileHandle,
+    entries: DeadLetter[],
+    corrupt: number,
+    options: DeadLetterQueueOptions,
+  ) {
     this.path = path;
     this.#file = file;
     this.#entries = entries;
@@ -60,10 +66,17 @@ export class DeadLetterQueue {
   /** Opens (or creates) the queue at `path`, loading what is there. */
   static async open(path: string, options: DeadLetterQueueOptions = {}): Promise<DeadLetterQueue> {
     const isEntry = (e: unknown): e is DeadLetter =>
-      typeof (e as DeadLetter | null)?.command?.clientOrderId === 'string' && typeof (e as DeadLetter).code === 'string';
+      typeof (e as DeadLetter | null)?.command?.clientOrderId === 'string' &&
+      typeof (e as DeadLetter).code === 'string';
     const { items, corrupt } = await readJsonLines(path, isEntry);
     const file = await open(path, 'a');
-    return new DeadLetterQueue(path, file, items.map((e) => Object.freeze(e)), corrupt, options);
+    return new DeadLetterQueue(
+      path,
+      file,
+      items.map((e) => Object.freeze(e)),
+      corrupt,
+      options,
+    );
   }
 
   /** Entries held. */
@@ -96,7 +109,9 @@ export class DeadLetterQueue {
   async remove(clientOrderIds: readonly string[], kind?: DeadLetter['command']['kind']): Promise<number> {
     const drop = new Set(clientOrderIds);
     // A stop's PLACE and AMEND share its client order id: `kind` removes only one of them.
-    const keep = this.#entries.filter((e) => !(drop.has(e.command.clientOrderId) && (kind === undefined || e.command.kind === kind)));
+    const keep = this.#entries.filter(
+      (e) => !(drop.has(e.command.clientOrderId) && (kind === undefined || e.command.kind === kind)),
+    );
     const removed = this.#entries.length - keep.length;
     if (removed === 0) return 0;
     await this.#writing;

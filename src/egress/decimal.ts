@@ -27,12 +27,14 @@ function invalid(message: string, details: Record<string, unknown>): BulwarkErro
 }
 
 function checkFinite(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`${name} must be a finite number, got ${String(value)}`, { [name]: value });
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw invalid(`${name} must be a finite number, got ${String(value)}`, { [name]: value });
   return value;
 }
 
 function checkStep(step: unknown): number {
-  if (typeof step !== 'number' || !Number.isFinite(step) || !(step > 0)) throw invalid(`step must be a finite number > 0, got ${String(step)}`, { step });
+  if (typeof step !== 'number' || !Number.isFinite(step) || !(step > 0))
+    throw invalid(`step must be a finite number > 0, got ${String(step)}`, { step });
   return step;
 }
 
@@ -197,6 +199,7 @@ export function roundQuantity(quantity: number, lot: number): number {
  * ```
  */
 export function wire(value: number): string {
-  if (!Number.isFinite(value) || value < 0 || value >= 1e21) throw new BulwarkError('INVALID_OPTION', `cannot put ${String(value)} on the wire`, { value });
+  if (!Number.isFinite(value) || value < 0 || value >= 1e21)
+    throw new BulwarkError('INVALID_OPTION', `cannot put ${String(value)} on the wire`, { value });
   return value.toFixed(12).replace(/\.?0+$/, '');
 }

@@ -13,7 +13,8 @@ export interface EgressItem {
 }
 
 /** Why an item was not queued. */
-export type EnqueueResult = { readonly ok: true; readonly coalesced: boolean } | { readonly ok: false; readonly code: 'EGRESS_QUEUE_FULL' };
+export type EnqueueResult =
+  { readonly ok: true; readonly coalesced: boolean } | { readonly ok: false; readonly code: 'EGRESS_QUEUE_FULL' };
 
 /** Options of {@link EgressQueue}. */
 export interface EgressQueueOptions {

@@ -33,7 +33,11 @@ export interface BrokerClient {
 /** What happened to one command, for logs and metrics (past tense). */
 export type EgressEvent =
   | { readonly kind: 'SENT'; readonly command: ProtectiveCommand; readonly attempts: number }
-  | { readonly kind: 'ADOPTED'; readonly command: ProtectiveCommand; readonly reason: 'DUPLICATE' | 'IN_DOUBT_EXECUTED' }
+  | {
+      readonly kind: 'ADOPTED';
+      readonly command: ProtectiveCommand;
+      readonly reason: 'DUPLICATE' | 'IN_DOUBT_EXECUTED';
+    }
   | { readonly kind: 'DEAD_LETTERED'; readonly command: ProtectiveCommand; readonly code: string }
   | { readonly kind: 'REFUSED'; readonly command: ProtectiveCommand; readonly code: string };
 
@@ -160,7 +164,12 @@ export class OrderEgress implements OrderSink {
         } else if (known.kind === 'KNOWN' || (known.kind === 'NEVER_SEEN' && command.kind !== 'CLOSE_POSITION')) {
           // Not applied (or a stop command the broker never saw): the stop reconciler redoes
           // what is still wanted from the broker's open orders, so nothing stale is re-sent.
-          await journal.outcome(command, { ok: false, clientOrderId: command.clientOrderId, code: 'NOT_APPLIED', message: 'the broker does not show it applied' });
+          await journal.outcome(command, {
+            ok: false,
+            clientOrderId: command.clientOrderId,
+            code: 'NOT_APPLIED',
+            message: 'the broker does not show it applied',
+          });
         } else if (known.kind === 'NEVER_SEEN') {
           tally.resent++;
           resends.push(new Promise((resolve) => this.#enqueue(command, resolve)));
@@ -187,7 +196,13 @@ export class OrderEgress implements OrderSink {
     this.#closed = true;
     for (let next = this.#queue.dequeue(); next !== undefined; next = this.#queue.dequeue()) {
       const key = this.#key(next.item);
-      for (const w of this.#waiting.get(key) ?? []) w.resolve({ ok: false, clientOrderId: next.item.clientOrderId, code: 'EGRESS_CLOSED', message: 'egress closed' });
+      for (const w of this.#waiting.get(key) ?? [])
+        w.resolve({
+          ok: false,
+          clientOrderId: next.item.clientOrderId,
+          code: 'EGRESS_CLOSED',
+          message: 'egress closed',
+        });
       this.#waiting.delete(key);
     }
     this.#settleIdle();
@@ -278,24 +293,23 @@ export class OrderEgress implements OrderSink {
     // The broker's limit itself is taken at the moment of writing (see #outcome); here only the
     // reserve keeps normal orders to their share.
     const gate = which === 'PROTECTIVE' ? Promise.resolve() : this.#otherGate.acquire();
-    void gate
-      .then(() => {
-        this.#slotWanted[which] = false;
-        // The other pump may have taken the last bulkhead place meanwhile: then nothing is
-        // dequeued now (a gate slot goes unused), and the pump runs again when a request finishes.
-        const next = this.#bulkhead.executionSlots > free && !this.#closed ? this.#queue.dequeue(lanes) : undefined;
-        if (next !== undefined) {
-          this.#active++;
-          void this.#bulkhead
-            .execute(() => this.#deliver(next.lane, next.item))
-            .finally(() => {
-              this.#active--;
-              this.#pump();
-              this.#settleIdle();
-            });
-        }
-        this.#pump();
-      });
+    void gate.then(() => {
+      this.#slotWanted[which] = false;
+      // The other pump may have taken the last bulkhead place meanwhile: then nothing is
+      // dequeued now (a gate slot goes unused), and the pump runs again when a request finishes.
+      const next = this.#bulkhead.executionSlots > free && !this.#closed ? this.#queue.dequeue(lanes) : undefined;
+      if (next !== undefined) {
+        this.#active++;
+        void this.#bulkhead
+          .execute(() => this.#deliver(next.lane, next.item))
+          .finally(() => {
+            this.#active--;
+            this.#pump();
+            this.#settleIdle();
+          });
+      }
+      this.#pump();
+    });
   }
 
   async #deliver(lane: EgressLane, command: ProtectiveCommand): Promise<void> {
@@ -315,11 +329,27 @@ export class OrderEgress implements OrderSink {
     // would be a stale copy of a decision that has moved on. Closes and normal orders are
     // dead-lettered.
     const reconciled = command.kind === 'PLACE_STOP' || command.kind === 'AMEND_STOP' || command.kind === 'CANCEL';
-    if (!result.ok && !reconciled && result.code !== 'VENUE_REDUCING' && result.code !== 'ORDER_FINAL' && this.#o.deadLetters !== undefined) {
+    if (
+      !result.ok &&
+      !reconciled &&
+      result.code !== 'VENUE_REDUCING' &&
+      result.code !== 'ORDER_FINAL' &&
+      this.#o.deadLetters !== undefined
+    ) {
       const first = waiters[0]?.firstAttemptAt ?? this.#now();
-      const added = await this.#o.deadLetters.add({ command, code: result.code, attempts: attempts.count, firstAttemptAt: first, deadAt: this.#now() });
+      const added = await this.#o.deadLetters.add({
+        command,
+        code: result.code,
+        attempts: attempts.count,
+        firstAttemptAt: first,
+        deadAt: this.#now(),
+      });
       // A full queue refuses the entry (its onFull fires): say so, not that it was dead-lettered.
-      this.#emit(added === 'ADDED' ? { kind: 'DEAD_LETTERED', command, code: result.code } : { kind: 'REFUSED', command, code: 'DLQ_FULL' });
+      this.#emit(
+        added === 'ADDED'
+          ? { kind: 'DEAD_LETTERED', command, code: result.code }
+          : { kind: 'REFUSED', command, code: 'DLQ_FULL' },
+      );
     }
   }
 
@@ -347,7 +377,11 @@ export class OrderEgress implements OrderSink {
               return this.#o.client.request(methodOf(command), paramsOf(command));
             }, urgent);
           } catch (e) {
-            if (e instanceof BrokerRequestError && (e.action === 'RATE_LIMITED' || e.action === 'BANNED') && e.retryAfter !== undefined) {
+            if (
+              e instanceof BrokerRequestError &&
+              (e.action === 'RATE_LIMITED' || e.action === 'BANNED') &&
+              e.retryAfter !== undefined
+            ) {
               this.#o.limiter.pauseUntil(e.retryAfter);
             }
             throw e;
@@ -357,14 +391,20 @@ export class OrderEgress implements OrderSink {
         const order = observedOrderOf(answer);
         return order === undefined ? { ok: true, clientOrderId: id } : { ok: true, clientOrderId: id, order };
       } catch (e) {
-        if (isBulwarkError(e, 'VENUE_REDUCING')) return { ok: false, clientOrderId: id, code: 'VENUE_REDUCING', message: e.message };
-        if (e instanceof BrokenCircuitError) return { ok: false, clientOrderId: id, code: 'VENUE_REDUCING', message: 'the venue breaker is open' };
+        if (isBulwarkError(e, 'VENUE_REDUCING'))
+          return { ok: false, clientOrderId: id, code: 'VENUE_REDUCING', message: e.message };
+        if (e instanceof BrokenCircuitError)
+          return { ok: false, clientOrderId: id, code: 'VENUE_REDUCING', message: 'the venue breaker is open' };
         if (isBulwarkError(e, 'NOT_CONNECTED') && !this.#closed && reconnects++ < MAX_RECONNECT_WAITS) {
           // Never written (the connection dropped between the wait and the write): wait for the next logon.
           round--;
           continue;
         }
-        if (isBulwarkError(e, 'NOT_CONNECTED') || isBulwarkError(e, 'CLIENT_CLOSED') || isBulwarkError(e, 'EGRESS_CLOSED')) {
+        if (
+          isBulwarkError(e, 'NOT_CONNECTED') ||
+          isBulwarkError(e, 'CLIENT_CLOSED') ||
+          isBulwarkError(e, 'EGRESS_CLOSED')
+        ) {
           // Never written: nothing happened at the broker.
           return { ok: false, clientOrderId: id, code: e.code, message: e.message };
         }
@@ -374,7 +414,12 @@ export class OrderEgress implements OrderSink {
           // (filled, cancelled, expired, rejected) the command is moot, not a failure to chase.
           const known = await this.#status(command);
           if (known.kind === 'KNOWN' && FINAL_ORDER_STATUSES.has(known.order.status)) {
-            return { ok: false, clientOrderId: id, code: 'ORDER_FINAL', message: `order is ${known.order.status} at the broker` };
+            return {
+              ok: false,
+              clientOrderId: id,
+              code: 'ORDER_FINAL',
+              message: `order is ${known.order.status} at the broker`,
+            };
           }
         }
         if (action === 'REJECT' || action === 'QUERY_STATUS' || action === 'NOT_FOUND' || action === 'RELOGON') {
@@ -382,29 +427,51 @@ export class OrderEgress implements OrderSink {
           return { ok: false, clientOrderId: id, code, message: e instanceof Error ? e.message : String(e) };
         }
         if (action === 'RETRY' || action === 'RATE_LIMITED' || action === 'BANNED') {
-          return { ok: false, clientOrderId: id, code: 'RETRIES_EXHAUSTED', message: e instanceof Error ? e.message : String(e) };
+          return {
+            ok: false,
+            clientOrderId: id,
+            code: 'RETRIES_EXHAUSTED',
+            message: e instanceof Error ? e.message : String(e),
+          };
         }
         // IN_DOUBT or DUPLICATE: ask the broker before anything else, and count the command as
         // applied only if the order the broker shows is what the command asked for.
         const known = await this.#status(command);
-        if (known.kind === 'UNKNOWN') return { ok: false, clientOrderId: id, code: 'IN_DOUBT', message: 'outcome still unknown' };
+        if (known.kind === 'UNKNOWN')
+          return { ok: false, clientOrderId: id, code: 'IN_DOUBT', message: 'outcome still unknown' };
         if (known.kind === 'KNOWN') {
           const verdict = appliedAt(command, known.order);
           if (verdict === 'APPLIED') {
-            this.#emit({ kind: 'ADOPTED', command, reason: action === 'DUPLICATE' ? 'DUPLICATE' : 'IN_DOUBT_EXECUTED' });
+            this.#emit({
+              kind: 'ADOPTED',
+              command,
+              reason: action === 'DUPLICATE' ? 'DUPLICATE' : 'IN_DOUBT_EXECUTED',
+            });
             return { ok: true, clientOrderId: id, order: known.order };
           }
-          if (verdict === 'FINAL') return { ok: false, clientOrderId: id, code: 'ORDER_FINAL', message: `order is ${known.order.status} at the broker` };
+          if (verdict === 'FINAL')
+            return {
+              ok: false,
+              clientOrderId: id,
+              code: 'ORDER_FINAL',
+              message: `order is ${known.order.status} at the broker`,
+            };
           if (command.kind === 'PLACE_STOP' || command.kind === 'CLOSE_POSITION') {
             // The broker holds a different order under this id: never send the id again.
-            return { ok: false, clientOrderId: id, code: '-2010', message: 'the client id is taken by an order with other terms' };
+            return {
+              ok: false,
+              clientOrderId: id,
+              code: '-2010',
+              message: 'the client id is taken by an order with other terms',
+            };
           }
           // An amend or cancel the broker has not applied: send it again (next round).
           continue;
         }
         // NEVER_SEEN: an amend or cancel of an order the broker never had is moot; a placement
         // is re-sent with the same client order id (next round).
-        if (command.kind === 'AMEND_STOP' || command.kind === 'CANCEL') return { ok: false, clientOrderId: id, code: '-2013', message: 'the broker never had this order' };
+        if (command.kind === 'AMEND_STOP' || command.kind === 'CANCEL')
+          return { ok: false, clientOrderId: id, code: '-2013', message: 'the broker never had this order' };
       }
     }
     return { ok: false, clientOrderId: id, code: 'IN_DOUBT', message: 'outcome unresolved after re-sending' };
@@ -426,10 +493,17 @@ export class OrderEgress implements OrderSink {
    * The command's order as the broker shows it, asked by client id (`order.status` is not
    * counted against the rate limit). NEVER_SEEN is the broker's -2013; UNKNOWN, any other failure.
    */
-  async #status(command: ProtectiveCommand): Promise<{ readonly kind: 'KNOWN'; readonly order: ObservedOrder } | { readonly kind: 'NEVER_SEEN' | 'UNKNOWN' }> {
+  async #status(
+    command: ProtectiveCommand,
+  ): Promise<{ readonly kind: 'KNOWN'; readonly order: ObservedOrder } | { readonly kind: 'NEVER_SEEN' | 'UNKNOWN' }> {
     try {
       // order.status is not an order request: the broker does not count it against the limit.
-      const order = observedOrderOf(await this.#o.client.request('order.status', { symbol: command.symbol, origClientOrderId: command.clientOrderId }));
+      const order = observedOrderOf(
+        await this.#o.client.request('order.status', {
+          symbol: command.symbol,
+          origClientOrderId: command.clientOrderId,
+        }),
+      );
       return order === undefined ? { kind: 'UNKNOWN' } : { kind: 'KNOWN', order };
     } catch (e) {
       return { kind: e instanceof BrokerRequestError && e.action === 'NOT_FOUND' ? 'NEVER_SEEN' : 'UNKNOWN' };
@@ -449,14 +523,22 @@ export class OrderEgress implements OrderSink {
 function appliedAt(command: ProtectiveCommand, order: ObservedOrder): 'APPLIED' | 'FINAL' | 'PENDING' {
   switch (command.kind) {
     case 'PLACE_STOP':
-      return order.side === command.side && order.type === 'STOP' && same(order.quantity, command.quantity) && same(order.price, command.stopPrice) ? 'APPLIED' : 'PENDING';
+      return order.side === command.side &&
+        order.type === 'STOP' &&
+        same(order.quantity, command.quantity) &&
+        same(order.price, command.stopPrice)
+        ? 'APPLIED'
+        : 'PENDING';
     case 'CLOSE_POSITION':
       return order.side === command.side && same(order.quantity, command.quantity) ? 'APPLIED' : 'PENDING';
     case 'CANCEL':
       return order.status === 'CANCELED' ? 'APPLIED' : FINAL_ORDER_STATUSES.has(order.status) ? 'FINAL' : 'PENDING';
     case 'AMEND_STOP':
       if (FINAL_ORDER_STATUSES.has(order.status)) return 'FINAL';
-      return same(order.price, command.stopPrice) && (command.quantity === undefined || same(order.quantity, command.quantity)) ? 'APPLIED' : 'PENDING';
+      return same(order.price, command.stopPrice) &&
+        (command.quantity === undefined || same(order.quantity, command.quantity))
+        ? 'APPLIED'
+        : 'PENDING';
   }
 }
 
@@ -480,11 +562,31 @@ function methodOf(c: ProtectiveCommand): BrokerMethod {
 function paramsOf(c: ProtectiveCommand): Readonly<Record<string, unknown>> {
   switch (c.kind) {
     case 'PLACE_STOP':
-      return { symbol: c.symbol, side: c.side, type: 'STOP_MARKET', quantity: wire(c.quantity), stopPrice: wire(c.stopPrice), reduceOnly: true, newClientOrderId: c.clientOrderId };
+      return {
+        symbol: c.symbol,
+        side: c.side,
+        type: 'STOP_MARKET',
+        quantity: wire(c.quantity),
+        stopPrice: wire(c.stopPrice),
+        reduceOnly: true,
+        newClientOrderId: c.clientOrderId,
+      };
     case 'CLOSE_POSITION':
-      return { symbol: c.symbol, side: c.side, type: 'MARKET', quantity: wire(c.quantity), reduceOnly: true, newClientOrderId: c.clientOrderId };
+      return {
+        symbol: c.symbol,
+        side: c.side,
+        type: 'MARKET',
+        quantity: wire(c.quantity),
+        reduceOnly: true,
+        newClientOrderId: c.clientOrderId,
+      };
     case 'AMEND_STOP':
-      return { symbol: c.symbol, origClientOrderId: c.clientOrderId, stopPrice: wire(c.stopPrice), ...(c.quantity === undefined ? {} : { quantity: wire(c.quantity) }) };
+      return {
+        symbol: c.symbol,
+        origClientOrderId: c.clientOrderId,
+        stopPrice: wire(c.stopPrice),
+        ...(c.quantity === undefined ? {} : { quantity: wire(c.quantity) }),
+      };
     case 'CANCEL':
       return { symbol: c.symbol, origClientOrderId: c.clientOrderId };
   }

@@ -5,7 +5,14 @@ import { addTo, rememberIn } from '../util/bounded.js';
 
 type Line =
   | { readonly t: 'INTENT'; readonly command: ProtectiveCommand; readonly at: number }
-  | { readonly t: 'OUTCOME'; readonly clientOrderId: string; readonly kind: ProtectiveCommand['kind']; readonly ok: boolean; readonly code?: string; readonly at: number }
+  | {
+      readonly t: 'OUTCOME';
+      readonly clientOrderId: string;
+      readonly kind: ProtectiveCommand['kind'];
+      readonly ok: boolean;
+      readonly code?: string;
+      readonly at: number;
+    }
   | { readonly t: 'DONE'; readonly clientOrderId: string; readonly at: number }
   | { readonly t: 'PENDING'; readonly stops: readonly PendingStop[]; readonly at: number }
   | { readonly t: 'BOOKED'; readonly clientOrderId: string; readonly cumQty: number; readonly at: number };
@@ -69,7 +76,13 @@ export class OrderJournal {
   #writing: Promise<unknown> = Promise.resolve();
   #inFlight = 0;
 
-  private constructor(path: string, file: FileHandle, lines: readonly Line[], corrupt: number, options: OrderJournalOptions) {
+  private constructor(
+    path: string,
+    file: FileHandle,
+    lines: readonly Line[],
+    corrupt: number,
+    options: OrderJournalOptions,
+  ) {
     this.path = path;
     this.#file = file;
     this.corrupt = corrupt;
@@ -182,11 +195,19 @@ export class OrderJournal {
 
   #apply(line: Line): void {
     if (line.t === 'BOOKED') {
-      rememberIn(this.#booked, line.clientOrderId, Math.max(line.cumQty, this.#booked.get(line.clientOrderId) ?? 0), MAX_REMEMBERED);
+      rememberIn(
+        this.#booked,
+        line.clientOrderId,
+        Math.max(line.cumQty, this.#booked.get(line.clientOrderId) ?? 0),
+        MAX_REMEMBERED,
+      );
       return;
     }
     if (line.t === 'PENDING') {
-      this.#pendingStops = line.stops.filter((p) => typeof p?.symbol === 'string' && (p.side === 'BUY' || p.side === 'SELL') && p.quantity > 0 && p.stopPrice > 0);
+      this.#pendingStops = line.stops.filter(
+        (p) =>
+          typeof p?.symbol === 'string' && (p.side === 'BUY' || p.side === 'SELL') && p.quantity > 0 && p.stopPrice > 0,
+      );
       return;
     }
     if (line.t === 'DONE') {
@@ -205,7 +226,8 @@ export class OrderJournal {
     if (command.kind === 'PLACE_STOP') this.#stops.set(command.clientOrderId, command);
     else if (command.kind === 'AMEND_STOP') {
       const placed = this.#stops.get(command.clientOrderId);
-      if (placed?.kind === 'PLACE_STOP') this.#stops.set(command.clientOrderId, { ...placed, stopPrice: command.stopPrice });
+      if (placed?.kind === 'PLACE_STOP')
+        this.#stops.set(command.clientOrderId, { ...placed, stopPrice: command.stopPrice });
     } else if (command.kind === 'CANCEL') this.#stops.delete(command.clientOrderId);
   }
 
@@ -230,11 +252,15 @@ export class OrderJournal {
     const at = this.#now();
     const keep: Line[] = [];
     for (const command of this.#stops.values()) {
-      keep.push({ t: 'INTENT', command, at }, { t: 'OUTCOME', clientOrderId: command.clientOrderId, kind: command.kind, ok: true, at });
+      keep.push(
+        { t: 'INTENT', command, at },
+        { t: 'OUTCOME', clientOrderId: command.clientOrderId, kind: command.kind, ok: true, at },
+      );
     }
     for (const command of this.#pending.values()) keep.push({ t: 'INTENT', command, at });
     if (this.#pendingStops.length > 0) keep.push({ t: 'PENDING', stops: this.#pendingStops, at });
-    for (const [clientOrderId, cumQty] of this.#booked) if (this.#stops.has(clientOrderId)) keep.push({ t: 'BOOKED', clientOrderId, cumQty, at });
+    for (const [clientOrderId, cumQty] of this.#booked)
+      if (this.#stops.has(clientOrderId)) keep.push({ t: 'BOOKED', clientOrderId, cumQty, at });
     await this.#file.close();
     await rewriteJsonLines(this.path, keep);
     this.#file = await open(this.path, 'a');

@@ -41,7 +41,11 @@ export const successSchema = z.object({
 export const errorSchema = z.object({
   id: z.string().min(1).max(64),
   status: z.number().int().min(400).max(599),
-  error: z.object({ code: z.number().int(), msg: z.string().max(1_024), retryAfter: z.number().int().nonnegative().optional() }),
+  error: z.object({
+    code: z.number().int(),
+    msg: z.string().max(1_024),
+    retryAfter: z.number().int().nonnegative().optional(),
+  }),
 });
 
 /** A pushed execution report. */
@@ -90,9 +94,12 @@ export const MAX_FRAME_BYTES = 64 * 1024;
 export function parseInbound(
   text: string,
   maxBytes = MAX_FRAME_BYTES,
-): { readonly ok: true; readonly value: InboundMessage } | { readonly ok: false; readonly code: InboundRejection; readonly detail: string } {
+):
+  | { readonly ok: true; readonly value: InboundMessage }
+  | { readonly ok: false; readonly code: InboundRejection; readonly detail: string } {
   // Not text at all (a binary frame's Buffer, undefined): malformed, not "too large".
-  if (typeof text !== 'string') return { ok: false, code: 'MALFORMED_FRAME', detail: `not a text frame (${typeof text})` };
+  if (typeof text !== 'string')
+    return { ok: false, code: 'MALFORMED_FRAME', detail: `not a text frame (${typeof text})` };
   if (Buffer.byteLength(text, 'utf8') > maxBytes) {
     return { ok: false, code: 'FRAME_TOO_LARGE', detail: `over ${maxBytes} bytes` };
   }
@@ -102,7 +109,8 @@ export function parseInbound(
   } catch (e) {
     return { ok: false, code: 'MALFORMED_FRAME', detail: e instanceof Error ? e.message : 'not JSON' };
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, code: 'MALFORMED_FRAME', detail: 'not a JSON object' };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return { ok: false, code: 'MALFORMED_FRAME', detail: 'not a JSON object' };
   const rec = raw as Record<string, unknown>;
   const [kind, schema] =
     'event' in rec
@@ -114,7 +122,12 @@ export function parseInbound(
           : ([undefined, undefined] as const);
   if (kind === undefined) return { ok: false, code: 'UNKNOWN_MESSAGE', detail: 'neither a response nor an event' };
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) return { ok: false, code: 'INVALID_MESSAGE', detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  if (!parsed.success)
+    return {
+      ok: false,
+      code: 'INVALID_MESSAGE',
+      detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    };
   return { ok: true, value: { kind, message: parsed.data } as InboundMessage };
 }
 

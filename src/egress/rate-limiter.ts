@@ -61,8 +61,10 @@ export class SlidingWindowRateLimiter {
     const { limit, windowMs = 1_000, safety = 0.9, clock = SYSTEM_CLOCK, jitterMs = 20 } = options;
     const now = options.now ?? (() => clock.now());
     const problems: string[] = [];
-    for (const p of [positiveIntegerProblem('limit', limit), positiveIntegerProblem('windowMs', windowMs)]) if (p !== undefined) problems.push(p);
-    if (!(typeof jitterMs === 'number' && jitterMs >= 0 && jitterMs <= 60_000)) problems.push(`jitterMs must be in [0, 60000], got ${String(jitterMs)}`);
+    for (const p of [positiveIntegerProblem('limit', limit), positiveIntegerProblem('windowMs', windowMs)])
+      if (p !== undefined) problems.push(p);
+    if (!(typeof jitterMs === 'number' && jitterMs >= 0 && jitterMs <= 60_000))
+      problems.push(`jitterMs must be in [0, 60000], got ${String(jitterMs)}`);
     if (!(safety > 0 && safety <= 1)) problems.push(`safety must be in (0, 1], got ${String(safety)}`);
     if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });
     this.capacity = Math.max(1, Math.floor(limit * safety));
@@ -132,7 +134,8 @@ export class SlidingWindowRateLimiter {
   get inWindow(): number {
     const now = this.#now();
     let n = 0;
-    for (let k = 0; k < this.#count; k++) if ((this.#stamps[(this.#head + k) % this.capacity] as number) > now - this.windowMs) n++;
+    for (let k = 0; k < this.#count; k++)
+      if ((this.#stamps[(this.#head + k) % this.capacity] as number) > now - this.windowMs) n++;
     return n;
   }
 

@@ -76,14 +76,24 @@ export class VenueGuard {
   #state: TradingState = 'ACTIVE';
 
   constructor(options: VenueGuardOptions = {}) {
-    const { maxAttempts = 5, initialDelayMs = 100, maxDelayMs = 5_000, breakAfter = 5, halfOpenAfterMs = 10_000, onStateChange } = options;
+    const {
+      maxAttempts = 5,
+      initialDelayMs = 100,
+      maxDelayMs = 5_000,
+      breakAfter = 5,
+      halfOpenAfterMs = 10_000,
+      onStateChange,
+    } = options;
     this.#breaker = circuitBreaker(handleWhen(isVenueFailure), {
       halfOpenAfter: halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(breakAfter),
     });
     const retries = retry(
       handleWhen((e) => e instanceof BrokerRequestError && isRetryable(e.action)),
-      { maxAttempts: maxAttempts - 1, backoff: new ExponentialBackoff({ initialDelay: initialDelayMs, maxDelay: maxDelayMs }) },
+      {
+        maxAttempts: maxAttempts - 1,
+        backoff: new ExponentialBackoff({ initialDelay: initialDelayMs, maxDelay: maxDelayMs }),
+      },
     );
     this.#retries = retries;
     this.#policy = wrap(retries, this.#breaker);
@@ -103,20 +113,29 @@ export class VenueGuard {
 
   /** The breaker's own state, for metrics. */
   get circuit(): 'CLOSED' | 'OPEN' | 'HALF_OPEN' | 'ISOLATED' {
-    return ({ [CircuitState.Closed]: 'CLOSED', [CircuitState.Open]: 'OPEN', [CircuitState.HalfOpen]: 'HALF_OPEN', [CircuitState.Isolated]: 'ISOLATED' } as const)[
-      this.#breaker.state
-    ];
+    return (
+      {
+        [CircuitState.Closed]: 'CLOSED',
+        [CircuitState.Open]: 'OPEN',
+        [CircuitState.HalfOpen]: 'HALF_OPEN',
+        [CircuitState.Isolated]: 'ISOLATED',
+      } as const
+    )[this.#breaker.state];
   }
 
   /** Runs one request's attempts under the retry policy and the venue's breaker. */
   run<T>(protective: boolean, attempt: () => Promise<T>): Promise<T> {
     if (!protective && this.#breaker.state !== CircuitState.Closed) {
-      return Promise.reject(new BulwarkError('VENUE_REDUCING', 'the venue is REDUCING: only protective orders are sent'));
+      return Promise.reject(
+        new BulwarkError('VENUE_REDUCING', 'the venue is REDUCING: only protective orders are sent'),
+      );
     }
     if (!protective) return this.#policy.execute(() => attempt());
-    return this.#policy.execute(() => attempt()).catch((e: unknown) => {
-      if (e instanceof BrokenCircuitError) return this.#retries.execute(() => attempt());
-      throw e;
-    });
+    return this.#policy
+      .execute(() => attempt())
+      .catch((e: unknown) => {
+        if (e instanceof BrokenCircuitError) return this.#retries.execute(() => attempt());
+        throw e;
+      });
   }
 }

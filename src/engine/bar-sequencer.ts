@@ -26,7 +26,12 @@ export class BarSequencer {
   check(bar: Bar): Rejection | undefined {
     const last = this.#last.get(bar.symbol);
     if (last === undefined) {
-      if (this.#last.size >= this.#maxSymbols) return { code: 'SYMBOL_LIMIT', message: `${bar.symbol} would exceed maxSymbols ${this.#maxSymbols}`, field: 'symbol' };
+      if (this.#last.size >= this.#maxSymbols)
+        return {
+          code: 'SYMBOL_LIMIT',
+          message: `${bar.symbol} would exceed maxSymbols ${this.#maxSymbols}`,
+          field: 'symbol',
+        };
     } else if (!(bar.timestamp > last)) {
       return {
         code: 'NON_MONOTONIC_TIMESTAMP',

@@ -16,11 +16,17 @@ export type SourceItem =
   | { readonly kind: 'REFUSED'; readonly rejection: Rejection; readonly line: number };
 
 function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function'
+  );
 }
 
 function isIterable(v: unknown): v is Iterable<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+  return (
+    typeof v === 'object' && v !== null && typeof (v as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
+  );
 }
 
 /**
@@ -32,11 +38,16 @@ function isIterable(v: unknown): v is Iterable<unknown> {
  * for await (const item of sourceItems('bars.csv', 4096)) console.log(item.kind);
  * ```
  */
-export async function* sourceItems(source: BarSource, maxLineLength: number): AsyncGenerator<SourceItem, void, undefined> {
+export async function* sourceItems(
+  source: BarSource,
+  maxLineLength: number,
+): AsyncGenerator<SourceItem, void, undefined> {
   if (typeof source === 'string' || source instanceof URL) {
     const path = typeof source === 'string' ? source : fileURLToPath(source);
     for await (const row of readCsvBars(path, { maxLineLength })) {
-      yield row.kind === 'RECORD' ? { kind: 'RAW', raw: row.record, line: row.line } : { kind: 'REFUSED', rejection: row.rejection, line: row.line };
+      yield row.kind === 'RECORD'
+        ? { kind: 'RAW', raw: row.record, line: row.line }
+        : { kind: 'REFUSED', rejection: row.rejection, line: row.line };
     }
     return;
   }
@@ -48,5 +59,9 @@ export async function* sourceItems(source: BarSource, maxLineLength: number): As
     for (const raw of source) yield { kind: 'RAW', raw, line: undefined };
     return;
   }
-  throw new EngineError('INVALID_REPLAY_SOURCE', 'a replay source must be a CSV path, a file URL, an iterable or an async iterable', { type: typeof source });
+  throw new EngineError(
+    'INVALID_REPLAY_SOURCE',
+    'a replay source must be a CSV path, a file URL, an iterable or an async iterable',
+    { type: typeof source },
+  );
 }

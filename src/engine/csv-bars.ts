@@ -4,7 +4,15 @@ import type { Rejection } from '../validation/validated.js';
 import { EngineError } from './errors.js';
 
 /** The columns a bar CSV must name in its header (any order, case-insensitive; others ignored). */
-export const CSV_BAR_COLUMNS = Object.freeze(['timestamp', 'symbol', 'open', 'high', 'low', 'close', 'volume'] as const);
+export const CSV_BAR_COLUMNS = Object.freeze([
+  'timestamp',
+  'symbol',
+  'open',
+  'high',
+  'low',
+  'close',
+  'volume',
+] as const);
 
 /** One data line of a bar CSV: a raw record for `validateBar`, or a line that is not one. */
 export type CsvRow =
@@ -81,13 +89,20 @@ export function parseCsvHeader(line: string, source = 'CSV'): Header {
   const missing = CSV_BAR_COLUMNS.filter((c) => !names.includes(c));
   const repeated = CSV_BAR_COLUMNS.filter((c) => names.indexOf(c) !== names.lastIndexOf(c));
   if (missing.length > 0 || repeated.length > 0) {
-    const problems = [...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : []), ...(repeated.length > 0 ? [`repeated ${repeated.join(', ')}`] : [])];
-    throw new EngineError('INVALID_CSV_HEADER', `${source}: the first line must be a header naming ${CSV_BAR_COLUMNS.join(',')} (${problems.join('; ')})`, {
-      source,
-      header: line.slice(0, 200),
-      missing,
-      repeated,
-    });
+    const problems = [
+      ...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : []),
+      ...(repeated.length > 0 ? [`repeated ${repeated.join(', ')}`] : []),
+    ];
+    throw new EngineError(
+      'INVALID_CSV_HEADER',
+      `${source}: the first line must be a header naming ${CSV_BAR_COLUMNS.join(',')} (${problems.join('; ')})`,
+      {
+        source,
+        header: line.slice(0, 200),
+        missing,
+        repeated,
+      },
+    );
   }
   return { columns: CSV_BAR_COLUMNS.map((c) => [c, names.indexOf(c)] as const), width: names.length };
 }
@@ -96,7 +111,12 @@ export function parseCsvHeader(line: string, source = 'CSV'): Header {
 // (rejected NON_FINITE_VALUE), anything else stays a string (rejected MALFORMED_RECORD).
 function numericCell(cell: string): unknown {
   if (NUMBER.test(cell)) return Number(cell);
-  if (NON_FINITE.test(cell)) return cell.toLowerCase().includes('nan') ? Number.NaN : cell.startsWith('-') ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  if (NON_FINITE.test(cell))
+    return cell.toLowerCase().includes('nan')
+      ? Number.NaN
+      : cell.startsWith('-')
+        ? Number.NEGATIVE_INFINITY
+        : Number.POSITIVE_INFINITY;
   return cell;
 }
 
@@ -113,12 +133,28 @@ function numericCell(cell: string): unknown {
  */
 export function csvLineToRow(text: string, line: number, header: Header, maxLineLength: number): CsvRow {
   if (text.length > maxLineLength) {
-    return { kind: 'MALFORMED', line, rejection: { code: 'MALFORMED_RECORD', message: `line ${line} is longer than ${maxLineLength} characters` } };
+    return {
+      kind: 'MALFORMED',
+      line,
+      rejection: { code: 'MALFORMED_RECORD', message: `line ${line} is longer than ${maxLineLength} characters` },
+    };
   }
   const cells = splitCsvLine(text);
-  if (cells === undefined) return { kind: 'MALFORMED', line, rejection: { code: 'MALFORMED_RECORD', message: `line ${line}: broken quoting` } };
+  if (cells === undefined)
+    return {
+      kind: 'MALFORMED',
+      line,
+      rejection: { code: 'MALFORMED_RECORD', message: `line ${line}: broken quoting` },
+    };
   if (cells.length !== header.width) {
-    return { kind: 'MALFORMED', line, rejection: { code: 'MALFORMED_RECORD', message: `line ${line}: ${cells.length} fields, the header has ${header.width}` } };
+    return {
+      kind: 'MALFORMED',
+      line,
+      rejection: {
+        code: 'MALFORMED_RECORD',
+        message: `line ${line}: ${cells.length} fields, the header has ${header.width}`,
+      },
+    };
   }
   const record: Record<string, unknown> = {};
   for (const [field, index] of header.columns) {
@@ -141,7 +177,10 @@ export function csvLineToRow(text: string, line: number, header: Header, maxLine
  * }
  * ```
  */
-export async function* readCsvBars(path: string, options: { readonly maxLineLength?: number } = {}): AsyncGenerator<CsvRow, void, undefined> {
+export async function* readCsvBars(
+  path: string,
+  options: { readonly maxLineLength?: number } = {},
+): AsyncGenerator<CsvRow, void, undefined> {
   const maxLineLength = options.maxLineLength ?? 4096;
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 64 * 1024 });
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
@@ -159,10 +198,16 @@ export async function* readCsvBars(path: string, options: { readonly maxLineLeng
     }
   } catch (e) {
     if (e instanceof EngineError) throw e;
-    throw new EngineError('SOURCE_UNREADABLE', `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`, { path }, { cause: e });
+    throw new EngineError(
+      'SOURCE_UNREADABLE',
+      `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`,
+      { path },
+      { cause: e },
+    );
   } finally {
     lines.close();
     stream.destroy();
   }
-  if (header === undefined) throw new EngineError('INVALID_CSV_HEADER', `${path}: empty file, a header row is required`, { source: path });
+  if (header === undefined)
+    throw new EngineError('INVALID_CSV_HEADER', `${path}: empty file, a header row is required`, { source: path });
 }

@@ -71,7 +71,9 @@ export class Engine {
   readonly #ctx: PluginContext;
   #clock = 0;
   #batch = 0;
-  #state: { readonly phase: 'IDLE' } | { readonly phase: 'REPLAYING' } | { readonly phase: 'DISPOSED' } = { phase: 'IDLE' };
+  #state: { readonly phase: 'IDLE' } | { readonly phase: 'REPLAYING' } | { readonly phase: 'DISPOSED' } = {
+    phase: 'IDLE',
+  };
   #submitted = 0;
   readonly #denied = new CodeCounter<DenyCode>();
   #fills = 0;
@@ -190,10 +192,13 @@ export class Engine {
    */
   async replay(source: BarSource, options: ReplayOptions = {}): Promise<ReplaySummary> {
     this.#assertLive();
-    if (this.#state.phase === 'REPLAYING') throw new EngineError('REPLAY_IN_PROGRESS', 'another replay is running on this engine');
+    if (this.#state.phase === 'REPLAYING')
+      throw new EngineError('REPLAY_IN_PROGRESS', 'another replay is running on this engine');
     const { strategy, onReject } = options;
-    if (strategy !== undefined && typeof strategy !== 'function') throw new EngineError('INVALID_ENGINE_OPTION', 'strategy must be a function');
-    if (onReject !== undefined && typeof onReject !== 'function') throw new EngineError('INVALID_ENGINE_OPTION', 'onReject must be a function');
+    if (strategy !== undefined && typeof strategy !== 'function')
+      throw new EngineError('INVALID_ENGINE_OPTION', 'strategy must be a function');
+    if (onReject !== undefined && typeof onReject !== 'function')
+      throw new EngineError('INVALID_ENGINE_OPTION', 'onReject must be a function');
     this.#state = { phase: 'REPLAYING' };
     const before = this.stats();
     const rejected = new RejectionCounter();
@@ -290,7 +295,17 @@ export class Engine {
     if (!v.ok) return deny('INVALID_ORDER', `${v.rejection.code}: ${v.rejection.message}`);
     const o = v.value;
     const placed = this.#sim.place(
-      { clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, quantity: o.quantity, type: o.type, price: o.price, reduceOnly: o.reduceOnly ?? false, intent: o.intent, origin: 'SUBMITTED' },
+      {
+        clientOrderId: o.clientOrderId,
+        symbol: o.symbol,
+        side: o.side,
+        quantity: o.quantity,
+        type: o.type,
+        price: o.price,
+        reduceOnly: o.reduceOnly ?? false,
+        intent: o.intent,
+        origin: 'SUBMITTED',
+      },
       this.#batch,
     );
     switch (placed.outcome) {
@@ -303,7 +318,10 @@ export class Engine {
     }
   }
 
-  #summary(before: EngineStats, r: { read: number; rejected: RejectionCounter; batches: number; first: number | undefined }): ReplaySummary {
+  #summary(
+    before: EngineStats,
+    r: { read: number; rejected: RejectionCounter; batches: number; first: number | undefined },
+  ): ReplaySummary {
     const after = this.stats();
     return Object.freeze({
       barsRead: r.read,

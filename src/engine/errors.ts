@@ -30,7 +30,12 @@ export class EngineError extends Error {
   /** The inputs that caused the error. */
   readonly details: Readonly<Record<string, unknown>>;
 
-  constructor(code: EngineErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: EngineErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
     super(`${code}: ${message}`, options);
     this.code = code;
     this.details = Object.freeze({ ...details });

@@ -50,7 +50,10 @@ export type PlaceOutcome =
   | { readonly outcome: 'LIMIT_REACHED' };
 
 /** What {@link FillSimulator.amendStop} did. */
-export type AmendOutcome = { readonly outcome: 'APPLIED' } | { readonly outcome: 'STALE' } | { readonly outcome: 'REFUSED'; readonly code: string; readonly message: string };
+export type AmendOutcome =
+  | { readonly outcome: 'APPLIED' }
+  | { readonly outcome: 'STALE' }
+  | { readonly outcome: 'REFUSED'; readonly code: string; readonly message: string };
 
 interface Slot {
   order: NewOrder;
@@ -125,7 +128,9 @@ export class FillSimulator {
   /** The order with this client id, working or (recently) finished. */
   get(clientOrderId: string): SimulatedOrder | undefined {
     const s = this.#orders.get(clientOrderId);
-    return s === undefined ? undefined : Object.freeze({ ...s.order, price: s.price, state: s.state, version: s.version });
+    return s === undefined
+      ? undefined
+      : Object.freeze({ ...s.order, price: s.price, state: s.state, version: s.version });
   }
 
   /**
@@ -137,11 +142,24 @@ export class FillSimulator {
     const known = this.#orders.get(order.clientOrderId);
     if (known !== undefined) {
       const o = known.order;
-      const identical = o.symbol === order.symbol && o.side === order.side && o.type === order.type && o.quantity === order.quantity && o.price === order.price;
+      const identical =
+        o.symbol === order.symbol &&
+        o.side === order.side &&
+        o.type === order.type &&
+        o.quantity === order.quantity &&
+        o.price === order.price;
       return { outcome: 'DUPLICATE', identical };
     }
     if (this.#workingCount >= this.#opts.maxWorkingOrders) return { outcome: 'LIMIT_REACHED' };
-    const slot: Slot = { order, state: { status: 'WORKING' }, price: order.price, version: Number.NEGATIVE_INFINITY, placedInBatch: batch, priceBatch: batch, priorPrice: undefined };
+    const slot: Slot = {
+      order,
+      state: { status: 'WORKING' },
+      price: order.price,
+      version: Number.NEGATIVE_INFINITY,
+      placedInBatch: batch,
+      priceBatch: batch,
+      priorPrice: undefined,
+    };
     this.#orders.set(order.clientOrderId, slot);
     let list = this.#working.get(order.symbol);
     if (list === undefined) this.#working.set(order.symbol, (list = []));
@@ -151,12 +169,26 @@ export class FillSimulator {
   }
 
   /** Moves a working stop to `stopPrice` (and its size to `quantity`, when given) unless `version` ≤ the last applied version. */
-  amendStop(clientOrderId: string, symbol: string, stopPrice: number, version: number, batch: number, quantity?: number): AmendOutcome {
+  amendStop(
+    clientOrderId: string,
+    symbol: string,
+    stopPrice: number,
+    version: number,
+    batch: number,
+    quantity?: number,
+  ): AmendOutcome {
     const s = this.#orders.get(clientOrderId);
     if (s === undefined) return { outcome: 'REFUSED', code: 'UNKNOWN_ORDER', message: `no order ${clientOrderId}` };
-    if (s.order.symbol !== symbol) return { outcome: 'REFUSED', code: 'SYMBOL_MISMATCH', message: `order ${clientOrderId} is for ${s.order.symbol}, not ${symbol}` };
-    if (s.state.status !== 'WORKING') return { outcome: 'REFUSED', code: 'ORDER_CLOSED', message: `order ${clientOrderId} is ${s.state.status}` };
-    if (s.order.type !== 'STOP') return { outcome: 'REFUSED', code: 'NOT_A_STOP', message: `order ${clientOrderId} is a ${s.order.type} order` };
+    if (s.order.symbol !== symbol)
+      return {
+        outcome: 'REFUSED',
+        code: 'SYMBOL_MISMATCH',
+        message: `order ${clientOrderId} is for ${s.order.symbol}, not ${symbol}`,
+      };
+    if (s.state.status !== 'WORKING')
+      return { outcome: 'REFUSED', code: 'ORDER_CLOSED', message: `order ${clientOrderId} is ${s.state.status}` };
+    if (s.order.type !== 'STOP')
+      return { outcome: 'REFUSED', code: 'NOT_A_STOP', message: `order ${clientOrderId} is a ${s.order.type} order` };
     if (version <= s.version) return { outcome: 'STALE' };
     if (s.priceBatch < batch) {
       s.priorPrice = s.price;
@@ -183,7 +215,14 @@ export class FillSimulator {
     for (const list of this.#working.values()) {
       for (const s of list) {
         const o = s.order;
-        const base = { clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, quantity: o.quantity, type: o.type, intent: o.intent };
+        const base = {
+          clientOrderId: o.clientOrderId,
+          symbol: o.symbol,
+          side: o.side,
+          quantity: o.quantity,
+          type: o.type,
+          intent: o.intent,
+        };
         out.push(Object.freeze(s.price === undefined ? base : { ...base, price: s.price }));
       }
     }
@@ -232,7 +271,15 @@ export class FillSimulator {
       }
       quantity = Math.min(quantity, pos.quantity);
     }
-    const fill: Fill = Object.freeze({ fillId: `F${++this.#fillSeq}`, orderId: o.clientOrderId, symbol: o.symbol, side: o.side, quantity, price, timestamp: bar.timestamp });
+    const fill: Fill = Object.freeze({
+      fillId: `F${++this.#fillSeq}`,
+      orderId: o.clientOrderId,
+      symbol: o.symbol,
+      side: o.side,
+      quantity,
+      price,
+      timestamp: bar.timestamp,
+    });
     const effect = this.#portfolio.applyFill(fill);
     this.#finish(s, { status: 'FILLED', fillId: fill.fillId, quantity, price });
     this.#filled.add(o.origin);

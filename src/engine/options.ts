@@ -49,7 +49,7 @@ export interface ResolvedEngineOptions {
 /** Defaults of {@link EngineOptions}. */
 export const DEFAULT_ENGINE_OPTIONS = Object.freeze({
   startingCash: 1_000_000,
-  marketFill: 'NEXT_OPEN' as MarketFillMode,
+  marketFill: 'NEXT_OPEN',
   maxSymbols: 10_000,
   maxWorkingOrders: 10_000,
   maxOrderHistory: 100_000,
@@ -78,14 +78,16 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
   const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...options.limits };
   const problems: string[] = [];
   if (!positiveFinite(o.startingCash)) problems.push('startingCash must be a finite number > 0');
-  if (o.marketFill !== 'NEXT_OPEN' && o.marketFill !== 'CURRENT_CLOSE') problems.push("marketFill must be 'NEXT_OPEN' or 'CURRENT_CLOSE'");
+  if (o.marketFill !== 'NEXT_OPEN' && o.marketFill !== 'CURRENT_CLOSE')
+    problems.push("marketFill must be 'NEXT_OPEN' or 'CURRENT_CLOSE'");
   for (const key of ['maxSymbols', 'maxWorkingOrders', 'maxOrderHistory', 'maxCsvLineLength'] as const) {
     if (!positiveInt(o[key])) problems.push(`${key} must be a positive integer`);
   }
   if (!positiveInt(limits.maxSymbolLength)) problems.push('limits.maxSymbolLength must be a positive integer');
   if (!positiveFinite(limits.maxPrice)) problems.push('limits.maxPrice must be a finite number > 0');
   if (!positiveFinite(limits.maxQuantity)) problems.push('limits.maxQuantity must be a finite number > 0');
-  if (options.onPluginError !== undefined && typeof options.onPluginError !== 'function') problems.push('onPluginError must be a function');
+  if (options.onPluginError !== undefined && typeof options.onPluginError !== 'function')
+    problems.push('onPluginError must be a function');
   if (problems.length > 0) throw new EngineError('INVALID_ENGINE_OPTION', problems.join('; '), { problems });
   return Object.freeze({
     startingCash: o.startingCash,

@@ -133,7 +133,8 @@ export class SimulatedOrderService implements OrderService {
   #apply(command: ProtectiveCommand): CommandResult {
     const rec = asRecord(command);
     const id = typeof rec?.['clientOrderId'] === 'string' ? rec['clientOrderId'] : '';
-    if (rec === undefined || !KINDS.includes(rec['kind'] as string)) return fail(id, 'INVALID_COMMAND', `unknown command kind ${String(rec?.['kind'])}`);
+    if (rec === undefined || !KINDS.includes(rec['kind'] as string))
+      return fail(id, 'INVALID_COMMAND', `unknown command kind ${String(rec?.['kind'])}`);
     this.#kinds.add(command.kind);
     switch (command.kind) {
       case 'PLACE_STOP':
@@ -149,16 +150,31 @@ export class SimulatedOrderService implements OrderService {
 
   #place(rec: Record<string, unknown>, type: 'STOP' | 'MARKET', price: unknown): CommandResult {
     const id = String(rec['clientOrderId']);
-    const v = validateOrder({ ...rec, type, intent: 'PROTECTIVE', reduceOnly: true, price: type === 'STOP' ? price : undefined }, this.#limits);
+    const v = validateOrder(
+      { ...rec, type, intent: 'PROTECTIVE', reduceOnly: true, price: type === 'STOP' ? price : undefined },
+      this.#limits,
+    );
     if (!v.ok) return fail(id, 'INVALID_COMMAND', v.rejection.message);
     const o = v.value;
-    const order: NewOrder = { clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, quantity: o.quantity, type, price: o.price, reduceOnly: true, intent: 'PROTECTIVE', origin: 'COMMAND' };
+    const order: NewOrder = {
+      clientOrderId: o.clientOrderId,
+      symbol: o.symbol,
+      side: o.side,
+      quantity: o.quantity,
+      type,
+      price: o.price,
+      reduceOnly: true,
+      intent: 'PROTECTIVE',
+      origin: 'COMMAND',
+    };
     const placed = this.#sim.place(order, this.#batch());
     switch (placed.outcome) {
       case 'PLACED':
         return ok(id);
       case 'DUPLICATE':
-        return placed.identical ? ok(id) : fail(id, 'DUPLICATE_CLIENT_ORDER_ID', `client order id ${id} is taken by a different order`);
+        return placed.identical
+          ? ok(id)
+          : fail(id, 'DUPLICATE_CLIENT_ORDER_ID', `client order id ${id} is taken by a different order`);
       case 'LIMIT_REACHED':
         return fail(id, 'ORDER_LIMIT', 'maxWorkingOrders reached');
     }
@@ -181,12 +197,19 @@ export class SimulatedOrderService implements OrderService {
   #amend(rec: Record<string, unknown>, command: Extract<ProtectiveCommand, { kind: 'AMEND_STOP' }>): CommandResult {
     const id = String(rec['clientOrderId']);
     const symbol = symbolField(rec, this.#limits);
-    if (typeof symbol !== 'string') return fail(id, 'INVALID_COMMAND', symbol.ok ? 'bad symbol' : symbol.rejection.message);
+    if (typeof symbol !== 'string')
+      return fail(id, 'INVALID_COMMAND', symbol.ok ? 'bad symbol' : symbol.rejection.message);
     const stopPrice = numberField(rec, 'stopPrice', { positive: true, max: this.#limits.maxPrice });
-    if (typeof stopPrice !== 'number') return fail(id, 'INVALID_COMMAND', stopPrice.ok ? 'bad stopPrice' : stopPrice.rejection.message);
-    if (typeof command.version !== 'number' || Number.isNaN(command.version)) return fail(id, 'INVALID_COMMAND', 'version must be a number');
-    const quantity = command.quantity === undefined ? undefined : numberField(rec, 'quantity', { positive: true, max: this.#limits.maxQuantity });
-    if (quantity !== undefined && typeof quantity !== 'number') return fail(id, 'INVALID_COMMAND', quantity.ok ? 'bad quantity' : quantity.rejection.message);
+    if (typeof stopPrice !== 'number')
+      return fail(id, 'INVALID_COMMAND', stopPrice.ok ? 'bad stopPrice' : stopPrice.rejection.message);
+    if (typeof command.version !== 'number' || Number.isNaN(command.version))
+      return fail(id, 'INVALID_COMMAND', 'version must be a number');
+    const quantity =
+      command.quantity === undefined
+        ? undefined
+        : numberField(rec, 'quantity', { positive: true, max: this.#limits.maxQuantity });
+    if (quantity !== undefined && typeof quantity !== 'number')
+      return fail(id, 'INVALID_COMMAND', quantity.ok ? 'bad quantity' : quantity.rejection.message);
     const r = this.#sim.amendStop(id, symbol, stopPrice, command.version, this.#batch(), quantity);
     if (r.outcome === 'REFUSED') return fail(id, r.code as CommandFailureCode, r.message);
     if (r.outcome === 'STALE') this.#amendsIgnored++;
@@ -197,7 +220,8 @@ export class SimulatedOrderService implements OrderService {
     const id = String(rec['clientOrderId']);
     const o = this.#sim.get(id);
     if (o === undefined) return fail(id, 'UNKNOWN_ORDER', `no order ${id}`);
-    if (o.symbol !== command.symbol) return fail(id, 'SYMBOL_MISMATCH', `order ${id} is for ${o.symbol}, not ${String(command.symbol)}`);
+    if (o.symbol !== command.symbol)
+      return fail(id, 'SYMBOL_MISMATCH', `order ${id} is for ${o.symbol}, not ${String(command.symbol)}`);
     if (o.state.status === 'FILLED') return fail(id, 'ORDER_CLOSED', `order ${id} already filled`);
     this.#sim.cancel(id, 'CANCEL_COMMAND');
     return ok(id);

@@ -38,7 +38,8 @@ function describe(e: unknown): string {
 }
 
 function checkPlugin(plugin: unknown): asserts plugin is EnginePlugin {
-  if (typeof plugin !== 'object' || plugin === null) throw new EngineError('INVALID_PLUGIN', 'a plugin must be an object');
+  if (typeof plugin !== 'object' || plugin === null)
+    throw new EngineError('INVALID_PLUGIN', 'a plugin must be an object');
   const p = plugin as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof p['name'] !== 'string' || p['name'].length === 0 || p['name'].length > MAX_NAME_LENGTH) {
@@ -80,7 +81,9 @@ export class PluginHost {
     checkPlugin(plugin);
     for (const r of this.#regs) {
       if (r.plugin === plugin || r.plugin.name === plugin.name) {
-        throw new EngineError('DUPLICATE_PLUGIN', `a plugin named '${plugin.name}' is already registered`, { name: plugin.name });
+        throw new EngineError('DUPLICATE_PLUGIN', `a plugin named '${plugin.name}' is already registered`, {
+          name: plugin.name,
+        });
       }
     }
     const reg: Registration = { plugin, state: { phase: 'ACTIVE' } };
@@ -158,7 +161,11 @@ export class PluginHost {
         return deny('PLUGIN_ERROR', `plugin '${reg.plugin.name}' failed in beforeOrder: ${describe(e)}`);
       }
       if (!isDecision(decision)) {
-        this.#fail(reg, 'beforeOrder', new TypeError(`beforeOrder returned ${JSON.stringify(decision) ?? String(decision)}, not an OrderDecision`));
+        this.#fail(
+          reg,
+          'beforeOrder',
+          new TypeError(`beforeOrder returned ${JSON.stringify(decision) ?? String(decision)}, not an OrderDecision`),
+        );
         return deny('PLUGIN_ERROR', `plugin '${reg.plugin.name}' returned an invalid decision from beforeOrder`);
       }
       if (!decision.allow) return deny(decision.code, decision.message);

@@ -45,7 +45,15 @@ export interface EnginePlugin {
 export type HookName = 'onInit' | 'onBar' | 'onBars' | 'onFill' | 'onPortfolio' | 'beforeOrder' | 'onDispose';
 
 /** All hook names, in the order a plugin meets them. */
-export const HOOK_NAMES: readonly HookName[] = Object.freeze(['onInit', 'onBar', 'onBars', 'onFill', 'onPortfolio', 'beforeOrder', 'onDispose']);
+export const HOOK_NAMES: readonly HookName[] = Object.freeze([
+  'onInit',
+  'onBar',
+  'onBars',
+  'onFill',
+  'onPortfolio',
+  'beforeOrder',
+  'onDispose',
+]);
 
 /** Emitted (past tense) when a plugin hook threw or returned an invalid decision. */
 export interface PluginFailed {

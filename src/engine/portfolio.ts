@@ -133,7 +133,8 @@ export class Portfolio implements PortfolioView {
       const remaining = before.quantity - q;
       const dust = before.quantity * QTY_EPSILON;
       if (remaining > dust) after = Object.freeze({ ...before, quantity: remaining });
-      else if (remaining < -dust) after = Object.freeze({ symbol, side: fillSide, quantity: -remaining, entryPrice: price, openedAt: timestamp });
+      else if (remaining < -dust)
+        after = Object.freeze({ symbol, side: fillSide, quantity: -remaining, entryPrice: price, openedAt: timestamp });
       else after = undefined;
     }
     this.#realised += realised;

@@ -124,7 +124,10 @@ export function atrBatch(
   x.atrSeriesInit(state);
   for (let from = 0; from < len; from += scratch.chunk) {
     const count = Math.min(scratch.chunk, len - from);
-    const [h, l, c, o] = scratch.columns(count, 4);
+    const h = scratch.column(count, 0);
+    const l = scratch.column(count, 1);
+    const c = scratch.column(count, 2);
+    const o = scratch.column(count, 3);
     copyInput(h, high, from, count);
     copyInput(l, low, from, count);
     copyInput(c, close, from, count);

@@ -100,7 +100,7 @@ export function maxDrawdownBatch(scratch: Scratch, limits: KernelLimits, values:
   x.ddSeriesInit(state);
   for (let from = 0; from < values.length; from += scratch.chunk) {
     const count = Math.min(scratch.chunk, values.length - from);
-    const [v] = scratch.columns(count, 1);
+    const v = scratch.column(count, 0);
     copyInput(v, values, from, count);
     x.ddSeries(state, v.byteOffset, count, limits.maxValue);
   }

@@ -50,7 +50,8 @@ export function resolveLimits(overrides: Partial<KernelLimits> = {}): KernelLimi
   if (merged.maxBankBytes > 2 ** 32) problems.push('maxBankBytes must not exceed 4 GiB, the wasm32 address space');
   for (const key of ['maxValue', 'maxAbsReturn'] as const) {
     const v = merged[key];
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) problems.push(`${key} must be a finite positive number, got ${String(v)}`);
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+      problems.push(`${key} must be a finite positive number, got ${String(v)}`);
   }
   if (problems.length > 0) {
     throw new BulwarkError('INVALID_OPTION', `invalid kernel limits: ${problems.join('; ')}`, { problems });
@@ -73,7 +74,10 @@ export function checkInteger(
     throw new BulwarkError(code, `${name} must be an integer >= ${min}, got ${String(value)}`, { [name]: value });
   }
   if (value > max) {
-    throw new BulwarkError('LIMIT_EXCEEDED', `${name} ${value} exceeds the limit ${max}`, { [name]: value, limit: max });
+    throw new BulwarkError('LIMIT_EXCEEDED', `${name} ${value} exceeds the limit ${max}`, {
+      [name]: value,
+      limit: max,
+    });
   }
   return value;
 }

@@ -1,3 +1,4 @@
+import { BulwarkError } from '../errors.js';
 import type { WasmRuntime } from './runtime.js';
 
 /**
@@ -28,11 +29,14 @@ export class Scratch {
     return this.#block();
   }
 
-  /** `count` views of `length` values, back to back (column k at k·length). */
-  columns(length: number, count: number): Float64Array[] {
-    const base = this.#block() + 64;
-    const views: Float64Array[] = [];
-    for (let k = 0; k < count; k++) views.push(this.runtime.f64(base + k * length * 8, length));
-    return views;
+  /** View of column `k` (of the block's columns) holding `length` values; columns lie back to back at k·length. */
+  column(length: number, k: number): Float64Array {
+    if (k < 0 || k >= this.#columns || length > this.chunk) {
+      throw new BulwarkError(
+        'INDEX_OUT_OF_RANGE',
+        `scratch column ${k} of ${this.#columns}, length ${length} of ${this.chunk}`,
+      );
+    }
+    return this.runtime.f64(this.#block() + 64 + k * length * 8, length);
   }
 }

@@ -215,7 +215,10 @@ export class WindowBank extends KernelBank {
 
   #slot(slot: number): void {
     if (!(slot >= 0 && slot < this.symbols && Number.isInteger(slot))) {
-      throw new BulwarkError('INDEX_OUT_OF_RANGE', `slot ${slot} is outside [0, ${this.symbols})`, { slot, symbols: this.symbols });
+      throw new BulwarkError('INDEX_OUT_OF_RANGE', `slot ${slot} is outside [0, ${this.symbols})`, {
+        slot,
+        symbols: this.symbols,
+      });
     }
   }
 }

@@ -21,31 +21,92 @@ export function logRiskEvent(logger: RiskLogger, e: RiskEvent, shadow = false): 
       const level = e.action === 'MOVED' ? 'debug' : e.action === 'SUPPRESSED' ? 'warn' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
-        { event: 'STOP', code: `STOP_${e.action}`, symbol: e.symbol, side: e.side, stop: e.stop, previous: e.previous, version: e.version, timestamp: e.timestamp, inputs: e.inputs, ...mode },
+        {
+          event: 'STOP',
+          code: `STOP_${e.action}`,
+          symbol: e.symbol,
+          side: e.side,
+          stop: e.stop,
+          previous: e.previous,
+          version: e.version,
+          timestamp: e.timestamp,
+          inputs: e.inputs,
+          ...mode,
+        },
         'stop decision',
       );
       return;
     }
     case 'ORDER_DENIED':
-      if (logger.isLevelEnabled('warn')) logger.warn({ event: e.kind, code: e.code, symbol: e.symbol, clientOrderId: e.clientOrderId, reason: e.message, ...mode }, e.shadow === true ? 'order would be denied (shadow: let through)' : 'order denied');
+      if (logger.isLevelEnabled('warn'))
+        logger.warn(
+          { event: e.kind, code: e.code, symbol: e.symbol, clientOrderId: e.clientOrderId, reason: e.message, ...mode },
+          e.shadow === true ? 'order would be denied (shadow: let through)' : 'order denied',
+        );
       return;
     case 'STATE_CHANGED':
-      if (logger.isLevelEnabled('warn')) logger.warn({ event: e.kind, code: e.cause, from: e.from, to: e.to, timestamp: e.timestamp, ...mode }, 'trading state changed');
+      if (logger.isLevelEnabled('warn'))
+        logger.warn(
+          { event: e.kind, code: e.cause, from: e.from, to: e.to, timestamp: e.timestamp, ...mode },
+          'trading state changed',
+        );
       return;
     case 'DRAWDOWN': {
       const d = e.event;
-      if (logger.isLevelEnabled('warn')) logger.warn({ event: e.kind, code: d.reason, from: d.from, to: d.to, drawdown: d.drawdown, equity: d.equity, timestamp: d.timestamp, ...(d.detail === undefined ? {} : { detail: d.detail }), ...mode }, 'drawdown ladder');
+      if (logger.isLevelEnabled('warn'))
+        logger.warn(
+          {
+            event: e.kind,
+            code: d.reason,
+            from: d.from,
+            to: d.to,
+            drawdown: d.drawdown,
+            equity: d.equity,
+            timestamp: d.timestamp,
+            ...(d.detail === undefined ? {} : { detail: d.detail }),
+            ...mode,
+          },
+          'drawdown ladder',
+        );
       return;
     }
     case 'PROTECTION': {
       const level = e.to === 'UNPROTECTED' ? 'error' : 'warn';
-      if (logger.isLevelEnabled(level)) logger[level]({ event: e.kind, code: e.code ?? e.to, symbol: e.symbol, from: e.from, to: e.to, timestamp: e.timestamp, ...(e.message === undefined ? {} : { reason: e.message }), ...mode }, e.to === 'UNPROTECTED' ? 'position unprotected at the broker: watched locally, trading REDUCING' : 'protection restored');
+      if (logger.isLevelEnabled(level))
+        logger[level](
+          {
+            event: e.kind,
+            code: e.code ?? e.to,
+            symbol: e.symbol,
+            from: e.from,
+            to: e.to,
+            timestamp: e.timestamp,
+            ...(e.message === undefined ? {} : { reason: e.message }),
+            ...mode,
+          },
+          e.to === 'UNPROTECTED'
+            ? 'position unprotected at the broker: watched locally, trading REDUCING'
+            : 'protection restored',
+        );
       return;
     }
     case 'ANOMALY_DETECTED': {
       const a = e.anomaly;
       const level = a.severity === 'INFO' ? 'info' : 'warn';
-      if (logger.isLevelEnabled(level)) logger[level]({ event: e.kind, code: a.type, severity: a.severity, symbols: a.symbols, timestamp: a.timestamp, inputs: a.inputs, actions: a.actions, ...mode }, 'anomaly detected');
+      if (logger.isLevelEnabled(level))
+        logger[level](
+          {
+            event: e.kind,
+            code: a.type,
+            severity: a.severity,
+            symbols: a.symbols,
+            timestamp: a.timestamp,
+            inputs: a.inputs,
+            actions: a.actions,
+            ...mode,
+          },
+          'anomaly detected',
+        );
       return;
     }
   }
@@ -60,16 +121,19 @@ export function logEgressEvent(logger: RiskLogger, e: EgressEvent): void {
   const order = { kind: c.kind, clientOrderId: c.clientOrderId, symbol: c.symbol };
   switch (e.kind) {
     case 'SENT':
-      if (logger.isLevelEnabled('debug')) logger.debug({ event: 'ORDER_SENT', code: 'SENT', order, attempts: e.attempts }, 'order sent');
+      if (logger.isLevelEnabled('debug'))
+        logger.debug({ event: 'ORDER_SENT', code: 'SENT', order, attempts: e.attempts }, 'order sent');
       return;
     case 'ADOPTED':
-      if (logger.isLevelEnabled('info')) logger.info({ event: 'ORDER_ADOPTED', code: e.reason, order }, 'order adopted');
+      if (logger.isLevelEnabled('info'))
+        logger.info({ event: 'ORDER_ADOPTED', code: e.reason, order }, 'order adopted');
       return;
     case 'REFUSED':
       if (logger.isLevelEnabled('warn')) logger.warn({ event: 'ORDER_REFUSED', code: e.code, order }, 'order refused');
       return;
     case 'DEAD_LETTERED':
-      if (logger.isLevelEnabled('error')) logger.error({ event: 'ORDER_DEAD_LETTERED', code: e.code, order }, 'order dead-lettered');
+      if (logger.isLevelEnabled('error'))
+        logger.error({ event: 'ORDER_DEAD_LETTERED', code: e.code, order }, 'order dead-lettered');
       return;
   }
 }

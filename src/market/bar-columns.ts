@@ -51,7 +51,16 @@ export class BarColumns {
   }
 
   /** Appends a bar with its slot (−1: not known yet, the caller sets `slot[row]` later); returns its row. */
-  push(slot: number, symbol: string, timestamp: number, open: number, high: number, low: number, close: number, volume: number): number {
+  push(
+    slot: number,
+    symbol: string,
+    timestamp: number,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+    volume: number,
+  ): number {
     const i = this.size;
     if (i === this.slot.length) this.#resize(2 * i);
     this.symbol[i] = symbol;
@@ -93,7 +102,6 @@ export class BarColumns {
     this.close = grown(this.close, rows);
     this.volume = grown(this.volume, rows);
   }
-
 }
 
 /** A {@link Bar} view of one row of a {@link BarColumns}; `at` selects the row. */

@@ -58,10 +58,18 @@ export class RoundSplitter {
       return rounds;
     }
     starts.fill(0);
-    for (let i = 0; i < rows; i++) starts[(round[i] as number) + 1]++;
-    for (let r = 1; r <= rounds; r++) starts[r] += starts[r - 1] as number;
+    for (let i = 0; i < rows; i++) {
+      const k = (round[i] as number) + 1;
+      starts[k] = (starts[k] ?? 0) + 1;
+    }
+    for (let r = 1; r <= rounds; r++) starts[r] = (starts[r] ?? 0) + (starts[r - 1] ?? 0);
     const at = starts.slice(0, rounds);
-    for (let i = 0; i < rows; i++) this.order[at[round[i] as number]++] = i;
+    for (let i = 0; i < rows; i++) {
+      const r = round[i] as number;
+      const to = at[r] ?? 0;
+      at[r] = to + 1;
+      this.order[to] = i;
+    }
     return rounds;
   }
 

@@ -57,7 +57,12 @@ export class BulwarkMetrics {
     this.registry = registry;
     const sources = () => this.#sources;
     // Counters read from the plugin's own cumulative counters at scrape time.
-    const fromStats = (name: string, help: string, label: string, read: (s: RiskPluginStats) => Iterable<readonly [string, number | undefined]>) =>
+    const fromStats = (
+      name: string,
+      help: string,
+      label: string,
+      read: (s: RiskPluginStats) => Iterable<readonly [string, number | undefined]>,
+    ) =>
       new Counter({
         name: `${p}${name}`,
         help,
@@ -74,14 +79,38 @@ export class BulwarkMetrics {
       ['accepted', s.bars.accepted],
       ['rejected', s.bars.rejected],
     ]);
-    fromStats('rejections_total', 'Records rejected by the risk plugin (bars, fills, snapshots, positions, orders), by reason code.', 'code', (s) => Object.entries(s.rejections));
-    fromStats('orders_denied_total', 'Orders the pre-trade check denied, by reason code.', 'code', (s) => Object.entries(s.orders.denied));
-    fromStats('stop_actions_total', 'Stop-loss actions, by action (placed, moved, triggered, suppressed, refused).', 'action', (s) =>
-      (['placed', 'moved', 'triggered', 'suppressed', 'refused'] as const).map((a) => [a, s.stops[a]] as const),
+    fromStats(
+      'rejections_total',
+      'Records rejected by the risk plugin (bars, fills, snapshots, positions, orders), by reason code.',
+      'code',
+      (s) => Object.entries(s.rejections),
     );
-    this.#orders = new Counter({ name: `${p}orders_total`, help: 'Orders through the egress, by lane and outcome.', labelNames: ['lane', 'outcome'], registers: [registry] });
-    this.#retries = new Counter({ name: `${p}order_retries_total`, help: 'Attempts beyond the first for orders the broker accepted.', registers: [registry] });
-    this.#breaker = new Counter({ name: `${p}breaker_transitions_total`, help: 'Venue circuit-breaker transitions, by the trading state entered.', labelNames: ['to'], registers: [registry] });
+    fromStats('orders_denied_total', 'Orders the pre-trade check denied, by reason code.', 'code', (s) =>
+      Object.entries(s.orders.denied),
+    );
+    fromStats(
+      'stop_actions_total',
+      'Stop-loss actions, by action (placed, moved, triggered, suppressed, refused).',
+      'action',
+      (s) => (['placed', 'moved', 'triggered', 'suppressed', 'refused'] as const).map((a) => [a, s.stops[a]] as const),
+    );
+    this.#orders = new Counter({
+      name: `${p}orders_total`,
+      help: 'Orders through the egress, by lane and outcome.',
+      labelNames: ['lane', 'outcome'],
+      registers: [registry],
+    });
+    this.#retries = new Counter({
+      name: `${p}order_retries_total`,
+      help: 'Attempts beyond the first for orders the broker accepted.',
+      registers: [registry],
+    });
+    this.#breaker = new Counter({
+      name: `${p}breaker_transitions_total`,
+      help: 'Venue circuit-breaker transitions, by the trading state entered.',
+      labelNames: ['to'],
+      registers: [registry],
+    });
     // Gauges by state, read from the plugin's stats at scrape time.
     const byState = (name: string, help: string, read: (s: RiskPluginStats) => Iterable<readonly [string, number]>) =>
       new Gauge({
@@ -95,8 +124,14 @@ export class BulwarkMetrics {
           for (const [state, n] of read(s)) this.set({ state }, n);
         },
       });
-    byState('trading_state', 'The risk plugin trading state: 1 for the current state, 0 for the others.', (s) => TRADING_STATES.map((state) => [state, state === s.state ? 1 : 0] as const));
-    byState('protection_positions', 'BROKER mode: positions by the state of their stop at the broker (converged, pending, unprotected).', (s) => Object.entries(s.protection));
+    byState('trading_state', 'The risk plugin trading state: 1 for the current state, 0 for the others.', (s) =>
+      TRADING_STATES.map((state) => [state, state === s.state ? 1 : 0] as const),
+    );
+    byState(
+      'protection_positions',
+      'BROKER mode: positions by the state of their stop at the broker (converged, pending, unprotected).',
+      (s) => Object.entries(s.protection),
+    );
     const gauge = (name: string, help: string, read: (s: MetricSources) => (() => number) | undefined) =>
       new Gauge({
         name: `${p}${name}`,

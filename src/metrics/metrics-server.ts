@@ -27,7 +27,10 @@ export async function serveMetrics(registry: Registry, port: number, host = '127
     }
     registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${e instanceof Error ? e.message : String(e)}\n`),
+      (e: unknown) =>
+        res
+          .writeHead(500, { 'content-type': 'text/plain' })
+          .end(`metrics failed: ${e instanceof Error ? e.message : String(e)}\n`),
     );
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve()));

@@ -130,7 +130,14 @@ export const DEFAULT_STOPS: StopsConfig = Object.freeze({
   tickSize: 1e-8,
   lotSize: 1e-8,
   instruments: Object.freeze({}),
-  reconcile: Object.freeze({ rereadMs: 30_000, initialBackoffMs: 100, maxBackoffMs: 5_000, fenceMs: 5_000, hardRetryMs: 60_000, unprotectedAfterMs: 10_000 }),
+  reconcile: Object.freeze({
+    rereadMs: 30_000,
+    initialBackoffMs: 100,
+    maxBackoffMs: 5_000,
+    fenceMs: 5_000,
+    hardRetryMs: 60_000,
+    unprotectedAfterMs: 10_000,
+  }),
 });
 
 const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
@@ -150,7 +157,8 @@ function ruleProblems(rule: StopRule, at: string): string[] {
       break;
     case 'TRAILING':
       if (!positive(rule.percent) || rule.percent >= 100) p.push(`${at}.percent must be in (0, 100)`);
-      if (typeof rule.activationPercent !== 'number' || !(rule.activationPercent >= 0)) p.push(`${at}.activationPercent must be ≥ 0`);
+      if (typeof rule.activationPercent !== 'number' || !(rule.activationPercent >= 0))
+        p.push(`${at}.activationPercent must be ≥ 0`);
       break;
     default:
       p.push(`${at}.kind must be FIXED, PERCENT, ATR, CHANDELIER or TRAILING`);
@@ -161,10 +169,13 @@ function ruleProblems(rule: StopRule, at: string): string[] {
 function stopsProblems(s: StopsConfig): string[] {
   const p: string[] = [];
   if (s.mode !== 'LOCAL' && s.mode !== 'BROKER') p.push('stops.mode must be LOCAL or BROKER');
-  if (!Number.isSafeInteger(s.atrPeriod) || s.atrPeriod < 1 || s.atrPeriod > 10_000) p.push('stops.atrPeriod must be an integer in [1, 10000]');
+  if (!Number.isSafeInteger(s.atrPeriod) || s.atrPeriod < 1 || s.atrPeriod > 10_000)
+    p.push('stops.atrPeriod must be an integer in [1, 10000]');
   // typeof first: a string such as '0.5' compares as a number and would slip through.
-  if (!(typeof s.tightenFraction === 'number' && s.tightenFraction > 0 && s.tightenFraction < 1)) p.push('stops.tightenFraction must be in (0, 1)');
-  if (!(typeof s.restoreGraceMs === 'number' && s.restoreGraceMs >= 0 && s.restoreGraceMs <= 86_400_000)) p.push('stops.restoreGraceMs must be in [0, 86400000]');
+  if (!(typeof s.tightenFraction === 'number' && s.tightenFraction > 0 && s.tightenFraction < 1))
+    p.push('stops.tightenFraction must be in (0, 1)');
+  if (!(typeof s.restoreGraceMs === 'number' && s.restoreGraceMs >= 0 && s.restoreGraceMs <= 86_400_000))
+    p.push('stops.restoreGraceMs must be in [0, 86400000]');
   const step = (v: unknown) => positive(v) && (v as number) <= 1e6;
   if (!step(s.tickSize)) p.push('stops.tickSize must be in (0, 1e6]');
   if (!step(s.lotSize)) p.push('stops.lotSize must be in (0, 1e6]');
@@ -175,9 +186,12 @@ function stopsProblems(s: StopsConfig): string[] {
         p.push(`stops.instruments.${symbol} must be an object`);
         continue;
       }
-      for (const key of Object.keys(i)) if (key !== 'tickSize' && key !== 'lotSize') p.push(`unknown config key stops.instruments.${symbol}.${key}`);
-      if (i.tickSize !== undefined && !step(i.tickSize)) p.push(`stops.instruments.${symbol}.tickSize must be in (0, 1e6]`);
-      if (i.lotSize !== undefined && !step(i.lotSize)) p.push(`stops.instruments.${symbol}.lotSize must be in (0, 1e6]`);
+      for (const key of Object.keys(i))
+        if (key !== 'tickSize' && key !== 'lotSize') p.push(`unknown config key stops.instruments.${symbol}.${key}`);
+      if (i.tickSize !== undefined && !step(i.tickSize))
+        p.push(`stops.instruments.${symbol}.tickSize must be in (0, 1e6]`);
+      if (i.lotSize !== undefined && !step(i.lotSize))
+        p.push(`stops.instruments.${symbol}.lotSize must be in (0, 1e6]`);
     }
   }
   if (typeof s.reconcile !== 'object' || s.reconcile === null) p.push('stops.reconcile must be an object');
@@ -185,7 +199,8 @@ function stopsProblems(s: StopsConfig): string[] {
     const defaults = DEFAULT_STOPS.reconcile as unknown as Record<string, number>;
     for (const [key, v] of Object.entries(s.reconcile)) {
       if (!(key in defaults)) p.push(`unknown config key stops.reconcile.${key}`);
-      else if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400_000)) p.push(`stops.reconcile.${key} must be in [0, 86400000]`);
+      else if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400_000))
+        p.push(`stops.reconcile.${key} must be in [0, 86400000]`);
     }
   }
   const rules = s.policy?.rules;
@@ -205,14 +220,23 @@ function stopsProblems(s: StopsConfig): string[] {
 
 function limitsProblems(l: RiskLimits): string[] {
   const p: string[] = [];
-  for (const key of ['maxSymbols', 'maxPositions', 'maxPendingBars', 'maxBatchBars', 'chunkSize', 'historyCapacity', 'maxSymbolLength'] as const) {
+  for (const key of [
+    'maxSymbols',
+    'maxPositions',
+    'maxPendingBars',
+    'maxBatchBars',
+    'chunkSize',
+    'historyCapacity',
+    'maxSymbolLength',
+  ] as const) {
     const problem = positiveIntegerProblem(`limits.${key}`, l[key]);
     if (problem !== undefined) p.push(problem);
   }
   if (l.maxSymbols > 10_000) p.push('limits.maxSymbols must be ≤ 10000 (the kernels’ limit)');
   if (l.historyCapacity > 10_000_000) p.push('limits.historyCapacity must be ≤ 10000000');
   if (l.maxBatchBars > 10_000_000) p.push('limits.maxBatchBars must be ≤ 10000000');
-  for (const key of ['maxPrice', 'maxQuantity'] as const) if (!positive(l[key])) p.push(`limits.${key} must be a finite number > 0`);
+  for (const key of ['maxPrice', 'maxQuantity'] as const)
+    if (!positive(l[key])) p.push(`limits.${key} must be a finite number > 0`);
   return p;
 }
 
@@ -304,12 +328,19 @@ function resolve(config: unknown): ResolvedRiskConfig {
     anomaly: { ...c.anomaly },
     shadow: c.shadow === undefined ? false : c.shadow,
   };
-  if (typeof resolved.name !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(resolved.name)) problems.push('name must be 1-32 characters of [A-Za-z0-9._-]');
+  if (typeof resolved.name !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(resolved.name))
+    problems.push('name must be 1-32 characters of [A-Za-z0-9._-]');
   if (!['release', 'scalar', 'debug'].includes(resolved.build)) problems.push('build must be release, scalar or debug');
-  if (!Number.isSafeInteger(resolved.anomalyReduceMs) || resolved.anomalyReduceMs < 0) problems.push('anomalyReduceMs must be an integer ≥ 0');
+  if (!Number.isSafeInteger(resolved.anomalyReduceMs) || resolved.anomalyReduceMs < 0)
+    problems.push('anomalyReduceMs must be an integer ≥ 0');
   if (typeof resolved.shadow !== 'boolean') problems.push('shadow must be true or false');
-  problems.push(...limitsProblems(resolved.limits), ...stopsProblems(resolved.stops), ...ladderProblems(resolved.drawdown));
+  problems.push(
+    ...limitsProblems(resolved.limits),
+    ...stopsProblems(resolved.stops),
+    ...ladderProblems(resolved.drawdown),
+  );
   problems.push(...anomalyProblems(resolved.anomaly, resolved.limits.maxSymbols));
-  if (problems.length > 0) throw new BulwarkError('INVALID_CONFIG', `invalid risk plugin config: ${problems.join('; ')}`, { problems });
+  if (problems.length > 0)
+    throw new BulwarkError('INVALID_CONFIG', `invalid risk plugin config: ${problems.join('; ')}`, { problems });
   return freezeDeep(structuredClone(resolved));
 }

@@ -7,7 +7,12 @@ import type { TradingState } from '../vocabulary/trading-state.js';
 /** A plain, frozen summary of what the risk plugin has done. */
 export interface RiskPluginStats {
   readonly state: TradingState;
-  readonly bars: { readonly received: number; readonly accepted: number; readonly rejected: number; readonly coalesced: number };
+  readonly bars: {
+    readonly received: number;
+    readonly accepted: number;
+    readonly rejected: number;
+    readonly coalesced: number;
+  };
   readonly fills: { readonly received: number; readonly rejected: number };
   /** `deferred`: equity points skipped because a held position's symbol was quarantined. */
   readonly snapshots: { readonly received: number; readonly rejected: number; readonly deferred: number };

@@ -183,7 +183,9 @@ export class RiskPlugin implements EnginePlugin {
       };
     }
     // Shadow mode: commands are decided, counted and reported, never sent.
-    const sink = c.shadow ? { send: async (command: ProtectiveCommand) => ({ ok: true as const, clientOrderId: command.clientOrderId }) } : ctx.orders;
+    const sink = c.shadow
+      ? { send: async (command: ProtectiveCommand) => ({ ok: true as const, clientOrderId: command.clientOrderId }) }
+      : ctx.orders;
     this.#coalescer = new CommandCoalescer(sink, undefined, (command, ok) => this.#stops?.onCommandResult(command, ok));
     if (c.stops.mode === 'BROKER' && !c.shadow) {
       const prefix = `${this.#ids.prefix}-`;
@@ -219,7 +221,9 @@ export class RiskPlugin implements EnginePlugin {
       ...(this.#reconciler === undefined ? {} : { protection: this.#reconciler }),
       decisions: {
         // A decision record is built only for a subscriber, or for a logger whose level takes it.
-        wants: (action) => this.#listeners.size > 0 || (action === 'MOVED' ? this.#logs.debug : action === 'SUPPRESSED' ? this.#logs.warn : this.#logs.info),
+        wants: (action) =>
+          this.#listeners.size > 0 ||
+          (action === 'MOVED' ? this.#logs.debug : action === 'SUPPRESSED' ? this.#logs.warn : this.#logs.info),
         report: (d) => this.#emit({ kind: 'STOP', ...d }),
       },
     });
@@ -261,7 +265,11 @@ export class RiskPlugin implements EnginePlugin {
     // Stops the last process wanted but had not seen resting when it stopped: restored too
     // (the tighter of the two wins), so a tightened stop is not lost to a looser one.
     const pending = ctx.orders.pendingStops?.() ?? [];
-    (this.#stops as StopManager).restore(pending.filter((p) => mine(p.symbol)).map((p) => ({ clientOrderId: `pending:${p.symbol}`, symbol: p.symbol, side: p.side, stopPrice: p.stopPrice })));
+    (this.#stops as StopManager).restore(
+      pending
+        .filter((p) => mine(p.symbol))
+        .map((p) => ({ clientOrderId: `pending:${p.symbol}`, symbol: p.symbol, side: p.side, stopPrice: p.stopPrice })),
+    );
   }
 
   /**
@@ -273,7 +281,8 @@ export class RiskPlugin implements EnginePlugin {
     const out: RestoredStop[] = [];
     for (const o of open) {
       if (o.type !== 'STOP' || typeof o.price !== 'number' || !(o.price > 0) || !wanted(o.symbol)) continue;
-      if (o.intent === 'PROTECTIVE' || o.clientOrderId.startsWith(prefix)) out.push({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, stopPrice: o.price });
+      if (o.intent === 'PROTECTIVE' || o.clientOrderId.startsWith(prefix))
+        out.push({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, stopPrice: o.price });
     }
     return out;
   }
@@ -404,7 +413,11 @@ export class RiskPlugin implements EnginePlugin {
       }
       this.#acceptBar(raw, i, cols, planned);
     }
-    if (!busy) return this.#mailbox.run(() => this.#process(cols), (queued) => this.#process(this.#load(queued)));
+    if (!busy)
+      return this.#mailbox.run(
+        () => this.#process(cols),
+        (queued) => this.#process(this.#load(queued)),
+      );
     // The mailbox keeps what it queues: private copies.
     const copies: Bar[] = [];
     for (let i = 0; i < cols.size; i++) copies.push(cols.toBar(i));
@@ -464,7 +477,12 @@ export class RiskPlugin implements EnginePlugin {
     const coordinator = this.#coordinator;
     const mine = coordinator === undefined ? s.positions : s.positions.filter((p) => coordinator.owns(p.symbol));
     const refused = (this.#stops as StopManager).syncPositions(mine, s.timestamp);
-    for (const symbol of refused) this.#reject({ code: 'POSITION_LIMIT', message: `no stop for ${symbol}: maxPositions reached`, field: 'positions' });
+    for (const symbol of refused)
+      this.#reject({
+        code: 'POSITION_LIMIT',
+        message: `no stop for ${symbol}: maxPositions reached`,
+        field: 'positions',
+      });
     // Equity marked to a suspected bad tick would set a false peak (or trough): the ladder
     // waits for the next snapshot, after the next bar has confirmed or reverted the tick.
     const detector = this.#detector as AnomalyDetector;
@@ -499,12 +517,15 @@ export class RiskPlugin implements EnginePlugin {
     const o = v.value;
     this.#refreshState('ORDER_CHECK');
     const exiting = this.#reducesPosition(o);
-    if (this.#state === 'HALTED' && !exiting) return this.#deny(o, 'TRADING_HALTED', 'trading is HALTED: only exits and protective orders');
+    if (this.#state === 'HALTED' && !exiting)
+      return this.#deny(o, 'TRADING_HALTED', 'trading is HALTED: only exits and protective orders');
     if (!exiting && this.#coordinator !== undefined && !this.#coordinator.owns(o.symbol)) {
       return this.#deny(o, 'NOT_OWNER', `${o.symbol} is managed by another instance`);
     }
-    if (this.#state === 'REDUCING' && !exiting) return this.#deny(o, 'REDUCING_NEW_EXPOSURE', 'trading is REDUCING: no new exposure');
-    if (!exiting && this.#detector?.isQuarantined(o.symbol) === true) return this.#deny(o, 'SYMBOL_QUARANTINED', `${o.symbol} is quarantined`);
+    if (this.#state === 'REDUCING' && !exiting)
+      return this.#deny(o, 'REDUCING_NEW_EXPOSURE', 'trading is REDUCING: no new exposure');
+    if (!exiting && this.#detector?.isQuarantined(o.symbol) === true)
+      return this.#deny(o, 'SYMBOL_QUARANTINED', `${o.symbol} is quarantined`);
     if (!exiting && this.#stops.get(o.symbol) === undefined && this.#stops.size >= this.config.limits.maxPositions) {
       return this.#deny(o, 'POSITION_LIMIT', `maxPositions ${this.config.limits.maxPositions} reached`);
     }
@@ -569,7 +590,9 @@ export class RiskPlugin implements EnginePlugin {
         deferred: this.#counts.equityDeferred,
       }),
       rejections: this.#rejections.toJSON(),
-      stops: Object.freeze({ ...(stops?.counters ?? { placed: 0, moved: 0, triggered: 0, suppressed: 0, refused: 0, overLimit: 0 }) }),
+      stops: Object.freeze({
+        ...(stops?.counters ?? { placed: 0, moved: 0, triggered: 0, suppressed: 0, refused: 0, overLimit: 0 }),
+      }),
       commands: Object.freeze({ ...(commands ?? { sent: 0, failed: 0, coalesced: 0 }) }),
       orders: Object.freeze({ allowed: this.#counts.allowed, denied: Object.freeze(Object.fromEntries(this.#denied)) }),
       transitions: this.#counts.transitions,
@@ -615,7 +638,9 @@ export class RiskPlugin implements EnginePlugin {
         this.#reject(v.rejection);
         const symbol = readString(raw, 'symbol');
         if (symbol !== undefined && this.#registry.slotOf(symbol) >= 0) {
-          this.#anomaly((this.#detector as AnomalyDetector).badTick(symbol, this.#ctx?.now() ?? Date.now(), v.rejection.code));
+          this.#anomaly(
+            (this.#detector as AnomalyDetector).badTick(symbol, this.#ctx?.now() ?? Date.now(), v.rejection.code),
+          );
         }
         return;
       }
@@ -634,12 +659,20 @@ export class RiskPlugin implements EnginePlugin {
     }
     if (!(timestamp > (this.#lastTimestamp[slot] as number))) {
       cols.pop();
-      this.#reject({ code: 'NON_MONOTONIC_TIMESTAMP', message: `${symbol} at ${timestamp} is not after ${this.#lastTimestamp[slot]}`, field: 'timestamp' });
+      this.#reject({
+        code: 'NON_MONOTONIC_TIMESTAMP',
+        message: `${symbol} at ${timestamp} is not after ${this.#lastTimestamp[slot]}`,
+        field: 'timestamp',
+      });
       return;
     }
     if (planned !== undefined && !this.#mailbox.admits(symbol, planned)) {
       cols.pop();
-      this.#reject({ code: 'QUEUE_FULL', message: `inbound bar queue full (${this.#mailbox.capacity} symbols)`, field: 'symbol' });
+      this.#reject({
+        code: 'QUEUE_FULL',
+        message: `inbound bar queue full (${this.#mailbox.capacity} symbols)`,
+        field: 'symbol',
+      });
       return;
     }
     this.#lastTimestamp[slot] = timestamp;
@@ -673,7 +706,8 @@ export class RiskPlugin implements EnginePlugin {
       const order = splitter.order;
       for (const event of detector.observeRound(cols, order, from, to)) this.#anomaly(event);
       const held = this.#held;
-      for (let k = from; k < to; k++) held[k - from] = detector.isQuarantinedSlot(cols.slot[order[k] as number] as number) ? 1 : 0;
+      for (let k = from; k < to; k++)
+        held[k - from] = detector.isQuarantinedSlot(cols.slot[order[k] as number] as number) ? 1 : 0;
       // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
       if (!this.#sharedAtr) this.#updateAtr(cols, order, from, to, held);
       const atrNow = this.#sharedAtr ? detector.shortAtr : (this.#atrIn as AtrColumns).now;
@@ -733,7 +767,10 @@ export class RiskPlugin implements EnginePlugin {
     const anomalyState: TradingState = now < this.#reduceUntil ? 'REDUCING' : 'ACTIVE';
     // While any position is unprotected at the broker, no new exposure.
     const protectionState: TradingState = (this.#reconciler?.unprotected ?? 0) > 0 ? 'REDUCING' : 'ACTIVE';
-    const next = stricter(stricter(stricter(this.#drawdown?.state ?? 'ACTIVE', anomalyState), this.#coordinator?.state ?? 'ACTIVE'), protectionState);
+    const next = stricter(
+      stricter(stricter(this.#drawdown?.state ?? 'ACTIVE', anomalyState), this.#coordinator?.state ?? 'ACTIVE'),
+      protectionState,
+    );
     if (next === this.#state) return;
     const from = this.#state;
     this.#state = next;

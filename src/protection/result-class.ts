@@ -10,7 +10,15 @@ import type { CommandResult } from '../vocabulary/orders.js';
  */
 export type ResultClass = 'OK' | 'UNKNOWN' | 'RECHECK' | 'NOT_SENT' | 'HARD';
 
-const RECHECK: ReadonlySet<string> = new Set(['-2011', '-2010', '-2013', 'ORDER_FINAL', 'UNKNOWN_ORDER', 'ORDER_CLOSED', 'NOT_FOUND']);
+const RECHECK: ReadonlySet<string> = new Set([
+  '-2011',
+  '-2010',
+  '-2013',
+  'ORDER_FINAL',
+  'UNKNOWN_ORDER',
+  'ORDER_CLOSED',
+  'NOT_FOUND',
+]);
 const NOT_SENT: ReadonlySet<string> = new Set([
   '-1008',
   '-1015',
@@ -25,7 +33,16 @@ const NOT_SENT: ReadonlySet<string> = new Set([
   'CLIENT_CLOSED',
   'ORDER_LIMIT',
 ]);
-const HARD: ReadonlySet<string> = new Set(['-1013', '-1100', 'REJECTED', 'INVALID_COMMAND', 'NOT_A_STOP', 'SYMBOL_MISMATCH', 'DUPLICATE_CLIENT_ORDER_ID', 'NO_POSITION']);
+const HARD: ReadonlySet<string> = new Set([
+  '-1013',
+  '-1100',
+  'REJECTED',
+  'INVALID_COMMAND',
+  'NOT_A_STOP',
+  'SYMBOL_MISMATCH',
+  'DUPLICATE_CLIENT_ORDER_ID',
+  'NO_POSITION',
+]);
 
 /**
  * Classifies a {@link CommandResult} by its code (the protocol's error codes as strings, or the

@@ -42,7 +42,12 @@ export interface ProtectionRow {
   /** What the plugin wants (undefined: flat). */
   readonly desired?: DesiredStop;
   /** Bulwark's live stops on the symbol as the broker last showed them. */
-  readonly live: readonly { readonly clientOrderId: string; readonly side: OrderSide; readonly quantity: number; readonly stopPrice: number }[];
+  readonly live: readonly {
+    readonly clientOrderId: string;
+    readonly side: OrderSide;
+    readonly quantity: number;
+    readonly stopPrice: number;
+  }[];
 }
 
 /** Counts of {@link ProtectionState}s over managed symbols. */
@@ -139,13 +144,20 @@ type Action =
   | { readonly kind: 'CANCEL'; readonly order: Tracked }
   | { readonly kind: 'PLACE'; readonly id: string; readonly want: DesiredStop }
   | { readonly kind: 'AMEND'; readonly order: Tracked; readonly want: DesiredStop }
-  | { readonly kind: 'WAIT'; readonly until: number; readonly state: ProtectionState; readonly code?: string; readonly message?: string }
+  | {
+      readonly kind: 'WAIT';
+      readonly until: number;
+      readonly state: ProtectionState;
+      readonly code?: string;
+      readonly message?: string;
+    }
   | { readonly kind: 'DONE'; readonly state: ProtectionState; readonly code?: string; readonly message?: string };
 
 const LIVE: ReadonlySet<TrackedStatus> = new Set(['NEW', 'PARTIALLY_FILLED']);
 const isLive = (t: Tracked) => LIVE.has(t.status);
 /** Executed at the broker beyond what the host booked, and not yet handed to `bookExecuted`. */
-const awaitsBooking = (t: Tracked) => t.executed > t.acked && t.executed > t.bookAsked && !Number.isNaN(t.unbookedSince);
+const awaitsBooking = (t: Tracked) =>
+  t.executed > t.acked && t.executed > t.bookAsked && !Number.isNaN(t.unbookedSince);
 
 /**
  * Converges the broker's protective stops (observed) to the plugin's (desired), as a
@@ -193,7 +205,10 @@ export class StopReconciler {
   constructor(options: StopReconcilerOptions) {
     this.#o = options;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
-    this.#backoff = new ExponentialBackoff({ initialDelay: options.initialBackoffMs ?? 100, maxDelay: options.maxBackoffMs ?? 5_000 });
+    this.#backoff = new ExponentialBackoff({
+      initialDelay: options.initialBackoffMs ?? 100,
+      maxDelay: options.maxBackoffMs ?? 5_000,
+    });
   }
 
   /** Reads the broker once (adopting Bulwark's resting stops) and starts the periodic re-read. */
@@ -215,9 +230,19 @@ export class StopReconciler {
       if (e.fenceEpoch !== undefined && e.sizeEpoch > e.fenceEpoch) this.#kick(e);
     }
     const d = e.desired;
-    if (desired !== undefined && d != null && d.side === desired.side && d.quantity === desired.quantity && d.stopPrice === desired.stopPrice) return;
+    if (
+      desired !== undefined &&
+      d != null &&
+      d.side === desired.side &&
+      d.quantity === desired.quantity &&
+      d.stopPrice === desired.stopPrice
+    )
+      return;
     if (desired === undefined && d === undefined) return;
-    e.desired = desired === undefined ? undefined : Object.freeze({ side: desired.side, quantity: desired.quantity, stopPrice: desired.stopPrice });
+    e.desired =
+      desired === undefined
+        ? undefined
+        : Object.freeze({ side: desired.side, quantity: desired.quantity, stopPrice: desired.stopPrice });
     this.#kick(e);
   }
 
@@ -266,7 +291,11 @@ export class StopReconciler {
 
   /** Counts of states over managed symbols. */
   summary(): ProtectionSummary {
-    return Object.freeze({ converged: this.#counts.CONVERGED, pending: this.#counts.PENDING, unprotected: this.#counts.UNPROTECTED });
+    return Object.freeze({
+      converged: this.#counts.CONVERGED,
+      pending: this.#counts.PENDING,
+      unprotected: this.#counts.UNPROTECTED,
+    });
   }
 
   /** The state of `symbol`'s protection (CONVERGED for a symbol never managed). */
@@ -278,8 +307,23 @@ export class StopReconciler {
   rows(): ProtectionRow[] {
     const out: ProtectionRow[] = [];
     for (const e of this.#entries.values()) {
-      const live = [...e.orders.values()].filter(isLive).map((t) => Object.freeze({ clientOrderId: t.id, side: t.side, quantity: t.quantity - t.executed, stopPrice: t.stopPrice }));
-      out.push(Object.freeze({ symbol: e.symbol, state: e.state, ...(e.code === undefined ? {} : { code: e.code }), ...(e.desired == null ? {} : { desired: e.desired }), live }));
+      const live = [...e.orders.values()].filter(isLive).map((t) =>
+        Object.freeze({
+          clientOrderId: t.id,
+          side: t.side,
+          quantity: t.quantity - t.executed,
+          stopPrice: t.stopPrice,
+        }),
+      );
+      out.push(
+        Object.freeze({
+          symbol: e.symbol,
+          state: e.state,
+          ...(e.code === undefined ? {} : { code: e.code }),
+          ...(e.desired == null ? {} : { desired: e.desired }),
+          live,
+        }),
+      );
     }
     return out;
   }
@@ -345,12 +389,27 @@ export class StopReconciler {
     if (this.#disposed) return;
     const seen = new Set<string>();
     for (const o of orders) {
-      if (o.type !== 'STOP' || !(this.#o.isOurs(o.clientOrderId) || protective.has(o.clientOrderId)) || this.#o.manages?.(o.symbol) === false) continue;
+      if (
+        o.type !== 'STOP' ||
+        !(this.#o.isOurs(o.clientOrderId) || protective.has(o.clientOrderId)) ||
+        this.#o.manages?.(o.symbol) === false
+      )
+        continue;
       seen.add(o.clientOrderId);
       const e = this.#entry(o.symbol);
       let t = e.orders.get(o.clientOrderId);
       if (t === undefined) {
-        t = { id: o.clientOrderId, side: o.side, quantity: o.quantity, executed: o.executedQty, acked: o.executedQty, stopPrice: o.price ?? Number.NaN, status: o.status, unbookedSince: Number.NaN, bookAsked: 0 };
+        t = {
+          id: o.clientOrderId,
+          side: o.side,
+          quantity: o.quantity,
+          executed: o.executedQty,
+          acked: o.executedQty,
+          stopPrice: o.price ?? Number.NaN,
+          status: o.status,
+          unbookedSince: Number.NaN,
+          bookAsked: 0,
+        };
         e.orders.set(t.id, t);
       } else this.#update(t, o, e);
     }
@@ -367,7 +426,16 @@ export class StopReconciler {
     if (orders.observedOpenOrders !== undefined) return orders.observedOpenOrders();
     const open = await orders.openOrders();
     for (const o of open) if (o.intent === 'PROTECTIVE') protective?.add(o.clientOrderId);
-    return open.map((o) => ({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, type: o.type, quantity: o.quantity, executedQty: 0, ...(o.price === undefined ? {} : { price: o.price }), status: 'NEW' as const }));
+    return open.map((o) => ({
+      clientOrderId: o.clientOrderId,
+      symbol: o.symbol,
+      side: o.side,
+      type: o.type,
+      quantity: o.quantity,
+      executedQty: 0,
+      ...(o.price === undefined ? {} : { price: o.price }),
+      status: 'NEW' as const,
+    }));
   }
 
   #scheduleReread(ms: number): void {
@@ -449,10 +517,13 @@ export class StopReconciler {
 
   #later(e: Entry, ms: number): void {
     this.#clock.clearTimeout(e.timer);
-    e.timer = this.#clock.setTimeout(() => {
-      e.timer = undefined;
-      void this.#step(e);
-    }, Math.max(0, ms));
+    e.timer = this.#clock.setTimeout(
+      () => {
+        e.timer = undefined;
+        void this.#step(e);
+      },
+      Math.max(0, ms),
+    );
   }
 
   async #step(e: Entry): Promise<void> {
@@ -536,7 +607,16 @@ export class StopReconciler {
       if (!awaitsBooking(t)) continue;
       if (now < t.unbookedSince + (this.#o.fenceMs ?? 5_000)) continue;
       t.bookAsked = t.executed;
-      this.#o.orders.bookExecuted?.({ clientOrderId: t.id, symbol: e.symbol, side: t.side, type: 'STOP', quantity: t.quantity, executedQty: t.executed, price: t.stopPrice, status: t.executed >= t.quantity ? 'FILLED' : 'PARTIALLY_FILLED' });
+      this.#o.orders.bookExecuted?.({
+        clientOrderId: t.id,
+        symbol: e.symbol,
+        side: t.side,
+        type: 'STOP',
+        quantity: t.quantity,
+        executedQty: t.executed,
+        price: t.stopPrice,
+        status: t.executed >= t.quantity ? 'FILLED' : 'PARTIALLY_FILLED',
+      });
     }
     const live = [...e.orders.values()].filter(isLive);
     let desired = e.desired;
@@ -557,11 +637,19 @@ export class StopReconciler {
       e.bareSince = Number.NaN;
       const first = live[0];
       if (first !== undefined) return { kind: 'CANCEL', order: first };
-      return { kind: 'DONE', state: 'UNPROTECTED', code: 'QUANTITY_BELOW_LOT', message: `${desired.quantity} rounds to 0 at lot ${this.#o.lotSize(e.symbol)}` };
+      return {
+        kind: 'DONE',
+        state: 'UNPROTECTED',
+        code: 'QUANTITY_BELOW_LOT',
+        message: `${desired.quantity} rounds to 0 at lot ${this.#o.lotSize(e.symbol)}`,
+      };
     }
     const tick = this.#o.tickSize(e.symbol);
     const lot = this.#o.lotSize(e.symbol);
-    const matches = (t: Tracked) => t.side === want.side && Math.abs(t.stopPrice - want.stopPrice) < tick / 2 && Math.abs(t.quantity - t.executed - want.quantity) < lot / 2;
+    const matches = (t: Tracked) =>
+      t.side === want.side &&
+      Math.abs(t.stopPrice - want.stopPrice) < tick / 2 &&
+      Math.abs(t.quantity - t.executed - want.quantity) < lot / 2;
     const keep = live.find(matches) ?? live.find((t) => t.side === want.side);
     const extra = live.find((t) => t !== keep);
     if (extra !== undefined) return { kind: 'CANCEL', order: extra };
@@ -574,7 +662,8 @@ export class StopReconciler {
       e.hard = undefined;
       return { kind: 'DONE', state: 'CONVERGED' };
     }
-    if (hard !== undefined) return { kind: 'WAIT', until: hard.until, state: 'UNPROTECTED', code: hard.code, message: hard.message };
+    if (hard !== undefined)
+      return { kind: 'WAIT', until: hard.until, state: 'UNPROTECTED', code: hard.code, message: hard.message };
     if (keep !== undefined) return { kind: 'AMEND', order: keep, want };
     // A placement the broker never saw is re-sent under the same client id (so it can exist once only).
     const unsent = [...e.orders.values()].find((t) => t.status === 'NEVER' && t.side === want.side && t.executed === 0);
@@ -582,7 +671,11 @@ export class StopReconciler {
   }
 
   #rounded(symbol: string, d: DesiredStop): DesiredStop {
-    return { side: d.side, quantity: roundQuantity(d.quantity, this.#o.lotSize(symbol)), stopPrice: roundStopPrice(d.stopPrice, d.side, this.#o.tickSize(symbol)) };
+    return {
+      side: d.side,
+      quantity: roundQuantity(d.quantity, this.#o.lotSize(symbol)),
+      stopPrice: roundStopPrice(d.stopPrice, d.side, this.#o.tickSize(symbol)),
+    };
   }
 
   /** Sends one command or read; true when it moved things on (the next plan may act at once), false to back off. */
@@ -622,7 +715,17 @@ export class StopReconciler {
         const { want } = a;
         let t = e.orders.get(a.id);
         if (t === undefined) {
-          t = { id: a.id, side: want.side, quantity: want.quantity, executed: 0, acked: 0, stopPrice: want.stopPrice, status: 'UNKNOWN', unbookedSince: Number.NaN, bookAsked: 0 };
+          t = {
+            id: a.id,
+            side: want.side,
+            quantity: want.quantity,
+            executed: 0,
+            acked: 0,
+            stopPrice: want.stopPrice,
+            status: 'UNKNOWN',
+            unbookedSince: Number.NaN,
+            bookAsked: 0,
+          };
           e.orders.set(t.id, t);
         }
         // Unknown until the broker answers: a lost answer leaves it to `order.status`.
@@ -630,15 +733,36 @@ export class StopReconciler {
         t.quantity = want.quantity;
         t.stopPrice = want.stopPrice;
         t.status = 'UNKNOWN';
-        const r = await this.#send({ kind: 'PLACE_STOP', clientOrderId: t.id, symbol: e.symbol, side: want.side, quantity: want.quantity, stopPrice: want.stopPrice });
+        const r = await this.#send({
+          kind: 'PLACE_STOP',
+          clientOrderId: t.id,
+          symbol: e.symbol,
+          side: want.side,
+          quantity: want.quantity,
+          stopPrice: want.stopPrice,
+        });
         const placed = t;
-        return this.#after(e, t, r, () => (placed.status = 'NEW'), `${want.side}:${want.quantity}:${want.stopPrice}`, 'STOP_REJECTED');
+        return this.#after(
+          e,
+          t,
+          r,
+          () => (placed.status = 'NEW'),
+          `${want.side}:${want.quantity}:${want.stopPrice}`,
+          'STOP_REJECTED',
+        );
       }
       case 'AMEND': {
         this.sent.amend++;
         const { want, order: t } = a;
         const quantity = t.executed + want.quantity;
-        const r = await this.#send({ kind: 'AMEND_STOP', clientOrderId: t.id, symbol: e.symbol, stopPrice: want.stopPrice, quantity, version: ++this.#version });
+        const r = await this.#send({
+          kind: 'AMEND_STOP',
+          clientOrderId: t.id,
+          symbol: e.symbol,
+          stopPrice: want.stopPrice,
+          quantity,
+          version: ++this.#version,
+        });
         return this.#after(
           e,
           t,
@@ -667,7 +791,14 @@ export class StopReconciler {
    * one (an in-process order service) applies `assume`; a hard rejection is remembered under
    * `hardKey`; an unknown outcome leaves `t` UNKNOWN for `order.status`.
    */
-  #after(e: Entry, t: Tracked, r: CommandResult | undefined, assume: () => void, hardKey?: string, hardCode?: string): boolean {
+  #after(
+    e: Entry,
+    t: Tracked,
+    r: CommandResult | undefined,
+    assume: () => void,
+    hardKey?: string,
+    hardCode?: string,
+  ): boolean {
     const cls: ResultClass = r === undefined ? 'UNKNOWN' : classifyResult(r);
     switch (cls) {
       case 'OK':
@@ -687,7 +818,13 @@ export class StopReconciler {
         if (t.status === 'UNKNOWN') t.status = 'NEVER';
         const code = r !== undefined && !r.ok ? r.code : 'REJECTED';
         const message = r !== undefined && !r.ok ? r.message : '';
-        if (hardKey !== undefined) e.hard = { key: hardKey, until: this.#clock.now() + (this.#o.hardRetryMs ?? 60_000), code: hardCode ?? 'STOP_REJECTED', message: `${code}: ${message}` };
+        if (hardKey !== undefined)
+          e.hard = {
+            key: hardKey,
+            until: this.#clock.now() + (this.#o.hardRetryMs ?? 60_000),
+            code: hardCode ?? 'STOP_REJECTED',
+            message: `${code}: ${message}`,
+          };
         return true;
       }
     }
@@ -695,7 +832,8 @@ export class StopReconciler {
 
   /** Drops final and never-accepted orders of a converged symbol, and the symbol when nothing is left. */
   #prune(e: Entry): void {
-    for (const [id, t] of e.orders) if (!isLive(t) && t.status !== 'UNKNOWN' && t.executed <= t.acked) e.orders.delete(id);
+    for (const [id, t] of e.orders)
+      if (!isLive(t) && t.status !== 'UNKNOWN' && t.executed <= t.acked) e.orders.delete(id);
     if (e.orders.size === 0 && e.desired == null && e.state === 'CONVERGED' && e.timer === undefined) {
       this.#counts.CONVERGED--;
       this.#entries.delete(e.symbol);
@@ -712,7 +850,16 @@ export class StopReconciler {
       this.#counts[to]++;
       e.state = to;
     }
-    if (changed) this.#o.onChange?.(Object.freeze({ symbol: e.symbol, from, to, ...(e.code === undefined ? {} : { code: e.code }), ...(e.message === undefined ? {} : { message: e.message }) }));
+    if (changed)
+      this.#o.onChange?.(
+        Object.freeze({
+          symbol: e.symbol,
+          from,
+          to,
+          ...(e.code === undefined ? {} : { code: e.code }),
+          ...(e.message === undefined ? {} : { message: e.message }),
+        }),
+      );
     if (to === 'CONVERGED' && this.#allConverged()) for (const resolve of this.#converged.splice(0)) resolve();
   }
 

@@ -3,7 +3,10 @@ import { lineChart } from './svg-chart.js';
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 }
 
 const STATE_COLOURS: Readonly<Record<string, string>> = { ACTIVE: '#2e7d32', REDUCING: '#f9a825', HALTED: '#c62828' };
@@ -39,7 +42,14 @@ export function renderReport(data: ReportData): string {
   const uw = underwater(data.equity);
   const width = 960;
   const equity = lineChart(xs, eq, { width, height: 240, id: 'equity', label: 'Equity', format: (y) => y.toFixed(0) });
-  const dd = lineChart(xs, uw, { width, height: 180, id: 'underwater', label: 'Underwater (drawdown from peak)', format: (y) => `${(100 * y).toFixed(1)} %`, fillToZero: true });
+  const dd = lineChart(xs, uw, {
+    width,
+    height: 180,
+    id: 'underwater',
+    label: 'Underwater (drawdown from peak)',
+    format: (y) => `${(100 * y).toFixed(1)} %`,
+    fillToZero: true,
+  });
   const maxDd = uw.length === 0 ? 0 : -Math.min(...uw);
   const summary = [...data.summary, ['max drawdown (of the curve above)', `${(100 * maxDd).toFixed(2)} %`] as const]
     .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(v)}</td></tr>`)
@@ -72,12 +82,14 @@ function timeline(data: ReportData, xs: readonly number[], width: number): strin
   const span = x1 - x0 || 1;
   const pad = 76;
   const w = width - pad - 40;
-  const px = (t: number) => pad + (Math.min(Math.max(t, x0), x1) - x0) / span * w;
+  const px = (t: number) => pad + ((Math.min(Math.max(t, x0), x1) - x0) / span) * w;
   const bands: string[] = [];
   let from = x0;
   let state = data.states[0]?.from ?? 'ACTIVE';
   const emit = (to: number) =>
-    bands.push(`<rect class="state" data-state="${state}" x="${px(from).toFixed(1)}" y="30" width="${Math.max(px(to) - px(from), 0.5).toFixed(1)}" height="24" fill="${STATE_COLOURS[state] ?? '#777'}"><title>${state}</title></rect>`);
+    bands.push(
+      `<rect class="state" data-state="${state}" x="${px(from).toFixed(1)}" y="30" width="${Math.max(px(to) - px(from), 0.5).toFixed(1)}" height="24" fill="${STATE_COLOURS[state] ?? '#777'}"><title>${state}</title></rect>`,
+    );
   for (const s of data.states) {
     emit(s.t);
     from = s.t;
@@ -85,10 +97,16 @@ function timeline(data: ReportData, xs: readonly number[], width: number): strin
   }
   emit(x1);
   const ticks = data.anomalies
-    .map((a) => `<line class="anomaly" x1="${px(a.t).toFixed(1)}" x2="${px(a.t).toFixed(1)}" y1="8" y2="26"><title>${escapeHtml(`${a.type} ${a.severity} ${a.symbols.slice(0, 5).join(', ')}`)}</title></line>`)
+    .map(
+      (a) =>
+        `<line class="anomaly" x1="${px(a.t).toFixed(1)}" x2="${px(a.t).toFixed(1)}" y1="8" y2="26"><title>${escapeHtml(`${a.type} ${a.severity} ${a.symbols.slice(0, 5).join(', ')}`)}</title></line>`,
+    )
     .join('');
   const legend = Object.entries(STATE_COLOURS)
-    .map(([s, c], i) => `<rect x="${pad + i * 110}" y="64" width="12" height="12" fill="${c}"/><text x="${pad + i * 110 + 16}" y="74">${s}</text>`)
+    .map(
+      ([s, c], i) =>
+        `<rect x="${pad + i * 110}" y="64" width="12" height="12" fill="${c}"/><text x="${pad + i * 110 + 16}" y="74">${s}</text>`,
+    )
     .join('');
   return `<svg id="timeline" viewBox="0 0 ${width} 84" width="${width}" height="84" role="img" aria-label="trading state timeline">${bands.join('')}${ticks}${legend}</svg>`;
 }

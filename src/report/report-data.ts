@@ -22,8 +22,18 @@ export interface RiskAction {
 export interface ReportData {
   readonly title: string;
   readonly equity: readonly EquityPoint[];
-  readonly states: readonly { readonly t: number; readonly from: TradingState; readonly to: TradingState; readonly cause: string }[];
-  readonly anomalies: readonly { readonly t: number; readonly type: string; readonly severity: string; readonly symbols: readonly string[] }[];
+  readonly states: readonly {
+    readonly t: number;
+    readonly from: TradingState;
+    readonly to: TradingState;
+    readonly cause: string;
+  }[];
+  readonly anomalies: readonly {
+    readonly t: number;
+    readonly type: string;
+    readonly severity: string;
+    readonly symbols: readonly string[];
+  }[];
   readonly actions: readonly RiskAction[];
   /** Rows left out of `actions` because the recorder's bound was reached. */
   readonly actionsOmitted: number;

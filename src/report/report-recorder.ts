@@ -61,22 +61,54 @@ export class ReportRecorder {
         return;
       case 'ANOMALY_DETECTED': {
         const a = e.anomaly;
-        if (this.#anomalies.length < this.#maxActions) this.#anomalies.push({ t: a.timestamp, type: a.type, severity: a.severity, symbols: a.symbols });
-        this.action({ t: a.timestamp, kind: e.kind, symbol: a.symbols.length === 1 ? (a.symbols[0] as string) : `${a.symbols.length} symbols`, code: a.type, detail: `${a.severity}; actions ${a.actions.join(', ') || 'none'}` });
+        if (this.#anomalies.length < this.#maxActions)
+          this.#anomalies.push({ t: a.timestamp, type: a.type, severity: a.severity, symbols: a.symbols });
+        this.action({
+          t: a.timestamp,
+          kind: e.kind,
+          symbol: a.symbols.length === 1 ? (a.symbols[0] as string) : `${a.symbols.length} symbols`,
+          code: a.type,
+          detail: `${a.severity}; actions ${a.actions.join(', ') || 'none'}`,
+        });
         return;
       }
       case 'ORDER_DENIED':
-        this.action({ t: this.#now(), kind: e.kind, symbol: e.symbol, code: e.code, detail: `${e.clientOrderId}: ${e.message}` });
+        this.action({
+          t: this.#now(),
+          kind: e.kind,
+          symbol: e.symbol,
+          code: e.code,
+          detail: `${e.clientOrderId}: ${e.message}`,
+        });
         return;
       case 'STOP':
         // Placements, triggers and held-back triggers; the many trailing moves are counted in the summary.
-        if (e.action !== 'MOVED') this.action({ t: e.timestamp, kind: e.kind, symbol: e.symbol, code: `STOP_${e.action}`, detail: `${e.side} stop ${e.stop.toPrecision(6)} (close ${e.inputs.close.toPrecision(6)})` });
+        if (e.action !== 'MOVED')
+          this.action({
+            t: e.timestamp,
+            kind: e.kind,
+            symbol: e.symbol,
+            code: `STOP_${e.action}`,
+            detail: `${e.side} stop ${e.stop.toPrecision(6)} (close ${e.inputs.close.toPrecision(6)})`,
+          });
         return;
       case 'DRAWDOWN':
-        this.action({ t: e.event.timestamp, kind: e.kind, symbol: '', code: e.event.reason, detail: `drawdown ${(100 * e.event.drawdown).toFixed(2)} %` });
+        this.action({
+          t: e.event.timestamp,
+          kind: e.kind,
+          symbol: '',
+          code: e.event.reason,
+          detail: `drawdown ${(100 * e.event.drawdown).toFixed(2)} %`,
+        });
         return;
       case 'PROTECTION':
-        this.action({ t: e.timestamp, kind: e.kind, symbol: e.symbol, code: e.to === 'UNPROTECTED' ? (e.code ?? 'UNPROTECTED') : 'PROTECTION_RESTORED', detail: `${e.from} → ${e.to}${e.message === undefined ? '' : `: ${e.message}`}` });
+        this.action({
+          t: e.timestamp,
+          kind: e.kind,
+          symbol: e.symbol,
+          code: e.to === 'UNPROTECTED' ? (e.code ?? 'UNPROTECTED') : 'PROTECTION_RESTORED',
+          detail: `${e.from} → ${e.to}${e.message === undefined ? '' : `: ${e.message}`}`,
+        });
         return;
     }
   }
@@ -92,6 +124,14 @@ export class ReportRecorder {
 
   /** The collected data, for {@link renderReport}. */
   data(title: string, summary: readonly (readonly [string, string])[]): ReportData {
-    return { title, equity: this.#equity, states: this.#states, anomalies: this.#anomalies, actions: this.#actions, actionsOmitted: this.#omitted, summary };
+    return {
+      title,
+      equity: this.#equity,
+      states: this.#states,
+      anomalies: this.#anomalies,
+      actions: this.#actions,
+      actionsOmitted: this.#omitted,
+      summary,
+    };
   }
 }

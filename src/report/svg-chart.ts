@@ -26,7 +26,8 @@ const LEFT = 76;
  */
 export function lineChart(xs: readonly number[], ys: readonly number[], o: LineChartOptions): string {
   const n = Math.min(xs.length, ys.length);
-  if (n === 0) return `<svg id="${o.id}" width="${o.width}" height="${o.height}" role="img" aria-label="${o.label}: no data"></svg>`;
+  if (n === 0)
+    return `<svg id="${o.id}" width="${o.width}" height="${o.height}" role="img" aria-label="${o.label}: no data"></svg>`;
   let yMin = Number.POSITIVE_INFINITY;
   let yMax = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
@@ -45,7 +46,10 @@ export function lineChart(xs: readonly number[], ys: readonly number[], o: LineC
   const py = (y: number) => (PAD + (1 - (y - lo) / ySpan) * h).toFixed(1);
   let d = '';
   for (let i = 0; i < n; i++) d += `${i === 0 ? 'M' : 'L'}${px(xs[i] as number)},${py(ys[i] as number)}`;
-  const area = o.fillToZero === true ? `<path class="area" d="${d}L${px(xs[n - 1] as number)},${py(0)}L${px(x0)},${py(0)}Z"/>` : '';
+  const area =
+    o.fillToZero === true
+      ? `<path class="area" d="${d}L${px(xs[n - 1] as number)},${py(0)}L${px(x0)},${py(0)}Z"/>`
+      : '';
   const time = (t: number) => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
   return [
     `<svg id="${o.id}" viewBox="0 0 ${o.width} ${o.height}" width="${o.width}" height="${o.height}" role="img" aria-label="${o.label}">`,

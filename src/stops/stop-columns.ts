@@ -85,7 +85,6 @@ export class StopColumns {
     this.state.fill(undefined, old);
     for (let r = rows - 1; r >= old; r--) this.#free.push(r);
   }
-
 }
 
 /** What a new position's stop starts from. */

@@ -89,7 +89,12 @@ export interface StopDecision {
   /** The bar's (or snapshot's) time; NaN when the decision came from outside (a proposal). */
   readonly timestamp: number;
   /** What the rules saw: the close and ATR of the bar, and the position's high and low water. */
-  readonly inputs: { readonly close: number; readonly atr: number; readonly highWater: number; readonly lowWater: number };
+  readonly inputs: {
+    readonly close: number;
+    readonly atr: number;
+    readonly highWater: number;
+    readonly lowWater: number;
+  };
 }
 
 /** A protective stop found resting at the broker on start (BROKER mode). */
@@ -175,12 +180,21 @@ export class StopManager {
     if (this.#restored.size === 0) this.#restoredSince = Number.NaN; // a new grace period
     for (const r of stops) {
       // The same order again (e.g. found at start and again when its symbol's lease comes): nothing to do.
-      if (this.#restored.get(r.symbol)?.clientOrderId === r.clientOrderId || this.#states.get(r.symbol)?.orderId === r.clientOrderId) continue;
+      if (
+        this.#restored.get(r.symbol)?.clientOrderId === r.clientOrderId ||
+        this.#states.get(r.symbol)?.orderId === r.clientOrderId
+      )
+        continue;
       if (this.#states.has(r.symbol) || this.#restored.has(r.symbol)) {
         const kept = this.#restored.get(r.symbol);
         // Two stops found for one symbol: the tighter price is the one to keep (a reconciler
         // cancels the extra order itself).
-        if (kept !== undefined && kept.side === r.side && isTighter(r.side === 'SELL' ? 'LONG' : 'SHORT', r.stopPrice, kept.stopPrice)) this.#restored.set(r.symbol, r);
+        if (
+          kept !== undefined &&
+          kept.side === r.side &&
+          isTighter(r.side === 'SELL' ? 'LONG' : 'SHORT', r.stopPrice, kept.stopPrice)
+        )
+          this.#restored.set(r.symbol, r);
         if (this.#o.protection === undefined) this.#cancel(r.symbol, r.clientOrderId);
         continue;
       }
@@ -227,7 +241,8 @@ export class StopManager {
       const restored = this.#restored.get(p.symbol);
       const adopt = restored !== undefined && restored.side === closingSide(p.side);
       if (restored !== undefined) this.#restored.delete(p.symbol);
-      if (restored !== undefined && !adopt && this.#o.protection === undefined) this.#cancel(p.symbol, restored.clientOrderId);
+      if (restored !== undefined && !adopt && this.#o.protection === undefined)
+        this.#cancel(p.symbol, restored.clientOrderId);
       const state = this.#cols.create({
         symbol: p.symbol,
         side: p.side,
@@ -251,7 +266,8 @@ export class StopManager {
       const expired = now === undefined || now - this.#restoredSince >= (this.#o.restoreGraceMs ?? 300_000);
       if (expired) {
         // With a reconciler, orphans of ours are its to cancel (after its own grace).
-        if (this.#o.protection === undefined) for (const r of this.#restored.values()) this.#cancel(r.symbol, r.clientOrderId);
+        if (this.#o.protection === undefined)
+          for (const r of this.#restored.values()) this.#cancel(r.symbol, r.clientOrderId);
         this.#restored.clear();
       }
     }
@@ -452,7 +468,14 @@ export class StopManager {
     const side = closingSide(s.side);
     const command: ProtectiveCommand = s.placed
       ? { kind: 'AMEND_STOP', clientOrderId: s.orderId, symbol: s.symbol, stopPrice: price, version }
-      : { kind: 'PLACE_STOP', clientOrderId: s.orderId, symbol: s.symbol, side, quantity: s.quantity, stopPrice: price };
+      : {
+          kind: 'PLACE_STOP',
+          clientOrderId: s.orderId,
+          symbol: s.symbol,
+          side,
+          quantity: s.quantity,
+          stopPrice: price,
+        };
     s.placed = true;
     void this.#o.coalescer.submit(s.symbol, command);
   }
@@ -478,7 +501,8 @@ export class StopManager {
     const port = this.#o.protection;
     if (port === undefined || this.#o.mode !== 'BROKER') return;
     if (s.status !== 'OPEN' || !(s.quantity > 0)) port.setDesired(s.symbol, undefined, sizeConfirmed);
-    else if (!Number.isNaN(s.stop)) port.setDesired(s.symbol, { side: closingSide(s.side), quantity: s.quantity, stopPrice: s.stop }, sizeConfirmed);
+    else if (!Number.isNaN(s.stop))
+      port.setDesired(s.symbol, { side: closingSide(s.side), quantity: s.quantity, stopPrice: s.stop }, sizeConfirmed);
   }
 
   #trigger(s: StopState): void {

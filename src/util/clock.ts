@@ -86,7 +86,8 @@ export class VirtualClock implements Clock {
   /** The timer due first (ties: the one set first). */
   #earliest(): VirtualTimer | undefined {
     let best: VirtualTimer | undefined;
-    for (const t of this.#timers.values()) if (best === undefined || t.at < best.at || (t.at === best.at && t.id < best.id)) best = t;
+    for (const t of this.#timers.values())
+      if (best === undefined || t.at < best.at || (t.at === best.at && t.id < best.id)) best = t;
     return best;
   }
 

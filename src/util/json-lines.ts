@@ -9,7 +9,10 @@ import { open, readFile, rename } from 'node:fs/promises';
  * const { items, corrupt } = await readJsonLines(path, (x): x is Entry => typeof (x as Entry)?.id === 'string');
  * ```
  */
-export async function readJsonLines<T>(path: string, isValid: (value: unknown) => value is T): Promise<{ items: T[]; corrupt: number }> {
+export async function readJsonLines<T>(
+  path: string,
+  isValid: (value: unknown) => value is T,
+): Promise<{ items: T[]; corrupt: number }> {
   let text = '';
   try {
     text = await readFile(path, 'utf8');

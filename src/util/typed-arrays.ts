@@ -12,6 +12,6 @@ type Column = Float64Array | Int32Array | Uint8Array;
  */
 export function grown<T extends Column>(a: T, rows: number): T {
   const next = new (a.constructor as new (n: number) => T)(rows);
-  next.set(a.length <= rows ? a : (a.subarray(0, rows) as T));
+  next.set(a.length <= rows ? a : a.subarray(0, rows));
   return next;
 }

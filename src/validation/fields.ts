@@ -11,7 +11,11 @@ export interface InputLimits {
 }
 
 /** Defaults of {@link InputLimits}. */
-export const DEFAULT_INPUT_LIMITS: InputLimits = Object.freeze({ maxSymbolLength: 32, maxPrice: 1e15, maxQuantity: 1e15 });
+export const DEFAULT_INPUT_LIMITS: InputLimits = Object.freeze({
+  maxSymbolLength: 32,
+  maxPrice: 1e15,
+  maxQuantity: 1e15,
+});
 
 const SYMBOL = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -30,12 +34,20 @@ export function asRecord(raw: unknown): Record<string, unknown> | undefined {
 }
 
 /** A symbol: 1..maxSymbolLength characters of [A-Za-z0-9._:/-], starting alphanumeric. */
-export function symbolField(rec: Record<string, unknown>, limits: InputLimits, field = 'symbol'): Validated<never> | string {
+export function symbolField(
+  rec: Record<string, unknown>,
+  limits: InputLimits,
+  field = 'symbol',
+): Validated<never> | string {
   const v = rec[field];
   if (v === undefined) return reject('MISSING_FIELD', `${field} is missing`, field);
   if (typeof v !== 'string') return reject('MALFORMED_RECORD', `${field} must be a string`, field);
   if (!isSymbol(v, limits)) {
-    return reject('INVALID_SYMBOL', `${field} must be 1-${limits.maxSymbolLength} characters of [A-Za-z0-9._:/-]`, field);
+    return reject(
+      'INVALID_SYMBOL',
+      `${field} must be 1-${limits.maxSymbolLength} characters of [A-Za-z0-9._:/-]`,
+      field,
+    );
   }
   return v;
 }
@@ -52,7 +64,8 @@ export function numberField(
   if (!Number.isFinite(v)) return reject('NON_FINITE_VALUE', `${field} must be finite`, field);
   if (opts.positive === true && !(v > 0)) return reject('NON_POSITIVE_PRICE', `${field} must be > 0`, field);
   if (opts.nonNegative === true && v < 0) return reject('NEGATIVE_VOLUME', `${field} must be ≥ 0`, field);
-  if (opts.max !== undefined && v > opts.max) return reject('VALUE_OUT_OF_RANGE', `${field} must be ≤ ${opts.max}`, field);
+  if (opts.max !== undefined && v > opts.max)
+    return reject('VALUE_OUT_OF_RANGE', `${field} must be ≤ ${opts.max}`, field);
   return v;
 }
 

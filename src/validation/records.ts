@@ -1,7 +1,15 @@
 import type { Bar, Fill, PortfolioSnapshot, Position } from '../vocabulary/market.js';
 import type { BarColumns } from '../market/bar-columns.js';
 import type { OrderRequest } from '../vocabulary/orders.js';
-import { asRecord, isSymbol, MAX_EPOCH_MS, numberField, symbolField, timestampField, type InputLimits } from './fields.js';
+import {
+  asRecord,
+  isSymbol,
+  MAX_EPOCH_MS,
+  numberField,
+  symbolField,
+  timestampField,
+  type InputLimits,
+} from './fields.js';
 import { accept, reject, type Validated } from './validated.js';
 
 // A field validator returns the value, or a failed Validated to pass straight back.
@@ -72,7 +80,12 @@ function checkBar(raw: unknown, limits: InputLimits, freeze: boolean): Validated
  * unguarded: a hostile record's throwing getter throws here; callers catch it.
  * @internal
  */
-export function validBarFast(raw: unknown, limits: InputLimits, freeze: boolean, knownSymbol?: string): Bar | undefined {
+export function validBarFast(
+  raw: unknown,
+  limits: InputLimits,
+  freeze: boolean,
+  knownSymbol?: string,
+): Bar | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const { symbol, timestamp, open, high, low, close, volume } = raw as Record<string, unknown>;
   if (!fastValid(symbol, timestamp, open, high, low, close, volume, limits, knownSymbol)) return undefined;
@@ -90,7 +103,16 @@ export function validBarInto(raw: unknown, limits: InputLimits, cols: BarColumns
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return false;
   const { symbol, timestamp, open, high, low, close, volume } = raw as Record<string, unknown>;
   if (!fastValid(symbol, timestamp, open, high, low, close, volume, limits, knownSymbol)) return false;
-  cols.push(-1, symbol as string, timestamp as number, open as number, high as number, low as number, close as number, volume as number);
+  cols.push(
+    -1,
+    symbol as string,
+    timestamp as number,
+    open as number,
+    high as number,
+    low as number,
+    close as number,
+    volume as number,
+  );
   return true;
 }
 
@@ -128,23 +150,31 @@ function fastValid(
   );
 }
 
-function sideField<T extends string>(rec: Record<string, unknown>, field: string, allowed: readonly T[]): Validated<never> | T {
+function sideField<T extends string>(
+  rec: Record<string, unknown>,
+  field: string,
+  allowed: readonly T[],
+): Validated<never> | T {
   const v = rec[field];
   if (v === undefined) return reject('MISSING_FIELD', `${field} is missing`, field);
-  return allowed.includes(v as T) ? (v as T) : reject('INVALID_SIDE', `${field} must be one of ${allowed.join(', ')}`, field);
+  return allowed.includes(v as T)
+    ? (v as T)
+    : reject('INVALID_SIDE', `${field} must be one of ${allowed.join(', ')}`, field);
 }
 
 function idField(rec: Record<string, unknown>, field: string): Validated<never> | string {
   const v = rec[field];
   if (v === undefined) return reject('MISSING_FIELD', `${field} is missing`, field);
-  if (typeof v !== 'string' || v.length === 0 || v.length > 64) return reject('MALFORMED_RECORD', `${field} must be a string of 1-64 characters`, field);
+  if (typeof v !== 'string' || v.length === 0 || v.length > 64)
+    return reject('MALFORMED_RECORD', `${field} must be a string of 1-64 characters`, field);
   return v;
 }
 
 function quantityField(rec: Record<string, unknown>, field: string, limits: InputLimits): Validated<never> | number {
   const v = rec[field];
   if (v === undefined) return reject('MISSING_FIELD', `${field} is missing`, field);
-  if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) return reject('INVALID_QUANTITY', `${field} must be a finite number > 0`, field);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0))
+    return reject('INVALID_QUANTITY', `${field} must be a finite number > 0`, field);
   if (v > limits.maxQuantity) return reject('VALUE_OUT_OF_RANGE', `${field} must be ≤ ${limits.maxQuantity}`, field);
   return v;
 }
@@ -261,21 +291,29 @@ function checkSnapshot(
   const equity = numberField(rec, 'equity', { positive: true, max: limits.maxPrice });
   if (failed(equity)) return equity;
   const list = rec['positions'];
-  if (!Array.isArray(list)) return reject(list === undefined ? 'MISSING_FIELD' : 'MALFORMED_RECORD', 'positions must be an array', 'positions');
+  if (!Array.isArray(list))
+    return reject(list === undefined ? 'MISSING_FIELD' : 'MALFORMED_RECORD', 'positions must be an array', 'positions');
   const positions: Position[] = [];
   const rejected: Validated<never>[] = [];
   const seen = new Set<string>();
   for (const item of list as unknown[]) {
     const p = validatePosition(item, limits);
-    if (!p.ok) rejected.push(p as Validated<never>);
-    else if (seen.has(p.value.symbol)) rejected.push(reject('DUPLICATE_POSITION', `two positions for ${p.value.symbol}`, 'positions'));
-    else if (positions.length >= limits.maxPositions) rejected.push(reject('POSITION_LIMIT', `more than maxPositions ${limits.maxPositions}`, 'positions'));
+    if (!p.ok) rejected.push(p);
+    else if (seen.has(p.value.symbol))
+      rejected.push(reject('DUPLICATE_POSITION', `two positions for ${p.value.symbol}`, 'positions'));
+    else if (positions.length >= limits.maxPositions)
+      rejected.push(reject('POSITION_LIMIT', `more than maxPositions ${limits.maxPositions}`, 'positions'));
     else {
       seen.add(p.value.symbol);
       positions.push(p.value);
     }
   }
-  return accept(Object.freeze({ snapshot: Object.freeze({ timestamp, equity, positions: Object.freeze(positions) }), rejected: Object.freeze(rejected) }));
+  return accept(
+    Object.freeze({
+      snapshot: Object.freeze({ timestamp, equity, positions: Object.freeze(positions) }),
+      rejected: Object.freeze(rejected),
+    }),
+  );
 }
 
 /**
@@ -314,7 +352,8 @@ function checkOrder(raw: unknown, limits: InputLimits): Validated<OrderRequest> 
     price = p;
   }
   const reduceOnly = rec['reduceOnly'];
-  if (reduceOnly !== undefined && typeof reduceOnly !== 'boolean') return reject('MALFORMED_RECORD', 'reduceOnly must be a boolean', 'reduceOnly');
+  if (reduceOnly !== undefined && typeof reduceOnly !== 'boolean')
+    return reject('MALFORMED_RECORD', 'reduceOnly must be a boolean', 'reduceOnly');
   const order: OrderRequest = {
     clientOrderId,
     symbol,

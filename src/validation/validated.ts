@@ -9,7 +9,8 @@ export interface Rejection {
 }
 
 /** The result of validating one record. */
-export type Validated<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly rejection: Rejection };
+export type Validated<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly rejection: Rejection };
 
 /** A successful validation. */
 export function accept<T>(value: T): Validated<T> {

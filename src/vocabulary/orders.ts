@@ -24,8 +24,7 @@ export interface OrderRequest {
 
 /** The answer of a pre-trade check. */
 export type OrderDecision =
-  | { readonly allow: true }
-  | { readonly allow: false; readonly code: DenyCode; readonly message: string };
+  { readonly allow: true } | { readonly allow: false; readonly code: DenyCode; readonly message: string };
 
 /** Shared, frozen "allow" decision. */
 export const ALLOW: OrderDecision = Object.freeze({ allow: true });

@@ -3,7 +3,10 @@ import type { OrderRequest, OrderSink } from './orders.js';
 import type { OrderSide } from './market.js';
 
 /** An order resting at the broker, as the host's order service reports it. */
-export type OpenOrder = Pick<OrderRequest, 'clientOrderId' | 'symbol' | 'side' | 'quantity' | 'type' | 'price' | 'intent'>;
+export type OpenOrder = Pick<
+  OrderRequest,
+  'clientOrderId' | 'symbol' | 'side' | 'quantity' | 'type' | 'price' | 'intent'
+>;
 
 /** The host's portfolio, asynchronous: Bulwark fetches every position in one call (no N+1). */
 export interface PortfolioService {
@@ -55,7 +58,12 @@ export interface OrderService extends OrderSink {
   bookExecuted?(order: ObservedOrder): void;
   /** True for a client id Bulwark placed (e.g. recorded in the order path's journal). Optional. */
   isOurs?(clientOrderId: string): boolean;
-  pendingStops?(): readonly { readonly symbol: string; readonly side: OrderSide; readonly quantity: number; readonly stopPrice: number }[];
+  pendingStops?(): readonly {
+    readonly symbol: string;
+    readonly side: OrderSide;
+    readonly quantity: number;
+    readonly stopPrice: number;
+  }[];
 }
 
 /** What a host engine hands a plugin at `onInit`. */

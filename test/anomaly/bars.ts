@@ -6,7 +6,14 @@ export const T0 = Date.UTC(2026, 0, 5, 14, 30);
 export const MINUTE = 60_000;
 
 /** A consistent bar: open → close, high/low `spread` beyond them. */
-export function bar(symbol: string, timestamp: number, close: number, open = close, spread = 0.001, volume = 1_000): Bar {
+export function bar(
+  symbol: string,
+  timestamp: number,
+  close: number,
+  open = close,
+  spread = 0.001,
+  volume = 1_000,
+): Bar {
   return Object.freeze({
     symbol,
     timestamp,

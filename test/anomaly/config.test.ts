@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ANOMALY_CONFIG, resolveAnomalyConfig, type AnomalyConfigInput } from '../../src/anomaly/index.js';
-import { BulwarkError, isBulwarkError } from '../../src/index.js';
+import { type BulwarkError, isBulwarkError } from '../../src/index.js';
 
 function problemsOf(input: unknown): string[] {
   try {
@@ -82,7 +82,11 @@ describe('anomaly config', () => {
       /^actions.STALE_FEED must be an array/,
       /^actions.BAD_TICK has SELL_EVERYTHING/,
     ];
-    for (const re of expected) expect(problems.some((p) => re.test(p)), `${re} in ${problems.join(' | ')}`).toBe(true);
+    for (const re of expected)
+      expect(
+        problems.some((p) => re.test(p)),
+        `${re} in ${problems.join(' | ')}`,
+      ).toBe(true);
     expect(problems).toHaveLength(expected.length);
   });
 

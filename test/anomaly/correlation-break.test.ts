@@ -34,7 +34,11 @@ function market(phases: readonly { bars: number; correlated: boolean }[], seed: 
 function naiveMean(slices: readonly Bar[][], end: number): number {
   const rows: Float64Array[] = [];
   for (let t = 1; t <= end; t++) {
-    rows.push(Float64Array.from({ length: N }, (_, i) => Math.log((slices[t]?.[i] as Bar).close / (slices[t - 1]?.[i] as Bar).close)));
+    rows.push(
+      Float64Array.from({ length: N }, (_, i) =>
+        Math.log((slices[t]?.[i] as Bar).close / (slices[t - 1]?.[i] as Bar).close),
+      ),
+    );
   }
   let sum = 0;
   let pairs = 0;
@@ -64,7 +68,13 @@ describe('CORRELATION_BREAK', () => {
   });
 
   it('a correlated group that decorrelates fires once, with the packed-kernel mean, the baseline and the change', () => {
-    const slices = market([{ bars: 400, correlated: true }, { bars: 300, correlated: false }], 50);
+    const slices = market(
+      [
+        { bars: 400, correlated: true },
+        { bars: 300, correlated: false },
+      ],
+      50,
+    );
     const d = new AnomalyDetector(k, { maxSymbols: N });
     const breaks = run(d, slices);
     expect(breaks).toHaveLength(1);
@@ -85,7 +95,13 @@ describe('CORRELATION_BREAK', () => {
   });
 
   it('an independent group that starts moving together fires once with a positive change', () => {
-    const slices = market([{ bars: 400, correlated: false }, { bars: 300, correlated: true }], 51);
+    const slices = market(
+      [
+        { bars: 400, correlated: false },
+        { bars: 300, correlated: true },
+      ],
+      51,
+    );
     const breaks = run(new AnomalyDetector(k, { maxSymbols: N }), slices);
     expect(breaks).toHaveLength(1);
     expect(breaks[0]?.at).toBeGreaterThanOrEqual(400);
@@ -95,12 +111,24 @@ describe('CORRELATION_BREAK', () => {
   it('a steady group never fires, and correlationSymbols 0 turns the check off', () => {
     const steady = market([{ bars: 1_500, correlated: true }], 52);
     expect(run(new AnomalyDetector(k, { maxSymbols: N }), steady)).toEqual([]);
-    const change = market([{ bars: 400, correlated: true }, { bars: 300, correlated: false }], 50);
+    const change = market(
+      [
+        { bars: 400, correlated: true },
+        { bars: 300, correlated: false },
+      ],
+      50,
+    );
     expect(run(new AnomalyDetector(k, { maxSymbols: N, correlationSymbols: 0 }), change)).toEqual([]);
   });
 
   it('only the first correlationSymbols symbols registered are watched', () => {
-    const slices = market([{ bars: 400, correlated: true }, { bars: 300, correlated: false }], 50);
+    const slices = market(
+      [
+        { bars: 400, correlated: true },
+        { bars: 300, correlated: false },
+      ],
+      50,
+    );
     const breaks = run(new AnomalyDetector(k, { maxSymbols: N, correlationSymbols: 5 }), slices);
     expect(breaks).toHaveLength(1);
     expect(breaks[0]?.event.symbols).toEqual(SYMBOLS.slice(0, 5));

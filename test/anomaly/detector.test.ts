@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AnomalyDetector, type AnomalyEvent } from '../../src/anomaly/index.js';
-import { BulwarkError, isBulwarkError, loadKernels, type Kernels } from '../../src/index.js';
+import { type BulwarkError, isBulwarkError, loadKernels, type Kernels } from '../../src/index.js';
 import type { Bar } from '../../src/vocabulary/market.js';
 import { MINUTE, T0, bar, noiseSeries } from './bars.js';
 

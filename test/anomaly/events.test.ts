@@ -11,7 +11,10 @@ function twoSpikes(d: AnomalyDetector): readonly AnomalyEvent[] {
   for (let t = 0; t < 80; t++) d.observe([a[t] as Bar, b[t] as Bar]);
   const la = a[79] as Bar;
   const lb = b[79] as Bar;
-  return d.observe([bar('A', la.timestamp + MINUTE, la.close * 1.2, la.close), bar('B', lb.timestamp + MINUTE, lb.close * 1.2, lb.close)]);
+  return d.observe([
+    bar('A', la.timestamp + MINUTE, la.close * 1.2, la.close),
+    bar('B', lb.timestamp + MINUTE, lb.close * 1.2, lb.close),
+  ]);
 }
 
 describe('anomaly events', () => {
@@ -66,7 +69,14 @@ describe('anomaly events', () => {
   it('anomalyEvent copies what it is given: later changes to the caller’s arrays do not leak in', () => {
     const symbols = ['AAPL'];
     const inputs = { lastTimestamp: 1, ageMs: 2, staleAfterMs: 3 };
-    const e = anomalyEvent<StaleFeedEvent>({ type: 'STALE_FEED', severity: 'INFO', symbols, timestamp: 3, inputs, actions: [] });
+    const e = anomalyEvent<StaleFeedEvent>({
+      type: 'STALE_FEED',
+      severity: 'INFO',
+      symbols,
+      timestamp: 3,
+      inputs,
+      actions: [],
+    });
     symbols.push('MSFT');
     inputs.ageMs = 99;
     expect(e.symbols).toEqual(['AAPL']);

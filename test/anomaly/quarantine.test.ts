@@ -1,5 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyDetector, type AnomalyEvent, type BadTickEvent, type PriceSpikeEvent } from '../../src/anomaly/index.js';
+import {
+  AnomalyDetector,
+  type AnomalyEvent,
+  type BadTickEvent,
+  type PriceSpikeEvent,
+} from '../../src/anomaly/index.js';
 import { loadKernels, type Kernels } from '../../src/index.js';
 import type { Bar } from '../../src/vocabulary/market.js';
 import { MINUTE, bar, noiseSeries } from './bars.js';
@@ -60,7 +65,14 @@ describe('bad-tick quarantine', () => {
     withTick.observe([spike]);
     const after = noiseSeries('BT', { bars: 200, seed: 12, start: last.close, from: t(2), sigma: 0.001 });
     // then a real volatility burst, so both must agree on regime (ATR) and price windows
-    const burst = noiseSeries('BT', { bars: 60, seed: 13, start: (after[199] as Bar).close, from: t(202), sigma: 0.02, spread: 0.01 });
+    const burst = noiseSeries('BT', {
+      bars: 60,
+      seed: 13,
+      start: (after[199] as Bar).close,
+      from: t(202),
+      sigma: 0.02,
+      spread: 0.01,
+    });
     const a = feed(withTick, [...after, ...burst]);
     const b = feed(twin, [...after, ...burst]);
     expect(a[0]?.type).toBe('BAD_TICK');

@@ -81,7 +81,9 @@ describe('VOLATILITY_REGIME', () => {
     const events: AnomalyEvent[] = [];
     for (const b of burst) events.push(...d.observe([b]));
     for (let t = 0; t < 200; t++) {
-      events.push(...d.observe([{ symbol: 'PEG', timestamp: T0 + t * MINUTE, open: 1, high: 1, low: 1, close: 1, volume: 10 }]));
+      events.push(
+        ...d.observe([{ symbol: 'PEG', timestamp: T0 + t * MINUTE, open: 1, high: 1, low: 1, close: 1, volume: 10 }]),
+      );
     }
     expect(events.filter((e) => e.type === 'VOLATILITY_REGIME')).toEqual([]);
   });

@@ -12,24 +12,28 @@ beforeAll(async () => {
 const bank = (symbols: number, window: number): WindowBank => kernels.windowBank({ symbols, window });
 
 describe('robust statistics', () => {
-  it.each([4, 17, 30, 60])('madLowerBound (window %i) never exceeds the exact MAD, after any number of pushes', (window) => {
-    const slots = 4;
-    const w = bank(slots, window);
-    const next = rng(900 + window);
-    let tight = 0;
-    for (let t = 0; t < 6_000; t++) {
-      const slot = Math.floor(next() * slots);
-      const kind = Math.floor(next() * 4);
-      // Gaussian noise, heavy ties, a constant stretch, and occasional jumps in level.
-      const v = kind === 0 ? gaussian(next) : kind === 1 ? Math.floor(next() * 3) : kind === 2 ? 5 : 100 * gaussian(next);
-      w.push(slot, v);
-      const bound = w.madLowerBound(slot);
-      const exact = w.mad(slot, w.median(slot));
-      expect(bound).toBeLessThanOrEqual(exact);
-      if (bound > 0.25 * exact) tight++;
-    }
-    if (window === 60) expect(tight).toBeGreaterThan(1_000); // and at the default window it is not vacuous
-  });
+  it.each([4, 17, 30, 60])(
+    'madLowerBound (window %i) never exceeds the exact MAD, after any number of pushes',
+    (window) => {
+      const slots = 4;
+      const w = bank(slots, window);
+      const next = rng(900 + window);
+      let tight = 0;
+      for (let t = 0; t < 6_000; t++) {
+        const slot = Math.floor(next() * slots);
+        const kind = Math.floor(next() * 4);
+        // Gaussian noise, heavy ties, a constant stretch, and occasional jumps in level.
+        const v =
+          kind === 0 ? gaussian(next) : kind === 1 ? Math.floor(next() * 3) : kind === 2 ? 5 : 100 * gaussian(next);
+        w.push(slot, v);
+        const bound = w.madLowerBound(slot);
+        const exact = w.mad(slot, w.median(slot));
+        expect(bound).toBeLessThanOrEqual(exact);
+        if (bound > 0.25 * exact) tight++;
+      }
+      if (window === 60) expect(tight).toBeGreaterThan(1_000); // and at the default window it is not vacuous
+    },
+  );
 
   it.each([1, 2, 3, 7, 60])(
     'WindowBank (window %i): median and MAD equal a sort of the last window values after every push',

@@ -1,5 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyDetector, type AnomalyEvent, type PriceSpikeEvent, type VolumeSpikeEvent } from '../../src/anomaly/index.js';
+import {
+  AnomalyDetector,
+  type AnomalyEvent,
+  type PriceSpikeEvent,
+  type VolumeSpikeEvent,
+} from '../../src/anomaly/index.js';
 import { loadKernels, type Kernels } from '../../src/index.js';
 import type { Bar } from '../../src/vocabulary/market.js';
 import { gaussian, rng } from '../helpers/random.js';
@@ -45,7 +50,13 @@ describe('PRICE_SPIKE and VOLUME_SPIKE', () => {
     expect(e.inputs.scale).toBeCloseTo(want.scale, 15);
     expect(e.inputs.z).toBeCloseTo((r - want.median) / want.scale, 9);
     expect(e.inputs.z).toBeGreaterThan(8);
-    expect(e.inputs).toMatchObject({ threshold: 8, samples: 60, close: spike.close, previousClose: last.close, badTickThreshold: 1e5 });
+    expect(e.inputs).toMatchObject({
+      threshold: 8,
+      samples: 60,
+      close: spike.close,
+      previousClose: last.close,
+      badTickThreshold: 1e5,
+    });
     expect(d.isQuarantined('AAA')).toBe(false);
   });
 
@@ -64,7 +75,9 @@ describe('PRICE_SPIKE and VOLUME_SPIKE', () => {
     const history = noiseSeries('NEW', { bars: 30, seed: 3 }); // 29 returns, 30 volumes
     feed(d, history);
     const last = history[history.length - 1] as Bar;
-    expect(d.observe([bar('NEW', last.timestamp + MINUTE, last.close * 1.5, last.close, 0.001, last.volume)])).toEqual([]);
+    expect(d.observe([bar('NEW', last.timestamp + MINUTE, last.close * 1.5, last.close, 0.001, last.volume)])).toEqual(
+      [],
+    );
     const again = bar('NEW', last.timestamp + 2 * MINUTE, last.close * 3, last.close * 1.5, 0.001, last.volume);
     expect(d.observe([again]).map((e) => e.type)).toEqual(['PRICE_SPIKE']); // 30 returns now
   });
@@ -121,7 +134,8 @@ describe('PRICE_SPIKE and VOLUME_SPIKE', () => {
     for (let t = 0; t < 2_000; t++) {
       const u = next();
       const open = price;
-      if (u < 0.15) price = Math.round((price + 0.01) * 100) / 100; // 10 bp ticks, 70% of bars unchanged
+      if (u < 0.15)
+        price = Math.round((price + 0.01) * 100) / 100; // 10 bp ticks, 70% of bars unchanged
       else if (u < 0.3) price = Math.round((price - 0.01) * 100) / 100;
       events.push(...d.observe([bar('ILLQ', T0 + t * MINUTE, price, open, 0.0005)]));
     }

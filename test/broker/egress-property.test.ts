@@ -30,7 +30,13 @@ describe('egress under random fault schedules (property)', () => {
           outOfOrderReports: fc.double({ min: 0, max: 0.05, noNaN: true }),
         }),
         async ({ seed, ...faults }) => {
-          const broker = await startSimBroker({ apiKey: 'k', apiSecret: 's', ordersPerSecond: 6_000, seed, faults: { ...faults, latencyMs: [0, 2] } });
+          const broker = await startSimBroker({
+            apiKey: 'k',
+            apiSecret: 's',
+            ordersPerSecond: 6_000,
+            seed,
+            faults: { ...faults, latencyMs: [0, 2] },
+          });
           let limit = 0;
           let logons = 0;
           const client = new WsBrokerClient({
@@ -44,7 +50,10 @@ describe('egress under random fault schedules (property)', () => {
           });
           try {
             await client.connect();
-            const deadLetters = await DeadLetterQueue.open(join(await mkdtemp(join(tmpdir(), 'bulwark-prop-')), 'dlq.jsonl'), { maxEntries: ORDERS });
+            const deadLetters = await DeadLetterQueue.open(
+              join(await mkdtemp(join(tmpdir(), 'bulwark-prop-')), 'dlq.jsonl'),
+              { maxEntries: ORDERS },
+            );
             const egress = new OrderEgress({
               client,
               limiter: new SlidingWindowRateLimiter({ limit, safety: 0.9 }),
@@ -55,7 +64,18 @@ describe('egress under random fault schedules (property)', () => {
             const ids = Array.from({ length: ORDERS }, (_, i) => `p${seed.toString(36)}-${i}`);
             // Stop placements are not dead-lettered: a failed one goes back to the stop reconciler
             // (which asks the broker and places again); here each answer is checked against the broker.
-            const results = await Promise.all(ids.map((id) => egress.send({ kind: 'PLACE_STOP', clientOrderId: id, symbol: 'AAA', side: 'SELL', quantity: 1, stopPrice: 90 })));
+            const results = await Promise.all(
+              ids.map((id) =>
+                egress.send({
+                  kind: 'PLACE_STOP',
+                  clientOrderId: id,
+                  symbol: 'AAA',
+                  side: 'SELL',
+                  quantity: 1,
+                  stopPrice: 90,
+                }),
+              ),
+            );
             broker.feedPrice('AAA', 80);
             const executed = new Map<string, number>();
             for (const e of broker.executions) executed.set(e.clientOrderId, (executed.get(e.clientOrderId) ?? 0) + 1);

@@ -46,14 +46,25 @@ async function start(extra: Partial<SimBrokerOptions> = {}) {
   return broker;
 }
 
-const place = (id: string, extra: Record<string, unknown> = {}) => ({ symbol: 'AAA', side: 'SELL', type: 'STOP_MARKET', quantity: '2', stopPrice: '95', newClientOrderId: id, ...extra });
+const place = (id: string, extra: Record<string, unknown> = {}) => ({
+  symbol: 'AAA',
+  side: 'SELL',
+  type: 'STOP_MARKET',
+  quantity: '2',
+  stopPrice: '95',
+  newClientOrderId: id,
+  ...extra,
+});
 
 describe('simulated broker (the protocol, as a server)', () => {
   it('requires a signed logon first, and announces its rate limit', async () => {
     const b = await start({ ordersPerSecond: 7 });
     const c = await connect(b);
     expect(await c.request('order.place', place('x'))).toMatchObject({ status: 401, error: { code: -1002 } });
-    expect(await c.request('session.logon', { apiKey: KEY, timestamp: Date.now(), signature: 'bad' })).toMatchObject({ status: 401, error: { code: -1022 } });
+    expect(await c.request('session.logon', { apiKey: KEY, timestamp: Date.now(), signature: 'bad' })).toMatchObject({
+      status: 401,
+      error: { code: -1022 },
+    });
     expect(await c.logon()).toMatchObject({ status: 200, result: { rateLimits: [{ limit: 7 }] } });
     c.ws.close();
   });
@@ -62,14 +73,24 @@ describe('simulated broker (the protocol, as a server)', () => {
     const b = await start();
     const c = await connect(b);
     await c.logon();
-    expect(await c.request('order.place', place('s1'))).toMatchObject({ status: 200, result: { status: 'NEW', clientOrderId: 's1' } });
+    expect(await c.request('order.place', place('s1'))).toMatchObject({
+      status: 200,
+      result: { status: 'NEW', clientOrderId: 's1' },
+    });
     b.feedPrice('AAA', 96);
     expect(b.executions).toHaveLength(0);
     b.feedPrice('AAA', 94.5);
     expect(b.executions).toEqual([expect.objectContaining({ clientOrderId: 's1', quantity: 2, price: 94.5 })]);
     await new Promise((r) => setTimeout(r, 50));
-    expect(c.events).toEqual([expect.objectContaining({ event: 'executionReport', data: expect.objectContaining({ clientOrderId: 's1', status: 'FILLED', seq: 1 }) })]);
-    expect(await c.request('order.status', { symbol: 'AAA', origClientOrderId: 's1' })).toMatchObject({ result: { status: 'FILLED' } });
+    expect(c.events).toEqual([
+      expect.objectContaining({
+        event: 'executionReport',
+        data: expect.objectContaining({ clientOrderId: 's1', status: 'FILLED', seq: 1 }),
+      }),
+    ]);
+    expect(await c.request('order.status', { symbol: 'AAA', origClientOrderId: 's1' })).toMatchObject({
+      result: { status: 'FILLED' },
+    });
     c.ws.close();
   });
 
@@ -78,12 +99,25 @@ describe('simulated broker (the protocol, as a server)', () => {
     const c = await connect(b);
     await c.logon();
     await c.request('order.place', place('s1'));
-    expect(await c.request('order.place', place('s1'))).toMatchObject({ status: 400, error: { code: -2010, msg: 'Duplicate order sent.' } });
-    expect(await c.request('order.amend', { symbol: 'AAA', origClientOrderId: 's1', stopPrice: '97' })).toMatchObject({ result: { stopPrice: '97' } });
-    expect(await c.request('openOrders.status')).toMatchObject({ result: { orders: [expect.objectContaining({ clientOrderId: 's1' })] } });
-    expect(await c.request('order.cancel', { symbol: 'AAA', origClientOrderId: 's1' })).toMatchObject({ result: { status: 'CANCELED' } });
-    expect(await c.request('order.cancel', { symbol: 'AAA', origClientOrderId: 's1' })).toMatchObject({ error: { code: -2011 } });
-    expect(await c.request('order.status', { symbol: 'AAA', origClientOrderId: 'nope' })).toMatchObject({ error: { code: -2013 } });
+    expect(await c.request('order.place', place('s1'))).toMatchObject({
+      status: 400,
+      error: { code: -2010, msg: 'Duplicate order sent.' },
+    });
+    expect(await c.request('order.amend', { symbol: 'AAA', origClientOrderId: 's1', stopPrice: '97' })).toMatchObject({
+      result: { stopPrice: '97' },
+    });
+    expect(await c.request('openOrders.status')).toMatchObject({
+      result: { orders: [expect.objectContaining({ clientOrderId: 's1' })] },
+    });
+    expect(await c.request('order.cancel', { symbol: 'AAA', origClientOrderId: 's1' })).toMatchObject({
+      result: { status: 'CANCELED' },
+    });
+    expect(await c.request('order.cancel', { symbol: 'AAA', origClientOrderId: 's1' })).toMatchObject({
+      error: { code: -2011 },
+    });
+    expect(await c.request('order.status', { symbol: 'AAA', origClientOrderId: 'nope' })).toMatchObject({
+      error: { code: -2013 },
+    });
     expect(await c.request('order.place', place('bad', { quantity: '-1' }))).toMatchObject({ error: { code: -1013 } });
     c.ws.close();
   });
@@ -103,7 +137,11 @@ describe('simulated broker (the protocol, as a server)', () => {
 
   it('injects the same faults for the same seed', async () => {
     const outcomes = async () => {
-      const b = await start({ seed: 42, ordersPerSecond: 1_000, faults: { busy: 0.2, unknownExecuted: 0.1, unknownNotExecuted: 0.1, dropReply: 0.1 } });
+      const b = await start({
+        seed: 42,
+        ordersPerSecond: 1_000,
+        faults: { busy: 0.2, unknownExecuted: 0.1, unknownNotExecuted: 0.1, dropReply: 0.1 },
+      });
       const c = await connect(b);
       await c.logon();
       const out: string[] = [];

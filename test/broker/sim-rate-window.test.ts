@@ -54,7 +54,15 @@ async function connect(b: SimBroker, clock: { now: number }) {
   const signature = createHmac('sha256', SECRET).update(`apiKey=${KEY}&timestamp=${timestamp}`).digest('hex');
   expect((await request('session.logon', { apiKey: KEY, timestamp, signature })).status).toBe(200);
   /** A resting stop order (needs no market price), with a fresh client id. */
-  const place = () => request('order.place', { symbol: 'AAA', side: 'SELL', type: 'STOP_MARKET', quantity: '1', stopPrice: '90', newClientOrderId: `c${++ids}` });
+  const place = () =>
+    request('order.place', {
+      symbol: 'AAA',
+      side: 'SELL',
+      type: 'STOP_MARKET',
+      quantity: '1',
+      stopPrice: '90',
+      newClientOrderId: `c${++ids}`,
+    });
   return { ws, request, place };
 }
 
@@ -147,7 +155,10 @@ describe('simulated broker rate limit: sliding, per account', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 1, max: 4 }),
-        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 400 }), second: fc.boolean() }), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 400 }), second: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 30,
+        }),
         async (limit, schedule) => {
           const { b, clock } = await start({ ordersPerSecond: limit });
           const conns = [await connect(b, clock), await connect(b, clock)] as const;

@@ -25,12 +25,26 @@ async function sim(extra: Partial<SimBrokerOptions> = {}): Promise<SimBroker> {
 }
 
 function client(url: string, extra: Partial<ConstructorParameters<typeof WsBrokerClient>[0]> = {}) {
-  const c = new WsBrokerClient({ url, apiKey: KEY, apiSecret: SECRET, requestTimeoutMs: 300, reconnectDelayMs: 20, ...extra });
+  const c = new WsBrokerClient({
+    url,
+    apiKey: KEY,
+    apiSecret: SECRET,
+    requestTimeoutMs: 300,
+    reconnectDelayMs: 20,
+    ...extra,
+  });
   cleanup.push(() => c.close());
   return c;
 }
 
-const place = (id: string) => ({ symbol: 'AAA', side: 'SELL', type: 'STOP_MARKET', quantity: '1', stopPrice: '90', newClientOrderId: id });
+const place = (id: string) => ({
+  symbol: 'AAA',
+  side: 'SELL',
+  type: 'STOP_MARKET',
+  quantity: '1',
+  stopPrice: '90',
+  newClientOrderId: id,
+});
 
 /** A broker played by a script: `answer(ws, connectionNumber, request)` for every request. */
 async function scripted(answer: (ws: WebSocket, n: number, m: { id: string; method: string }) => void) {
@@ -143,7 +157,10 @@ describe('WsBrokerClient against the simulated broker', () => {
 
   it('seq: a gap (the first report included) asks once, late and repeated reports are delivered once without asking, and seq restarts per connection', async () => {
     const { port, connections } = await scripted((ws, n, m) => {
-      if (m.method === 'session.logon') return ws.send(JSON.stringify({ id: m.id, status: 200, result: { serverTime: Date.now(), rateLimits: [{ limit: 9 }] } }));
+      if (m.method === 'session.logon')
+        return ws.send(
+          JSON.stringify({ id: m.id, status: 200, result: { serverTime: Date.now(), rateLimits: [{ limit: 9 }] } }),
+        );
       // The reports go out just before the answer: once it is in, all of them were handled.
       const seqs = n === 1 ? [3, 1, 2, 3, 5, 4, 6] : [1, 2];
       for (const seq of seqs) ws.send(JSON.stringify({ event: 'executionReport', data: report(`c${n}-${seq}`, seq) }));
@@ -174,7 +191,13 @@ describe('WsBrokerClient against the simulated broker', () => {
   it('a logon that gets no answer is retried by one loop: one connection, one LOGON', async () => {
     const { port, connections } = await scripted((ws, n, m) => {
       if (n === 1) return; // the first connection swallows everything
-      ws.send(JSON.stringify({ id: m.id, status: 200, result: m.method === 'session.logon' ? { serverTime: Date.now(), rateLimits: [{ limit: 9 }] } : {} }));
+      ws.send(
+        JSON.stringify({
+          id: m.id,
+          status: 200,
+          result: m.method === 'session.logon' ? { serverTime: Date.now(), rateLimits: [{ limit: 9 }] } : {},
+        }),
+      );
     });
     const reconciles: string[] = [];
     const c = client(`ws://127.0.0.1:${port}`, { requestTimeoutMs: 100, onReconcile: (r) => reconciles.push(r) });
@@ -194,7 +217,9 @@ describe('WsBrokerClient against the simulated broker', () => {
         ws.send('not json');
         ws.send('{"event":"executionReport","data":{"seq":-1}}');
         ws.send('{"id":"zzz","status":200,"result":{}}');
-        ws.send(JSON.stringify({ id: m.id, status: 200, result: { serverTime: Date.now(), rateLimits: [{ limit: 9 }] } }));
+        ws.send(
+          JSON.stringify({ id: m.id, status: 200, result: { serverTime: Date.now(), rateLimits: [{ limit: 9 }] } }),
+        );
       });
     });
     const port = (rogue.address() as { port: number }).port;
@@ -206,7 +231,11 @@ describe('WsBrokerClient against the simulated broker', () => {
 
 describe('egress end to end over the wire, with faults', () => {
   it('every protective order executes at most once at the broker, each ends sent (retries and in-doubt resolution; a stop placement is never dead-lettered), and the broker never sees more than its limit in any sliding second', async () => {
-    const b = await sim({ ordersPerSecond: 40, seed: 9, faults: { busy: 0.1, unknownExecuted: 0.05, unknownNotExecuted: 0.05, dropReply: 0.05, latencyMs: [0, 20] } });
+    const b = await sim({
+      ordersPerSecond: 40,
+      seed: 9,
+      faults: { busy: 0.1, unknownExecuted: 0.05, unknownNotExecuted: 0.05, dropReply: 0.05, latencyMs: [0, 20] },
+    });
     let limit = 0;
     const c = client(b.url, { onRateLimit: (l) => (limit = l), requestTimeoutMs: 250 });
     await c.connect();
@@ -220,7 +249,9 @@ describe('egress end to end over the wire, with faults', () => {
     });
     const ids = Array.from({ length: 120 }, (_, i) => `p${i}`);
     const results = await Promise.all(
-      ids.map((id) => egress.send({ kind: 'PLACE_STOP', clientOrderId: id, symbol: 'AAA', side: 'SELL', quantity: 1, stopPrice: 90 })),
+      ids.map((id) =>
+        egress.send({ kind: 'PLACE_STOP', clientOrderId: id, symbol: 'AAA', side: 'SELL', quantity: 1, stopPrice: 90 }),
+      ),
     );
     const dead = new Set(deadLetters.list().map((d) => d.command.clientOrderId));
     expect(dead.size).toBe(0);

@@ -64,7 +64,14 @@ async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
 }
 
-const place = (id: string) => ({ symbol: 'AAA', side: 'SELL', type: 'STOP_MARKET', quantity: '1', stopPrice: '90', newClientOrderId: id });
+const place = (id: string) => ({
+  symbol: 'AAA',
+  side: 'SELL',
+  type: 'STOP_MARKET',
+  quantity: '1',
+  stopPrice: '90',
+  newClientOrderId: id,
+});
 
 const isClosedError = (e: unknown) => isBulwarkError(e, 'CLIENT_CLOSED');
 

@@ -46,7 +46,13 @@ async function stack(dir: string, broker?: SimBroker) {
     },
   });
   await client.connect();
-  const egress = new OrderEgress({ client, limiter: new SlidingWindowRateLimiter({ limit: 100 }), venue: new VenueGuard({ initialDelayMs: 5 }), journal, deadLetters: dlq });
+  const egress = new OrderEgress({
+    client,
+    limiter: new SlidingWindowRateLimiter({ limit: 100 }),
+    venue: new VenueGuard({ initialDelayMs: 5 }),
+    journal,
+    deadLetters: dlq,
+  });
   service = new BrokerOrderService({ egress, broker: client, journal, onFill: (f) => fills.push(f), now: () => 1 });
   const close = async () => {
     egress.close();
@@ -58,7 +64,14 @@ async function stack(dir: string, broker?: SimBroker) {
   return { broker: b, client, journal, dlq, egress, service, fills, reports: () => reports, close };
 }
 
-const placeStop = (id: string, stopPrice = 90): ProtectiveCommand => ({ kind: 'PLACE_STOP', clientOrderId: id, symbol: 'AAA', side: 'SELL', quantity: 5, stopPrice });
+const placeStop = (id: string, stopPrice = 90): ProtectiveCommand => ({
+  kind: 'PLACE_STOP',
+  clientOrderId: id,
+  symbol: 'AAA',
+  side: 'SELL',
+  quantity: 5,
+  stopPrice,
+});
 
 /** Resolves once `done()` holds, checking after each macrotask; fails after `ms`. */
 async function until(done: () => boolean, ms = 2_000): Promise<void> {
@@ -76,13 +89,27 @@ describe('the broker path: egress, order service, journal', () => {
     expect((await s.service.send(placeStop('st-1'))).ok).toBe(true);
     s.broker.feedPrice('AAA', 89); // through the stop: filled at the broker
     await until(() => s.fills.length === 1);
-    const moot = await s.service.send({ kind: 'AMEND_STOP', clientOrderId: 'st-1', symbol: 'AAA', stopPrice: 95, version: 2 });
+    const moot = await s.service.send({
+      kind: 'AMEND_STOP',
+      clientOrderId: 'st-1',
+      symbol: 'AAA',
+      stopPrice: 95,
+      version: 2,
+    });
     expect(moot).toMatchObject({ ok: false, code: 'ORDER_FINAL' });
-    const ghost = await s.service.send({ kind: 'AMEND_STOP', clientOrderId: 'never', symbol: 'AAA', stopPrice: 95, version: 2 });
+    const ghost = await s.service.send({
+      kind: 'AMEND_STOP',
+      clientOrderId: 'never',
+      symbol: 'AAA',
+      stopPrice: 95,
+      version: 2,
+    });
     expect(ghost).toMatchObject({ ok: false, code: '-2011' }); // unknown to the broker: the reconciler asks order.status
     expect(s.dlq.list()).toEqual([]);
     // The fill was booked once, from the report, and the stop retired from the journal.
-    expect(s.fills).toEqual([{ fillId: 'st-1:5', orderId: 'st-1', symbol: 'AAA', side: 'SELL', quantity: 5, price: 89, timestamp: 1 }]);
+    expect(s.fills).toEqual([
+      { fillId: 'st-1:5', orderId: 'st-1', symbol: 'AAA', side: 'SELL', quantity: 5, price: 89, timestamp: 1 },
+    ]);
     await until(() => s.journal.liveStops().length === 0);
   });
 
@@ -90,7 +117,18 @@ describe('the broker path: egress, order service, journal', () => {
     const s = await stack(await tempDir());
     await s.journal.intent(placeStop('p-1')); // one of Bulwark's orders (a report for any other id is foreign)
     const report = (cumQty: string, status: 'PARTIALLY_FILLED' | 'FILLED', seq: number) =>
-      s.service.onReport({ symbol: 'AAA', orderId: 1, clientOrderId: 'p-1', side: 'SELL', status, lastQty: '1', lastPrice: '10', cumQty, eventTime: 0, seq });
+      s.service.onReport({
+        symbol: 'AAA',
+        orderId: 1,
+        clientOrderId: 'p-1',
+        side: 'SELL',
+        status,
+        lastQty: '1',
+        lastPrice: '10',
+        cumQty,
+        eventTime: 0,
+        seq,
+      });
     report('2', 'PARTIALLY_FILLED', 2);
     report('1', 'PARTIALLY_FILLED', 1); // late: already covered by cumQty 2
     report('2', 'PARTIALLY_FILLED', 2); // repeated
@@ -123,12 +161,32 @@ describe('the broker path: egress, order service, journal', () => {
     const second = await stack(dir, first.broker);
     expect(second.journal.liveStops().map((c) => c.clientOrderId)).toEqual(['keep-1']);
     const open = await second.service.openOrders();
-    expect(open).toEqual([{ clientOrderId: 'keep-1', symbol: 'AAA', side: 'SELL', quantity: 5, type: 'STOP', price: 92, intent: 'PROTECTIVE' }]);
-    const plugin = createRiskPlugin({ stops: { mode: 'BROKER', policy: { rules: [{ kind: 'PERCENT', percent: 10 }] } } });
+    expect(open).toEqual([
+      {
+        clientOrderId: 'keep-1',
+        symbol: 'AAA',
+        side: 'SELL',
+        quantity: 5,
+        type: 'STOP',
+        price: 92,
+        intent: 'PROTECTIVE',
+      },
+    ]);
+    const plugin = createRiskPlugin({
+      stops: { mode: 'BROKER', policy: { rules: [{ kind: 'PERCENT', percent: 10 }] } },
+    });
     const sent: ProtectiveCommand[] = [];
-    await plugin.onInit({ now: () => 1, portfolio: { positions: async () => [] }, orders: { send: (c) => (sent.push(c), second.service.send(c)), openOrders: () => second.service.openOrders() } });
+    await plugin.onInit({
+      now: () => 1,
+      portfolio: { positions: async () => [] },
+      orders: { send: (c) => (sent.push(c), second.service.send(c)), openOrders: () => second.service.openOrders() },
+    });
     expect(plugin.restoredStops).toBe(1);
-    plugin.onPortfolio({ timestamp: 2, equity: 1_000_000, positions: [{ symbol: 'AAA', side: 'LONG', quantity: 5, entryPrice: 100, openedAt: 0 }] });
+    plugin.onPortfolio({
+      timestamp: 2,
+      equity: 1_000_000,
+      positions: [{ symbol: 'AAA', side: 'LONG', quantity: 5, entryPrice: 100, openedAt: 0 }],
+    });
     await new Promise((r) => setImmediate(r)); // commands are submitted in microtasks, all done by now
     expect(plugin.toJSON().stops).toEqual([expect.objectContaining({ symbol: 'AAA', stop: 92, version: 1 })]);
     expect(sent).toEqual([]); // 10 % (90) is looser than the resting 92: kept as is, nothing placed
@@ -143,14 +201,26 @@ describe('the broker path: egress, order service, journal', () => {
     expect((await s.service.send(placeStop('done-1'))).ok).toBe(true); // executed at the broker
     const t = Date.now();
     await s.dlq.add({ command: placeStop('done-1'), code: 'IN_DOUBT', attempts: 3, firstAttemptAt: t, deadAt: t });
-    await s.dlq.add({ command: placeStop('lost-1', 91), code: 'RETRIES_EXHAUSTED', attempts: 5, firstAttemptAt: t, deadAt: t });
+    await s.dlq.add({
+      command: placeStop('lost-1', 91),
+      code: 'RETRIES_EXHAUSTED',
+      attempts: 5,
+      firstAttemptAt: t,
+      deadAt: t,
+    });
     await s.close();
     const lines: string[] = [];
     expect(await listDeadLetters(dir, (l) => lines.push(l))).toHaveLength(2);
     expect(lines[0]).toMatch(/^2 dead letter/);
     expect(lines.some((l) => l.includes('lost-1') && l.includes('RETRIES_EXHAUSTED'))).toBe(true);
 
-    const tally = await replayDeadLetters({ stateDir: dir, broker: s.broker.url, apiKey: KEY, apiSecret: SECRET, print: () => {} });
+    const tally = await replayDeadLetters({
+      stateDir: dir,
+      broker: s.broker.url,
+      apiKey: KEY,
+      apiSecret: SECRET,
+      print: () => {},
+    });
     expect(tally).toEqual({ resent: 1, executed: 1, kept: 0 });
     // The broker's truth: each client id placed exactly once.
     expect(s.broker.book.get('done-1')).toBeDefined();

@@ -14,7 +14,10 @@ const DATA = new URL('../../data/demo-day.csv', import.meta.url).pathname;
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(argv, { log: (s: string) => void (out += `${s}\n`), error: (s: string) => void (err += `${s}\n`) });
+  const code = await main(argv, {
+    log: (s: string) => void (out += `${s}\n`),
+    error: (s: string) => void (err += `${s}\n`),
+  });
   return { code, out, err };
 }
 
@@ -70,7 +73,15 @@ describe('bulwark command line', () => {
     // Port 9 (discard) refuses connections on loopback: the adapter keeps retrying until the deadline.
     process.env['BULWARK_API_KEY'] ??= 'k';
     process.env['BULWARK_API_SECRET'] ??= 's';
-    await expect(runReplay({ data: DATA, broker: 'ws://127.0.0.1:9', stateDir: await mkdtemp(join(tmpdir(), 'bulwark-cli-')), connectTimeoutMs: 300, print: () => {} })).rejects.toMatchObject({
+    await expect(
+      runReplay({
+        data: DATA,
+        broker: 'ws://127.0.0.1:9',
+        stateDir: await mkdtemp(join(tmpdir(), 'bulwark-cli-')),
+        connectTimeoutMs: 300,
+        print: () => {},
+      }),
+    ).rejects.toMatchObject({
       code: 'BROKER',
       exitCode: EXIT.BROKER,
     });
@@ -119,12 +130,21 @@ describe('Prometheus metrics after a known replay', () => {
       // embedded broker injects no faults, so each was sent once and answered.
       const sent = value('bulwark_orders_total{lane="PROTECTIVE",outcome="SENT"}') ?? 0;
       const stops = r.stopCommands.place + r.stopCommands.amend + r.stopCommands.cancel;
-      expect(sent + (value('bulwark_orders_total{lane="REDUCE",outcome="SENT"}') ?? 0)).toBe(r.plugin.commands.sent + stops);
+      expect(sent + (value('bulwark_orders_total{lane="REDUCE",outcome="SENT"}') ?? 0)).toBe(
+        r.plugin.commands.sent + stops,
+      );
       // One latency observation per command settled, OK or not.
       const counts = text.split('\n').filter((l) => l.startsWith('bulwark_order_latency_seconds_count'));
       const observed = counts.reduce((a, l) => a + Number(l.split(' ').pop()), 0);
       expect(observed).toBe(r.plugin.commands.sent + r.plugin.commands.failed + stops);
-      for (const name of ['bulwark_bars_total', 'bulwark_rejections_total', 'bulwark_orders_total', 'bulwark_order_retries_total', 'bulwark_breaker_transitions_total', 'bulwark_order_latency_seconds']) {
+      for (const name of [
+        'bulwark_bars_total',
+        'bulwark_rejections_total',
+        'bulwark_orders_total',
+        'bulwark_order_retries_total',
+        'bulwark_breaker_transitions_total',
+        'bulwark_order_latency_seconds',
+      ]) {
         expect(text).toContain(`# TYPE ${name} `);
       }
       expect((await fetch(server.url.replace('/metrics', '/other'))).status).toBe(404);
@@ -136,7 +156,11 @@ describe('Prometheus metrics after a known replay', () => {
   it('the plugin exposes its own registry: a plugin used without the CLI has its metrics too', async () => {
     const { createRiskPlugin } = await import('../../src/plugin/risk-plugin.js');
     const plugin = createRiskPlugin();
-    await plugin.onInit({ now: () => 0, portfolio: { positions: async () => [] }, orders: { send: async (c) => ({ ok: true, clientOrderId: c.clientOrderId }), openOrders: async () => [] } });
+    await plugin.onInit({
+      now: () => 0,
+      portfolio: { positions: async () => [] },
+      orders: { send: async (c) => ({ ok: true, clientOrderId: c.clientOrderId }), openOrders: async () => [] },
+    });
     await plugin.onBars([
       { symbol: 'AAA', timestamp: 1, open: 10, high: 11, low: 9, close: 10, volume: 5 },
       { symbol: 'BBB', timestamp: 1, open: 10, high: 9, low: 11, close: 10, volume: 5 }, // high < low

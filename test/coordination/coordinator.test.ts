@@ -19,7 +19,10 @@ afterEach(async () => {
 
 const TIMING = { leaseMs: 400, renewIntervalMs: 100, commandTimeoutMs: 100, reconnectMaxDelayMs: 100 } as const;
 
-function coordinator(options: Partial<RedisCoordinatorOptions> & { prefix: string }): { c: RedisCoordinator; events: CoordinatorEvent[] } {
+function coordinator(options: Partial<RedisCoordinatorOptions> & { prefix: string }): {
+  c: RedisCoordinator;
+  events: CoordinatorEvent[];
+} {
   const c = new RedisCoordinator({ url: redis?.url ?? '', ...TIMING, ...options });
   const events: CoordinatorEvent[] = [];
   c.subscribe((e) => events.push(e));
@@ -60,7 +63,11 @@ describe.skipIf(!redis)('RedisCoordinator in one process', () => {
     await until(() => a.c.owned().length + b.c.owned().length === 4 && b.c.owned().length > 0, 2_000, 'shared');
     const stoppedAt = Date.now();
     await a.c.stop();
-    expect(a.events.filter((e) => e.kind === 'LEASE_LOST').every((e) => e.kind === 'LEASE_LOST' && ['STOPPED', 'RELEASED'].includes(e.reason))).toBe(true);
+    expect(
+      a.events
+        .filter((e) => e.kind === 'LEASE_LOST')
+        .every((e) => e.kind === 'LEASE_LOST' && ['STOPPED', 'RELEASED'].includes(e.reason)),
+    ).toBe(true);
     await until(() => b.c.owned().length === 4, 2_000, 'b owning all');
     expect(Date.now() - stoppedAt).toBeLessThan(1_000); // far less than the 5 s lease
   });
@@ -92,15 +99,23 @@ describe.skipIf(!redis)('RedisCoordinator in one process', () => {
 
   it('starts REDUCING when Redis is unreachable (start() still resolves), and goes ACTIVE once it is there', async () => {
     const port = await freePort();
-    const { c, events } = coordinator({ url: `redis://127.0.0.1:${String(port)}`, prefix: freshPrefix(), symbols: ['A'] });
+    const { c, events } = coordinator({
+      url: `redis://127.0.0.1:${String(port)}`,
+      prefix: freshPrefix(),
+      symbols: ['A'],
+    });
     await c.start();
     expect(c.state).toBe('REDUCING');
     expect(c.health).toBe('UNAVAILABLE');
     expect(c.owned()).toEqual([]);
     expect(await c.tryTakeOrders()).toBe(false); // fails closed
-    expect(events).toContainEqual(expect.objectContaining({ kind: 'COORDINATION_FAILED', code: 'COORDINATION_UNAVAILABLE' }));
+    expect(events).toContainEqual(
+      expect.objectContaining({ kind: 'COORDINATION_FAILED', code: 'COORDINATION_UNAVAILABLE' }),
+    );
     // Engaging the kill switch without Redis halts this instance and says the others were not told.
-    await expect(c.engageKillSwitch('no redis')).rejects.toSatisfy((e: unknown) => isBulwarkError(e, 'COORDINATION_UNAVAILABLE'));
+    await expect(c.engageKillSwitch('no redis')).rejects.toSatisfy((e: unknown) =>
+      isBulwarkError(e, 'COORDINATION_UNAVAILABLE'),
+    );
     expect(c.state).toBe('HALTED');
 
     const server = await startRedis({ port });

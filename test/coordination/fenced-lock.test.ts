@@ -18,7 +18,9 @@ describe.skipIf(!redis)('FencedLock on a real redis-server', () => {
   it('grants the lock to one owner at a time, whatever the concurrency', async () => {
     const prefix = freshPrefix();
     const locks = await Promise.all([1, 2, 3].map(() => lockOf(prefix)));
-    const attempts = await Promise.all(locks.flatMap((lock, i) => [0, 1, 2, 3].map((j) => lock.acquire(`owner-${String(i)}-${String(j)}`))));
+    const attempts = await Promise.all(
+      locks.flatMap((lock, i) => [0, 1, 2, 3].map((j) => lock.acquire(`owner-${String(i)}-${String(j)}`))),
+    );
     expect(attempts.filter((h) => h !== undefined)).toHaveLength(1);
   });
 

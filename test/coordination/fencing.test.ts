@@ -17,7 +17,12 @@ describe.skipIf(!redis)('Fence (fenced writes) on a real redis-server', () => {
     expect(await fence.write('pos:AAPL', 5, 'five')).toEqual({ ok: true, token: 5 });
     expect(await fence.write('pos:AAPL', 5, 'five again')).toEqual({ ok: true, token: 5 });
     expect(await fence.write('pos:AAPL', 7, 'seven')).toEqual({ ok: true, token: 7 });
-    expect(await fence.write('pos:AAPL', 6, 'six (stale)')).toEqual({ ok: false, code: 'STALE_TOKEN', token: 6, highest: 7 });
+    expect(await fence.write('pos:AAPL', 6, 'six (stale)')).toEqual({
+      ok: false,
+      code: 'STALE_TOKEN',
+      token: 6,
+      highest: 7,
+    });
     expect(await fence.read('pos:AAPL')).toEqual({ token: 7, value: 'seven' });
     expect(await fence.read('pos:MSFT')).toBeUndefined();
   });
@@ -54,7 +59,10 @@ describe.skipIf(!redis)('Fence (fenced writes) on a real redis-server', () => {
     if (held === undefined) return expect.fail('a should get the lock');
     expect((await new Fence(conn, { prefix }).writeUnderLock(held, 'in time')).ok).toBe(true);
     await elapse(80);
-    expect(await new Fence(conn, { prefix }).writeUnderLock(held, 'too late')).toMatchObject({ ok: false, code: 'LEASE_NOT_HELD' });
+    expect(await new Fence(conn, { prefix }).writeUnderLock(held, 'too late')).toMatchObject({
+      ok: false,
+      code: 'LEASE_NOT_HELD',
+    });
   });
 
   it('refuses oversized values and bad tokens before sending anything', async () => {

@@ -124,9 +124,14 @@ export class Instance {
       const check = () => {
         const hit = this.lines.slice(from).find(pred);
         if (hit !== undefined) return finish(() => resolve(hit));
-        if (this.exited && this.killedAt === undefined) return finish(() => reject(new Error(`${this.id} exited while waiting for ${what}\n${this.describe()}`)));
+        if (this.exited && this.killedAt === undefined)
+          return finish(() => reject(new Error(`${this.id} exited while waiting for ${what}\n${this.describe()}`)));
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`${this.id}: no ${what} within ${String(timeoutMs)} ms\n${this.describe()}`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish(() => reject(new Error(`${this.id}: no ${what} within ${String(timeoutMs)} ms\n${this.describe()}`))),
+        timeoutMs,
+      );
       const finish = (f: () => void) => {
         clearTimeout(timer);
         this.#onLine = this.#onLine.filter((x) => x !== check);
@@ -138,7 +143,10 @@ export class Instance {
   }
 
   describe(): string {
-    return `${this.lines.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n${this.#stderr}`;
+    return `${this.lines
+      .slice(-15)
+      .map((l) => JSON.stringify(l))
+      .join('\n')}\n${this.#stderr}`;
   }
 }
 
@@ -178,7 +186,14 @@ export class Group {
         if (check()) finish(resolve);
       };
       const timer = setTimeout(
-        () => finish(() => reject(new Error(`not ${what} within ${String(timeoutMs)} ms\n${this.instances.map((i) => `--- ${i.id}\n${i.describe()}`).join('\n')}`))),
+        () =>
+          finish(() =>
+            reject(
+              new Error(
+                `not ${what} within ${String(timeoutMs)} ms\n${this.instances.map((i) => `--- ${i.id}\n${i.describe()}`).join('\n')}`,
+              ),
+            ),
+          ),
         timeoutMs,
       );
       const finish = (f: () => void) => {
@@ -197,7 +212,10 @@ export class Group {
    */
   settled(): boolean {
     const live = this.live();
-    const expected = assignSymbols(this.symbols, live.map((i) => i.id));
+    const expected = assignSymbols(
+      this.symbols,
+      live.map((i) => i.id),
+    );
     for (const instance of live) {
       const owned = instance.owned();
       const want = this.symbols.filter((s) => expected.get(s) === instance.id);
@@ -214,10 +232,12 @@ export class Group {
       for (const l of instance.lines) {
         if (l.ev !== 'event') continue;
         const symbol = l['symbol'] as string;
-        if (l['kind'] === 'LEASE_ACQUIRED') open.set(symbol, { token: l['token'] as number, from: l['timestamp'] as number });
+        if (l['kind'] === 'LEASE_ACQUIRED')
+          open.set(symbol, { token: l['token'] as number, from: l['timestamp'] as number });
         if (l['kind'] === 'LEASE_LOST') {
           const o = open.get(symbol);
-          if (o !== undefined) out.push({ id: instance.id, symbol, token: o.token, from: o.from, to: l['heldUntil'] as number });
+          if (o !== undefined)
+            out.push({ id: instance.id, symbol, token: o.token, from: o.from, to: l['heldUntil'] as number });
           open.delete(symbol);
         }
       }

@@ -10,7 +10,11 @@ afterAll(async () => {
 });
 
 /** Resolves with the first status for which `pred` holds. */
-function next(statuses: KillSwitchStatus[], pred: (s: KillSwitchStatus) => boolean, timeoutMs = 2_000): Promise<KillSwitchStatus> {
+function next(
+  statuses: KillSwitchStatus[],
+  pred: (s: KillSwitchStatus) => boolean,
+  timeoutMs = 2_000,
+): Promise<KillSwitchStatus> {
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + timeoutMs;
     const poll = () => {
@@ -46,7 +50,10 @@ describe.skipIf(!redis)('KillSwitch on a real redis-server', () => {
         await sw.subscribe(await connectTo(url()), (s) => list.push(s));
       }),
     );
-    const { receivers } = await new KillSwitch(await connectTo(url()), { prefix }).engage('drawdown breach', 'instance-a');
+    const { receivers } = await new KillSwitch(await connectTo(url()), { prefix }).engage(
+      'drawdown breach',
+      'instance-a',
+    );
     expect(receivers).toBe(3);
     for (const list of heard) await next(list, (s) => s.engaged && s.reason === 'drawdown breach');
   });
@@ -73,8 +80,19 @@ describe.skipIf(!redis)('KillSwitch on a real redis-server', () => {
 
 describe('parseKillSwitchStatus', () => {
   it('accepts only well-formed statuses', () => {
-    expect(parseKillSwitchStatus('{"engaged":true,"reason":"r","by":"b","at":1,"version":2}')).toEqual({ engaged: true, reason: 'r', by: 'b', at: 1, version: 2 });
-    expect(parseKillSwitchStatus('{"engaged":false,"by":"b","at":1,"version":3}')).toEqual({ engaged: false, by: 'b', at: 1, version: 3 });
+    expect(parseKillSwitchStatus('{"engaged":true,"reason":"r","by":"b","at":1,"version":2}')).toEqual({
+      engaged: true,
+      reason: 'r',
+      by: 'b',
+      at: 1,
+      version: 2,
+    });
+    expect(parseKillSwitchStatus('{"engaged":false,"by":"b","at":1,"version":3}')).toEqual({
+      engaged: false,
+      by: 'b',
+      at: 1,
+      version: 3,
+    });
     expect(parseKillSwitchStatus('{"engaged":true,"by":"b","at":1,"version":2}')).toBeUndefined();
     expect(parseKillSwitchStatus('nope')).toBeUndefined();
   });

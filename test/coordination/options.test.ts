@@ -24,12 +24,20 @@ describe('coordinator options', () => {
 
   it('reports every problem at once, including timings that would let a lease lapse before its renewal is answered', () => {
     try {
-      resolveCoordinatorOptions({ url: 'http://x', instanceId: 'a|b', leaseMs: 300, renewIntervalMs: 200, commandTimeoutMs: 150, symbols: ['A', 'A', ''] });
+      resolveCoordinatorOptions({
+        url: 'http://x',
+        instanceId: 'a|b',
+        leaseMs: 300,
+        renewIntervalMs: 200,
+        commandTimeoutMs: 150,
+        symbols: ['A', 'A', ''],
+      });
       expect.fail('should have thrown');
     } catch (e) {
       expect(isBulwarkError(e, 'INVALID_OPTION')).toBe(true);
       const problems = (e as { details: { problems: string[] } }).details.problems.join('\n');
-      for (const word of ['url', 'instanceId', 'leaseMs / 2', 'must be below leaseMs', 'repeat', '1 to 64']) expect(problems).toContain(word);
+      for (const word of ['url', 'instanceId', 'leaseMs / 2', 'must be below leaseMs', 'repeat', '1 to 64'])
+        expect(problems).toContain(word);
     }
   });
 });
@@ -50,6 +58,11 @@ describe('LocalCoordinator (no Redis configured)', () => {
     expect(c.state).toBe('HALTED');
     await c.releaseKillSwitch();
     expect(c.state).toBe('ACTIVE');
-    expect(events.map((e) => e.kind)).toEqual(['KILL_SWITCH_ENGAGED', 'STATE_CHANGED', 'KILL_SWITCH_RELEASED', 'STATE_CHANGED']);
+    expect(events.map((e) => e.kind)).toEqual([
+      'KILL_SWITCH_ENGAGED',
+      'STATE_CHANGED',
+      'KILL_SWITCH_RELEASED',
+      'STATE_CHANGED',
+    ]);
   });
 });

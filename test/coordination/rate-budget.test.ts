@@ -11,7 +11,11 @@ afterAll(async () => {
 });
 
 /** Three clients (connections), each with `lanes` concurrent loops of tryTake(1), for `ms`: every grant's Redis time. */
-async function hammer(budgets: readonly RateBudget[], lanes: number, ms: number): Promise<{ grants: number[]; denied: number }> {
+async function hammer(
+  budgets: readonly RateBudget[],
+  lanes: number,
+  ms: number,
+): Promise<{ grants: number[]; denied: number }> {
   const grants: number[] = [];
   let denied = 0;
   const until = Date.now() + ms;

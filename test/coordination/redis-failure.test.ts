@@ -37,17 +37,42 @@ describe.skipIf(!redis)('three instances when Redis fails', () => {
     const outage = async (what: string, begin: () => void | Promise<void>) => {
       const startedAt = Date.now();
       await begin();
-      await g.until(() => g.live().every((i) => i.state() === 'REDUCING'), COMMAND_TIMEOUT_MS + RENEW_MS + 2_000, `all REDUCING (${what})`);
-      const reducingAfter = Math.max(...g.live().map((i) => (i.events('STATE_CHANGED').at(-1)?.['timestamp'] as number) - startedAt));
+      await g.until(
+        () => g.live().every((i) => i.state() === 'REDUCING'),
+        COMMAND_TIMEOUT_MS + RENEW_MS + 2_000,
+        `all REDUCING (${what})`,
+      );
+      const reducingAfter = Math.max(
+        ...g.live().map((i) => (i.events('STATE_CHANGED').at(-1)?.['timestamp'] as number) - startedAt),
+      );
       await g.until(() => g.live().every((i) => i.owned().size === 0), LEASE_MS + 2_000, `all leases lapsed (${what})`);
-      const lapsedAfter = Math.max(...g.live().flatMap((i) => i.events('LEASE_LOST').map((l) => (l['heldUntil'] as number) - startedAt)));
-      console.log(`(e) ${what}: all REDUCING within ${reducingAfter.toFixed(0)} ms, every lease given up within ${lapsedAfter.toFixed(0)} ms`);
+      const lapsedAfter = Math.max(
+        ...g.live().flatMap((i) => i.events('LEASE_LOST').map((l) => (l['heldUntil'] as number) - startedAt)),
+      );
+      console.log(
+        `(e) ${what}: all REDUCING within ${reducingAfter.toFixed(0)} ms, every lease given up within ${lapsedAfter.toFixed(0)} ms`,
+      );
       // While Redis is unreachable nobody acquires anything.
-      expect(g.live().flatMap((i) => i.events('LEASE_ACQUIRED')).filter((l) => (l['timestamp'] as number) > startedAt)).toEqual([]);
-      for (const i of g.live()) expect(i.events('LEASE_LOST').filter((l) => (l['timestamp'] as number) > startedAt).every((l) => l['reason'] === 'EXPIRED')).toBe(true);
+      expect(
+        g
+          .live()
+          .flatMap((i) => i.events('LEASE_ACQUIRED'))
+          .filter((l) => (l['timestamp'] as number) > startedAt),
+      ).toEqual([]);
+      for (const i of g.live())
+        expect(
+          i
+            .events('LEASE_LOST')
+            .filter((l) => (l['timestamp'] as number) > startedAt)
+            .every((l) => l['reason'] === 'EXPIRED'),
+        ).toBe(true);
     };
     const recovered = (what: string) =>
-      g.until(() => g.settled() && g.live().every((i) => i.state() === 'ACTIVE'), LEASE_MS * 2 + 10_000, `recovered: settled and ACTIVE (${what})`);
+      g.until(
+        () => g.settled() && g.live().every((i) => i.state() === 'ACTIVE'),
+        LEASE_MS * 2 + 10_000,
+        `recovered: settled and ACTIVE (${what})`,
+      );
 
     // Paused: connections stay open, every command times out.
     await outage('redis-server SIGSTOPped', () => server.pause());
@@ -56,13 +81,18 @@ describe.skipIf(!redis)('three instances when Redis fails', () => {
     expect(g.overlaps()).toEqual([]);
 
     // Stopped: connections closed, reconnections refused.
-    const tokensBefore = Math.max(...g.live().flatMap((i) => i.events('LEASE_ACQUIRED').map((l) => l['token'] as number)));
+    const tokensBefore = Math.max(
+      ...g.live().flatMap((i) => i.events('LEASE_ACQUIRED').map((l) => l['token'] as number)),
+    );
     await outage('redis-server stopped', () => server.stop());
     // It comes back empty (no persistence): leases wait out the restart grace, tokens keep increasing.
     const restartedAt = Date.now();
     redis = await startRedis({ port: server.port });
     await recovered('after a restart without data');
-    const reacquired = g.live().flatMap((i) => i.events('LEASE_ACQUIRED')).filter((l) => (l['timestamp'] as number) > restartedAt);
+    const reacquired = g
+      .live()
+      .flatMap((i) => i.events('LEASE_ACQUIRED'))
+      .filter((l) => (l['timestamp'] as number) > restartedAt);
     expect(reacquired).toHaveLength(SYMBOLS.length);
     for (const l of reacquired) {
       expect(l['token'] as number).toBeGreaterThan(tokensBefore);

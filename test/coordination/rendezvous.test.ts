@@ -13,7 +13,8 @@ describe('rendezvous assignment', () => {
 
   it('is fair: each of 3 members gets a third of 3 000 symbols, within 10 %', () => {
     const counts = new Map<string, number>();
-    for (const owner of assignSymbols(symbols, ['i-1', 'i-2', 'i-3']).values()) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+    for (const owner of assignSymbols(symbols, ['i-1', 'i-2', 'i-3']).values())
+      counts.set(owner, (counts.get(owner) ?? 0) + 1);
     for (const n of counts.values()) expect(Math.abs(n - 1_000)).toBeLessThan(100);
   });
 

@@ -12,14 +12,26 @@ afterAll(async () => {
 describe.skipIf(!redis)('SymbolLeases on a real redis-server', () => {
   const url = () => redis?.url ?? '';
   const leasesFor = async (owner: string, prefix: string, leaseMs = 2_000) =>
-    new SymbolLeases(await connectTo(url()), { owner, prefix, leaseMs, safetyMarginMs: 10, restartGraceMs: 0, batchSize: 3 });
+    new SymbolLeases(await connectTo(url()), {
+      owner,
+      prefix,
+      leaseMs,
+      safetyMarginMs: 10,
+      restartGraceMs: 0,
+      batchSize: 3,
+    });
 
   it('each symbol goes to exactly one claimant, in batches', async () => {
     const prefix = freshPrefix();
     const symbols = ['A', 'B', 'C', 'D', 'E', 'F', 'G'];
     const all = await Promise.all(['x', 'y', 'z'].map((o) => leasesFor(o, prefix)));
     const gains = await Promise.all(all.map((l) => l.claim(symbols)));
-    expect(gains.flat().map((g) => g.symbol).sort()).toEqual(symbols);
+    expect(
+      gains
+        .flat()
+        .map((g) => g.symbol)
+        .sort(),
+    ).toEqual(symbols);
     for (const s of symbols) expect(all.filter((l) => l.owns(s))).toHaveLength(1);
   });
 
@@ -36,11 +48,15 @@ describe.skipIf(!redis)('SymbolLeases on a real redis-server', () => {
     await elapse(395); // past a's local deadline (400 − 10 ms after the last renewal was sent)
     expect(a.owns('A')).toBe(false);
     const lost = a.expire();
-    expect(lost.map((l) => [l.symbol, l.reason])).toEqual([['A', 'EXPIRED'], ['B', 'EXPIRED']]);
+    expect(lost.map((l) => [l.symbol, l.reason])).toEqual([
+      ['A', 'EXPIRED'],
+      ['B', 'EXPIRED'],
+    ]);
     await elapse(20);
     const gained = await b.claim(['A', 'B']);
     expect(gained).toHaveLength(2);
-    for (const g of gained) expect(g.at).toBeGreaterThan(lost.find((l) => l.symbol === g.symbol)?.heldUntil ?? Infinity);
+    for (const g of gained)
+      expect(g.at).toBeGreaterThan(lost.find((l) => l.symbol === g.symbol)?.heldUntil ?? Infinity);
   });
 
   it('a renewal that finds the lease taken reports TAKEN/EXPIRED and drops it; release never frees another owner’s lease', async () => {

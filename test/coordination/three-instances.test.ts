@@ -43,7 +43,8 @@ async function startThree(extra: Record<string, unknown> = {}): Promise<Group> {
   return g;
 }
 
-const isEvent = (kind: string, symbol?: string) => (l: Line) => l.ev === 'event' && l['kind'] === kind && (symbol === undefined || l['symbol'] === symbol);
+const isEvent = (kind: string, symbol?: string) => (l: Line) =>
+  l.ev === 'event' && l['kind'] === kind && (symbol === undefined || l['symbol'] === symbol);
 
 describe.skipIf(!redis)('three instances as processes on one redis-server', () => {
   it('(a) SIGKILL one: its symbols are owned by the others within the lease time (+ a renew interval), each by exactly one', async () => {
@@ -51,7 +52,10 @@ describe.skipIf(!redis)('three instances as processes on one redis-server', () =
     const victim = g.get('i-2');
     const orphans = [...victim.owned()];
     expect(orphans.length).toBeGreaterThan(0);
-    const survivorLines = g.live().filter((i) => i !== victim).map((i) => [i, i.lines.length] as const);
+    const survivorLines = g
+      .live()
+      .filter((i) => i !== victim)
+      .map((i) => [i, i.lines.length] as const);
     victim.kill();
     const killedAt = victim.killedAt as number;
     await g.until(() => g.settled(), LEASE_MS + RENEW_MS + 5_000, 'settled on the two survivors');
@@ -66,10 +70,13 @@ describe.skipIf(!redis)('three instances as processes on one redis-server', () =
       return (taken[0]?.['timestamp'] as number) - killedAt;
     });
     const slowest = Math.max(...takeovers);
-    console.log(`(a) ${String(orphans.length)} orphaned symbols taken over ${Math.min(...takeovers).toFixed(0)}–${slowest.toFixed(0)} ms after SIGKILL (lease ${String(LEASE_MS)} ms, renew ${String(RENEW_MS)} ms)`);
+    console.log(
+      `(a) ${String(orphans.length)} orphaned symbols taken over ${Math.min(...takeovers).toFixed(0)}–${slowest.toFixed(0)} ms after SIGKILL (lease ${String(LEASE_MS)} ms, renew ${String(RENEW_MS)} ms)`,
+    );
     expect(slowest).toBeLessThanOrEqual(LEASE_MS + RENEW_MS + SLACK_MS);
     // The survivors kept what they had: only the orphans moved.
-    for (const [survivor, from] of survivorLines) expect(survivor.lines.slice(from).filter(isEvent('LEASE_LOST'))).toEqual([]);
+    for (const [survivor, from] of survivorLines)
+      expect(survivor.lines.slice(from).filter(isEvent('LEASE_LOST'))).toEqual([]);
     for (const symbol of SYMBOLS) expect(g.live().filter((i) => i.owned().has(symbol))).toHaveLength(1);
     expect(g.overlaps()).toEqual([]);
   });
@@ -88,12 +95,24 @@ describe.skipIf(!redis)('three instances as processes on one redis-server', () =
     const others = g.live().filter((i) => i !== sleeper);
     // Another instance takes the symbol over and writes its position record with a newer token.
     await g.until(
-      () => others.some((i) => i.lines.some((l) => l.ev === 'wrote' && l['symbol'] === symbol && (l['token'] as number) > oldToken && (l['result'] as { ok: boolean }).ok)),
+      () =>
+        others.some((i) =>
+          i.lines.some(
+            (l) =>
+              l.ev === 'wrote' &&
+              l['symbol'] === symbol &&
+              (l['token'] as number) > oldToken &&
+              (l['result'] as { ok: boolean }).ok,
+          ),
+        ),
       LEASE_MS * 2 + RENEW_MS + 5_000,
       `${symbol} taken over and written by another instance`,
     );
     const newOwner = others.find((i) => i.owned().has(symbol));
-    const takenAt = newOwner?.events('LEASE_ACQUIRED').filter((l) => l['symbol'] === symbol).at(-1)?.['timestamp'] as number;
+    const takenAt = newOwner
+      ?.events('LEASE_ACQUIRED')
+      .filter((l) => l['symbol'] === symbol)
+      .at(-1)?.['timestamp'] as number;
 
     from = sleeper.lines.length;
     sleeper.resume();
@@ -116,11 +135,15 @@ describe.skipIf(!redis)('three instances as processes on one redis-server', () =
     const g = await startThree({ orderBudget: { capacity, refillPerSecond: rate } });
     const startedAt = Date.now();
     for (const i of g.instances) i.send({ cmd: 'hammer', ms: 1_000, lanes: 4 });
-    const results = await Promise.all(g.instances.map((i) => i.waitFor((l) => l.ev === 'hammered', 10_000, 'hammer result')));
+    const results = await Promise.all(
+      g.instances.map((i) => i.waitFor((l) => l.ev === 'hammered', 10_000, 'hammer result')),
+    );
     const endedAt = Date.now();
     const grants = results.flatMap((r) => r['grants'] as number[]).sort((a, b) => a - b);
     const denied = results.reduce((n, r) => n + (r['denied'] as number), 0);
-    console.log(`(c) ${String(grants.length)} granted, ${String(denied)} denied over ${String(endedAt - startedAt)} ms by three processes (capacity ${String(capacity)}, ${String(rate)}/s)`);
+    console.log(
+      `(c) ${String(grants.length)} granted, ${String(denied)} denied over ${String(endedAt - startedAt)} ms by three processes (capacity ${String(capacity)}, ${String(rate)}/s)`,
+    );
     // All grants happened between the first command and the last answer.
     expect(grants.length).toBeLessThanOrEqual(capacity + (rate * (endedAt - startedAt)) / 1_000);
     // Per 500 ms window of reply times: a reply arrives at most one command timeout after Redis granted it.
@@ -141,8 +164,11 @@ describe.skipIf(!redis)('three instances as processes on one redis-server', () =
     g.get('i-3').send({ cmd: 'kill', reason: 'runaway strategy' });
     await g.until(() => g.live().every((i) => i.state() === 'HALTED'), 2_000, 'all HALTED');
     const halts = g.live().map((i) => (i.events('STATE_CHANGED').at(-1)?.['timestamp'] as number) - sentAt);
-    console.log(`(d) HALTED ${Math.min(...halts).toFixed(0)}–${Math.max(...halts).toFixed(0)} ms after the kill command`);
-    for (const i of g.live()) expect(i.events('KILL_SWITCH_ENGAGED').at(-1)).toMatchObject({ reason: 'runaway strategy', by: 'i-3' });
+    console.log(
+      `(d) HALTED ${Math.min(...halts).toFixed(0)}–${Math.max(...halts).toFixed(0)} ms after the kill command`,
+    );
+    for (const i of g.live())
+      expect(i.events('KILL_SWITCH_ENGAGED').at(-1)).toMatchObject({ reason: 'runaway strategy', by: 'i-3' });
 
     const late = g.spawn('i-4');
     const started = await late.waitFor((l) => l.ev === 'started', 20_000, 'start');

@@ -45,11 +45,29 @@ interface Child {
 }
 
 function replay(data: string, url: string, stateDir: string): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bulwark.ts', 'replay', '--data', data, '--broker', url, '--speed', '1000000', '--state-dir', stateDir, '--json'], {
-    cwd: ROOT,
-    env: { ...process.env, BULWARK_API_KEY: KEY, BULWARK_API_SECRET: SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/bulwark.ts',
+      'replay',
+      '--data',
+      data,
+      '--broker',
+      url,
+      '--speed',
+      '1000000',
+      '--state-dir',
+      stateDir,
+      '--json',
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, BULWARK_API_KEY: KEY, BULWARK_API_SECRET: SECRET },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -80,7 +98,13 @@ describe('crash safety: SIGKILL during order egress, then restart', () => {
     let lostInFlight = 0;
     let adopted = 0;
     for (let run = 0; run < RUNS; run++) {
-      const broker = await startSimBroker({ apiKey: KEY, apiSecret: SECRET, ordersPerSecond: 60, seed: run + 1, faults: { latencyMs: [1, 10] } });
+      const broker = await startSimBroker({
+        apiKey: KEY,
+        apiSecret: SECRET,
+        ordersPerSecond: 60,
+        seed: run + 1,
+        faults: { latencyMs: [1, 10] },
+      });
       try {
         const stateDir = join(dir, `run-${run}`);
         // Kill after a seeded number of order requests reached the broker: from the first
@@ -110,7 +134,9 @@ describe('crash safety: SIGKILL during order egress, then restart', () => {
         // broker about them and, finding nothing, leaves the stop to the reconciler, which places
         // what the plugin wants now (a stale copy of an old decision is never re-sent).
         const before = await OrderJournal.open(join(stateDir, 'journal.jsonl'));
-        const neverArrived = before.inDoubt().filter((c) => c.kind === 'PLACE_STOP' && broker.book.get(c.clientOrderId) === undefined);
+        const neverArrived = before
+          .inDoubt()
+          .filter((c) => c.kind === 'PLACE_STOP' && broker.book.get(c.clientOrderId) === undefined);
         await before.close();
 
         const second = replay(data, broker.url, stateDir);
@@ -119,8 +145,10 @@ describe('crash safety: SIGKILL during order egress, then restart', () => {
 
         // Every stop resting at the broker when the process died was adopted, not replaced.
         expect(report.restoredStops, `run ${run}`).toBe(new Set(restingAtKill.map((o) => o.symbol)).size);
-        for (const o of restingAtKill) expect(broker.book.get(o.clientOrderId)?.status, `run ${run} ${o.clientOrderId}`).toBe('NEW');
-        for (const o of neverArrived) expect(broker.book.get(o.clientOrderId), `run ${run} ${o.clientOrderId}`).toBeUndefined();
+        for (const o of restingAtKill)
+          expect(broker.book.get(o.clientOrderId)?.status, `run ${run} ${o.clientOrderId}`).toBe('NEW');
+        for (const o of neverArrived)
+          expect(broker.book.get(o.clientOrderId), `run ${run} ${o.clientOrderId}`).toBeUndefined();
         lostInFlight += neverArrived.length;
         expect(report.converged, `run ${run}`).toBe(true);
         adopted += report.restoredStops;

@@ -24,7 +24,11 @@ describe('ClientOrderIdFactory', () => {
   });
 
   it('stays within 36 characters at the longest prefix, clock and counter', () => {
-    const ids = new ClientOrderIdFactory('ABCDEFGH', () => 8.64e15, () => 2 ** 32 - 1);
+    const ids = new ClientOrderIdFactory(
+      'ABCDEFGH',
+      () => 8.64e15,
+      () => 2 ** 32 - 1,
+    );
     expect(ids.next().length).toBeLessThanOrEqual(36);
   });
 

@@ -62,7 +62,12 @@ describe('DeadLetterQueue', () => {
     await dlq.add(letter('d'));
     await dlq.close();
     const text = await readFile(path, 'utf8');
-    expect(text.trim().split('\n').map((l) => (JSON.parse(l) as DeadLetter).command.clientOrderId)).toEqual(['a', 'c', 'd']);
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as DeadLetter).command.clientOrderId),
+    ).toEqual(['a', 'c', 'd']);
   });
 
   it('concurrent adds are all written, in order', async () => {
@@ -79,7 +84,10 @@ describe('DeadLetterQueue', () => {
     const path = await tempPath();
     const q = await DeadLetterQueue.open(path);
     await q.add(letter('s-1'));
-    await q.add({ ...letter('s-1'), command: { kind: 'AMEND_STOP', clientOrderId: 's-1', symbol: 'AAA', stopPrice: 9.5, version: 2 } });
+    await q.add({
+      ...letter('s-1'),
+      command: { kind: 'AMEND_STOP', clientOrderId: 's-1', symbol: 'AAA', stopPrice: 9.5, version: 2 },
+    });
     expect(await q.remove(['s-1'], 'AMEND_STOP')).toBe(1);
     expect(q.list().map((d) => d.command.kind)).toEqual(['PLACE_STOP']);
     await q.close();

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decimalsOf, formatDecimal, roundQuantity, roundStopPrice, roundToStep, type RoundingMode } from '../../src/egress/decimal.js';
+import {
+  decimalsOf,
+  formatDecimal,
+  roundQuantity,
+  roundStopPrice,
+  roundToStep,
+  type RoundingMode,
+} from '../../src/egress/decimal.js';
 import { isBulwarkError } from '../../src/index.js';
 
 // The reference below works on exact decimals held as BigInt scaled integers (`units` of
@@ -25,7 +32,8 @@ function dec(text: string): Dec {
 /** `units × 10^-scale` as text with exactly `scale` decimals. */
 function text(units: bigint, scale: number): string {
   const digits = (units < 0n ? -units : units).toString().padStart(scale + 1, '0');
-  const body = scale === 0 ? digits : `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`;
+  const body =
+    scale === 0 ? digits : `${digits.slice(0, digits.length - scale)}.${digits.slice(digits.length - scale)}`;
   return units < 0n ? `-${body}` : body;
 }
 
@@ -71,7 +79,10 @@ const stepAndValue = (sign: 'ANY' | 'POSITIVE' | 'NON_NEGATIVE') =>
       const scale = step.scale + extra;
       const limit = 10n ** BigInt(11 - extra) * step.units * 10n ** BigInt(extra);
       const min = sign === 'ANY' ? -limit : sign === 'POSITIVE' ? 1n : 0n;
-      return fc.record({ stepText: fc.constant(stepText), value: fc.bigInt({ min, max: limit }).map((units): Dec => ({ units, scale })) });
+      return fc.record({
+        stepText: fc.constant(stepText),
+        value: fc.bigInt({ min, max: limit }).map((units): Dec => ({ units, scale })),
+      });
     }),
   );
 
@@ -88,7 +99,7 @@ describe('decimalOf / formatDecimal / roundToStep / roundStopPrice / roundQuanti
     expect(roundStopPrice(98.1, 'BUY', 0.01)).toBe(98.1);
   });
 
-  it('prints with exactly the step\'s decimals, without float noise or exponents', () => {
+  it("prints with exactly the step's decimals, without float noise or exponents", () => {
     expect(formatDecimal(98.09800000000001, 0.001)).toBe('98.098'); // what String() sent before
     expect(formatDecimal(0.1 + 0.2, 0.01)).toBe('0.30'); // 0.30000000000000004
     expect(formatDecimal(1e-8, 1e-8)).toBe('0.00000001'); // String(1e-8) is '1e-8'
@@ -124,7 +135,9 @@ describe('decimalOf / formatDecimal / roundToStep / roundStopPrice / roundQuanti
   });
 
   it('decimalsOf counts the decimals of the step as written', () => {
-    expect([0.01, 0.001, 1, 0.5, 0.25, 1e-8, 2.5e-7, 5, 10, 1e21].map(decimalsOf)).toEqual([2, 3, 0, 1, 2, 8, 8, 0, 0, 0]);
+    expect([0.01, 0.001, 1, 0.5, 0.25, 1e-8, 2.5e-7, 5, 10, 1e21].map(decimalsOf)).toEqual([
+      2, 3, 0, 1, 2, 8, 8, 0, 0, 0,
+    ]);
   });
 
   it('refuses bad input with INVALID_OPTION', () => {
@@ -158,18 +171,22 @@ describe('decimalOf / formatDecimal / roundToStep / roundStopPrice / roundQuanti
 describe('decimal egress: properties against the exact BigInt reference', () => {
   it('roundToStep equals the reference in every mode; formatDecimal prints it exactly, parses back to it, and has no exponent', () => {
     fc.assert(
-      fc.property(stepAndValue('ANY'), fc.constantFrom<RoundingMode>('DOWN', 'UP', 'NEAREST'), ({ stepText, value }, mode) => {
-        const step = Number(stepText);
-        const want = reference(value, stepText, mode);
-        const got = roundToStep(Number(text(value.units, value.scale)), step, mode);
-        const printed = formatDecimal(got, step);
-        expect(printed).toBe(want);
-        expect(printed).toMatch(wire);
-        expect(printed).not.toMatch(/e/i);
-        expect(dec(printed).scale).toBe(dec(stepText).scale);
-        expect(Number(printed)).toBe(got);
-        expect(got).toBe(Number(want));
-      }),
+      fc.property(
+        stepAndValue('ANY'),
+        fc.constantFrom<RoundingMode>('DOWN', 'UP', 'NEAREST'),
+        ({ stepText, value }, mode) => {
+          const step = Number(stepText);
+          const want = reference(value, stepText, mode);
+          const got = roundToStep(Number(text(value.units, value.scale)), step, mode);
+          const printed = formatDecimal(got, step);
+          expect(printed).toBe(want);
+          expect(printed).toMatch(wire);
+          expect(printed).not.toMatch(/e/i);
+          expect(dec(printed).scale).toBe(dec(stepText).scale);
+          expect(Number(printed)).toBe(got);
+          expect(got).toBe(Number(want));
+        },
+      ),
       { numRuns: 3_000 },
     );
   });
@@ -180,7 +197,10 @@ describe('decimal egress: properties against the exact BigInt reference', () => 
         const tick = dec(stepText);
         const tickAtScale = tick.units * 10n ** BigInt(price.scale - tick.scale);
         for (const side of ['SELL', 'BUY'] as const) {
-          const printed = formatDecimal(roundStopPrice(Number(text(price.units, price.scale)), side, Number(stepText)), Number(stepText));
+          const printed = formatDecimal(
+            roundStopPrice(Number(text(price.units, price.scale)), side, Number(stepText)),
+            Number(stepText),
+          );
           const stop = atScale(printed, price.scale);
           expect(dec(printed).units % tick.units).toBe(0n); // a multiple of the tick
           if (side === 'SELL') {
@@ -200,7 +220,10 @@ describe('decimal egress: properties against the exact BigInt reference', () => 
     fc.assert(
       fc.property(stepAndValue('NON_NEGATIVE'), ({ stepText, value: quantity }) => {
         const lot = dec(stepText);
-        const printed = formatDecimal(roundQuantity(Number(text(quantity.units, quantity.scale)), Number(stepText)), Number(stepText));
+        const printed = formatDecimal(
+          roundQuantity(Number(text(quantity.units, quantity.scale)), Number(stepText)),
+          Number(stepText),
+        );
         const q = atScale(printed, quantity.scale);
         expect(dec(printed).units % lot.units).toBe(0n);
         expect(q <= quantity.units).toBe(true);
@@ -219,7 +242,8 @@ describe('decimal egress: properties against the exact BigInt reference', () => 
         const noisy = [k * Number(stepText), (k * Number(step.units)) / 10 ** step.scale];
         for (const x of noisy) {
           expect(formatDecimal(x, Number(stepText))).toBe(want);
-          for (const mode of ['DOWN', 'UP', 'NEAREST'] as const) expect(roundToStep(x, Number(stepText), mode)).toBe(Number(want));
+          for (const mode of ['DOWN', 'UP', 'NEAREST'] as const)
+            expect(roundToStep(x, Number(stepText), mode)).toBe(Number(want));
         }
       }),
       { numRuns: 3_000 },

@@ -51,7 +51,14 @@ describe('EgressQueue', () => {
       fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 50 })).map(([id, v]) => amend(`s${id}`, v)),
     );
     const opArb: fc.Arbitrary<Op> = fc.oneof(
-      { weight: 3, arbitrary: fc.record({ op: fc.constant('enq' as const), lane: fc.constantFrom('PROTECTIVE' as const, 'REDUCE' as const, 'NORMAL' as const), item: itemArb }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          op: fc.constant('enq' as const),
+          lane: fc.constantFrom('PROTECTIVE' as const, 'REDUCE' as const, 'NORMAL' as const),
+          item: itemArb,
+        }),
+      },
       { weight: 2, arbitrary: fc.constant({ op: 'deq' as const }) },
     );
     fc.assert(
@@ -60,15 +67,20 @@ describe('EgressQueue', () => {
         const model: Record<string, EgressItem[]> = { PROTECTIVE: [], REDUCE: [], NORMAL: [] };
         for (const o of ops) {
           if (o.op === 'deq') {
-            const lane = (['PROTECTIVE', 'REDUCE', 'NORMAL'] as const).find((l) => (model[l] as EgressItem[]).length > 0);
+            const lane = (['PROTECTIVE', 'REDUCE', 'NORMAL'] as const).find(
+              (l) => (model[l] as EgressItem[]).length > 0,
+            );
             const want = lane === undefined ? undefined : { lane, item: (model[lane] as EgressItem[]).shift() };
             expect(q.dequeue()).toEqual(want);
             continue;
           }
           const { lane, item } = o;
-          const queuedAmend = item.kind === 'AMEND_STOP'
-            ? Object.values(model).flat().find((x) => x.kind === 'AMEND_STOP' && x.clientOrderId === item.clientOrderId)
-            : undefined;
+          const queuedAmend =
+            item.kind === 'AMEND_STOP'
+              ? Object.values(model)
+                  .flat()
+                  .find((x) => x.kind === 'AMEND_STOP' && x.clientOrderId === item.clientOrderId)
+              : undefined;
           let want: unknown;
           if (queuedAmend !== undefined) {
             if ((item.version ?? 0) > (queuedAmend.version ?? 0)) {
@@ -78,7 +90,10 @@ describe('EgressQueue', () => {
               }
             }
             want = { ok: true, coalesced: true };
-          } else if (lane !== 'PROTECTIVE' && (model.REDUCE as EgressItem[]).length + (model.NORMAL as EgressItem[]).length >= 2_000) {
+          } else if (
+            lane !== 'PROTECTIVE' &&
+            (model.REDUCE as EgressItem[]).length + (model.NORMAL as EgressItem[]).length >= 2_000
+          ) {
             want = { ok: false, code: 'EGRESS_QUEUE_FULL' };
           } else {
             (model[lane] as EgressItem[]).push(item);

@@ -11,20 +11,39 @@ import type { ProtectiveCommand } from '../../src/vocabulary/orders.js';
 
 afterEach(() => vi.useRealTimers());
 
-const err = (status: number, code: number, msg = '', retryAfter?: number) => new BrokerRequestError(classifyBrokerError(status, code, msg), status, code, msg, retryAfter);
+const err = (status: number, code: number, msg = '', retryAfter?: number) =>
+  new BrokerRequestError(classifyBrokerError(status, code, msg), status, code, msg, retryAfter);
 
 /**
  * A scripted broker: `script` answers each request (return to succeed, throw to fail); the
  * broker's own truth — which client ids it executed — is kept apart from what the client saw.
  */
-function broker(script: (method: BrokerMethod, params: Readonly<Record<string, unknown>>, call: number) => 'EXECUTE' | 'OK' | Error | 'LOSE') {
+function broker(
+  script: (
+    method: BrokerMethod,
+    params: Readonly<Record<string, unknown>>,
+    call: number,
+  ) => 'EXECUTE' | 'OK' | Error | 'LOSE',
+) {
   const executed = new Map<string, number>();
   /** The order object the broker holds per client id (the protocol's shape), as its requests left it. */
   const orders = new Map<string, Record<string, unknown>>();
   const calls: Array<[BrokerMethod, string]> = [];
   const apply = (method: BrokerMethod, id: string, params: Readonly<Record<string, unknown>>) => {
-    const o = orders.get(id) ?? { symbol: params['symbol'], orderId: orders.size + 1, clientOrderId: id, side: params['side'], type: params['type'], status: 'NEW', quantity: params['quantity'], executedQty: '0', reduceOnly: true, updateTime: 0 };
-    if (method === 'order.amend') for (const k of ['quantity', 'stopPrice'] as const) if (params[k] !== undefined) o[k] = params[k];
+    const o = orders.get(id) ?? {
+      symbol: params['symbol'],
+      orderId: orders.size + 1,
+      clientOrderId: id,
+      side: params['side'],
+      type: params['type'],
+      status: 'NEW',
+      quantity: params['quantity'],
+      executedQty: '0',
+      reduceOnly: true,
+      updateTime: 0,
+    };
+    if (method === 'order.amend')
+      for (const k of ['quantity', 'stopPrice'] as const) if (params[k] !== undefined) o[k] = params[k];
     if (method === 'order.place' && params['stopPrice'] !== undefined) o['stopPrice'] = params['stopPrice'];
     if (method === 'order.cancel') o['status'] = 'CANCELED';
     orders.set(id, o);
@@ -54,11 +73,27 @@ function broker(script: (method: BrokerMethod, params: Readonly<Record<string, u
   return { client, executed, calls };
 }
 
-const stop = (id: string): ProtectiveCommand => ({ kind: 'PLACE_STOP', clientOrderId: id, symbol: 'AAA', side: 'SELL', quantity: 1, stopPrice: 9 });
+const stop = (id: string): ProtectiveCommand => ({
+  kind: 'PLACE_STOP',
+  clientOrderId: id,
+  symbol: 'AAA',
+  side: 'SELL',
+  quantity: 1,
+  stopPrice: 9,
+});
 const cancel = (id: string): ProtectiveCommand => ({ kind: 'CANCEL', clientOrderId: id, symbol: 'AAA' });
-const close = (id: string): ProtectiveCommand => ({ kind: 'CLOSE_POSITION', clientOrderId: id, symbol: 'AAA', side: 'SELL', quantity: 1 });
+const close = (id: string): ProtectiveCommand => ({
+  kind: 'CLOSE_POSITION',
+  clientOrderId: id,
+  symbol: 'AAA',
+  side: 'SELL',
+  quantity: 1,
+});
 
-async function setup(script: Parameters<typeof broker>[0], venueOpts: ConstructorParameters<typeof VenueGuard>[0] = {}) {
+async function setup(
+  script: Parameters<typeof broker>[0],
+  venueOpts: ConstructorParameters<typeof VenueGuard>[0] = {},
+) {
   const b = broker(script);
   const events: EgressEvent[] = [];
   const deadLetters = await DeadLetterQueue.open(join(await mkdtemp(join(tmpdir(), 'bulwark-egress-')), 'dlq.jsonl'));
@@ -154,7 +189,11 @@ describe('OrderEgress faults, one by one', () => {
   it('an open breaker refuses normal orders at once, and never holds protective orders or cancels back', async () => {
     vi.useFakeTimers({ now: 0 });
     let healthy = false;
-    const s = await setup(() => (healthy ? 'EXECUTE' : err(503, -1008)), { maxAttempts: 1, breakAfter: 2, halfOpenAfterMs: 5_000 });
+    const s = await setup(() => (healthy ? 'EXECUTE' : err(503, -1008)), {
+      maxAttempts: 1,
+      breakAfter: 2,
+      halfOpenAfterMs: 5_000,
+    });
     const first = [s.egress.send(close('x1')), s.egress.send(close('x2'))];
     await vi.advanceTimersByTimeAsync(100);
     expect((await Promise.all(first)).map((r) => r.ok)).toEqual([false, false]); // two busy answers open the breaker
@@ -177,7 +216,12 @@ describe('OrderEgress faults, one by one', () => {
   it('a burst of normal orders cannot take the whole rate window: a stop sent after it goes out at once', async () => {
     vi.useFakeTimers({ now: 0 });
     const s = await setup(() => 'EXECUTE');
-    const egress = new OrderEgress({ client: s.client, limiter: new SlidingWindowRateLimiter({ limit: 10, safety: 1 }), venue: new VenueGuard(), maxInFlight: 4 });
+    const egress = new OrderEgress({
+      client: s.client,
+      limiter: new SlidingWindowRateLimiter({ limit: 10, safety: 1 }),
+      venue: new VenueGuard(),
+      maxInFlight: 4,
+    });
     const normals = Array.from({ length: 30 }, (_, i) => egress.send({ ...stop(`n${i}`) }, 'NORMAL'));
     await vi.advanceTimersByTimeAsync(100);
     expect(s.calls.filter((c) => c[1].startsWith('n'))).toHaveLength(8); // 80% of the 10/s window
@@ -193,7 +237,12 @@ describe('OrderEgress faults, one by one', () => {
   it('close answers every queued command EGRESS_CLOSED and sends nothing more', async () => {
     vi.useFakeTimers({ now: 0 });
     const s = await setup(() => 'EXECUTE');
-    const egress = new OrderEgress({ client: s.client, limiter: new SlidingWindowRateLimiter({ limit: 2, safety: 1 }), venue: new VenueGuard(), maxInFlight: 1 });
+    const egress = new OrderEgress({
+      client: s.client,
+      limiter: new SlidingWindowRateLimiter({ limit: 2, safety: 1 }),
+      venue: new VenueGuard(),
+      maxInFlight: 1,
+    });
     const results = Array.from({ length: 5 }, (_, i) => egress.send(stop(`q${i}`)));
     await vi.advanceTimersByTimeAsync(10);
     egress.close();
@@ -209,8 +258,18 @@ describe('OrderEgress faults, one by one', () => {
     const b = broker(() => err(400, -1013, 'bad quantity'));
     const events: EgressEvent[] = [];
     let full = 0;
-    const deadLetters = await DeadLetterQueue.open(join(await mkdtemp(join(tmpdir(), 'bulwark-egress-')), 'dlq.jsonl'), { maxEntries: 1, onFull: () => full++ });
-    const egress = new OrderEgress({ client: b.client, limiter: new SlidingWindowRateLimiter({ limit: 100 }), venue: new VenueGuard(), deadLetters, maxInFlight: 1, onEvent: (e) => events.push(e) });
+    const deadLetters = await DeadLetterQueue.open(
+      join(await mkdtemp(join(tmpdir(), 'bulwark-egress-')), 'dlq.jsonl'),
+      { maxEntries: 1, onFull: () => full++ },
+    );
+    const egress = new OrderEgress({
+      client: b.client,
+      limiter: new SlidingWindowRateLimiter({ limit: 100 }),
+      venue: new VenueGuard(),
+      deadLetters,
+      maxInFlight: 1,
+      onEvent: (e) => events.push(e),
+    });
     expect((await egress.send(close('x1'))).ok).toBe(false);
     expect((await egress.send(close('x2'))).ok).toBe(false);
     expect(events.map((e) => [e.kind, e.command.clientOrderId, 'code' in e ? e.code : ''])).toEqual([

@@ -8,8 +8,21 @@ import { SlidingWindowRateLimiter } from '../../src/egress/rate-limiter.js';
 import { BrokerRequestError, VenueGuard } from '../../src/egress/venue-guard.js';
 import type { ProtectiveCommand } from '../../src/vocabulary/orders.js';
 
-const place = (id: string, stopPrice = 9): ProtectiveCommand => ({ kind: 'PLACE_STOP', clientOrderId: id, symbol: 'AAA', side: 'SELL', quantity: 1, stopPrice });
-const amend = (id: string, stopPrice: number, version: number): ProtectiveCommand => ({ kind: 'AMEND_STOP', clientOrderId: id, symbol: 'AAA', stopPrice, version });
+const place = (id: string, stopPrice = 9): ProtectiveCommand => ({
+  kind: 'PLACE_STOP',
+  clientOrderId: id,
+  symbol: 'AAA',
+  side: 'SELL',
+  quantity: 1,
+  stopPrice,
+});
+const amend = (id: string, stopPrice: number, version: number): ProtectiveCommand => ({
+  kind: 'AMEND_STOP',
+  clientOrderId: id,
+  symbol: 'AAA',
+  stopPrice,
+  version,
+});
 const cancel = (id: string): ProtectiveCommand => ({ kind: 'CANCEL', clientOrderId: id, symbol: 'AAA' });
 const ok = (id: string) => ({ ok: true as const, clientOrderId: id });
 
@@ -77,7 +90,13 @@ describe('OrderEgress.start reconciles the journal before sending anything new',
     const crashed = await OrderJournal.open(path);
     await crashed.intent(place('executed-before-crash'));
     await crashed.intent(place('never-reached-broker'));
-    await crashed.intent({ kind: 'CLOSE_POSITION', clientOrderId: 'close-never-reached', symbol: 'AAA', side: 'SELL', quantity: 1 });
+    await crashed.intent({
+      kind: 'CLOSE_POSITION',
+      clientOrderId: 'close-never-reached',
+      symbol: 'AAA',
+      side: 'SELL',
+      quantity: 1,
+    });
     await crashed.close();
 
     const executed = new Map<string, number>([['executed-before-crash', 1]]);
@@ -87,7 +106,19 @@ describe('OrderEgress.start reconciles the journal before sending anything new',
         const id = String(params['newClientOrderId'] ?? params['origClientOrderId']);
         calls.push(`${method} ${id}`);
         // The broker's order objects, as the protocol shapes them (the journal's places are SELL 1 @ 9).
-        const order = { symbol: 'AAA', orderId: 1, clientOrderId: id, side: 'SELL', type: 'STOP_MARKET', status: 'NEW', quantity: '1', executedQty: '0', stopPrice: '9', reduceOnly: true, updateTime: 0 };
+        const order = {
+          symbol: 'AAA',
+          orderId: 1,
+          clientOrderId: id,
+          side: 'SELL',
+          type: 'STOP_MARKET',
+          status: 'NEW',
+          quantity: '1',
+          executedQty: '0',
+          stopPrice: '9',
+          reduceOnly: true,
+          updateTime: 0,
+        };
         if (method === 'order.status') {
           if (executed.has(id)) return order;
           throw new BrokerRequestError('NOT_FOUND', 400, -2013, 'order does not exist');
@@ -97,12 +128,21 @@ describe('OrderEgress.start reconciles the journal before sending anything new',
       },
     };
     const journal = await OrderJournal.open(path);
-    const egress = new OrderEgress({ client, journal, limiter: new SlidingWindowRateLimiter({ limit: 100 }), venue: new VenueGuard() });
+    const egress = new OrderEgress({
+      client,
+      journal,
+      limiter: new SlidingWindowRateLimiter({ limit: 100 }),
+      venue: new VenueGuard(),
+    });
     const started = egress.start();
     const fresh = egress.send(place('new-after-restart'));
     expect(await started).toEqual({ executed: 1, resent: 1, unknown: 0 });
     expect(await fresh).toMatchObject(ok('new-after-restart'));
-    expect(calls.slice(0, 3)).toEqual(['order.status executed-before-crash', 'order.status never-reached-broker', 'order.status close-never-reached']);
+    expect(calls.slice(0, 3)).toEqual([
+      'order.status executed-before-crash',
+      'order.status never-reached-broker',
+      'order.status close-never-reached',
+    ]);
     expect(calls).not.toContain('order.place never-reached-broker'); // the reconciler places what is still wanted
     expect(calls).toContain('order.place close-never-reached');
     expect(calls.indexOf('order.place new-after-restart')).toBeGreaterThan(2);

@@ -35,24 +35,28 @@ describe('SlidingWindowRateLimiter', () => {
 
   it('never admits more than capacity in any window, whatever the arrival pattern (property, fake timers)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 3_000 }), { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 12 }), async (arrivals, limit) => {
-        vi.useFakeTimers({ now: 0 });
-        const limiter = new SlidingWindowRateLimiter({ limit, safety: 1 });
-        const admitted: number[] = [];
-        const sorted = [...arrivals].sort((a, b) => a - b);
-        const done: Promise<void>[] = [];
-        for (const at of sorted) {
-          await vi.advanceTimersByTimeAsync(at - Date.now());
-          done.push(limiter.acquire().then(() => void admitted.push(Date.now())));
-        }
-        await vi.advanceTimersByTimeAsync(10 * 1_000 + (arrivals.length / limit) * 1_000);
-        await Promise.all(done);
-        vi.useRealTimers();
-        expect(admitted).toHaveLength(arrivals.length);
-        for (let i = limit; i < admitted.length; i++) {
-          expect((admitted[i] as number) - (admitted[i - limit] as number)).toBeGreaterThanOrEqual(1_000);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 3_000 }), { minLength: 1, maxLength: 80 }),
+        fc.integer({ min: 1, max: 12 }),
+        async (arrivals, limit) => {
+          vi.useFakeTimers({ now: 0 });
+          const limiter = new SlidingWindowRateLimiter({ limit, safety: 1 });
+          const admitted: number[] = [];
+          const sorted = [...arrivals].sort((a, b) => a - b);
+          const done: Promise<void>[] = [];
+          for (const at of sorted) {
+            await vi.advanceTimersByTimeAsync(at - Date.now());
+            done.push(limiter.acquire().then(() => void admitted.push(Date.now())));
+          }
+          await vi.advanceTimersByTimeAsync(10 * 1_000 + (arrivals.length / limit) * 1_000);
+          await Promise.all(done);
+          vi.useRealTimers();
+          expect(admitted).toHaveLength(arrivals.length);
+          for (let i = limit; i < admitted.length; i++) {
+            expect((admitted[i] as number) - (admitted[i - limit] as number)).toBeGreaterThanOrEqual(1_000);
+          }
+        },
+      ),
       { seed: 11, numRuns: 150 },
     );
   });

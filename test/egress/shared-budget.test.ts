@@ -23,7 +23,14 @@ function budget() {
   return b;
 }
 
-const stop = (i: number): ProtectiveCommand => ({ kind: 'PLACE_STOP', clientOrderId: `s-${i}`, symbol: 'AAA', side: 'SELL', quantity: 1, stopPrice: 9 });
+const stop = (i: number): ProtectiveCommand => ({
+  kind: 'PLACE_STOP',
+  clientOrderId: `s-${i}`,
+  symbol: 'AAA',
+  side: 'SELL',
+  quantity: 1,
+  stopPrice: 9,
+});
 const cancel = (i: number): ProtectiveCommand => ({ kind: 'CANCEL', clientOrderId: `c-${i}`, symbol: 'AAA' });
 
 function setup(b: ReturnType<typeof budget>) {
@@ -34,7 +41,14 @@ function setup(b: ReturnType<typeof budget>) {
       return {};
     },
   };
-  const egress = new OrderEgress({ client, limiter: new SlidingWindowRateLimiter({ limit: 1_000 }), venue: new VenueGuard(), sharedBudget: b, sharedBudgetRetryMs: 20, maxInFlight: 8 });
+  const egress = new OrderEgress({
+    client,
+    limiter: new SlidingWindowRateLimiter({ limit: 1_000 }),
+    venue: new VenueGuard(),
+    sharedBudget: b,
+    sharedBudgetRetryMs: 20,
+    maxInFlight: 8,
+  });
   return { egress, sent };
 }
 

@@ -57,8 +57,14 @@ describe('VenueGuard', () => {
   it('opens after consecutive venue failures: REDUCING, non-protective refused at once, protective requests go out anyway and probe it closed again', async () => {
     vi.useFakeTimers({ now: 0 });
     const states: TradingState[] = [];
-    const venue = new VenueGuard({ maxAttempts: 1, breakAfter: 3, halfOpenAfterMs: 10_000, onStateChange: (s) => states.push(s) });
-    for (let i = 0; i < 3; i++) await expect(venue.run(true, flaky(1, busy).attempt)).rejects.toBeInstanceOf(BrokerRequestError);
+    const venue = new VenueGuard({
+      maxAttempts: 1,
+      breakAfter: 3,
+      halfOpenAfterMs: 10_000,
+      onStateChange: (s) => states.push(s),
+    });
+    for (let i = 0; i < 3; i++)
+      await expect(venue.run(true, flaky(1, busy).attempt)).rejects.toBeInstanceOf(BrokerRequestError);
     expect(venue.state).toBe('REDUCING');
     expect(venue.circuit).toBe('OPEN');
     const normal = flaky(0, busy);
@@ -80,7 +86,8 @@ describe('VenueGuard', () => {
   it('rejections do not trip the breaker: a bad order is not a sick venue', async () => {
     vi.useFakeTimers({ now: 0 });
     const venue = new VenueGuard({ maxAttempts: 1, breakAfter: 2 });
-    for (let i = 0; i < 5; i++) await expect(venue.run(false, flaky(1, rejected).attempt)).rejects.toBeInstanceOf(BrokerRequestError);
+    for (let i = 0; i < 5; i++)
+      await expect(venue.run(false, flaky(1, rejected).attempt)).rejects.toBeInstanceOf(BrokerRequestError);
     expect(venue.state).toBe('ACTIVE');
   });
 });

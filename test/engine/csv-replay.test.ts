@@ -8,12 +8,26 @@ const HEADER = 'timestamp,symbol,open,high,low,close,volume';
 
 describe('replay from a CSV file', () => {
   it('reads ISO-8601 and epoch-ms timestamps alike', async () => {
-    const path = csvFile([HEADER, '2026-03-02T14:30:00Z,ACME,10,11,9,10.5,100', `${at(1)},ACME,10.5,12,10,11,200`, '2026-03-02T14:32:00.000+00:00,ACME,11,11.5,10.5,11,300'].join('\n'));
+    const path = csvFile(
+      [
+        HEADER,
+        '2026-03-02T14:30:00Z,ACME,10,11,9,10.5,100',
+        `${at(1)},ACME,10.5,12,10,11,200`,
+        '2026-03-02T14:32:00.000+00:00,ACME,11,11.5,10.5,11,300',
+      ].join('\n'),
+    );
     const engine = new Engine();
     const r = recorder('r');
     engine.use(r);
     const s = await engine.replay(path);
-    expect(s).toMatchObject({ barsRead: 3, barsAccepted: 3, barsRejected: 0, batches: 3, firstTimestamp: at(0), lastTimestamp: at(2) });
+    expect(s).toMatchObject({
+      barsRead: 3,
+      barsAccepted: 3,
+      barsRejected: 0,
+      batches: 3,
+      firstTimestamp: at(0),
+      lastTimestamp: at(2),
+    });
     expect(r.batches.map((b) => b[0])).toEqual([
       { timestamp: at(0), symbol: 'ACME', open: 10, high: 11, low: 9, close: 10.5, volume: 100 },
       { timestamp: at(1), symbol: 'ACME', open: 10.5, high: 12, low: 10, close: 11, volume: 200 },
@@ -28,14 +42,24 @@ describe('replay from a CSV file', () => {
     const noHeader = csvFile('2026-03-02T14:30:00Z,ACME,10,11,9,10.5,100\n');
     await expect(engine.replay(noHeader)).rejects.toSatisfy((e) => isEngineError(e, 'INVALID_CSV_HEADER'));
     const missing = csvFile('timestamp,symbol,open,high,low,close\n2026-03-02T14:30:00Z,ACME,10,11,9,10.5\n');
-    await expect(engine.replay(missing)).rejects.toMatchObject({ code: 'INVALID_CSV_HEADER', details: { missing: ['volume'] } });
+    await expect(engine.replay(missing)).rejects.toMatchObject({
+      code: 'INVALID_CSV_HEADER',
+      details: { missing: ['volume'] },
+    });
     await expect(engine.replay(csvFile(''))).rejects.toMatchObject({ code: 'INVALID_CSV_HEADER' });
     // The engine is still usable afterwards.
     expect((await engine.replay(csvFile(`${HEADER}\n`))).barsRead).toBe(0);
   });
 
   it('accepts header columns in any order and case, extra columns, a BOM, CRLF line ends, blank lines and quoted fields', async () => {
-    const path = csvFile(['\uFEFFSymbol,Volume,Timestamp,Open,High,Low,Close,exchange', '"ACME",100,2026-03-02T14:30:00Z,10,11,9,10.5,"X, Inc."', '', 'ACME,100,2026-03-02T14:31:00Z,10,11,9,10.5,Y'].join('\r\n'));
+    const path = csvFile(
+      [
+        '\uFEFFSymbol,Volume,Timestamp,Open,High,Low,Close,exchange',
+        '"ACME",100,2026-03-02T14:30:00Z,10,11,9,10.5,"X, Inc."',
+        '',
+        'ACME,100,2026-03-02T14:31:00Z,10,11,9,10.5,Y',
+      ].join('\r\n'),
+    );
     const s = await new Engine().replay(path);
     expect(s).toMatchObject({ barsRead: 2, barsAccepted: 2, barsRejected: 0 });
   });
@@ -86,7 +110,13 @@ describe('replay from a CSV file', () => {
   });
 
   it('rejects a line longer than maxCsvLineLength as MALFORMED_RECORD', async () => {
-    const path = csvFile([HEADER, `2026-03-02T14:30:00Z,ACME,10,11,9,10.5,100${' '.repeat(100)}`, '2026-03-02T14:31:00Z,ACME,10,11,9,10.5,100'].join('\n'));
+    const path = csvFile(
+      [
+        HEADER,
+        `2026-03-02T14:30:00Z,ACME,10,11,9,10.5,100${' '.repeat(100)}`,
+        '2026-03-02T14:31:00Z,ACME,10,11,9,10.5,100',
+      ].join('\n'),
+    );
     const s = await new Engine({ maxCsvLineLength: 80 }).replay(path);
     expect(s).toMatchObject({ barsAccepted: 1, rejectedByCode: { MALFORMED_RECORD: 1 } });
   });
@@ -105,15 +135,30 @@ describe('replay from a CSV file', () => {
   });
 
   it('refuses bars of symbols beyond maxSymbols (SYMBOL_LIMIT) and keeps the known ones', async () => {
-    const rows = [HEADER, '2026-03-02T14:30:00Z,AAA,10,11,9,10,1', '2026-03-02T14:30:00Z,BBB,10,11,9,10,1', '2026-03-02T14:30:00Z,CCC,10,11,9,10,1', '2026-03-02T14:31:00Z,AAA,10,11,9,10,1'];
+    const rows = [
+      HEADER,
+      '2026-03-02T14:30:00Z,AAA,10,11,9,10,1',
+      '2026-03-02T14:30:00Z,BBB,10,11,9,10,1',
+      '2026-03-02T14:30:00Z,CCC,10,11,9,10,1',
+      '2026-03-02T14:31:00Z,AAA,10,11,9,10,1',
+    ];
     const s = await new Engine({ maxSymbols: 2 }).replay(csvFile(rows.join('\n')));
     expect(s).toMatchObject({ barsAccepted: 3, rejectedByCode: { SYMBOL_LIMIT: 1 } });
   });
 
   it('groups consecutive bars of one timestamp into a batch and prefers onBars over onBar', async () => {
-    const rows = [HEADER, ...['AAA', 'BBB', 'CCC'].map((s) => `2026-03-02T14:30:00Z,${s},10,11,9,10,1`), ...['AAA', 'BBB'].map((s) => `2026-03-02T14:31:00Z,${s},10,11,9,10,1`), '2026-03-02T14:32:00Z,CCC,10,11,9,10,1'];
+    const rows = [
+      HEADER,
+      ...['AAA', 'BBB', 'CCC'].map((s) => `2026-03-02T14:30:00Z,${s},10,11,9,10,1`),
+      ...['AAA', 'BBB'].map((s) => `2026-03-02T14:31:00Z,${s},10,11,9,10,1`),
+      '2026-03-02T14:32:00Z,CCC,10,11,9,10,1',
+    ];
     const engine = new Engine();
-    const both = { name: 'both', onBars: (b: readonly unknown[]) => void calls.push(`bars ${b.length}`), onBar: () => void calls.push('bar') };
+    const both = {
+      name: 'both',
+      onBars: (b: readonly unknown[]) => void calls.push(`bars ${b.length}`),
+      onBar: () => void calls.push('bar'),
+    };
     const calls: string[] = [];
     const single = recorder('single', [], 'bar');
     engine.use(both);
@@ -121,7 +166,14 @@ describe('replay from a CSV file', () => {
     const s = await engine.replay(csvFile(rows.join('\n')));
     expect(s.batches).toBe(3);
     expect(calls).toEqual(['bars 3', 'bars 2', 'bars 1']);
-    expect(single.events.filter((e) => e.startsWith('bar'))).toEqual(['bar AAA', 'bar BBB', 'bar CCC', 'bar AAA', 'bar BBB', 'bar CCC']);
+    expect(single.events.filter((e) => e.startsWith('bar'))).toEqual([
+      'bar AAA',
+      'bar BBB',
+      'bar CCC',
+      'bar AAA',
+      'bar BBB',
+      'bar CCC',
+    ]);
   });
 
   it('a missing file is SOURCE_UNREADABLE; a non-source is INVALID_REPLAY_SOURCE', async () => {

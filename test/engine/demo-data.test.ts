@@ -34,7 +34,10 @@ async function replayDemo(): Promise<DemoReplay> {
 
 const closeAt = (series: readonly Bar[], t: number): number => (series.find((b) => b.timestamp === t) as Bar).close;
 const meanReturn = (bars: Map<string, Bar[]>, from: number, to: number): number =>
-  DEMO_SYMBOLS.reduce((sum, s) => sum + closeAt(bars.get(s) as Bar[], to) / closeAt(bars.get(s) as Bar[], from) - 1, 0) / DEMO_SYMBOLS.length;
+  DEMO_SYMBOLS.reduce(
+    (sum, s) => sum + closeAt(bars.get(s) as Bar[], to) / closeAt(bars.get(s) as Bar[], from) - 1,
+    0,
+  ) / DEMO_SYMBOLS.length;
 
 describe('data/demo-day.csv', () => {
   let demo: DemoReplay;
@@ -61,14 +64,18 @@ describe('data/demo-day.csv', () => {
     });
     expect(rejected).toHaveLength(1);
     expect(rejected[0]?.rejection.code).toBe(DEMO_INVALID_ROW.code);
-    expect(rejected[0]?.raw).toMatchObject({ symbol: DEMO_INVALID_ROW.symbol, timestamp: new Date(DEMO_INVALID_ROW.timestamp).toISOString().replace('.000Z', 'Z') });
+    expect(rejected[0]?.raw).toMatchObject({
+      symbol: DEMO_INVALID_ROW.symbol,
+      timestamp: new Date(DEMO_INVALID_ROW.timestamp).toISOString().replace('.000Z', 'Z'),
+    });
   });
 
   it('has 50 symbols with 390 one-minute bars each, except the stale and the invalid one', async () => {
     const { bars } = demo;
     expect(DEMO_SYMBOLS).toHaveLength(50);
     for (const s of DEMO_SYMBOLS) {
-      const expected = DEMO_MINUTES - (s === DEMO_STALE.symbol ? DEMO_STALE.minutes : 0) - (s === DEMO_INVALID_ROW.symbol ? 1 : 0);
+      const expected =
+        DEMO_MINUTES - (s === DEMO_STALE.symbol ? DEMO_STALE.minutes : 0) - (s === DEMO_INVALID_ROW.symbol ? 1 : 0);
       expect(bars.get(s), s).toHaveLength(expected);
     }
   });
@@ -80,7 +87,9 @@ describe('data/demo-day.csv', () => {
     const recovered = meanReturn(bars, DEMO_CRASH.to, DEMO_CRASH.recoveryTo);
     expect(drop).toBeLessThan(-0.04);
     expect(drop).toBeGreaterThan(-0.09);
-    const fell = DEMO_SYMBOLS.filter((s) => closeAt(bars.get(s) as Bar[], DEMO_CRASH.to) < closeAt(bars.get(s) as Bar[], before));
+    const fell = DEMO_SYMBOLS.filter(
+      (s) => closeAt(bars.get(s) as Bar[], DEMO_CRASH.to) < closeAt(bars.get(s) as Bar[], before),
+    );
     expect(fell).toHaveLength(50);
     expect(recovered).toBeGreaterThan(0.01);
     expect(meanReturn(bars, before, DEMO_CRASH.recoveryTo)).toBeLessThan(-0.01); // only partly recovered
@@ -99,7 +108,8 @@ describe('data/demo-day.csv', () => {
       const b = bars.get(s) as Bar[];
       for (let k = 1; k < b.length; k++) {
         const t = (b[k] as Bar).timestamp;
-        if (s === DEMO_BAD_TICK.symbol && (t === DEMO_BAD_TICK.timestamp || t === demoMinute(DEMO_BAD_TICK.minute + 1))) continue;
+        if (s === DEMO_BAD_TICK.symbol && (t === DEMO_BAD_TICK.timestamp || t === demoMinute(DEMO_BAD_TICK.minute + 1)))
+          continue;
         expect(Math.abs((b[k] as Bar).close / (b[k - 1] as Bar).close - 1), `${s} at ${t}`).toBeLessThan(0.2);
       }
     }
@@ -112,7 +122,10 @@ describe('data/demo-day.csv', () => {
     expect(times.filter((t) => t >= DEMO_STALE.from && t <= DEMO_STALE.to)).toEqual([]);
     expect(times).toContain(DEMO_STALE.from - 60_000);
     expect(times).toContain(DEMO_STALE.resumes);
-    const gaps = times.slice(1).map((t, k) => t - (times[k] as number)).filter((g) => g > 60_000);
+    const gaps = times
+      .slice(1)
+      .map((t, k) => t - (times[k] as number))
+      .filter((g) => g > 60_000);
     expect(gaps).toEqual([(DEMO_STALE.minutes + 1) * 60_000]);
   });
 });

@@ -5,8 +5,20 @@ import type { Bar } from '../../src/vocabulary/market.js';
 import type { OrderRequest, ProtectiveCommand } from '../../src/vocabulary/orders.js';
 import { at, bar, recorder, type Recorder } from './helpers.js';
 
-const market = (id: string, side: 'BUY' | 'SELL', quantity: number, symbol = 'ACME', intent: OrderRequest['intent'] = 'ENTRY'): OrderRequest => ({ clientOrderId: id, symbol, side, quantity, type: 'MARKET', intent });
-const stop = (id: string, side: 'BUY' | 'SELL', quantity: number, stopPrice: number, symbol = 'ACME'): ProtectiveCommand => ({ kind: 'PLACE_STOP', clientOrderId: id, symbol, side, quantity, stopPrice });
+const market = (
+  id: string,
+  side: 'BUY' | 'SELL',
+  quantity: number,
+  symbol = 'ACME',
+  intent: OrderRequest['intent'] = 'ENTRY',
+): OrderRequest => ({ clientOrderId: id, symbol, side, quantity, type: 'MARKET', intent });
+const stop = (
+  id: string,
+  side: 'BUY' | 'SELL',
+  quantity: number,
+  stopPrice: number,
+  symbol = 'ACME',
+): ProtectiveCommand => ({ kind: 'PLACE_STOP', clientOrderId: id, symbol, side, quantity, stopPrice });
 
 function setup(options: EngineOptions = {}): { engine: Engine; rec: Recorder } {
   const engine = new Engine(options);
@@ -15,7 +27,8 @@ function setup(options: EngineOptions = {}): { engine: Engine; rec: Recorder } {
   return { engine, rec };
 }
 
-const fillsOf = (rec: Recorder): [string, string, number, number, number][] => rec.fills.map((f) => [f.orderId, f.side, f.quantity, f.price, f.timestamp]);
+const fillsOf = (rec: Recorder): [string, string, number, number, number][] =>
+  rec.fills.map((f) => [f.orderId, f.side, f.quantity, f.price, f.timestamp]);
 
 describe('MARKET orders', () => {
   it('fill at the open of the symbol’s next bar, long and short', async () => {
@@ -38,7 +51,10 @@ describe('MARKET orders', () => {
     const strategy = async (bars: readonly Bar[], e: Engine): Promise<void> => {
       if (bars[0]?.timestamp === at(0)) await e.submitOrder(market('m', 'BUY', 1));
     };
-    await engine.replay([bar(0, 'ACME', 100, 101, 99, 100.5), bar(1, 'BETA', 50, 51, 49, 50), bar(2, 'ACME', 103, 104, 102, 103.5)], { strategy });
+    await engine.replay(
+      [bar(0, 'ACME', 100, 101, 99, 100.5), bar(1, 'BETA', 50, 51, 49, 50), bar(2, 'ACME', 103, 104, 102, 103.5)],
+      { strategy },
+    );
     expect(fillsOf(rec)).toEqual([['m', 'BUY', 1, 103, at(2)]]);
   });
 
@@ -104,10 +120,14 @@ describe('STOP orders', () => {
           if (bars[0]?.timestamp === at(1)) await ctx.orders.send(stop('s', 'SELL', 10, 95));
         };
       },
-    } as Parameters<Engine['use']>[0]);
+    });
     engine.use(rec);
     await engine.submitOrder(market('entry', 'BUY', 10));
-    await engine.replay([bar(0, 'ACME', 100, 101, 99, 100), bar(1, 'ACME', 100, 100, 90, 96), bar(2, 'ACME', 96, 97, 94, 95)]);
+    await engine.replay([
+      bar(0, 'ACME', 100, 101, 99, 100),
+      bar(1, 'ACME', 100, 100, 90, 96),
+      bar(2, 'ACME', 96, 97, 94, 95),
+    ]);
     expect(fillsOf(rec)).toEqual([
       ['entry', 'BUY', 10, 100, at(0)],
       ['s', 'SELL', 10, 95, at(2)],
@@ -127,7 +147,15 @@ describe('STOP orders', () => {
 describe('LIMIT orders', () => {
   it('a BUY limit fills at the limit when low ≤ limit, or at a better open; a SELL limit when high ≥ limit', async () => {
     const { engine, rec } = setup();
-    const limit = (id: string, side: 'BUY' | 'SELL', price: number, symbol: string): OrderRequest => ({ clientOrderId: id, symbol, side, quantity: 1, type: 'LIMIT', price, intent: 'ENTRY' });
+    const limit = (id: string, side: 'BUY' | 'SELL', price: number, symbol: string): OrderRequest => ({
+      clientOrderId: id,
+      symbol,
+      side,
+      quantity: 1,
+      type: 'LIMIT',
+      price,
+      intent: 'ENTRY',
+    });
     await engine.submitOrder(limit('b1', 'BUY', 98, 'ACME'));
     await engine.submitOrder(limit('b2', 'BUY', 98, 'BETA'));
     await engine.submitOrder(limit('s1', 'SELL', 102, 'GAMA'));
@@ -143,9 +171,14 @@ describe('LIMIT orders', () => {
       ['b2', 96],
       ['s2', 104],
     ]);
-    expect((await engine.orders.openOrders()).map((o) => [o.clientOrderId, o.type, o.price, o.intent])).toEqual([['s1', 'LIMIT', 102, 'ENTRY']]);
+    expect((await engine.orders.openOrders()).map((o) => [o.clientOrderId, o.type, o.price, o.intent])).toEqual([
+      ['s1', 'LIMIT', 102, 'ENTRY'],
+    ]);
     // A working entry can be cancelled like any other order (what a HALTED risk plugin does).
-    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 's1', symbol: 'GAMA' })).toMatchObject({ ok: true, clientOrderId: 's1' });
+    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 's1', symbol: 'GAMA' })).toMatchObject({
+      ok: true,
+      clientOrderId: 's1',
+    });
     await engine.replay([bar(1, 'GAMA', 103, 104, 102, 103)]);
     expect(rec.fills).toHaveLength(3);
   });
@@ -155,7 +188,8 @@ describe('AMEND_STOP', () => {
   it('applies a newer version and ignores one ≤ the last applied (answered ok, counted)', async () => {
     const { engine } = setup();
     await engine.orders.send(stop('s', 'SELL', 10, 90));
-    const amend = (stopPrice: number, version: number): Promise<unknown> => engine.orders.send({ kind: 'AMEND_STOP', clientOrderId: 's', symbol: 'ACME', stopPrice, version });
+    const amend = (stopPrice: number, version: number): Promise<unknown> =>
+      engine.orders.send({ kind: 'AMEND_STOP', clientOrderId: 's', symbol: 'ACME', stopPrice, version });
     expect(await amend(92, 0)).toMatchObject({ ok: true, clientOrderId: 's' }); // the first amend applies whatever its version
     expect(await amend(95, 2)).toMatchObject({ ok: true, clientOrderId: 's' });
     expect(await amend(93, 1)).toMatchObject({ ok: true, clientOrderId: 's' }); // late, lower version: ignored
@@ -167,15 +201,29 @@ describe('AMEND_STOP', () => {
 
   it('refuses an unknown order, another symbol, a non-stop, or a bad price with a code', async () => {
     const { engine } = setup();
-    await engine.submitOrder({ clientOrderId: 'lim', symbol: 'ACME', side: 'BUY', quantity: 1, type: 'LIMIT', price: 90, intent: 'ENTRY' });
+    await engine.submitOrder({
+      clientOrderId: 'lim',
+      symbol: 'ACME',
+      side: 'BUY',
+      quantity: 1,
+      type: 'LIMIT',
+      price: 90,
+      intent: 'ENTRY',
+    });
     await engine.orders.send(stop('s', 'SELL', 10, 90));
-    const send = (c: Partial<Extract<ProtectiveCommand, { kind: 'AMEND_STOP' }>>): Promise<unknown> => engine.orders.send({ kind: 'AMEND_STOP', clientOrderId: 's', symbol: 'ACME', stopPrice: 91, version: 1, ...c });
+    const send = (c: Partial<Extract<ProtectiveCommand, { kind: 'AMEND_STOP' }>>): Promise<unknown> =>
+      engine.orders.send({ kind: 'AMEND_STOP', clientOrderId: 's', symbol: 'ACME', stopPrice: 91, version: 1, ...c });
     expect(await send({ clientOrderId: 'nope' })).toMatchObject({ ok: false, code: 'UNKNOWN_ORDER' });
     expect(await send({ symbol: 'BETA' })).toMatchObject({ ok: false, code: 'SYMBOL_MISMATCH' });
     expect(await send({ clientOrderId: 'lim' })).toMatchObject({ ok: false, code: 'NOT_A_STOP' });
     expect(await send({ stopPrice: Number.NaN })).toMatchObject({ ok: false, code: 'INVALID_COMMAND' });
     expect(await send({ stopPrice: -1 })).toMatchObject({ ok: false, code: 'INVALID_COMMAND' });
-    expect(engine.stats().commandFailures).toEqual({ UNKNOWN_ORDER: 1, SYMBOL_MISMATCH: 1, NOT_A_STOP: 1, INVALID_COMMAND: 2 });
+    expect(engine.stats().commandFailures).toEqual({
+      UNKNOWN_ORDER: 1,
+      SYMBOL_MISMATCH: 1,
+      NOT_A_STOP: 1,
+      INVALID_COMMAND: 2,
+    });
   });
 
   it('sent while a batch is processed, moves the stop from the next bar: that batch’s bar is tested against the old price', async () => {
@@ -188,10 +236,16 @@ describe('AMEND_STOP', () => {
         // Tightens the stop to 1 below each close, as a trailing stop would.
         this.onBars = async (bars) => {
           const b = bars[0] as Bar;
-          await ctx.orders.send({ kind: 'AMEND_STOP', clientOrderId: 's', symbol: 'ACME', stopPrice: b.close - 1, version: ++version });
+          await ctx.orders.send({
+            kind: 'AMEND_STOP',
+            clientOrderId: 's',
+            symbol: 'ACME',
+            stopPrice: b.close - 1,
+            version: ++version,
+          });
         };
       },
-    } as Parameters<Engine['use']>[0]);
+    });
     engine.use(rec);
     await engine.submitOrder(market('entry', 'BUY', 10));
     await engine.orders.send(stop('s', 'SELL', 10, 90));
@@ -212,13 +266,25 @@ describe('CANCEL', () => {
     const { engine, rec } = setup();
     await engine.submitOrder(market('entry', 'BUY', 10));
     await engine.orders.send(stop('s', 'SELL', 10, 95));
-    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 's', symbol: 'ACME' })).toMatchObject({ ok: true, clientOrderId: 's' });
-    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 's', symbol: 'ACME' })).toMatchObject({ ok: true, clientOrderId: 's' });
+    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 's', symbol: 'ACME' })).toMatchObject({
+      ok: true,
+      clientOrderId: 's',
+    });
+    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 's', symbol: 'ACME' })).toMatchObject({
+      ok: true,
+      clientOrderId: 's',
+    });
     expect(await engine.orders.openOrders()).toMatchObject([{ clientOrderId: 'entry' }]);
     await engine.replay([bar(0, 'ACME', 100, 100, 90, 91)]);
     expect(fillsOf(rec).map(([id]) => id)).toEqual(['entry']);
-    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 'entry', symbol: 'ACME' })).toMatchObject({ ok: false, code: 'ORDER_CLOSED' });
-    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 'nope', symbol: 'ACME' })).toMatchObject({ ok: false, code: 'UNKNOWN_ORDER' });
+    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 'entry', symbol: 'ACME' })).toMatchObject({
+      ok: false,
+      code: 'ORDER_CLOSED',
+    });
+    expect(await engine.orders.send({ kind: 'CANCEL', clientOrderId: 'nope', symbol: 'ACME' })).toMatchObject({
+      ok: false,
+      code: 'UNKNOWN_ORDER',
+    });
     expect(engine.stats().cancelledByReason).toEqual({ CANCEL_COMMAND: 1 });
   });
 });
@@ -229,7 +295,13 @@ describe('CLOSE_POSITION', () => {
     await engine.submitOrder(market('entry', 'BUY', 10));
     await engine.orders.send(stop('s', 'SELL', 10, 80));
     await engine.replay([bar(0, 'ACME', 100, 101, 99, 100)]);
-    const close: ProtectiveCommand = { kind: 'CLOSE_POSITION', clientOrderId: 'flat', symbol: 'ACME', side: 'SELL', quantity: 25 };
+    const close: ProtectiveCommand = {
+      kind: 'CLOSE_POSITION',
+      clientOrderId: 'flat',
+      symbol: 'ACME',
+      side: 'SELL',
+      quantity: 25,
+    };
     expect(await engine.orders.send(close)).toMatchObject({ ok: true, clientOrderId: 'flat' });
     expect((await engine.orders.openOrders()).map((o) => [o.clientOrderId, o.type, o.intent])).toEqual([
       ['s', 'STOP', 'PROTECTIVE'],
@@ -247,10 +319,26 @@ describe('CLOSE_POSITION', () => {
 
   it('is refused NO_POSITION without a position its side would reduce', async () => {
     const { engine } = setup();
-    expect(await engine.orders.send({ kind: 'CLOSE_POSITION', clientOrderId: 'c1', symbol: 'ACME', side: 'SELL', quantity: 1 })).toMatchObject({ ok: false, code: 'NO_POSITION' });
+    expect(
+      await engine.orders.send({
+        kind: 'CLOSE_POSITION',
+        clientOrderId: 'c1',
+        symbol: 'ACME',
+        side: 'SELL',
+        quantity: 1,
+      }),
+    ).toMatchObject({ ok: false, code: 'NO_POSITION' });
     await engine.submitOrder(market('entry', 'BUY', 10));
     await engine.replay([bar(0, 'ACME', 100, 101, 99, 100)]);
-    expect(await engine.orders.send({ kind: 'CLOSE_POSITION', clientOrderId: 'c2', symbol: 'ACME', side: 'BUY', quantity: 1 })).toMatchObject({ ok: false, code: 'NO_POSITION' });
+    expect(
+      await engine.orders.send({
+        kind: 'CLOSE_POSITION',
+        clientOrderId: 'c2',
+        symbol: 'ACME',
+        side: 'BUY',
+        quantity: 1,
+      }),
+    ).toMatchObject({ ok: false, code: 'NO_POSITION' });
   });
 });
 
@@ -259,23 +347,38 @@ describe('command and order bookkeeping', () => {
     const { engine } = setup();
     expect(await engine.orders.send(stop('s', 'SELL', 10, 95))).toMatchObject({ ok: true, clientOrderId: 's' });
     expect(await engine.orders.send(stop('s', 'SELL', 10, 95))).toMatchObject({ ok: true, clientOrderId: 's' });
-    expect(await engine.orders.send(stop('s', 'SELL', 10, 96))).toMatchObject({ ok: false, code: 'DUPLICATE_CLIENT_ORDER_ID' });
+    expect(await engine.orders.send(stop('s', 'SELL', 10, 96))).toMatchObject({
+      ok: false,
+      code: 'DUPLICATE_CLIENT_ORDER_ID',
+    });
     expect(await engine.orders.openOrders()).toHaveLength(1);
     expect(engine.stats().commands).toEqual({ PLACE_STOP: 3 });
   });
 
   it('an invalid command is INVALID_COMMAND and never throws', async () => {
     const { engine } = setup();
-    expect(await engine.orders.send({ kind: 'EXPLODE' } as never)).toMatchObject({ ok: false, code: 'INVALID_COMMAND' });
+    expect(await engine.orders.send({ kind: 'EXPLODE' } as never)).toMatchObject({
+      ok: false,
+      code: 'INVALID_COMMAND',
+    });
     expect(await engine.orders.send(null as never)).toMatchObject({ ok: false, code: 'INVALID_COMMAND' });
     expect(await engine.orders.send(stop('s', 'SELL', -1, 95))).toMatchObject({ ok: false, code: 'INVALID_COMMAND' });
-    expect(await engine.orders.send(stop('s', 'UP' as never, 1, 95))).toMatchObject({ ok: false, code: 'INVALID_COMMAND' });
+    expect(await engine.orders.send(stop('s', 'UP' as never, 1, 95))).toMatchObject({
+      ok: false,
+      code: 'INVALID_COMMAND',
+    });
   });
 
   it('submitOrder denies INVALID_ORDER for a malformed order, a reused client id, or too many working orders', async () => {
     const { engine } = setup({ maxWorkingOrders: 2 });
-    expect(await engine.submitOrder({ ...market('bad', 'BUY', 1), quantity: Number.NaN })).toMatchObject({ allow: false, code: 'INVALID_ORDER' });
-    expect(await engine.submitOrder({ ...market('stp', 'BUY', 1), type: 'STOP' })).toMatchObject({ allow: false, code: 'INVALID_ORDER' });
+    expect(await engine.submitOrder({ ...market('bad', 'BUY', 1), quantity: Number.NaN })).toMatchObject({
+      allow: false,
+      code: 'INVALID_ORDER',
+    });
+    expect(await engine.submitOrder({ ...market('stp', 'BUY', 1), type: 'STOP' })).toMatchObject({
+      allow: false,
+      code: 'INVALID_ORDER',
+    });
     expect(await engine.submitOrder(market('a', 'BUY', 1))).toEqual({ allow: true });
     expect(await engine.submitOrder(market('a', 'BUY', 1))).toMatchObject({ allow: false, code: 'INVALID_ORDER' });
     expect(await engine.submitOrder(market('b', 'BUY', 1))).toEqual({ allow: true });

@@ -11,7 +11,15 @@ export const MIN = 60_000;
 export const at = (m: number): number => T0 + m * MIN;
 
 /** A raw bar record (what a source yields). */
-export function bar(m: number, symbol: string, open: number, high: number, low: number, close: number, volume = 100): Bar {
+export function bar(
+  m: number,
+  symbol: string,
+  open: number,
+  high: number,
+  low: number,
+  close: number,
+  volume = 100,
+): Bar {
   return { timestamp: at(m), symbol, open, high, low, close, volume };
 }
 

@@ -5,7 +5,14 @@ import type { EnginePlugin, PluginFailed } from '../../src/engine/plugin.js';
 import { ALLOW, deny, type OrderRequest } from '../../src/vocabulary/orders.js';
 import { at, bar, recorder } from './helpers.js';
 
-const order = (id: string): OrderRequest => ({ clientOrderId: id, symbol: 'ACME', side: 'BUY', quantity: 1, type: 'MARKET', intent: 'ENTRY' });
+const order = (id: string): OrderRequest => ({
+  clientOrderId: id,
+  symbol: 'ACME',
+  side: 'BUY',
+  quantity: 1,
+  type: 'MARKET',
+  intent: 'ENTRY',
+});
 
 describe('Engine.use: registration', () => {
   it('runs hooks in registration order, each awaited before the next plugin', async () => {
@@ -50,7 +57,7 @@ describe('Engine.use: registration', () => {
           expect(await ctx.portfolio.positions()).toEqual([]);
         };
       },
-    } as EnginePlugin);
+    });
     await engine.replay([bar(0, 'ACME', 10, 11, 9, 10), bar(1, 'ACME', 10, 11, 9, 10)]);
     expect(seen).toEqual([at(0), at(1)]);
   });
@@ -117,8 +124,15 @@ describe('Engine: a failing plugin is counted and the engine keeps running', () 
     expect(first.allow === false && first.message).toMatch(/flaky.*boom/);
     expect(await engine.submitOrder(order('o2'))).toEqual({ allow: true });
     expect(engine.pluginErrors()).toEqual({ flaky: { beforeOrder: 1 } });
-    expect(engine.stats()).toMatchObject({ ordersSubmitted: 2, ordersDenied: 1, deniedByCode: { PLUGIN_ERROR: 1 }, pluginErrors: 1 });
-    expect(failures.map((f) => [f.plugin, f.hook, (f.error as Error).message])).toEqual([['flaky', 'beforeOrder', 'boom']]);
+    expect(engine.stats()).toMatchObject({
+      ordersSubmitted: 2,
+      ordersDenied: 1,
+      deniedByCode: { PLUGIN_ERROR: 1 },
+      pluginErrors: 1,
+    });
+    expect(failures.map((f) => [f.plugin, f.hook, (f.error as Error).message])).toEqual([
+      ['flaky', 'beforeOrder', 'boom'],
+    ]);
   });
 
   it('a rejected promise or a non-decision from beforeOrder also denies with PLUGIN_ERROR', async () => {
@@ -171,9 +185,20 @@ describe('Engine: a failing plugin is counted and the engine keeps running', () 
       },
     });
     engine.use(ok);
-    await engine.orders.send({ kind: 'PLACE_STOP', clientOrderId: 's', symbol: 'ACME', side: 'BUY', quantity: 1, stopPrice: 10.5 });
+    await engine.orders.send({
+      kind: 'PLACE_STOP',
+      clientOrderId: 's',
+      symbol: 'ACME',
+      side: 'BUY',
+      quantity: 1,
+      stopPrice: 10.5,
+    });
     await engine.submitOrder({ ...order('e'), side: 'SELL' });
-    const s = await engine.replay([bar(0, 'ACME', 10, 11, 9, 10), bar(0, 'BETA', 5, 6, 4, 5), bar(1, 'ACME', 10, 11, 9, 10)]);
+    const s = await engine.replay([
+      bar(0, 'ACME', 10, 11, 9, 10),
+      bar(0, 'BETA', 5, 6, 4, 5),
+      bar(1, 'ACME', 10, 11, 9, 10),
+    ]);
     expect(s).toMatchObject({ barsAccepted: 3, batches: 2, fills: 2 });
     expect(ok.events.filter((e) => e.startsWith('bar '))).toEqual(['bar ACME', 'bar BETA', 'bar ACME']);
     await engine.dispose();

@@ -4,17 +4,37 @@ import type { Fill } from '../../src/vocabulary/market.js';
 import { at, bar } from './helpers.js';
 
 let seq = 0;
-const fill = (side: 'BUY' | 'SELL', quantity: number, price: number, m = 0, symbol = 'ACME'): Fill => ({ fillId: `F${++seq}`, orderId: `o${seq}`, symbol, side, quantity, price, timestamp: at(m) });
+const fill = (side: 'BUY' | 'SELL', quantity: number, price: number, m = 0, symbol = 'ACME'): Fill => ({
+  fillId: `F${++seq}`,
+  orderId: `o${seq}`,
+  symbol,
+  side,
+  quantity,
+  price,
+  timestamp: at(m),
+});
 
 describe('Portfolio accounting', () => {
   it('averages the entry price on adds and realises P&L against it on reductions and the close', () => {
     const p = new Portfolio(10_000);
     p.applyFill(fill('BUY', 10, 100, 0));
     p.applyFill(fill('BUY', 10, 110, 1));
-    expect(p.position('ACME')).toEqual({ symbol: 'ACME', side: 'LONG', quantity: 20, entryPrice: 105, openedAt: at(0) });
+    expect(p.position('ACME')).toEqual({
+      symbol: 'ACME',
+      side: 'LONG',
+      quantity: 20,
+      entryPrice: 105,
+      openedAt: at(0),
+    });
     const e = p.applyFill(fill('SELL', 5, 120, 2));
     expect(e.realised).toBe(75);
-    expect(p.position('ACME')).toEqual({ symbol: 'ACME', side: 'LONG', quantity: 15, entryPrice: 105, openedAt: at(0) });
+    expect(p.position('ACME')).toEqual({
+      symbol: 'ACME',
+      side: 'LONG',
+      quantity: 15,
+      entryPrice: 105,
+      openedAt: at(0),
+    });
     p.applyFill(fill('SELL', 15, 90, 3));
     expect(p.position('ACME')).toBeUndefined();
     expect(p.realisedPnl).toBe(75 - 225);

@@ -14,15 +14,32 @@ describe('Engine.replay', () => {
       await new Promise((r) => setTimeout(r, 1));
       yield { timestamp: at(0), symbol: 'BETA', open: 20, high: 21, low: 19, close: 20.5, volume: 100 };
       yield 'junk';
-      yield { timestamp: at(1), symbol: 'ACME', open: 10, high: 11, low: 9, close: Number.POSITIVE_INFINITY, volume: 1 };
+      yield {
+        timestamp: at(1),
+        symbol: 'ACME',
+        open: 10,
+        high: 11,
+        low: 9,
+        close: Number.POSITIVE_INFINITY,
+        volume: 1,
+      };
       yield { timestamp: at(1), symbol: 'ACME', open: 10.5, high: 12, low: 10, close: 11, volume: 100 };
     }
     const engine = new Engine();
     const r = recorder('r');
     engine.use(r);
     const s = await engine.replay(feed());
-    expect(s).toMatchObject({ barsRead: 5, barsAccepted: 3, barsRejected: 2, rejectedByCode: { MALFORMED_RECORD: 1, NON_FINITE_VALUE: 1 }, batches: 2 });
-    expect(r.batches.map((b) => b.map((x) => `${x.symbol}@${x.timestamp - at(0)}`))).toEqual([['ACME@0', 'BETA@0'], ['ACME@60000']]);
+    expect(s).toMatchObject({
+      barsRead: 5,
+      barsAccepted: 3,
+      barsRejected: 2,
+      rejectedByCode: { MALFORMED_RECORD: 1, NON_FINITE_VALUE: 1 },
+      batches: 2,
+    });
+    expect(r.batches.map((b) => b.map((x) => `${x.symbol}@${x.timestamp - at(0)}`))).toEqual([
+      ['ACME@0', 'BETA@0'],
+      ['ACME@60000'],
+    ]);
   });
 
   it('runs each batch as: plugins see the bars → strategy → fills → onFill → onPortfolio, with ctx.now() at the batch time', async () => {
@@ -40,7 +57,15 @@ describe('Engine.replay', () => {
     });
     const strategy = async (bars: readonly Bar[], e: Engine): Promise<void> => {
       log.push('strategy');
-      if (bars[0]?.timestamp === at(0)) await e.submitOrder({ clientOrderId: 'e1', symbol: 'ACME', side: 'BUY', quantity: 10, type: 'MARKET', intent: 'ENTRY' });
+      if (bars[0]?.timestamp === at(0))
+        await e.submitOrder({
+          clientOrderId: 'e1',
+          symbol: 'ACME',
+          side: 'BUY',
+          quantity: 10,
+          type: 'MARKET',
+          intent: 'ENTRY',
+        });
     };
     await engine.replay([bar(0, 'ACME', 100, 101, 99, 100), bar(1, 'ACME', 101, 103, 100, 102)], { strategy });
     expect(log).toEqual([
@@ -57,19 +82,38 @@ describe('Engine.replay', () => {
 
   it('summarises orders submitted, denied by code and filled, fills, commands and final equity — per replay', async () => {
     const engine = new Engine({ startingCash: 100_000 });
-    engine.use({ name: 'no-beta', beforeOrder: (o) => (o.symbol === 'BETA' ? deny('SYMBOL_QUARANTINED', 'BETA is quarantined') : { allow: true }) });
+    engine.use({
+      name: 'no-beta',
+      beforeOrder: (o) => (o.symbol === 'BETA' ? deny('SYMBOL_QUARANTINED', 'BETA is quarantined') : { allow: true }),
+    });
     engine.use({
       name: 'protector',
       onInit(ctx) {
         this.onFill = async (f) => {
-          if (f.orderId.startsWith('e')) await ctx.orders.send({ kind: 'PLACE_STOP', clientOrderId: `stop-${f.orderId}`, symbol: f.symbol, side: 'SELL', quantity: f.quantity, stopPrice: f.price - 5 });
+          if (f.orderId.startsWith('e'))
+            await ctx.orders.send({
+              kind: 'PLACE_STOP',
+              clientOrderId: `stop-${f.orderId}`,
+              symbol: f.symbol,
+              side: 'SELL',
+              quantity: f.quantity,
+              stopPrice: f.price - 5,
+            });
         };
       },
-    } as EnginePlugin);
+    });
     let n = 0;
     const strategy = async (bars: readonly Bar[], e: Engine): Promise<void> => {
       if (bars[0]?.timestamp !== at(0)) return;
-      for (const b of bars) await e.submitOrder({ clientOrderId: `e${++n}`, symbol: b.symbol, side: 'BUY', quantity: 10, type: 'MARKET', intent: 'ENTRY' });
+      for (const b of bars)
+        await e.submitOrder({
+          clientOrderId: `e${++n}`,
+          symbol: b.symbol,
+          side: 'BUY',
+          quantity: 10,
+          type: 'MARKET',
+          intent: 'ENTRY',
+        });
     };
     const s = await engine.replay(
       [
@@ -96,14 +140,27 @@ describe('Engine.replay', () => {
       lastTimestamp: at(2),
     });
     const again = await engine.replay([bar(3, 'ACME', 92, 93, 91, 92)]);
-    expect(again).toMatchObject({ ordersSubmitted: 0, ordersDenied: 0, deniedByCode: {}, fills: 0, commands: {}, finalEquity: 100_000 - 50 });
+    expect(again).toMatchObject({
+      ordersSubmitted: 0,
+      ordersDenied: 0,
+      deniedByCode: {},
+      fills: 0,
+      commands: {},
+      finalEquity: 100_000 - 50,
+    });
     expect(engine.stats()).toMatchObject({ ordersSubmitted: 2, fills: 2 });
   });
 
   it('replays a plain iterable, and an empty source gives an empty summary', async () => {
     const engine = new Engine();
     expect((await engine.replay(new Set([bar(0, 'ACME', 1, 1, 1, 1)]))).batches).toBe(1);
-    expect(await engine.replay([])).toMatchObject({ barsRead: 0, batches: 0, firstTimestamp: undefined, lastTimestamp: undefined, finalEquity: 1_000_000 });
+    expect(await engine.replay([])).toMatchObject({
+      barsRead: 0,
+      batches: 0,
+      firstTimestamp: undefined,
+      lastTimestamp: undefined,
+      finalEquity: 1_000_000,
+    });
   });
 
   it('refuses a second replay while one runs (REPLAY_IN_PROGRESS), then accepts one after', async () => {

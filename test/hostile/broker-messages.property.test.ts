@@ -10,16 +10,37 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { WsBrokerClient } from '../../src/broker/ws-broker-client.js';
-import { errorSchema, executionReportSchema, MAX_FRAME_BYTES, parseInbound, successSchema } from '../../src/egress/protocol.js';
+import {
+  errorSchema,
+  executionReportSchema,
+  MAX_FRAME_BYTES,
+  parseInbound,
+  successSchema,
+} from '../../src/egress/protocol.js';
 
 const CODES = ['FRAME_TOO_LARGE', 'MALFORMED_FRAME', 'UNKNOWN_MESSAGE', 'INVALID_MESSAGE'];
 
 const REPORT = {
   event: 'executionReport',
-  data: { symbol: 'AAA', orderId: 7, clientOrderId: 'bw-x-1', side: 'SELL', status: 'FILLED', lastQty: '10', lastPrice: '99.5', cumQty: '10', eventTime: 1, seq: 3 },
+  data: {
+    symbol: 'AAA',
+    orderId: 7,
+    clientOrderId: 'bw-x-1',
+    side: 'SELL',
+    status: 'FILLED',
+    lastQty: '10',
+    lastPrice: '99.5',
+    cumQty: '10',
+    eventTime: 1,
+    seq: 3,
+  },
 };
 // Ids the client never generates (its own are 'b' + a counter): these answer no request.
-const SUCCESS = { id: 'x1', status: 200, result: { clientOrderId: 'bw-x-1', status: 'NEW', rateLimits: [{ limit: 10 }] } };
+const SUCCESS = {
+  id: 'x1',
+  status: 200,
+  result: { clientOrderId: 'bw-x-1', status: 'NEW', rateLimits: [{ limit: 10 }] },
+};
 const ERROR = { id: 'x2', status: 429, error: { code: -1015, msg: 'too many', retryAfter: 5 } };
 
 /**
@@ -97,7 +118,9 @@ function mutateAt(message: unknown, path: readonly number[], value: unknown, rem
   return copy;
 }
 
-const decimal = fc.tuple(fc.nat(), fc.option(fc.nat(), { freq: 2 })).map(([a, b]) => (b === null ? `${a}` : `${a}.${b}`));
+const decimal = fc
+  .tuple(fc.nat(), fc.option(fc.nat(), { freq: 2 }))
+  .map(([a, b]) => (b === null ? `${a}` : `${a}.${b}`));
 
 /** Valid messages of the three kinds, with arbitrary field values within the protocol. */
 const valid = fc.oneof(
@@ -127,7 +150,23 @@ const nearValid = fc
     fc.array(fc.nat(), { minLength: 1, maxLength: 3 }),
     fc.oneof(
       fc.jsonValue(),
-      fc.constantFrom(-1, 1.5, 2 ** 53, 1e308, '', 'x'.repeat(100), '1e3', '-1', ' 1', '0x10', null, true, [], {}, '__proto__'),
+      fc.constantFrom(
+        -1,
+        1.5,
+        2 ** 53,
+        1e308,
+        '',
+        'x'.repeat(100),
+        '1e3',
+        '-1',
+        ' 1',
+        '0x10',
+        null,
+        true,
+        [],
+        {},
+        '__proto__',
+      ),
     ),
     fc.boolean(),
   )
@@ -174,7 +213,14 @@ describe('parseInbound over hostile input', () => {
       { seed: 6101, numRuns: 20_000 },
     );
     // Not vacuous: every outcome occurred.
-    for (const key of ['MALFORMED_FRAME', 'UNKNOWN_MESSAGE', 'INVALID_MESSAGE', 'EXECUTION_REPORT', 'RESPONSE', 'ERROR']) {
+    for (const key of [
+      'MALFORMED_FRAME',
+      'UNKNOWN_MESSAGE',
+      'INVALID_MESSAGE',
+      'EXECUTION_REPORT',
+      'RESPONSE',
+      'ERROR',
+    ]) {
       expect(seen.get(key) ?? 0, key).toBeGreaterThan(50);
     }
   });
@@ -243,7 +289,8 @@ async function rawBroker() {
     ws.on('error', () => {});
     ws.on('message', (data) => {
       const m = JSON.parse(String(data)) as { id: string; method: string };
-      if (m.method === 'session.logon') ws.send(JSON.stringify({ id: m.id, status: 200, result: { rateLimits: [{ limit: 10 }] } }));
+      if (m.method === 'session.logon')
+        ws.send(JSON.stringify({ id: m.id, status: 200, result: { rateLimits: [{ limit: 10 }] } }));
       else ws.send(JSON.stringify({ id: m.id, status: 200, result: { status: 'NEW' } }));
     });
   });
@@ -267,7 +314,14 @@ describe('WsBrokerClient against a hostile broker', () => {
   it('drops malformed, binary and unmatched frames by code on a live connection; over maxPayload or broken framing closes it (1009, 1002, 1007) and the client reconnects', async () => {
     const broker = await rawBroker();
     const reconciles: string[] = [];
-    const client = new WsBrokerClient({ url: broker.url, apiKey: KEY, apiSecret: SECRET, requestTimeoutMs: 2_000, reconnectDelayMs: 10, onReconcile: (r) => reconciles.push(r) });
+    const client = new WsBrokerClient({
+      url: broker.url,
+      apiKey: KEY,
+      apiSecret: SECRET,
+      requestTimeoutMs: 2_000,
+      reconnectDelayMs: 10,
+      onReconcile: (r) => reconciles.push(r),
+    });
     cleanup.push(() => client.close());
     await client.connect();
     const first = broker.connections[0] as WebSocket;
@@ -275,13 +329,29 @@ describe('WsBrokerClient against a hostile broker', () => {
 
     // Frames the connection survives: each dropped and counted, in order.
     const bad = JSON.stringify({ ...REPORT, data: { ...REPORT.data, seq: -1 } });
-    for (const text of ['not json', '[1,2,3]', '"a string"', 'null', '42', '', '{"hello":1}', bad, '{"__proto__":{"result":{}},"id":"b1"}']) first.send(text);
+    for (const text of [
+      'not json',
+      '[1,2,3]',
+      '"a string"',
+      'null',
+      '42',
+      '',
+      '{"hello":1}',
+      bad,
+      '{"__proto__":{"result":{}},"id":"b1"}',
+    ])
+      first.send(text);
     first.send(Buffer.from(JSON.stringify(SUCCESS)), { binary: true }); // a binary frame: not text
     first.send(JSON.stringify({ id: 'nobody', status: 200, result: {} })); // answers no request
     first.send(padded(MAX_FRAME_BYTES)); // exactly maxPayload: allowed by ws and by the protocol
     first.send(JSON.stringify({ id: 'x', status: 200, result: { pad: 'é'.repeat((MAX_FRAME_BYTES - 50) / 2) } })); // multibyte, just inside
     await roundTrip(); // answered after every frame above was handled
-    expect(client.dropped).toEqual({ MALFORMED_FRAME: 7, UNKNOWN_MESSAGE: 2, INVALID_MESSAGE: 1, UNMATCHED_RESPONSE: 3 });
+    expect(client.dropped).toEqual({
+      MALFORMED_FRAME: 7,
+      UNKNOWN_MESSAGE: 2,
+      INVALID_MESSAGE: 1,
+      UNMATCHED_RESPONSE: 3,
+    });
     expect(broker.connections).toHaveLength(1);
     expect(broker.closes).toEqual([]);
 
@@ -316,17 +386,33 @@ describe('WsBrokerClient against a hostile broker', () => {
     expect(reconciles.every((r) => r === 'LOGON')).toBe(true);
     expect(await roundTrip()).toEqual({ status: 'NEW' });
     // Frames refused by ws itself never reach the protocol layer: only what was parsed is counted.
-    expect(client.dropped).toEqual({ MALFORMED_FRAME: 7, UNKNOWN_MESSAGE: 2, INVALID_MESSAGE: 1, UNMATCHED_RESPONSE: 3 });
+    expect(client.dropped).toEqual({
+      MALFORMED_FRAME: 7,
+      UNKNOWN_MESSAGE: 2,
+      INVALID_MESSAGE: 1,
+      UNMATCHED_RESPONSE: 3,
+    });
   });
 
   it('a flood of hostile frames leaves the client connected, counting each (property over frame mixes)', async () => {
     const broker = await rawBroker();
-    const client = new WsBrokerClient({ url: broker.url, apiKey: KEY, apiSecret: SECRET, requestTimeoutMs: 2_000, reconnectDelayMs: 10 });
+    const client = new WsBrokerClient({
+      url: broker.url,
+      apiKey: KEY,
+      apiSecret: SECRET,
+      requestTimeoutMs: 2_000,
+      reconnectDelayMs: 10,
+    });
     cleanup.push(() => client.close());
     await client.connect();
     const ws = broker.connections[0] as WebSocket;
     const frames = fc.sample(
-      fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), fc.json(), nearValid, fc.uint8Array({ maxLength: 50 }).map((b) => Buffer.from(b))),
+      fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 200 }),
+        fc.json(),
+        nearValid,
+        fc.uint8Array({ maxLength: 50 }).map((b) => Buffer.from(b)),
+      ),
       { seed: 6102, numRuns: 3_000 },
     );
     const expected = new Map<string, number>();

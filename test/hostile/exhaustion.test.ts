@@ -34,7 +34,8 @@ async function started(config: RiskPluginConfig) {
 /** Forces full collections until heapUsed settles; returns it. */
 async function retainedHeap(): Promise<number> {
   const gc = globalThis.gc;
-  if (gc === undefined) throw new Error('global.gc is not exposed: run the test workers with --expose-gc (vitest.config.ts test.execArgv)');
+  if (gc === undefined)
+    throw new Error('global.gc is not exposed: run the test workers with --expose-gc (vitest.config.ts test.execArgv)');
   let last = Number.POSITIVE_INFINITY;
   for (let i = 0; i < 12; i++) {
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -47,7 +48,13 @@ async function retainedHeap(): Promise<number> {
 }
 
 /** Heap retained after `warm` rounds, and after `rounds` more: the second must not grow by more than `slackMb`. */
-async function flatHeap(name: string, round: (i: number) => unknown, warm: number, rounds: number, slackMb = 3): Promise<void> {
+async function flatHeap(
+  name: string,
+  round: (i: number) => unknown,
+  warm: number,
+  rounds: number,
+  slackMb = 3,
+): Promise<void> {
   for (let i = 0; i < warm; i++) await round(i);
   const before = await retainedHeap();
   for (let i = warm; i < warm + rounds; i++) await round(i);
@@ -56,9 +63,31 @@ async function flatHeap(name: string, round: (i: number) => unknown, warm: numbe
   expect((after - before) / MB, name).toBeLessThan(slackMb);
 }
 
-const pos = (symbol: string, side: Position['side'] = 'LONG', entryPrice = 100): Position => ({ symbol, side, quantity: 10, entryPrice, openedAt: T0 });
-const order = (o: Partial<OrderRequest>): OrderRequest => ({ clientOrderId: 'o1', symbol: 'AAA', side: 'BUY', quantity: 1, type: 'MARKET', intent: 'ENTRY', ...o });
-const policy: RiskPluginConfig['stops'] = { atrPeriod: 3, policy: { rules: [{ kind: 'PERCENT', percent: 5 }, { kind: 'CHANDELIER', multiple: 2 }] } };
+const pos = (symbol: string, side: Position['side'] = 'LONG', entryPrice = 100): Position => ({
+  symbol,
+  side,
+  quantity: 10,
+  entryPrice,
+  openedAt: T0,
+});
+const order = (o: Partial<OrderRequest>): OrderRequest => ({
+  clientOrderId: 'o1',
+  symbol: 'AAA',
+  side: 'BUY',
+  quantity: 1,
+  type: 'MARKET',
+  intent: 'ENTRY',
+  ...o,
+});
+const policy: RiskPluginConfig['stops'] = {
+  atrPeriod: 3,
+  policy: {
+    rules: [
+      { kind: 'PERCENT', percent: 5 },
+      { kind: 'CHANDELIER', multiple: 2 },
+    ],
+  },
+};
 
 describe('more symbols than maxSymbols', () => {
   it('refuses each bar of a symbol beyond the limit with SYMBOL_LIMIT; the symbols admitted first trail exactly as without the flood', async () => {
@@ -107,7 +136,10 @@ describe('more positions than maxPositions', () => {
     // "EXIT" with no position behind it (the snapshot's positions beyond maxPositions are
     // refused, so unknown too) would open one: an entry.
     expect(plugin.beforeOrder(order({ symbol: 'P3', intent: 'EXIT', side: 'SELL', quantity: 10 })).allow).toBe(true);
-    expect(plugin.beforeOrder(order({ symbol: 'NEW', intent: 'EXIT', side: 'SELL' }))).toMatchObject({ allow: false, code: 'POSITION_LIMIT' });
+    expect(plugin.beforeOrder(order({ symbol: 'NEW', intent: 'EXIT', side: 'SELL' }))).toMatchObject({
+      allow: false,
+      code: 'POSITION_LIMIT',
+    });
     expect(plugin.stats().orders.denied).toEqual({ POSITION_LIMIT: 2 });
   });
 
@@ -130,7 +162,9 @@ describe('more positions than maxPositions', () => {
 
 describe('the bar mailbox full', () => {
   it('refuses bars of new symbols beyond maxPendingBars with QUEUE_FULL (counted as rejected), keeps the latest per queued symbol, and processes the queue after', async () => {
-    const trailing: RiskPluginConfig['stops'] = { policy: { rules: [{ kind: 'TRAILING', percent: 5, activationPercent: 0 }] } };
+    const trailing: RiskPluginConfig['stops'] = {
+      policy: { rules: [{ kind: 'TRAILING', percent: 5, activationPercent: 0 }] },
+    };
     const { plugin } = await started({ limits: { chunkSize: 1, maxPendingBars: 5 }, stops: trailing });
     const symbols = Array.from({ length: 50 }, (_, i) => `S${i}`);
     plugin.onPortfolio({ timestamp: T0, equity: 1e6, positions: symbols.slice(0, 10).map((s) => pos(s)) });
@@ -153,7 +187,14 @@ describe('the bar mailbox full', () => {
 });
 
 describe('the egress NORMAL lane full', () => {
-  const normal = (i: number): ProtectiveCommand => ({ kind: 'PLACE_STOP', clientOrderId: `n${i}`, symbol: 'AAA', side: 'SELL', quantity: 1, stopPrice: 9 });
+  const normal = (i: number): ProtectiveCommand => ({
+    kind: 'PLACE_STOP',
+    clientOrderId: `n${i}`,
+    symbol: 'AAA',
+    side: 'SELL',
+    quantity: 1,
+    stopPrice: 9,
+  });
 
   it('EgressQueue refuses NORMAL beyond capacity with EGRESS_QUEUE_FULL, holds exactly capacity, and still takes PROTECTIVE', () => {
     const q = new EgressQueue<EgressItem>({ capacity: 100 });
@@ -184,7 +225,9 @@ describe('the egress NORMAL lane full', () => {
     await new Promise((r) => setTimeout(r, 20));
     const refused = await Promise.all(sends.slice(20));
     for (const r of refused) expect(r).toMatchObject({ ok: false, code: 'EGRESS_QUEUE_FULL' });
-    expect(events.filter((e) => e.kind === 'REFUSED' && e.code === 'EGRESS_QUEUE_FULL').length).toBeGreaterThanOrEqual(180);
+    expect(events.filter((e) => e.kind === 'REFUSED' && e.code === 'EGRESS_QUEUE_FULL').length).toBeGreaterThanOrEqual(
+      180,
+    );
     expect(egress.queued).toBeLessThanOrEqual(10);
     const stop = egress.send({ ...normal(999), clientOrderId: 'stop' }); // PROTECTIVE: never refused
     await new Promise((r) => setTimeout(r, 5));
@@ -228,9 +271,18 @@ describe('the dead-letter queue full', () => {
         throw new BrokerRequestError(classifyBrokerError(400, -1013, 'Filter failure'), 400, -1013, 'Filter failure');
       },
     };
-    const egress = new OrderEgress({ client: rejecting, limiter: new SlidingWindowRateLimiter({ limit: 1_000 }), venue: new VenueGuard({ initialDelayMs: 1 }), deadLetters, maxInFlight: 1 });
+    const egress = new OrderEgress({
+      client: rejecting,
+      limiter: new SlidingWindowRateLimiter({ limit: 1_000 }),
+      venue: new VenueGuard({ initialDelayMs: 1 }),
+      deadLetters,
+      maxInFlight: 1,
+    });
     // Closes are dead-lettered (stop commands go back to their reconciler instead).
-    for (let i = 0; i < 3; i++) expect(await egress.send({ kind: 'CLOSE_POSITION', clientOrderId: `r${i}`, symbol: 'AAA', side: 'SELL', quantity: 1 })).toMatchObject({ ok: false });
+    for (let i = 0; i < 3; i++)
+      expect(
+        await egress.send({ kind: 'CLOSE_POSITION', clientOrderId: `r${i}`, symbol: 'AAA', side: 'SELL', quantity: 1 }),
+      ).toMatchObject({ ok: false });
     await egress.idle();
     await new Promise((r) => setTimeout(r, 20));
     expect(deadLetters.size).toBe(1);
@@ -244,7 +296,12 @@ describe('retained heap while each limit is hammered', () => {
   it('SYMBOL_LIMIT: 2·10^5 bars of ever-new symbols leave the heap flat', async () => {
     const { plugin } = await started({ limits: { maxSymbols: 100 } });
     await plugin.onBars(Array.from({ length: 100 }, (_, i) => bar(`K${i}`, T0, 100)));
-    await flatHeap('SYMBOL_LIMIT', (r) => plugin.onBars(Array.from({ length: 1_000 }, (_, k) => bar(`N${r}-${k}`, T0 + (r + 1) * MIN, 50))), 20, 200);
+    await flatHeap(
+      'SYMBOL_LIMIT',
+      (r) => plugin.onBars(Array.from({ length: 1_000 }, (_, k) => bar(`N${r}-${k}`, T0 + (r + 1) * MIN, 50))),
+      20,
+      200,
+    );
     expect(plugin.stats().symbols).toBe(100);
     expect(plugin.stats().rejections.SYMBOL_LIMIT).toBe(220_000);
   });
@@ -257,14 +314,27 @@ describe('retained heap while each limit is hammered', () => {
       { ...bar('AAA', T0 + r * MIN, 100), close: Number.NaN },
       { ...bar('AAA', T0 + r * MIN, 100), high: 1 },
       [`AAA${r}`, 1, 2, 3],
-      Object.defineProperty({}, 'symbol', { get: () => { throw new Error(`getter ${r}`); }, enumerable: true }),
+      Object.defineProperty({}, 'symbol', {
+        get: () => {
+          throw new Error(`getter ${r}`);
+        },
+        enumerable: true,
+      }),
       bar('AAA', T0, 100), // out of order after the first round
     ];
     await flatHeap(
       'invalid records',
       async (r) => {
         await plugin.onBars(batch(r) as Bar[]);
-        plugin.onFill({ fillId: `${huge}${r}`, orderId: 'o', symbol: 'AAA', side: 'BUY', quantity: 1, price: 1, timestamp: T0 });
+        plugin.onFill({
+          fillId: `${huge}${r}`,
+          orderId: 'o',
+          symbol: 'AAA',
+          side: 'BUY',
+          quantity: 1,
+          price: 1,
+          timestamp: T0,
+        });
         plugin.beforeOrder(order({ clientOrderId: `${huge}${r}` }));
         plugin.onPortfolio({ timestamp: T0 + r, equity: Number.NaN, positions: [] });
       },
@@ -277,7 +347,12 @@ describe('retained heap while each limit is hammered', () => {
   it('POSITION_LIMIT: snapshots of 10^4 positions over a limit of 10 leave the heap flat', async () => {
     const { plugin } = await started({ limits: { maxPositions: 10 } });
     const positions = Array.from({ length: 10_000 }, (_, i) => pos(`P${i}`));
-    await flatHeap('POSITION_LIMIT', (r) => plugin.onPortfolio({ timestamp: T0 + r * MIN, equity: 1e6, positions }), 5, 50);
+    await flatHeap(
+      'POSITION_LIMIT',
+      (r) => plugin.onPortfolio({ timestamp: T0 + r * MIN, equity: 1e6, positions }),
+      5,
+      50,
+    );
     expect(plugin.stats().positions).toBe(10);
     expect(plugin.stats().rejections.POSITION_LIMIT).toBe(55 * 9_990);
   });
@@ -310,9 +385,16 @@ describe('retained heap while each limit is hammered', () => {
     await flatHeap(
       'EGRESS_QUEUE_FULL + DLQ_FULL',
       async (r) => {
-        for (let i = 0; i < 1_000; i++) q.enqueue('NORMAL', { kind: 'PLACE', clientOrderId: `n${r}-${i}-${'z'.repeat(200)}` });
+        for (let i = 0; i < 1_000; i++)
+          q.enqueue('NORMAL', { kind: 'PLACE', clientOrderId: `n${r}-${i}-${'z'.repeat(200)}` });
         for (let i = 0; i < 100; i++) {
-          const res = await dlq.add({ command: { kind: 'CANCEL', clientOrderId: `d${r}-${i}`, symbol: 'AAA' }, code: 'X'.repeat(1_000), attempts: 1, firstAttemptAt: 0, deadAt: 0 });
+          const res = await dlq.add({
+            command: { kind: 'CANCEL', clientOrderId: `d${r}-${i}`, symbol: 'AAA' },
+            code: 'X'.repeat(1_000),
+            attempts: 1,
+            firstAttemptAt: 0,
+            deadAt: 0,
+          });
           if (res === 'DLQ_FULL') onFull++;
         }
       },

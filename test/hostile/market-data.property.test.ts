@@ -106,7 +106,10 @@ const barMutation: fc.Arbitrary<BarMutation> = fc.oneof(
 const barSpec = fc.record({
   symbol: fc.constantFrom(...POOL),
   /** Minutes from the batch's time; ≤ 0 are often out of order or duplicates. */
-  dt: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 2 }), weight: 4 }, { arbitrary: fc.integer({ min: -4, max: -1 }), weight: 1 }),
+  dt: fc.oneof(
+    { arbitrary: fc.integer({ min: 0, max: 2 }), weight: 4 },
+    { arbitrary: fc.integer({ min: -4, max: -1 }), weight: 1 },
+  ),
   /** The symbol's price walk: this bar's move from its last close. */
   move: fc.double({ min: -0.012, max: 0.015, noNaN: true }),
   up: fc.double({ min: 0, max: 0.01, noNaN: true }),
@@ -154,7 +157,11 @@ const batchSpec = fc.record({
  * The batch as delivered, and what each of its elements reads as (undefined for an element that
  * cannot be read); `undefined` as the list when the batch is not an array at all.
  */
-function materialiseBatch(spec: typeof batchSpec extends fc.Arbitrary<infer T> ? T : never, index: number, prices: Map<string, number>) {
+function materialiseBatch(
+  spec: typeof batchSpec extends fc.Arbitrary<infer T> ? T : never,
+  index: number,
+  prices: Map<string, number>,
+) {
   const raws = spec.records.map((r) => wrap(barFields(r, index, prices), r.wrapping, r.pick));
   const bad = raws.length === 0 ? -1 : spec.pick % raws.length;
   switch (spec.shape) {
@@ -232,12 +239,22 @@ class BarModel {
 
 const barConfig = (maxSymbols: number): RiskPluginConfig => ({
   limits: { maxSymbols },
-  stops: { atrPeriod: 3, policy: { rules: [{ kind: 'PERCENT', percent: 5 }, { kind: 'CHANDELIER', multiple: 2 }] } },
+  stops: {
+    atrPeriod: 3,
+    policy: {
+      rules: [
+        { kind: 'PERCENT', percent: 5 },
+        { kind: 'CHANDELIER', multiple: 2 },
+      ],
+    },
+  },
 });
 
-const commandsOf = (sent: readonly ProtectiveCommand[]) => sent.map((c) => [c.kind, c.symbol, 'quantity' in c ? c.quantity : undefined]);
+const commandsOf = (sent: readonly ProtectiveCommand[]) =>
+  sent.map((c) => [c.kind, c.symbol, 'quantity' in c ? c.quantity : undefined]);
 
-const withoutBadTicks = (a: Readonly<Record<string, number | undefined>>) => Object.fromEntries(Object.entries(a).filter(([k]) => k !== 'BAD_TICK'));
+const withoutBadTicks = (a: Readonly<Record<string, number | undefined>>) =>
+  Object.fromEntries(Object.entries(a).filter(([k]) => k !== 'BAD_TICK'));
 
 describe('hostile bars through onBars', () => {
   it('never throw; accepted = the valid, in-order records; every rejection coded and counted; valid bars move stops as if alone (property)', async () => {
@@ -254,7 +271,9 @@ describe('hostile bars through onBars', () => {
           const reference = await started(barConfig(maxSymbols));
           const positions = POOL.flatMap((symbol, i) => {
             const side = sides[i];
-            return side === null || side === undefined ? [] : [{ symbol, side, quantity: 10, entryPrice: 100, openedAt: T0 - MIN }];
+            return side === null || side === undefined
+              ? []
+              : [{ symbol, side, quantity: 10, entryPrice: 100, openedAt: T0 - MIN }];
           });
           hostile.plugin.onPortfolio({ timestamp: T0 - MIN, equity: 1e6, positions });
           reference.plugin.onPortfolio({ timestamp: T0 - MIN, equity: 1e6, positions });
@@ -278,7 +297,8 @@ describe('hostile bars through onBars', () => {
 
             const r = reference.plugin.stats();
             expect(r.bars).toMatchObject({ accepted: model.accepted, rejected: 0 });
-            for (const symbol of POOL) expect(hostile.plugin.stopOf(symbol), symbol).toEqual(reference.plugin.stopOf(symbol));
+            for (const symbol of POOL)
+              expect(hostile.plugin.stopOf(symbol), symbol).toEqual(reference.plugin.stopOf(symbol));
             expect(s.stops).toEqual(r.stops);
             expect(s.symbols).toBe(r.symbols);
             expect(s.state).toBe(r.state);
@@ -298,7 +318,19 @@ describe('hostile bars through onBars', () => {
     );
     console.log(`hostile bars: ${(performance.now() - started0).toFixed(0)} ms`, totals, [...seen].sort());
     // Not vacuous: every kind of rejection happened, and plenty of valid bars moved and fired stops.
-    for (const code of ['MALFORMED_RECORD', 'MISSING_FIELD', 'INVALID_SYMBOL', 'INVALID_TIMESTAMP', 'NON_MONOTONIC_TIMESTAMP', 'NON_FINITE_VALUE', 'NON_POSITIVE_PRICE', 'INCONSISTENT_OHLC', 'NEGATIVE_VOLUME', 'VALUE_OUT_OF_RANGE', 'SYMBOL_LIMIT']) {
+    for (const code of [
+      'MALFORMED_RECORD',
+      'MISSING_FIELD',
+      'INVALID_SYMBOL',
+      'INVALID_TIMESTAMP',
+      'NON_MONOTONIC_TIMESTAMP',
+      'NON_FINITE_VALUE',
+      'NON_POSITIVE_PRICE',
+      'INCONSISTENT_OHLC',
+      'NEGATIVE_VOLUME',
+      'VALUE_OUT_OF_RANGE',
+      'SYMBOL_LIMIT',
+    ]) {
       expect(seen.has(code), code).toBe(true);
     }
     expect(totals.accepted).toBeGreaterThan(2_000);
@@ -309,7 +341,15 @@ describe('hostile bars through onBars', () => {
 
   it('a bar with a throwing getter, a revoked proxy or a throwing index is MALFORMED_RECORD, and the rest of the batch goes through', async () => {
     const { plugin } = await started(barConfig(16));
-    const good = (symbol: string, m = 1) => ({ symbol, timestamp: T0 + m * MIN, open: 100, high: 101, low: 99, close: 100, volume: 5 });
+    const good = (symbol: string, m = 1) => ({
+      symbol,
+      timestamp: T0 + m * MIN,
+      open: 100,
+      high: 101,
+      low: 99,
+      close: 100,
+      volume: 5,
+    });
     const getter = Object.defineProperty(good('BBB'), 'close', {
       get() {
         throw new TypeError('no close for you');
@@ -372,12 +412,22 @@ type FillSpec = typeof fillSpec extends fc.Arbitrary<infer T> ? T : never;
 function fillFields(s: FillSpec, stopIds: ReadonlyMap<string, string>): Record<string, unknown> {
   const symbol = s.otherSymbol ? (POOL[(POOL.indexOf(s.symbol) + 1) % POOL.length] as string) : s.symbol;
   const orderId = s.order === 'stop' ? (stopIds.get(s.symbol) ?? 'no-such-stop') : `ext-${s.fill}`;
-  const f = { fillId: `f${s.fill}`, orderId, symbol, side: s.side, quantity: s.quantity, price: s.price, timestamp: T0 + s.dt * MIN };
+  const f = {
+    fillId: `f${s.fill}`,
+    orderId,
+    symbol,
+    side: s.side,
+    quantity: s.quantity,
+    price: s.price,
+    timestamp: T0 + s.dt * MIN,
+  };
   return mutate(f, s.mutation ?? undefined);
 }
 
 /** BROKER mode: every position's stop is placed at once (PERCENT), so its client id is known. */
-const fillConfig: RiskPluginConfig = { stops: { mode: 'BROKER', policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } } };
+const fillConfig: RiskPluginConfig = {
+  stops: { mode: 'BROKER', policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } },
+};
 
 describe('hostile fills through onFill', () => {
   it('never throw; fills.rejected and the codes match the naive rules; valid fills close exactly the stops they would alone (property)', async () => {
@@ -392,11 +442,14 @@ describe('hostile fills through onFill', () => {
           const reference = await started(fillConfig);
           const positions = POOL.flatMap((symbol, i) => {
             const side = sides[i];
-            return side === null || side === undefined ? [] : [{ symbol, side, quantity: 10, entryPrice: 100, openedAt: T0 }];
+            return side === null || side === undefined
+              ? []
+              : [{ symbol, side, quantity: 10, entryPrice: 100, openedAt: T0 }];
           });
           for (const p of [hostile, reference]) p.plugin.onPortfolio({ timestamp: T0, equity: 1e6, positions });
           await settle();
-          const idsOf = (sent: readonly ProtectiveCommand[]) => new Map(sent.filter((c) => c.kind === 'PLACE_STOP').map((c) => [c.symbol, c.clientOrderId]));
+          const idsOf = (sent: readonly ProtectiveCommand[]) =>
+            new Map(sent.filter((c) => c.kind === 'PLACE_STOP').map((c) => [c.symbol, c.clientOrderId]));
           const hostileIds = idsOf(hostile.sent);
           const referenceIds = idsOf(reference.sent);
           expect(hostileIds.size).toBe(positions.length);
@@ -423,7 +476,8 @@ describe('hostile fills through onFill', () => {
           expectCodes(s.rejections);
           expect(sum(s.rejections)).toBe(rejected);
           expect(reference.plugin.stats().fills).toEqual({ received: fills.length - rejected, rejected: 0 });
-          for (const symbol of POOL) expect(hostile.plugin.stopOf(symbol), symbol).toEqual(reference.plugin.stopOf(symbol));
+          for (const symbol of POOL)
+            expect(hostile.plugin.stopOf(symbol), symbol).toEqual(reference.plugin.stopOf(symbol));
           expect(s.stops).toEqual(reference.plugin.stats().stops);
           await Promise.all([hostile.plugin.onDispose(), reference.plugin.onDispose()]);
           for (const code of Object.keys(tally.counts)) seen.add(code);
@@ -432,7 +486,17 @@ describe('hostile fills through onFill', () => {
       ),
       { seed: 6002, numRuns: 100 },
     );
-    for (const code of ['MALFORMED_RECORD', 'MISSING_FIELD', 'INVALID_SYMBOL', 'INVALID_SIDE', 'INVALID_QUANTITY', 'INVALID_TIMESTAMP', 'NON_FINITE_VALUE', 'NON_POSITIVE_PRICE', 'VALUE_OUT_OF_RANGE']) {
+    for (const code of [
+      'MALFORMED_RECORD',
+      'MISSING_FIELD',
+      'INVALID_SYMBOL',
+      'INVALID_SIDE',
+      'INVALID_QUANTITY',
+      'INVALID_TIMESTAMP',
+      'NON_FINITE_VALUE',
+      'NON_POSITIVE_PRICE',
+      'VALUE_OUT_OF_RANGE',
+    ]) {
       expect(seen.has(code), code).toBe(true);
     }
     // Valid fills of whole stop orders did trigger them (a partial fill leaves the size to the host's next snapshot).
@@ -479,9 +543,19 @@ type SnapshotSpec = typeof snapshotSpec extends fc.Arbitrary<infer T> ? T : neve
 
 function snapshotRaw(s: SnapshotSpec, index: number): unknown {
   const positions = s.positions.map((p) =>
-    wrap(mutate({ symbol: p.symbol, side: p.side, quantity: p.quantity, entryPrice: p.entryPrice, openedAt: T0 }, p.mutation ?? undefined), p.wrapping, p.pick),
+    wrap(
+      mutate(
+        { symbol: p.symbol, side: p.side, quantity: p.quantity, entryPrice: p.entryPrice, openedAt: T0 },
+        p.mutation ?? undefined,
+      ),
+      p.wrapping,
+      p.pick,
+    ),
   );
-  const fields = mutate({ timestamp: T0 + (index * 2 + s.dt) * MIN, equity: s.equity, positions }, s.mutation ?? undefined);
+  const fields = mutate(
+    { timestamp: T0 + (index * 2 + s.dt) * MIN, equity: s.equity, positions },
+    s.mutation ?? undefined,
+  );
   return wrap(fields, s.wrapping, s.pick);
 }
 
@@ -489,48 +563,68 @@ describe('hostile portfolio snapshots through onPortfolio', () => {
   it('never throw; bad snapshots and bad positions are coded and counted; the good positions get the stops they would alone (property)', async () => {
     const seen = new Set<string>();
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(2, 100), fc.array(snapshotSpec, { minLength: 1, maxLength: 10 }), async (maxPositions, snapshots) => {
-        const config: RiskPluginConfig = { limits: { maxPositions }, stops: { policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } } };
-        const hostile = await started(config);
-        const reference = await started(config);
-        const tally = new Tally();
-        let rejected = 0;
-        let lastEquityAt: number | undefined;
-        let held = 0;
-        for (let i = 0; i < snapshots.length; i++) {
-          const raw = snapshotRaw(snapshots[i] as SnapshotSpec, i);
-          const v = naiveSnapshot(raw, maxPositions);
-          noThrow(() => hostile.plugin.onPortfolio(raw as never));
-          if (!v.ok) {
-            tally.add(v.code);
-            rejected++;
-            continue;
+      fc.asyncProperty(
+        fc.constantFrom(2, 100),
+        fc.array(snapshotSpec, { minLength: 1, maxLength: 10 }),
+        async (maxPositions, snapshots) => {
+          const config: RiskPluginConfig = {
+            limits: { maxPositions },
+            stops: { policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } },
+          };
+          const hostile = await started(config);
+          const reference = await started(config);
+          const tally = new Tally();
+          let rejected = 0;
+          let lastEquityAt: number | undefined;
+          let held = 0;
+          for (let i = 0; i < snapshots.length; i++) {
+            const raw = snapshotRaw(snapshots[i] as SnapshotSpec, i);
+            const v = naiveSnapshot(raw, maxPositions);
+            noThrow(() => hostile.plugin.onPortfolio(raw as never));
+            if (!v.ok) {
+              tally.add(v.code);
+              rejected++;
+              continue;
+            }
+            for (const code of v.value.rejected) tally.add(code);
+            const { snapshot } = v.value;
+            held = snapshot.positions.length; // closed positions go first, so none is refused at the limit
+            if (lastEquityAt !== undefined && !(snapshot.timestamp > lastEquityAt)) {
+              tally.add('NON_MONOTONIC_TIMESTAMP');
+              rejected++;
+            } else lastEquityAt = snapshot.timestamp;
+            reference.plugin.onPortfolio(snapshot);
+            const s = hostile.plugin.stats();
+            expect(s.positions).toBe(held);
+            for (const symbol of POOL)
+              expect(hostile.plugin.stopOf(symbol), symbol).toEqual(reference.plugin.stopOf(symbol));
           }
-          for (const code of v.value.rejected) tally.add(code);
-          const { snapshot } = v.value;
-          held = snapshot.positions.length; // closed positions go first, so none is refused at the limit
-          if (lastEquityAt !== undefined && !(snapshot.timestamp > lastEquityAt)) {
-            tally.add('NON_MONOTONIC_TIMESTAMP');
-            rejected++;
-          } else lastEquityAt = snapshot.timestamp;
-          reference.plugin.onPortfolio(snapshot);
           const s = hostile.plugin.stats();
+          expect(s.snapshots).toMatchObject({ received: snapshots.length, rejected });
+          expect(s.rejections).toEqual(tally.counts);
+          expectCodes(s.rejections);
           expect(s.positions).toBe(held);
-          for (const symbol of POOL) expect(hostile.plugin.stopOf(symbol), symbol).toEqual(reference.plugin.stopOf(symbol));
-        }
-        const s = hostile.plugin.stats();
-        expect(s.snapshots).toMatchObject({ received: snapshots.length, rejected });
-        expect(s.rejections).toEqual(tally.counts);
-        expectCodes(s.rejections);
-        expect(s.positions).toBe(held);
-        expect(s.stops).toEqual(reference.plugin.stats().stops);
-        expect(s.state).toBe(reference.plugin.state);
-        await Promise.all([hostile.plugin.onDispose(), reference.plugin.onDispose()]);
-        for (const code of Object.keys(tally.counts)) seen.add(code);
-      }),
+          expect(s.stops).toEqual(reference.plugin.stats().stops);
+          expect(s.state).toBe(reference.plugin.state);
+          await Promise.all([hostile.plugin.onDispose(), reference.plugin.onDispose()]);
+          for (const code of Object.keys(tally.counts)) seen.add(code);
+        },
+      ),
       { seed: 6003, numRuns: 100 },
     );
-    for (const code of ['MALFORMED_RECORD', 'MISSING_FIELD', 'INVALID_SYMBOL', 'INVALID_SIDE', 'INVALID_QUANTITY', 'INVALID_TIMESTAMP', 'NON_MONOTONIC_TIMESTAMP', 'NON_FINITE_VALUE', 'NON_POSITIVE_PRICE', 'DUPLICATE_POSITION', 'POSITION_LIMIT']) {
+    for (const code of [
+      'MALFORMED_RECORD',
+      'MISSING_FIELD',
+      'INVALID_SYMBOL',
+      'INVALID_SIDE',
+      'INVALID_QUANTITY',
+      'INVALID_TIMESTAMP',
+      'NON_MONOTONIC_TIMESTAMP',
+      'NON_FINITE_VALUE',
+      'NON_POSITIVE_PRICE',
+      'DUPLICATE_POSITION',
+      'POSITION_LIMIT',
+    ]) {
       expect(seen.has(code), code).toBe(true);
     }
   });
@@ -564,7 +658,14 @@ const orderSpec = fc.record({
 type OrderSpec = typeof orderSpec extends fc.Arbitrary<infer T> ? T : never;
 
 function orderRaw(s: OrderSpec): unknown {
-  const fields: Record<string, unknown> = { clientOrderId: `o${s.id}`, symbol: s.symbol, side: s.side, quantity: s.quantity, type: s.type, intent: s.intent };
+  const fields: Record<string, unknown> = {
+    clientOrderId: `o${s.id}`,
+    symbol: s.symbol,
+    side: s.side,
+    quantity: s.quantity,
+    type: s.type,
+    intent: s.intent,
+  };
   if (s.price !== null) fields['price'] = s.price;
   else if (s.type !== 'MARKET') fields['price'] = 100;
   if (s.reduceOnly !== null) fields['reduceOnly'] = s.reduceOnly;
@@ -599,14 +700,25 @@ describe('hostile orders through beforeOrder', () => {
     expect(s.orders.denied).toEqual(denied === 0 ? {} : { INVALID_ORDER: denied });
     expect(s.rejections).toEqual(tally.counts);
     expectCodes(s.rejections);
-    for (const code of ['MALFORMED_RECORD', 'MISSING_FIELD', 'INVALID_SYMBOL', 'INVALID_SIDE', 'INVALID_QUANTITY', 'NON_FINITE_VALUE', 'NON_POSITIVE_PRICE', 'VALUE_OUT_OF_RANGE']) {
+    for (const code of [
+      'MALFORMED_RECORD',
+      'MISSING_FIELD',
+      'INVALID_SYMBOL',
+      'INVALID_SIDE',
+      'INVALID_QUANTITY',
+      'NON_FINITE_VALUE',
+      'NON_POSITIVE_PRICE',
+      'VALUE_OUT_OF_RANGE',
+    ]) {
       expect(tally.counts[code as keyof typeof tally.counts] ?? 0, code).toBeGreaterThan(0);
     }
     expect(allowed).toBeGreaterThan(1_000); // the mix holds plenty of both
     expect(denied).toBeGreaterThan(1_000);
     const deniedEvents = events.filter((e) => e.kind === 'ORDER_DENIED');
     expect(deniedEvents).toHaveLength(denied);
-    for (const e of deniedEvents) if (e.kind === 'ORDER_DENIED') expect(typeof e.clientOrderId === 'string' && typeof e.symbol === 'string').toBe(true);
+    for (const e of deniedEvents)
+      if (e.kind === 'ORDER_DENIED')
+        expect(typeof e.clientOrderId === 'string' && typeof e.symbol === 'string').toBe(true);
   });
 });
 
@@ -617,8 +729,15 @@ const fraction = fc.double({ min: 0.001, max: 0.99, noNaN: true });
 const validRule = fc.oneof(
   fc.record({ kind: fc.constant('FIXED' as const), price: fc.double({ min: 0.01, max: 1e6, noNaN: true }) }),
   fc.record({ kind: fc.constant('PERCENT' as const), percent: fc.double({ min: 0.01, max: 99, noNaN: true }) }),
-  fc.record({ kind: fc.constantFrom('ATR' as const, 'CHANDELIER' as const), multiple: fc.double({ min: 0.1, max: 10, noNaN: true }) }),
-  fc.record({ kind: fc.constant('TRAILING' as const), percent: fc.double({ min: 0.01, max: 99, noNaN: true }), activationPercent: fc.double({ min: 0, max: 50, noNaN: true }) }),
+  fc.record({
+    kind: fc.constantFrom('ATR' as const, 'CHANDELIER' as const),
+    multiple: fc.double({ min: 0.1, max: 10, noNaN: true }),
+  }),
+  fc.record({
+    kind: fc.constant('TRAILING' as const),
+    percent: fc.double({ min: 0.01, max: 99, noNaN: true }),
+    activationPercent: fc.double({ min: 0, max: 50, noNaN: true }),
+  }),
 );
 
 const validLadder = fc
@@ -678,7 +797,10 @@ const validConfig = fc.record(
     ),
     drawdown: validLadder,
     anomalyReduceMs: fc.integer({ min: 0, max: 1e7 }),
-    anomaly: fc.record({ correlationSymbols: fc.constantFrom(0, 2, 10), staleAfterMs: fc.integer({ min: 1, max: 1e7 }) }, { requiredKeys: [] }),
+    anomaly: fc.record(
+      { correlationSymbols: fc.constantFrom(0, 2, 10), staleAfterMs: fc.integer({ min: 1, max: 1e7 }) },
+      { requiredKeys: [] },
+    ),
   },
   { requiredKeys: [] },
 ) as fc.Arbitrary<RiskPluginConfig>;
@@ -688,12 +810,18 @@ const hostileSettings: ReadonlyArray<readonly [readonly string[], unknown]> = [
   ...['', 'has space', 'x'.repeat(33), 5, null, Symbol('n'), {}].map((v) => [['name'], v] as const),
   ...['fast', null, 1, ['release']].map((v) => [['build'], v] as const),
   ...['abc', null, 5, [], true].map((v) => [['limits'], v] as const),
-  ...(['maxSymbols', 'maxPositions', 'maxPendingBars', 'chunkSize', 'historyCapacity', 'maxSymbolLength'] as const).flatMap((k) =>
-    [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '5', null, BigInt(5), {}, Symbol('n'), () => 5].map((v) => [['limits', k], v] as const),
+  ...(
+    ['maxSymbols', 'maxPositions', 'maxPendingBars', 'chunkSize', 'historyCapacity', 'maxSymbolLength'] as const
+  ).flatMap((k) =>
+    [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '5', null, BigInt(5), {}, Symbol('n'), () => 5].map(
+      (v) => [['limits', k], v] as const,
+    ),
   ),
   [['limits', 'maxSymbols'], 10_001],
   [['limits', 'historyCapacity'], 10_000_001],
-  ...(['maxPrice', 'maxQuantity'] as const).flatMap((k) => [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '1e6', null].map((v) => [['limits', k], v] as const)),
+  ...(['maxPrice', 'maxQuantity'] as const).flatMap((k) =>
+    [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '1e6', null].map((v) => [['limits', k], v] as const),
+  ),
   [['limits', 'maxSymbol'], 5], // a typo: silently ignored before
   [['limits', 'extra'], () => 1], // a function: a DataCloneError before
   ...[null, 'x', [], 7].map((v) => [['stops'], v] as const),
@@ -713,7 +841,9 @@ const hostileSettings: ReadonlyArray<readonly [readonly string[], unknown]> = [
     [{ kind: 'TRAILING', percent: 5 }],
     [{ kind: 'CHANDELIER', multiple: '3' }],
   ].map((v) => [['stops', 'policy', 'rules'], v] as const),
-  ...[null, 5, 'x', { afterGainPercent: 0, offsetPercent: 0 }, { afterGainPercent: 1, offsetPercent: 2 }].map((v) => [['stops', 'policy', 'breakeven'], v] as const),
+  ...[null, 5, 'x', { afterGainPercent: 0, offsetPercent: 0 }, { afterGainPercent: 1, offsetPercent: 2 }].map(
+    (v) => [['stops', 'policy', 'breakeven'], v] as const,
+  ),
   [['stops', 'bogus'], 1],
   ...[null, 'x'].map((v) => [['drawdown'], v] as const),
   ...[1, -0.1, Number.NaN, '0.05'].map((v) => [['drawdown', 'warnAt'], v] as const),
@@ -734,7 +864,11 @@ const hostileSettings: ReadonlyArray<readonly [readonly string[], unknown]> = [
 /** A copy of `config` with `path` set to `value` (own "__proto__" keys stay data). */
 function setAt(config: RiskPluginConfig, path: readonly string[], value: unknown): RiskPluginConfig {
   const copy = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(copy) : typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copy(x)])) : v;
+    Array.isArray(v)
+      ? v.map(copy)
+      : typeof v === 'object' && v !== null
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copy(x)]))
+        : v;
   const root = copy(config) as Record<string, unknown>;
   let node = root;
   for (const key of path.slice(0, -1)) {
@@ -745,8 +879,13 @@ function setAt(config: RiskPluginConfig, path: readonly string[], value: unknown
       node = fresh;
     } else node = next as Record<string, unknown>;
   }
-  Object.defineProperty(node, path[path.length - 1] as string, { value, enumerable: true, writable: true, configurable: true });
-  return root as RiskPluginConfig;
+  Object.defineProperty(node, path[path.length - 1] as string, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+  return root;
 }
 
 /** Whole configs that cannot be read as data at all. */
@@ -762,10 +901,38 @@ function unreadableConfigs(): unknown[] {
     [],
     [{ limits: {} }],
     proxy,
-    new Proxy({}, { ownKeys: () => { throw new Error('ownKeys'); } }),
-    Object.defineProperty({}, 'limits', { get: () => { throw new Error('getter'); }, enumerable: true }),
-    { stops: Object.defineProperty({}, 'policy', { get: () => { throw new TypeError('policy'); }, enumerable: true }) },
-    { anomaly: new Proxy({ priceZ: 8 }, { get: () => { throw new Error('anomaly trap'); } }) },
+    new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('ownKeys');
+        },
+      },
+    ),
+    Object.defineProperty({}, 'limits', {
+      get: () => {
+        throw new Error('getter');
+      },
+      enumerable: true,
+    }),
+    {
+      stops: Object.defineProperty({}, 'policy', {
+        get: () => {
+          throw new TypeError('policy');
+        },
+        enumerable: true,
+      }),
+    },
+    {
+      anomaly: new Proxy(
+        { priceZ: 8 },
+        {
+          get: () => {
+            throw new Error('anomaly trap');
+          },
+        },
+      ),
+    },
     cyclic,
     JSON.parse('{"__proto__": {"limits": {"maxSymbols": 0}}}'),
   ];
@@ -787,24 +954,39 @@ function expectInvalidConfig(config: unknown, what = ''): void {
 describe('hostile configs through createRiskPlugin', () => {
   it('a config with one to three hostile settings throws exactly one INVALID_CONFIG BulwarkError listing problems, never a TypeError (property)', () => {
     fc.assert(
-      fc.property(validConfig, fc.array(fc.constantFrom(...hostileSettings), { minLength: 1, maxLength: 3 }), (base, settings) => {
-        let config = base;
-        for (const [path, value] of settings) config = setAt(config, path, value);
-        expectInvalidConfig(config);
-      }),
+      fc.property(
+        validConfig,
+        fc.array(fc.constantFrom(...hostileSettings), { minLength: 1, maxLength: 3 }),
+        (base, settings) => {
+          let config = base;
+          for (const [path, value] of settings) config = setAt(config, path, value);
+          expectInvalidConfig(config);
+        },
+      ),
       { seed: 6005, numRuns: 3_000 },
     );
   });
 
   it('every hostile setting alone, and configs that cannot be read at all, throw INVALID_CONFIG', () => {
-    for (const [path, value] of hostileSettings) expectInvalidConfig(setAt({}, path, value), `${path.join('.')} = ${typeof value === 'symbol' || typeof value === 'bigint' ? typeof value : JSON.stringify(value)}`);
+    for (const [path, value] of hostileSettings)
+      expectInvalidConfig(
+        setAt({}, path, value),
+        `${path.join('.')} = ${typeof value === 'symbol' || typeof value === 'bigint' ? typeof value : JSON.stringify(value)}`,
+      );
     unreadableConfigs().forEach((config, i) => expectInvalidConfig(config, `unreadable config #${i}`));
   });
 
   it('regressions: null breakeven, a cycle, a function and a throwing getter were a TypeError, RangeError, DataCloneError and the getter’s own error', () => {
     expectInvalidConfig({ stops: { policy: { rules: [{ kind: 'PERCENT', percent: 5 }], breakeven: null } } });
     expectInvalidConfig({ limits: { maxSymbols: 5, onFull: () => 0 } });
-    expectInvalidConfig(Object.defineProperty({}, 'stops', { get: () => { throw new Error('boom'); }, enumerable: true }));
+    expectInvalidConfig(
+      Object.defineProperty({}, 'stops', {
+        get: () => {
+          throw new Error('boom');
+        },
+        enumerable: true,
+      }),
+    );
     // A cycle inside an otherwise valid rule is data: accepted, and frozen without recursing forever.
     const rule: Record<string, unknown> = { kind: 'PERCENT', percent: 5 };
     rule['self'] = rule;

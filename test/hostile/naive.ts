@@ -20,7 +20,8 @@ export function isRejectionCode(code: string): code is RejectionCode {
 }
 
 /** What a naive check decided about one record. */
-export type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: RejectionCode };
+export type Verdict<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: RejectionCode };
 
 const bad = (code: RejectionCode): { ok: false; code: RejectionCode } => ({ ok: false, code });
 
@@ -186,7 +187,16 @@ export function naiveOrder(raw: unknown): Verdict<OrderRequest> {
     const p = type !== 'MARKET' || given !== undefined ? price(given) : undefined;
     const reduceOnly = r['reduceOnly'];
     if (reduceOnly !== undefined && reduceOnly !== true && reduceOnly !== false) throw new Refused('MALFORMED_RECORD');
-    return { clientOrderId, symbol, side, quantity, type, intent, ...(p === undefined ? {} : { price: p }), ...(reduceOnly === undefined ? {} : { reduceOnly }) };
+    return {
+      clientOrderId,
+      symbol,
+      side,
+      quantity,
+      type,
+      intent,
+      ...(p === undefined ? {} : { price: p }),
+      ...(reduceOnly === undefined ? {} : { reduceOnly }),
+    };
   });
 }
 

@@ -85,7 +85,8 @@ class StopModel {
       all.push(long ? s.high - CHANDELIER_MULTIPLE * atr : s.low + CHANDELIER_MULTIPLE * atr);
     }
     const gain = long ? close / s.entry - 1 : 1 - close / s.entry;
-    if (gain * 100 >= BREAKEVEN_AFTER) all.push(long ? s.entry * (1 + BREAKEVEN_OFFSET / 100) : s.entry * (1 - BREAKEVEN_OFFSET / 100));
+    if (gain * 100 >= BREAKEVEN_AFTER)
+      all.push(long ? s.entry * (1 + BREAKEVEN_OFFSET / 100) : s.entry * (1 - BREAKEVEN_OFFSET / 100));
     return long ? Math.max(...all) : Math.min(...all);
   }
 
@@ -103,7 +104,8 @@ class StopModel {
   }
 
   sync(positions: readonly Position[], newIds: string[]): void {
-    for (const symbol of [...this.states.keys()]) if (!positions.some((p) => p.symbol === symbol)) this.states.delete(symbol);
+    for (const symbol of [...this.states.keys()])
+      if (!positions.some((p) => p.symbol === symbol)) this.states.delete(symbol);
     for (const p of positions) {
       const s = this.states.get(p.symbol);
       if (s !== undefined && s.side === p.side) {
@@ -115,7 +117,18 @@ class StopModel {
         this.counters.overLimit++;
         continue;
       }
-      const fresh: ModelStop = { side: p.side, quantity: p.quantity, entry: p.entryPrice, high: p.entryPrice, low: p.entryPrice, stop: Number.NaN, version: 0, status: 'OPEN', placed: false, orderId: newIds.shift() as string };
+      const fresh: ModelStop = {
+        side: p.side,
+        quantity: p.quantity,
+        entry: p.entryPrice,
+        high: p.entryPrice,
+        low: p.entryPrice,
+        stop: Number.NaN,
+        version: 0,
+        status: 'OPEN',
+        placed: false,
+        orderId: newIds.shift() as string,
+      };
       this.states.set(p.symbol, fresh);
       this.#refresh(fresh, p.entryPrice, Number.NaN);
     }
@@ -196,30 +209,64 @@ interface Entry {
 }
 
 const same = (a: StopView | undefined, b: StopView | undefined) =>
-  a === b || (a !== undefined && b !== undefined && Object.is(a.stop, b.stop) && a.version === b.version && a.status === b.status && a.quantity === b.quantity);
+  a === b ||
+  (a !== undefined &&
+    b !== undefined &&
+    Object.is(a.stop, b.stop) &&
+    a.version === b.version &&
+    a.status === b.status &&
+    a.quantity === b.quantity);
 
 /** The per-step invariants: never looser, never a stale overwrite, refused changes change nothing. */
-function checkStep(op: Op, before: StopView | undefined, after: StopView | undefined, result: StopChange | undefined): string | undefined {
-  if (before !== undefined && after !== undefined && before.side === after.side && before.entryPrice === after.entryPrice) {
+function checkStep(
+  op: Op,
+  before: StopView | undefined,
+  after: StopView | undefined,
+  result: StopChange | undefined,
+): string | undefined {
+  if (
+    before !== undefined &&
+    after !== undefined &&
+    before.side === after.side &&
+    before.entryPrice === after.entryPrice
+  ) {
     if (after.version < before.version) return `version went back ${before.version} → ${after.version}`;
     if (!Number.isNaN(before.stop) && !(after.stop === before.stop || tighter(after.side, after.stop, before.stop))) {
       return `${after.side} stop loosened ${before.stop} → ${after.stop}`;
     }
   }
-  if (op.kind === 'propose' && before !== undefined && before.status === 'OPEN' && op.version <= before.version && result !== 'STALE') {
+  if (
+    op.kind === 'propose' &&
+    before !== undefined &&
+    before.status === 'OPEN' &&
+    op.version <= before.version &&
+    result !== 'STALE'
+  ) {
     return `stale version ${op.version} ≤ ${before.version} answered ${result}`;
   }
-  if (op.kind === 'propose' && result !== 'MOVED' && !same(before, after)) return `propose ${result ?? ''} changed the stop`;
+  if (op.kind === 'propose' && result !== 'MOVED' && !same(before, after))
+    return `propose ${result ?? ''} changed the stop`;
   // A command's outcome may re-arm a failed close (CLOSING → OPEN), never move the stop.
-  if (op.kind === 'result' && before !== undefined && !(after !== undefined && Object.is(after.stop, before.stop) && after.version === before.version)) {
+  if (
+    op.kind === 'result' &&
+    before !== undefined &&
+    !(after !== undefined && Object.is(after.stop, before.stop) && after.version === before.version)
+  ) {
     return 'a command outcome moved the stop';
   }
-  if (op.kind === 'propose' && result === 'MOVED' && !(after?.stop === op.price && after.version === op.version)) return 'a moved stop is not the proposal';
+  if (op.kind === 'propose' && result === 'MOVED' && !(after?.stop === op.price && after.version === op.version))
+    return 'a moved stop is not the proposal';
   return undefined;
 }
 
 /** Replays the executed sequence on the model; the first step that differs, or the final counters. */
-function replay(log: readonly Entry[], mode: StopMode, maxPositions: number, counters: object, symbol: string): string | undefined {
+function replay(
+  log: readonly Entry[],
+  mode: StopMode,
+  maxPositions: number,
+  counters: object,
+  symbol: string,
+): string | undefined {
   const m = new StopModel(mode, maxPositions);
   for (let i = 0; i < log.length; i++) {
     const { op, result, after } = log[i] as Entry;
@@ -247,7 +294,8 @@ function replay(log: readonly Entry[], mode: StopMode, maxPositions: number, cou
     }
     if (mine !== result) return `step ${i} (${op.kind}): model ${mine}, manager ${result}`;
     const v = m.view(symbol);
-    if (!same(v as StopView | undefined, after)) return `step ${i} (${op.kind}): model ${JSON.stringify(v)}, manager ${JSON.stringify(after)}`;
+    if (!same(v as StopView | undefined, after))
+      return `step ${i} (${op.kind}): model ${JSON.stringify(v)}, manager ${JSON.stringify(after)}`;
   }
   const want = JSON.stringify(m.counters);
   const got = JSON.stringify(counters);
@@ -290,7 +338,11 @@ function flakySink(r: () => number, sent: ProtectiveCommand[]): OrderSink {
     send: (c) => {
       sent.push(c);
       const ok = r() > (c.kind === 'CLOSE_POSITION' ? 0.35 : 0.05);
-      return boundary(r).then((): CommandResult => (ok ? { ok: true, clientOrderId: c.clientOrderId } : { ok: false, clientOrderId: c.clientOrderId, code: 'REJECTED', message: 'no' }));
+      return boundary(r).then((): CommandResult =>
+        ok
+          ? { ok: true, clientOrderId: c.clientOrderId }
+          : { ok: false, clientOrderId: c.clientOrderId, code: 'REJECTED', message: 'no' },
+      );
     },
   };
 }
@@ -302,9 +354,15 @@ type Tally = Record<string, number>;
 function tallyLog(log: readonly Entry[], tally: Tally): void {
   let lastKind = '';
   for (const e of log) {
-    const key = e.op.kind === 'propose' ? `propose:${e.result}` : e.op.kind === 'result' ? `result:${e.op.ok ? 'ok' : 'failed'}` : e.op.kind;
+    const key =
+      e.op.kind === 'propose'
+        ? `propose:${e.result}`
+        : e.op.kind === 'result'
+          ? `result:${e.op.ok ? 'ok' : 'failed'}`
+          : e.op.kind;
     tally[key] = (tally[key] ?? 0) + 1;
-    if (e.op.kind === 'result' && lastKind !== 'result' && lastKind !== '') tally['result between steps'] = (tally['result between steps'] ?? 0) + 1;
+    if (e.op.kind === 'result' && lastKind !== 'result' && lastKind !== '')
+      tally['result between steps'] = (tally['result between steps'] ?? 0) + 1;
     if (e.after?.status === 'CLOSING') tally['closing'] = (tally['closing'] ?? 0) + 1;
     lastKind = e.op.kind;
   }
@@ -353,8 +411,17 @@ async function stopManagerSchedule(seed: number, side: PositionSide, tally: Tall
     failure ??= checkStep(op, before, after, result);
     log.push({ op, result, after, newIds: Array.from({ length: ids - from }, (_, k) => `id-${from + k + 1}`) });
   };
-  const coalescer = new CommandCoalescer(flakySink(r, sent), undefined, (command, ok) => step({ kind: 'result', command, ok }));
-  stops = new StopManager({ policy: POLICY, mode, maxPositions: 1, coalescer, nextId: () => `id-${++ids}`, isQuarantined: () => false });
+  const coalescer = new CommandCoalescer(flakySink(r, sent), undefined, (command, ok) =>
+    step({ kind: 'result', command, ok }),
+  );
+  stops = new StopManager({
+    policy: POLICY,
+    mode,
+    maxPositions: 1,
+    coalescer,
+    nextId: () => `id-${++ids}`,
+    isQuarantined: () => false,
+  });
   const position = (): Position => ({ symbol, side, quantity, entryPrice: 100, openedAt: 0 });
   step({ kind: 'sync', positions: [position()] });
 
@@ -364,7 +431,20 @@ async function stopManagerSchedule(seed: number, side: PositionSide, tally: Tall
       return () => {
         price *= 1 + (r() - 0.47) * 0.04;
         const range = r() * 0.02;
-        return { kind: 'bar', bar: { symbol: r() < 0.9 ? symbol : 'Y', timestamp: ++t, open: price, high: price * (1 + range), low: price * (1 - range), close: price, volume: 1 }, atr: r() < 0.15 ? Number.NaN : r() * 3, quarantined: r() < 0.08 };
+        return {
+          kind: 'bar',
+          bar: {
+            symbol: r() < 0.9 ? symbol : 'Y',
+            timestamp: ++t,
+            open: price,
+            high: price * (1 + range),
+            low: price * (1 - range),
+            close: price,
+            volume: 1,
+          },
+          atr: r() < 0.15 ? Number.NaN : r() * 3,
+          quarantined: r() < 0.08,
+        };
       };
     }
     if (x < 0.55) {
@@ -373,20 +453,40 @@ async function stopManagerSchedule(seed: number, side: PositionSide, tally: Tall
         const live = stops.get(symbol);
         const base = live === undefined || Number.isNaN(live.stop) ? price : live.stop;
         const weird = r();
-        const p = weird < 0.04 ? [Number.NaN, -1, 0, Number.POSITIVE_INFINITY][Math.floor(r() * 4)] as number : base * (1 + (r() - 0.5) * 0.06);
+        const p =
+          weird < 0.04
+            ? ([Number.NaN, -1, 0, Number.POSITIVE_INFINITY][Math.floor(r() * 4)] as number)
+            : base * (1 + (r() - 0.5) * 0.06);
         return { kind: 'propose', symbol, price: p, version: (live?.version ?? 0) + Math.floor(r() * 6) - 2 };
       };
     }
     if (x < 0.65) {
       // Read the version, cross a boundary, then propose: stale if anything moved meanwhile.
       const seen = stops.get(symbol);
-      return () => ({ kind: 'propose', symbol, price: (seen?.stop ?? price) * (side === 'LONG' ? 1.01 : 0.99), version: (seen?.version ?? 0) + 1 });
+      return () => ({
+        kind: 'propose',
+        symbol,
+        price: (seen?.stop ?? price) * (side === 'LONG' ? 1.01 : 0.99),
+        version: (seen?.version ?? 0) + 1,
+      });
     }
     if (x < 0.8) {
       return () => {
         const which = r();
-        const orderId = which < 0.6 ? `id-${ids}` : which < 0.8 ? `id-${1 + Math.floor(r() * ids)}` : `ext-${Math.floor(r() * 5)}`;
-        return { kind: 'fill', fill: { fillId: `f${seed}-${t}-${r()}`, orderId, symbol: r() < 0.9 ? symbol : 'Y', side: side === 'LONG' ? 'SELL' : 'BUY', quantity, price, timestamp: t } };
+        const orderId =
+          which < 0.6 ? `id-${ids}` : which < 0.8 ? `id-${1 + Math.floor(r() * ids)}` : `ext-${Math.floor(r() * 5)}`;
+        return {
+          kind: 'fill',
+          fill: {
+            fillId: `f${seed}-${t}-${r()}`,
+            orderId,
+            symbol: r() < 0.9 ? symbol : 'Y',
+            side: side === 'LONG' ? 'SELL' : 'BUY',
+            quantity,
+            price,
+            timestamp: t,
+          },
+        };
       };
     }
     if (x < 0.88) return () => ({ kind: 'tighten', fraction: 0.05 + r() * 0.9, close: price });
@@ -407,7 +507,8 @@ async function stopManagerSchedule(seed: number, side: PositionSide, tally: Tall
     }
   });
   await Promise.all(actors);
-  for (let spins = 0; coalescer.busy > 0 && spins < 1_000; spins++) await new Promise((resolve) => setImmediate(resolve));
+  for (let spins = 0; coalescer.busy > 0 && spins < 1_000; spins++)
+    await new Promise((resolve) => setImmediate(resolve));
   if (coalescer.busy > 0) return `seed ${seed}: the command lane never drained`;
   failure ??= replay(log, mode, 1, stops.counters, symbol);
   failure ??= checkSent(sent, side);
@@ -417,27 +518,50 @@ async function stopManagerSchedule(seed: number, side: PositionSide, tally: Tall
 }
 
 describe('races on one position: StopManager + CommandCoalescer', () => {
-  it.each(['LONG', 'SHORT'] as const)('%s: 5·10⁴ seeded interleavings never loosen the stop, never apply a stale version, and match the sequential model', async (side) => {
-    const started = performance.now();
-    const failures: string[] = [];
-    const schedules = 50_000;
-    const tally: Tally = {};
-    for (let seed = 1; seed <= schedules; seed++) {
-      const f = await stopManagerSchedule(seed + (side === 'SHORT' ? 1_000_000 : 0), side, tally);
-      if (f !== undefined && failures.push(f) >= 5) break;
-    }
-    console.log(`${side}: ${schedules} schedules in ${(performance.now() - started).toFixed(0)} ms`, tally);
-    expect(failures).toEqual([]);
-    // Not vacuous: every kind of step and outcome happened many times, outcomes landed between steps.
-    for (const key of ['sync', 'bar', 'fill', 'tighten', 'propose:MOVED', 'propose:STALE', 'propose:LOOSER', 'propose:UNKNOWN', 'result:ok', 'result:failed', 'result between steps', 'closing', 'rearmed']) {
-      expect(tally[key] ?? 0, key).toBeGreaterThan(1_000);
-    }
-  });
+  it.each(['LONG', 'SHORT'] as const)(
+    '%s: 5·10⁴ seeded interleavings never loosen the stop, never apply a stale version, and match the sequential model',
+    async (side) => {
+      const started = performance.now();
+      const failures: string[] = [];
+      const schedules = 50_000;
+      const tally: Tally = {};
+      for (let seed = 1; seed <= schedules; seed++) {
+        const f = await stopManagerSchedule(seed + (side === 'SHORT' ? 1_000_000 : 0), side, tally);
+        if (f !== undefined && failures.push(f) >= 5) break;
+      }
+      console.log(`${side}: ${schedules} schedules in ${(performance.now() - started).toFixed(0)} ms`, tally);
+      expect(failures).toEqual([]);
+      // Not vacuous: every kind of step and outcome happened many times, outcomes landed between steps.
+      for (const key of [
+        'sync',
+        'bar',
+        'fill',
+        'tighten',
+        'propose:MOVED',
+        'propose:STALE',
+        'propose:LOOSER',
+        'propose:UNKNOWN',
+        'result:ok',
+        'result:failed',
+        'result between steps',
+        'closing',
+        'rearmed',
+      ]) {
+        expect(tally[key] ?? 0, key).toBeGreaterThan(1_000);
+      }
+    },
+  );
 });
 
 // --- Harness 2: the real plugin ---------------------------------------------------------------
 
-type Recorded = { stops: StopManager | undefined; log: Entry[] | undefined; ids: string[]; symbol: string; failure: string | undefined };
+type Recorded = {
+  stops: StopManager | undefined;
+  log: Entry[] | undefined;
+  ids: string[];
+  symbol: string;
+  failure: string | undefined;
+};
 const rec: Recorded = { stops: undefined, log: undefined, ids: [], symbol: '', failure: undefined };
 /** The plugin's StopManager, captured by the recorder on its first call (not narrowed by TS). */
 const managerOf = (): StopManager | undefined => rec.stops;
@@ -461,7 +585,12 @@ function recordStopManager(): void {
       const after = this.get(rec.symbol);
       const op = toOp(args);
       rec.failure ??= checkStep(op, before, after, name === 'propose' ? (result as StopChange) : undefined);
-      rec.log.push({ op, result: name === 'propose' ? (result as StopChange) : undefined, after, newIds: rec.ids.slice(from) });
+      rec.log.push({
+        op,
+        result: name === 'propose' ? (result as StopChange) : undefined,
+        after,
+        newIds: rec.ids.slice(from),
+      });
       return result;
     };
     restore.push(() => {
@@ -470,9 +599,27 @@ function recordStopManager(): void {
   };
   wrapMethod('syncPositions', (a) => ({ kind: 'sync', positions: a[0] as Position[] }));
   // The plugin passes a row view of its bar columns (valid only during the call): the log keeps a copy.
-  const copyBar = (b: Bar): Bar => ({ symbol: b.symbol, timestamp: b.timestamp, open: b.open, high: b.high, low: b.low, close: b.close, volume: b.volume });
-  wrapMethod('onBar', (a) => ({ kind: 'bar', bar: copyBar(a[0] as Bar), atr: a[1] as number, quarantined: a[2] === true }));
-  wrapMethod('propose', (a) => ({ kind: 'propose', symbol: a[0] as string, price: a[1] as number, version: a[2] as number }));
+  const copyBar = (b: Bar): Bar => ({
+    symbol: b.symbol,
+    timestamp: b.timestamp,
+    open: b.open,
+    high: b.high,
+    low: b.low,
+    close: b.close,
+    volume: b.volume,
+  });
+  wrapMethod('onBar', (a) => ({
+    kind: 'bar',
+    bar: copyBar(a[0] as Bar),
+    atr: a[1] as number,
+    quarantined: a[2] === true,
+  }));
+  wrapMethod('propose', (a) => ({
+    kind: 'propose',
+    symbol: a[0] as string,
+    price: a[1] as number,
+    version: a[2] as number,
+  }));
   wrapMethod('onFill', (a) => ({ kind: 'fill', fill: a[0] as Fill }));
   wrapMethod('onCommandResult', (a) => ({ kind: 'result', command: a[0] as ProtectiveCommand, ok: a[1] as boolean }));
   const ids = ClientOrderIdFactory.prototype as unknown as { next: () => string };
@@ -495,96 +642,133 @@ describe('races on one position through the real plugin', () => {
   it.each([
     ['LONG', 'LOCAL'],
     ['SHORT', 'LOCAL'],
-  ] as const)('%s %s: onBars (mailbox, chunked), onFill, onPortfolio and proposals interleaved: never looser, never stale, every step as the sequential model', async (side, mode) => {
-    recordStopManager();
-    const started = performance.now();
-    const failures: string[] = [];
-    const perPlugin = 1_000;
-    const plugins = 2;
-    let coalesced = 0;
-    const tally: Tally = {};
-    for (let p = 0; p < plugins && failures.length === 0; p++) {
-      const r = rng(7_000 + p + (side === 'SHORT' ? 100 : 0));
-      const sent: ProtectiveCommand[] = [];
-      const sink = flakySink(r, sent);
-      let now = Date.parse('2026-03-02T14:30:00Z');
-      const context: PluginContext = { now: () => now, portfolio: { positions: async () => [] }, orders: { send: (c) => sink.send(c), openOrders: async () => [] } };
-      const plugin = createRiskPlugin({ limits: { chunkSize: 1, maxPendingBars: 4, maxPositions: 1 }, stops: { mode, atrPeriod: 2, policy: POLICY } });
-      rec.stops = undefined;
-      rec.log = undefined;
-      await plugin.onInit(context);
-      let snapshotAt = now;
-      for (let i = 0; i < perPlugin; i++) {
-        const symbol = `X${i}`;
-        const other = `Y${i}`;
-        rec.symbol = symbol;
-        rec.log = [];
-        rec.ids = [];
-        rec.failure = undefined;
-        const before = { ...(managerOf()?.counters ?? {}) } as Record<string, number>;
-        const stats0 = plugin.stats();
-        let quantity = 10;
-        let price = 100;
-        const portfolio = (positions: Position[]) => plugin.onPortfolio({ timestamp: (snapshotAt += 1_000), equity: 1e6, positions });
-        portfolio([{ symbol, side, quantity, entryPrice: 100, openedAt: now }]);
-        const pending: Promise<void>[] = [];
-        const bars = (): Bar[] => {
-          const out: Bar[] = [];
-          for (let k = 0, n = 1 + Math.floor(r() * 3); k < n; k++) {
-            price *= 1 + (r() - 0.47) * 0.03;
-            now += 60_000;
-            const range = r() * 0.015;
-            out.push({ symbol: r() < 0.8 ? symbol : other, timestamp: now, open: price, high: price * (1 + range), low: price * (1 - range), close: price, volume: 100 });
-          }
-          return out;
+  ] as const)(
+    '%s %s: onBars (mailbox, chunked), onFill, onPortfolio and proposals interleaved: never looser, never stale, every step as the sequential model',
+    async (side, mode) => {
+      recordStopManager();
+      const started = performance.now();
+      const failures: string[] = [];
+      const perPlugin = 1_000;
+      const plugins = 2;
+      let coalesced = 0;
+      const tally: Tally = {};
+      for (let p = 0; p < plugins && failures.length === 0; p++) {
+        const r = rng(7_000 + p + (side === 'SHORT' ? 100 : 0));
+        const sent: ProtectiveCommand[] = [];
+        const sink = flakySink(r, sent);
+        let now = Date.parse('2026-03-02T14:30:00Z');
+        const context: PluginContext = {
+          now: () => now,
+          portfolio: { positions: async () => [] },
+          orders: { send: (c) => sink.send(c), openOrders: async () => [] },
         };
-        const actors = Array.from({ length: 2 + Math.floor(r() * 2) }, async () => {
-          for (let k = 0, n = 1 + Math.floor(r() * 5); k < n; k++) {
-            const x = r();
-            const seen = managerOf()?.get(symbol);
-            await boundary(r);
-            if (x < 0.4) {
-              const delivery = plugin.onBars(bars()); // validated now, processed now or from the mailbox
-              if (r() < 0.5) await delivery;
-              else pending.push(delivery);
-            } else if (x < 0.6) {
-              const live = managerOf()?.get(symbol);
-              const base = live === undefined || Number.isNaN(live.stop) ? price : live.stop;
-              // Below 0.5: the version read before the boundary (stale if anything moved meanwhile).
-              const version = ((x < 0.5 ? seen?.version : live?.version) ?? 0) + Math.floor(r() * 4) - 1;
-              (managerOf() as StopManager).propose(symbol, base * (1 + (r() - 0.5) * 0.05), version);
-            } else if (x < 0.85) {
-              const ours = sent.filter((c) => c.symbol === symbol).map((c) => c.clientOrderId);
-              const orderId = ours.length > 0 && r() < 0.7 ? (ours[Math.floor(r() * ours.length)] as string) : `ext-${i}`;
-              plugin.onFill({ fillId: `f${i}-${k}-${x}`, orderId, symbol, side: side === 'LONG' ? 'SELL' : 'BUY', quantity, price, timestamp: now });
-            } else {
-              quantity = 1 + Math.floor(r() * 20);
-              portfolio([{ symbol, side, quantity, entryPrice: 100, openedAt: now }]);
-            }
-          }
+        const plugin = createRiskPlugin({
+          limits: { chunkSize: 1, maxPendingBars: 4, maxPositions: 1 },
+          stops: { mode, atrPeriod: 2, policy: POLICY },
         });
-        await Promise.all(actors);
-        await Promise.all(pending);
-        for (let spins = 0; spins < 20; spins++) await new Promise((resolve) => setImmediate(resolve)); // command lanes settle
-        const stats1 = plugin.stats();
-        // Every bar taken in reached the stops, except those replaced in the mailbox by a newer one.
-        const barsIn = stats1.bars.accepted - stats0.bars.accepted - (stats1.bars.coalesced - stats0.bars.coalesced);
-        coalesced += stats1.bars.coalesced - stats0.bars.coalesced;
-        const barsSeen = rec.log.filter((e) => e.op.kind === 'bar').length;
-        if (barsIn !== barsSeen) rec.failure ??= `${barsIn} bars taken in, ${barsSeen} reached the stops`;
-        const delta = Object.fromEntries(Object.entries((managerOf() as StopManager).counters).map(([k, v]) => [k, v - (before[k] ?? 0)]));
-        rec.failure ??= replay(rec.log, mode, 1, delta, symbol);
-        rec.failure ??= checkSent(sent.filter((c) => c.symbol === symbol), side);
-        tallyLog(rec.log, tally);
-        if (rec.failure !== undefined) failures.push(`plugin ${p} schedule ${i} (${side} ${mode}): ${rec.failure}`);
-        if (failures.length >= 3) break;
+        rec.stops = undefined;
+        rec.log = undefined;
+        await plugin.onInit(context);
+        let snapshotAt = now;
+        for (let i = 0; i < perPlugin; i++) {
+          const symbol = `X${i}`;
+          const other = `Y${i}`;
+          rec.symbol = symbol;
+          rec.log = [];
+          rec.ids = [];
+          rec.failure = undefined;
+          const before = { ...(managerOf()?.counters ?? {}) } as Record<string, number>;
+          const stats0 = plugin.stats();
+          let quantity = 10;
+          let price = 100;
+          const portfolio = (positions: Position[]) =>
+            plugin.onPortfolio({ timestamp: (snapshotAt += 1_000), equity: 1e6, positions });
+          portfolio([{ symbol, side, quantity, entryPrice: 100, openedAt: now }]);
+          const pending: Promise<void>[] = [];
+          const bars = (): Bar[] => {
+            const out: Bar[] = [];
+            for (let k = 0, n = 1 + Math.floor(r() * 3); k < n; k++) {
+              price *= 1 + (r() - 0.47) * 0.03;
+              now += 60_000;
+              const range = r() * 0.015;
+              out.push({
+                symbol: r() < 0.8 ? symbol : other,
+                timestamp: now,
+                open: price,
+                high: price * (1 + range),
+                low: price * (1 - range),
+                close: price,
+                volume: 100,
+              });
+            }
+            return out;
+          };
+          const actors = Array.from({ length: 2 + Math.floor(r() * 2) }, async () => {
+            for (let k = 0, n = 1 + Math.floor(r() * 5); k < n; k++) {
+              const x = r();
+              const seen = managerOf()?.get(symbol);
+              await boundary(r);
+              if (x < 0.4) {
+                const delivery = plugin.onBars(bars()); // validated now, processed now or from the mailbox
+                if (r() < 0.5) await delivery;
+                else pending.push(delivery);
+              } else if (x < 0.6) {
+                const live = managerOf()?.get(symbol);
+                const base = live === undefined || Number.isNaN(live.stop) ? price : live.stop;
+                // Below 0.5: the version read before the boundary (stale if anything moved meanwhile).
+                const version = ((x < 0.5 ? seen?.version : live?.version) ?? 0) + Math.floor(r() * 4) - 1;
+                (managerOf() as StopManager).propose(symbol, base * (1 + (r() - 0.5) * 0.05), version);
+              } else if (x < 0.85) {
+                const ours = sent.filter((c) => c.symbol === symbol).map((c) => c.clientOrderId);
+                const orderId =
+                  ours.length > 0 && r() < 0.7 ? (ours[Math.floor(r() * ours.length)] as string) : `ext-${i}`;
+                plugin.onFill({
+                  fillId: `f${i}-${k}-${x}`,
+                  orderId,
+                  symbol,
+                  side: side === 'LONG' ? 'SELL' : 'BUY',
+                  quantity,
+                  price,
+                  timestamp: now,
+                });
+              } else {
+                quantity = 1 + Math.floor(r() * 20);
+                portfolio([{ symbol, side, quantity, entryPrice: 100, openedAt: now }]);
+              }
+            }
+          });
+          await Promise.all(actors);
+          await Promise.all(pending);
+          for (let spins = 0; spins < 20; spins++) await new Promise((resolve) => setImmediate(resolve)); // command lanes settle
+          const stats1 = plugin.stats();
+          // Every bar taken in reached the stops, except those replaced in the mailbox by a newer one.
+          const barsIn = stats1.bars.accepted - stats0.bars.accepted - (stats1.bars.coalesced - stats0.bars.coalesced);
+          coalesced += stats1.bars.coalesced - stats0.bars.coalesced;
+          const barsSeen = rec.log.filter((e) => e.op.kind === 'bar').length;
+          if (barsIn !== barsSeen) rec.failure ??= `${barsIn} bars taken in, ${barsSeen} reached the stops`;
+          const delta = Object.fromEntries(
+            Object.entries((managerOf() as StopManager).counters).map(([k, v]) => [k, v - (before[k] ?? 0)]),
+          );
+          rec.failure ??= replay(rec.log, mode, 1, delta, symbol);
+          rec.failure ??= checkSent(
+            sent.filter((c) => c.symbol === symbol),
+            side,
+          );
+          tallyLog(rec.log, tally);
+          if (rec.failure !== undefined) failures.push(`plugin ${p} schedule ${i} (${side} ${mode}): ${rec.failure}`);
+          if (failures.length >= 3) break;
+        }
+        rec.log = undefined;
+        await plugin.onDispose();
       }
-      rec.log = undefined;
-      await plugin.onDispose();
-    }
-    console.log(`plugin ${side} ${mode}: ${plugins * perPlugin} schedules in ${(performance.now() - started).toFixed(0)} ms, ${coalesced} bars coalesced in the mailbox`, tally);
-    expect(failures).toEqual([]);
-    expect(coalesced).toBeGreaterThan(100); // the mailbox was in play
-    for (const key of ['sync', 'bar', 'fill', 'propose:MOVED', 'propose:STALE', 'propose:LOOSER', 'closing']) expect(tally[key] ?? 0, key).toBeGreaterThan(100);
-  });
+      console.log(
+        `plugin ${side} ${mode}: ${plugins * perPlugin} schedules in ${(performance.now() - started).toFixed(0)} ms, ${coalesced} bars coalesced in the mailbox`,
+        tally,
+      );
+      expect(failures).toEqual([]);
+      expect(coalesced).toBeGreaterThan(100); // the mailbox was in play
+      for (const key of ['sync', 'bar', 'fill', 'propose:MOVED', 'propose:STALE', 'propose:LOOSER', 'closing'])
+        expect(tally[key] ?? 0, key).toBeGreaterThan(100);
+    },
+  );
 });

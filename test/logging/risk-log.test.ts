@@ -26,7 +26,14 @@ function memory() {
 }
 
 const CONFIG = {
-  stops: { policy: { rules: [{ kind: 'CHANDELIER' as const, multiple: 4 }, { kind: 'PERCENT' as const, percent: 3 }] } },
+  stops: {
+    policy: {
+      rules: [
+        { kind: 'CHANDELIER' as const, multiple: 4 },
+        { kind: 'PERCENT' as const, percent: 3 },
+      ],
+    },
+  },
   drawdown: { warnAt: 0.01, reduceAt: 0.02, haltAt: 0.03, resumeBelow: 0.008, cooldownMs: 20 * 60_000 },
 };
 
@@ -59,7 +66,12 @@ describe('structured risk logs (pino)', () => {
       expect(typeof r['time']).toBe('string');
     }
     // A moved stop carries what the rules saw.
-    const moved = records.find((r) => r['code'] === 'STOP_MOVED') as { inputs: Record<string, number>; stop: number; previous: number; level: string };
+    const moved = records.find((r) => r['code'] === 'STOP_MOVED') as {
+      inputs: Record<string, number>;
+      stop: number;
+      previous: number;
+      level: string;
+    };
     expect(moved.level).toBe('debug');
     expect(Object.keys(moved.inputs).sort()).toEqual(['atr', 'close', 'highWater', 'lowWater']);
     expect(moved.inputs['close']).toBeGreaterThan(0);
@@ -86,10 +98,22 @@ describe('structured risk logs (pino)', () => {
   it('redacts credentials and signatures wherever they are nested', () => {
     const { records, stream } = memory();
     const logger = createLogger({ destination: stream });
-    logger.info({ apiKey: 'KEY-123', apiSecret: 'SECRET-456', request: { params: { signature: 'SIG-789' } }, client: { apiSecret: 'S2' } }, 'logon');
+    logger.info(
+      {
+        apiKey: 'KEY-123',
+        apiSecret: 'SECRET-456',
+        request: { params: { signature: 'SIG-789' } },
+        client: { apiSecret: 'S2' },
+      },
+      'logon',
+    );
     const line = JSON.stringify(records[0]);
     for (const secret of ['KEY-123', 'SECRET-456', 'SIG-789', 'S2']) expect(line).not.toContain(secret);
-    expect(records[0]).toMatchObject({ apiKey: '[REDACTED]', apiSecret: '[REDACTED]', request: { params: { signature: '[REDACTED]' } } });
+    expect(records[0]).toMatchObject({
+      apiKey: '[REDACTED]',
+      apiSecret: '[REDACTED]',
+      request: { params: { signature: '[REDACTED]' } },
+    });
   });
 });
 
@@ -98,7 +122,10 @@ describe('shadow mode', () => {
     const { records, stream } = memory();
     const sent: ProtectiveCommand[] = [];
     const engine = new Engine();
-    const plugin = createRiskPlugin({ ...CONFIG, stops: { ...CONFIG.stops, mode: 'BROKER' }, shadow: true }, { logger: createLogger({ destination: stream }) });
+    const plugin = createRiskPlugin(
+      { ...CONFIG, stops: { ...CONFIG.stops, mode: 'BROKER' }, shadow: true },
+      { logger: createLogger({ destination: stream }) },
+    );
     const orders = engine.orders;
     // Watch the host's order path: nothing may reach it.
     const original = orders.send.bind(orders);
@@ -112,10 +139,23 @@ describe('shadow mode', () => {
     expect(summary.ordersDenied).toBe(0);
     // The crash halted trading (nothing was protected for real): an entry would be denied, and is let through.
     expect(plugin.state).toBe('HALTED');
-    expect(plugin.beforeOrder({ clientOrderId: 'late-1', symbol: 'HALO', side: 'BUY', quantity: 1, type: 'MARKET', intent: 'ENTRY' }).allow).toBe(true);
+    expect(
+      plugin.beforeOrder({
+        clientOrderId: 'late-1',
+        symbol: 'HALO',
+        side: 'BUY',
+        quantity: 1,
+        type: 'MARKET',
+        intent: 'ENTRY',
+      }).allow,
+    ).toBe(true);
     const wouldDeny = records.filter((r) => r['event'] === 'ORDER_DENIED');
     expect(wouldDeny).toHaveLength(1);
-    expect(wouldDeny[0]).toMatchObject({ code: 'TRADING_HALTED', shadow: true, msg: 'order would be denied (shadow: let through)' });
+    expect(wouldDeny[0]).toMatchObject({
+      code: 'TRADING_HALTED',
+      shadow: true,
+      msg: 'order would be denied (shadow: let through)',
+    });
     expect(records.some((r) => r['event'] === 'STATE_CHANGED' && r['shadow'] === true)).toBe(true);
     await engine.dispose();
   });

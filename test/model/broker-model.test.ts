@@ -29,8 +29,14 @@ class Client {
   readonly conn: ModelConnection;
   #n = 0;
 
-  constructor(model: BrokerModel, readonly name = 'c') {
-    this.conn = model.connect((f) => this.frames.push(f), (code) => this.closeCodes.push(code));
+  constructor(
+    model: BrokerModel,
+    readonly name = 'c',
+  ) {
+    this.conn = model.connect(
+      (f) => this.frames.push(f),
+      (code) => this.closeCodes.push(code),
+    );
   }
   send(method: string, params?: Params): string {
     const id = `${this.name}-${++this.#n}`;
@@ -74,12 +80,29 @@ function world(options: Partial<BrokerModelOptions> = {}) {
   return { clock, model, client: (name?: string) => new Client(model, name).logon() };
 }
 
-const stop = (cid: string, side: Side, stopPrice: string, quantity = '1'): Params =>
-  ({ symbol: SYM, side, type: 'STOP_MARKET', quantity, stopPrice, newClientOrderId: cid });
-const limit = (cid: string, side: Side, price: string, quantity = '1'): Params =>
-  ({ symbol: SYM, side, type: 'LIMIT', quantity, price, newClientOrderId: cid });
-const market = (cid: string, side: Side, quantity = '1'): Params =>
-  ({ symbol: SYM, side, type: 'MARKET', quantity, newClientOrderId: cid });
+const stop = (cid: string, side: Side, stopPrice: string, quantity = '1'): Params => ({
+  symbol: SYM,
+  side,
+  type: 'STOP_MARKET',
+  quantity,
+  stopPrice,
+  newClientOrderId: cid,
+});
+const limit = (cid: string, side: Side, price: string, quantity = '1'): Params => ({
+  symbol: SYM,
+  side,
+  type: 'LIMIT',
+  quantity,
+  price,
+  newClientOrderId: cid,
+});
+const market = (cid: string, side: Side, quantity = '1'): Params => ({
+  symbol: SYM,
+  side,
+  type: 'MARKET',
+  quantity,
+  newClientOrderId: cid,
+});
 const ref = (cid: string, symbol = SYM): Params => ({ symbol, origClientOrderId: cid });
 
 describe('session', () => {
@@ -103,7 +126,8 @@ describe('session', () => {
   it('with a secret, checks key, timestamp (5000 ms) and the HMAC-SHA256 of "apiKey=..&timestamp=.."', () => {
     const { model } = world({ apiKey: 'key1', apiSecret: 's3cret' });
     const sign = (apiKey: string, timestamp: number, secret = 's3cret') => ({
-      apiKey, timestamp,
+      apiKey,
+      timestamp,
       signature: createHmac('sha256', secret).update(`apiKey=${apiKey}&timestamp=${timestamp}`).digest('hex'),
     });
     const c = new Client(model);
@@ -150,14 +174,18 @@ describe('rate limit', () => {
   it('counts place+amend+cancel across connections, a closed one included; 429 -1015 with an exact retryAfter', () => {
     const early = acrossConnections(1099);
     expect(early.over).toEqual({
-      id: 'a-3', status: 429, error: { code: -1015, msg: expect.any(String) as string, retryAfter: T0 + 1100 },
+      id: 'a-3',
+      status: 429,
+      error: { code: -1015, msg: expect.any(String) as string, retryAfter: T0 + 1100 },
     });
     expect(early.next).toMatchObject({ status: 429 });
     const onTime = acrossConnections(1100);
     expect(onTime.next).toMatchObject({ status: 200 });
     expect(onTime.model.receiveTimes.map((t) => t - T0)).toEqual([0, 100, 200, 500, 1100]);
     expect(onTime.model.maxInAnyWindow()).toBe(4);
-    expect(onTime.model.violations(3)).toEqual([{ from: T0, to: T0 + 1000, count: 4, times: [0, 100, 200, 500].map((t) => T0 + t) }]);
+    expect(onTime.model.violations(3)).toEqual([
+      { from: T0, to: T0 + 1000, count: 4, times: [0, 100, 200, 500].map((t) => T0 + t) },
+    ]);
   });
 
   it('slides: no reset at whole seconds, and refused requests count', () => {
@@ -222,20 +250,24 @@ describe('rate limit', () => {
 
   it('refuses exactly from the first request that makes a 1 s window hold more than the limit', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 30 }), (lim, raw) => {
-        const times = [...raw].sort((x, y) => x - y);
-        const { clock, model, client } = world({ limit: lim });
-        const c = client();
-        const statuses = times.map((t) => {
-          clock.t = T0 + t;
-          return c.call('order.cancel', ref('x')).status;
-        });
-        const firstOver = times.findIndex((t, i) => times.slice(0, i + 1).filter((u) => u > t - 1000).length > lim);
-        const firstRefused = statuses.findIndex((s) => s === 429 || s === 418);
-        expect(firstRefused).toBe(firstOver);
-        if (firstRefused >= 0) expect(statuses[firstRefused]).toBe(429);
-        expect(model.violations(lim).length > 0).toBe(firstOver >= 0);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.integer({ min: 0, max: 3000 }), { maxLength: 30 }),
+        (lim, raw) => {
+          const times = [...raw].sort((x, y) => x - y);
+          const { clock, model, client } = world({ limit: lim });
+          const c = client();
+          const statuses = times.map((t) => {
+            clock.t = T0 + t;
+            return c.call('order.cancel', ref('x')).status;
+          });
+          const firstOver = times.findIndex((t, i) => times.slice(0, i + 1).filter((u) => u > t - 1000).length > lim);
+          const firstRefused = statuses.findIndex((s) => s === 429 || s === 418);
+          expect(firstRefused).toBe(firstOver);
+          if (firstRefused >= 0) expect(statuses[firstRefused]).toBe(429);
+          expect(model.violations(lim).length > 0).toBe(firstOver >= 0);
+        },
+      ),
     );
   });
 
@@ -266,7 +298,9 @@ describe('rate limit', () => {
   });
 
   it('records counted requests only: not queries, not before logon, not lost ones', () => {
-    const { model, client } = world({ faultFor: (_m, p) => (p['newClientOrderId'] === 'lost' ? 'LOSE_REQUEST' : 'NONE') });
+    const { model, client } = world({
+      faultFor: (_m, p) => (p['newClientOrderId'] === 'lost' ? 'LOSE_REQUEST' : 'NONE'),
+    });
     new Client(model).send('order.place', stop('early', 'SELL', '95'));
     const c = client();
     c.send('order.place', stop('lost', 'SELL', '95'));
@@ -294,7 +328,10 @@ describe('orders', () => {
     const c = client();
     model.setPrice(SYM, '100');
     c.ok('order.place', stop('a', 'SELL', '95'));
-    expect(c.call('order.place', stop('a', 'SELL', '95'))).toMatchObject({ status: 400, error: { code: -2010, msg: 'Duplicate order sent.' } });
+    expect(c.call('order.place', stop('a', 'SELL', '95'))).toMatchObject({
+      status: 400,
+      error: { code: -2010, msg: 'Duplicate order sent.' },
+    });
     expect(c.err('order.place', market('a', 'BUY'))).toEqual([400, -2010]);
     c.ok('order.cancel', ref('a'));
     expect(c.err('order.place', stop('a', 'SELL', '95'))).toEqual([400, -2010]);
@@ -316,7 +353,9 @@ describe('orders', () => {
     const { client } = world();
     const c = client();
     for (const cid of ['', 'x'.repeat(37), 'a b', 'é', 'a/b', 7]) {
-      expect(c.err('order.place', { ...stop('z', 'SELL', '95'), newClientOrderId: cid }), String(cid)).toEqual([400, -1100]);
+      expect(c.err('order.place', { ...stop('z', 'SELL', '95'), newClientOrderId: cid }), String(cid)).toEqual([
+        400, -1100,
+      ]);
     }
     expect(c.ok('order.place', stop('Az09._:-'.repeat(4) + 'abcd', 'SELL', '95'))).toMatchObject({ status: 'NEW' });
     for (const q of [1, '1e3', '-1', '.5', '1.', ' 1', '', null, '1,5']) {
@@ -325,7 +364,10 @@ describe('orders', () => {
     for (const q of ['0', '0.000']) expect(c.err('order.place', stop('q', 'SELL', '95', q))).toEqual([400, -1013]);
     expect(c.err('order.place', stop('q', 'SELL', '0'))).toEqual([400, -1013]);
     expect(c.err('order.place', limit('q', 'BUY', '0.0'))).toEqual([400, -1013]);
-    expect(c.order('order.place', stop('q', 'SELL', '95.50', '007.10'))).toMatchObject({ quantity: '007.10', stopPrice: '95.50' });
+    expect(c.order('order.place', stop('q', 'SELL', '95.50', '007.10'))).toMatchObject({
+      quantity: '007.10',
+      stopPrice: '95.50',
+    });
   });
 
   it('requires price for LIMIT and stopPrice for STOP_MARKET only, and a last price for MARKET', () => {
@@ -352,14 +394,34 @@ describe('orders', () => {
     const c = client();
     clock.t = T0 + 5;
     expect(c.order('order.place', { ...stop('s', 'SELL', '95', '1.50'), reduceOnly: true })).toEqual({
-      symbol: SYM, orderId: 1, clientOrderId: 's', side: 'SELL', type: 'STOP_MARKET', status: 'NEW',
-      quantity: '1.50', executedQty: '0', stopPrice: '95', reduceOnly: true, updateTime: T0 + 5,
+      symbol: SYM,
+      orderId: 1,
+      clientOrderId: 's',
+      side: 'SELL',
+      type: 'STOP_MARKET',
+      status: 'NEW',
+      quantity: '1.50',
+      executedQty: '0',
+      stopPrice: '95',
+      reduceOnly: true,
+      updateTime: T0 + 5,
     });
     expect(c.order('order.place', limit('l', 'BUY', '90'))).toEqual({
-      symbol: SYM, orderId: 2, clientOrderId: 'l', side: 'BUY', type: 'LIMIT', status: 'NEW',
-      quantity: '1', executedQty: '0', price: '90', reduceOnly: false, updateTime: T0 + 5,
+      symbol: SYM,
+      orderId: 2,
+      clientOrderId: 'l',
+      side: 'BUY',
+      type: 'LIMIT',
+      status: 'NEW',
+      quantity: '1',
+      executedQty: '0',
+      price: '90',
+      reduceOnly: false,
+      updateTime: T0 + 5,
     });
-    expect(c.ok('openOrders.status', { symbol: SYM })).toEqual({ orders: [c.order('order.status', ref('s')), c.order('order.status', ref('l'))] });
+    expect(c.ok('openOrders.status', { symbol: SYM })).toEqual({
+      orders: [c.order('order.status', ref('s')), c.order('order.status', ref('l'))],
+    });
     expect(c.ok('openOrders.status', { symbol: 'ETHUSDT' })).toEqual({ orders: [] });
     expect(c.ok('openOrders.status')).toMatchObject({ orders: [{ clientOrderId: 's' }, { clientOrderId: 'l' }] });
   });
@@ -389,21 +451,29 @@ describe('orders', () => {
     c.ok('order.place', stop('s', 'SELL', '95', '2'));
     clock.t = T0 + 1;
     expect(c.order('order.amend', { ...ref('s'), stopPrice: '97', quantity: '3' })).toMatchObject({
-      stopPrice: '97', quantity: '3', status: 'NEW', updateTime: T0 + 1,
+      stopPrice: '97',
+      quantity: '3',
+      status: 'NEW',
+      updateTime: T0 + 1,
     });
     expect(c.err('order.amend', ref('s'))).toEqual([400, -1100]);
     expect(c.err('order.amend', { ...ref('s'), price: '96' })).toEqual([400, -1100]);
     expect(c.err('order.amend', { ...ref('s'), quantity: '0' })).toEqual([400, -1013]);
     model.partialFill('s', '1.5', '98');
     expect(c.err('order.amend', { ...ref('s'), quantity: '1.49' })).toEqual([400, -1013]);
-    expect(c.order('order.amend', { ...ref('s'), quantity: '1.5' })).toMatchObject({ status: 'FILLED', executedQty: '1.5' });
+    expect(c.order('order.amend', { ...ref('s'), quantity: '1.5' })).toMatchObject({
+      status: 'FILLED',
+      executedQty: '1.5',
+    });
     c.ok('order.place', limit('l', 'BUY', '90'));
     expect(c.order('order.amend', { ...ref('l'), price: '101' })).toMatchObject({ price: '101', status: 'FILLED' });
     expect(model.executions.at(-1)).toMatchObject({ clientOrderId: 'l', price: '100' }); // marketable: last price
   });
 
   it('answers order.status with -2013 for an order the broker never accepted', () => {
-    const { model, client } = world({ faultFor: (m, p) => (m === 'order.place' && p['newClientOrderId'] !== 'a' ? 'LOSE_REQUEST' : 'NONE') });
+    const { model, client } = world({
+      faultFor: (m, p) => (m === 'order.place' && p['newClientOrderId'] !== 'a' ? 'LOSE_REQUEST' : 'NONE'),
+    });
     const c = client();
     c.send('order.place', stop('lost', 'SELL', '95'));
     c.ok('order.place', stop('a', 'SELL', '95'));
@@ -429,7 +499,16 @@ describe('matching', () => {
     model.setPrice(SYM, '95');
     expect(model.order('s')).toMatchObject({ status: 'FILLED', executedQty: '2', updateTime: T0 + 9 });
     expect(model.executions).toEqual([
-      { clientOrderId: 's', orderId: 1, symbol: SYM, side: 'SELL', quantity: '2', price: '95', time: T0 + 9, foreign: false },
+      {
+        clientOrderId: 's',
+        orderId: 1,
+        symbol: SYM,
+        side: 'SELL',
+        quantity: '2',
+        price: '95',
+        time: T0 + 9,
+        foreign: false,
+      },
     ]);
     c.ok('order.place', stop('gap', 'SELL', '94'));
     model.setPrice(SYM, '90');
@@ -476,7 +555,11 @@ describe('matching', () => {
     expect(() => model.partialFill('s', '0.71', '96')).toThrow(/remaining/);
     model.setPrice(SYM, '94');
     expect(model.order('s')).toMatchObject({ status: 'FILLED', executedQty: '1' });
-    expect(model.executions.map((e) => [e.quantity, e.price])).toEqual([['0.1', '97'], ['0.2', '96.5'], ['0.7', '94']]);
+    expect(model.executions.map((e) => [e.quantity, e.price])).toEqual([
+      ['0.1', '97'],
+      ['0.2', '96.5'],
+      ['0.7', '94'],
+    ]);
     expect(() => model.partialFill('s', '0.1', '94')).toThrow(/not a working order/);
     c.ok('order.place', stop('p', 'SELL', '90', '2'));
     model.partialFill('p', '0.5', '93');
@@ -503,7 +586,10 @@ describe('execution reports', () => {
       { ...base, status: 'FILLED', lastQty: '1.5', lastPrice: '94', cumQty: '2', seq: 3 },
     ]);
     expect(b.reports().map((r) => r.seq)).toEqual([1, 2]);
-    expect(late.reports().map((r) => [r.seq, r.status])).toEqual([[1, 'PARTIALLY_FILLED'], [2, 'FILLED']]);
+    expect(late.reports().map((r) => [r.seq, r.status])).toEqual([
+      [1, 'PARTIALLY_FILLED'],
+      [2, 'FILLED'],
+    ]);
     expect(anon.frames).toEqual([]);
   });
 
@@ -513,7 +599,7 @@ describe('execution reports', () => {
     const { model, client } = world({
       reportFaultFor: (r, n, conn) => {
         seen.push([r.data.seq, n, conn]);
-        return conn === 0 ? faults[r.data.seq] ?? 'NONE' : 'NONE';
+        return conn === 0 ? (faults[r.data.seq] ?? 'NONE') : 'NONE';
       },
     });
     const [a, b] = [client('a'), client('b')];
@@ -522,13 +608,20 @@ describe('execution reports', () => {
     for (const cid of ['x', 'y', 'z']) a.ok('order.cancel', ref(cid)); // seq 5..7
     expect(a.reports().map((r) => r.seq)).toEqual([2, 3, 3, 4, 6, 5]);
     expect(b.reports().map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(seen.slice(0, 4)).toEqual([[1, 0, 0], [1, 1, 1], [2, 2, 0], [2, 3, 1]]);
+    expect(seen.slice(0, 4)).toEqual([
+      [1, 0, 0],
+      [1, 1, 1],
+      [2, 2, 0],
+      [2, 3, 1],
+    ]);
     model.flushDelayed(); // releases a report still held (no report came after it)
     expect(a.reports().map((r) => r.seq)).toEqual([2, 3, 3, 4, 6, 5, 7]);
   });
 
   it('reports a foreign execution under a client id the program never sent, and records it as foreign', () => {
-    const { clock, model, client } = world({ faultFor: (_m, p) => (p['newClientOrderId'] === 'manual-2' ? 'LOSE_REQUEST' : 'NONE') });
+    const { clock, model, client } = world({
+      faultFor: (_m, p) => (p['newClientOrderId'] === 'manual-2' ? 'LOSE_REQUEST' : 'NONE'),
+    });
     const c = client();
     model.setPrice(SYM, '100');
     c.ok('order.place', market('manual-1', 'BUY'));
@@ -537,9 +630,22 @@ describe('execution reports', () => {
     const o = model.foreignExecution(SYM, 'SELL', '0.25', '101');
     expect(o).toMatchObject({ clientOrderId: 'manual-3', status: 'FILLED', executedQty: '0.25', type: 'MARKET' });
     expect(model.executions.at(-1)).toEqual({
-      clientOrderId: 'manual-3', orderId: o.orderId, symbol: SYM, side: 'SELL', quantity: '0.25', price: '101', time: T0 + 7, foreign: true,
+      clientOrderId: 'manual-3',
+      orderId: o.orderId,
+      symbol: SYM,
+      side: 'SELL',
+      quantity: '0.25',
+      price: '101',
+      time: T0 + 7,
+      foreign: true,
     });
-    expect(c.reports().at(-1)).toMatchObject({ clientOrderId: 'manual-3', status: 'FILLED', lastQty: '0.25', lastPrice: '101', cumQty: '0.25' });
+    expect(c.reports().at(-1)).toMatchObject({
+      clientOrderId: 'manual-3',
+      status: 'FILLED',
+      lastQty: '0.25',
+      lastPrice: '101',
+      cumQty: '0.25',
+    });
     expect(c.order('order.status', ref('manual-3')).status).toBe('FILLED');
     expect(() => model.foreignExecution(SYM, 'SELL', '1', '1', 'manual-1')).toThrow(/already used/);
   });
@@ -579,7 +685,10 @@ describe('request faults', () => {
       counted: model.receiveTimes.length,
     };
     expect(seen).toEqual(expected);
-    expect(calls).toEqual([['session.logon', { apiKey: 'k', timestamp: T0, signature: 'x' }, 0], ['order.place', market('x', 'BUY'), 1]]);
+    expect(calls).toEqual([
+      ['session.logon', { apiKey: 'k', timestamp: T0, signature: 'x' }, 0],
+      ['order.place', market('x', 'BUY'), 1],
+    ]);
     expect(model.requests[1]).toMatchObject({ n: 1, connection: 0, time: T0, id, method: 'order.place', fault });
     expect(c.closeCodes).toEqual(expected.open ? [] : [1006]);
     // reports of what executed were sent before a DISCONNECT_AFTER drop
@@ -594,7 +703,11 @@ describe('request faults', () => {
     const { model, client } = world({ faultFor: (m, _p, n) => (m === 'ping' && n < 4 ? 'DELAY_REPLY' : 'NONE') });
     const c = client();
     const ids = [c.send('ping'), c.send('ping'), c.send('ping'), c.send('ping')];
-    const replyOrder = () => c.frames.filter((f): f is ResponseFrame => 'id' in f).map((f) => f.id).slice(1);
+    const replyOrder = () =>
+      c.frames
+        .filter((f): f is ResponseFrame => 'id' in f)
+        .map((f) => f.id)
+        .slice(1);
     expect(replyOrder()).toEqual([ids[3]]);
     expect(model.flushDelayed('lifo')).toBe(3);
     expect(replyOrder()).toEqual([ids[3], ids[2], ids[1], ids[0]]);
@@ -612,7 +725,8 @@ describe('request faults', () => {
   it('applies to any method: a BUSY logon does not log on; a rate-limited request is not executed by UNKNOWN_EXECUTED', () => {
     const { model, client } = world({
       limit: 1,
-      faultFor: (m, _p, n) => (m === 'session.logon' && n === 0 ? 'BUSY' : m === 'order.place' ? 'UNKNOWN_EXECUTED' : 'NONE'),
+      faultFor: (m, _p, n) =>
+        m === 'session.logon' && n === 0 ? 'BUSY' : m === 'order.place' ? 'UNKNOWN_EXECUTED' : 'NONE',
     });
     const c = new Client(model);
     expect(c.err('session.logon', {})).toEqual([503, -1008]);
@@ -643,7 +757,11 @@ describe('delivery', () => {
     seen.length = 0;
     model.setPrice(SYM, '95');
     expect(seen).toEqual(['s1 FILLED', 's2 FILLED', 'm NEW', 'm FILLED', 'reply react']);
-    expect(model.executions.map((e) => [e.clientOrderId, e.price])).toEqual([['s1', '95'], ['s2', '95'], ['m', '95']]);
+    expect(model.executions.map((e) => [e.clientOrderId, e.price])).toEqual([
+      ['s1', '95'],
+      ['s2', '95'],
+      ['m', '95'],
+    ]);
   });
 });
 
@@ -670,4 +788,3 @@ describe('kill semantics', () => {
     expect(new Client(model).err('order.status', ref('s'))).toEqual([401, -1002]);
   });
 });
-

@@ -250,7 +250,14 @@ export class BrokerModel {
    */
   connect(deliver: (frame: ServerFrame) => void, onClose?: (code: number) => void): ModelConnection {
     const conn: ConnState = {
-      index: this.#conns.length, deliver, onClose, loggedOn: false, seq: 0, closing: false, closed: false, held: [],
+      index: this.#conns.length,
+      deliver,
+      onClose,
+      loggedOn: false,
+      seq: 0,
+      closing: false,
+      closed: false,
+      held: [],
     };
     this.#conns.push(conn);
     return {
@@ -281,7 +288,9 @@ export class BrokerModel {
 
   /** Working orders (NEW, PARTIALLY_FILLED), by orderId, optionally of one symbol. */
   liveOrders(symbol?: string): OrderObject[] {
-    return [...this.#orders.values()].filter((o) => isWorking(o) && (symbol === undefined || o.symbol === symbol)).map(toObject);
+    return [...this.#orders.values()]
+      .filter((o) => isWorking(o) && (symbol === undefined || o.symbol === symbol))
+      .map(toObject);
   }
 
   /** The order the broker accepted under this client id, or undefined. */
@@ -309,7 +318,8 @@ export class BrokerModel {
     const rec = this.#orders.get(clientOrderId);
     if (!rec || !isWorking(rec)) throw new Error(`partialFill: ${clientOrderId} is not a working order`);
     const q = decimalArg(qty, 'qty');
-    if (cmp(q, sub(rec.quantity, rec.executedQty)) > 0) throw new Error(`partialFill: ${q} exceeds the remaining quantity`);
+    if (cmp(q, sub(rec.quantity, rec.executedQty)) > 0)
+      throw new Error(`partialFill: ${q} exceeds the remaining quantity`);
     this.#fill(rec, q, decimalArg(price, 'price'), this.#now());
     this.#drain();
   }
@@ -319,15 +329,33 @@ export class BrokerModel {
    * program never sent (generated as `manual-<n>` unless given), recorded with
    * `foreign: true` and reported to every logged-on connection.
    */
-  foreignExecution(symbol: string, side: Side, qty: DecimalLike, price: DecimalLike, clientOrderId?: string): OrderObject {
+  foreignExecution(
+    symbol: string,
+    side: Side,
+    qty: DecimalLike,
+    price: DecimalLike,
+    clientOrderId?: string,
+  ): OrderObject {
     let cid = clientOrderId;
     if (cid !== undefined && this.#orders.has(cid)) throw new Error(`foreignExecution: ${cid} is already used`);
-    while (cid === undefined || this.#orders.has(cid) || this.#sentClientIds.has(cid)) cid = `manual-${++this.#foreignCount}`;
+    while (cid === undefined || this.#orders.has(cid) || this.#sentClientIds.has(cid))
+      cid = `manual-${++this.#foreignCount}`;
     const t = this.#now();
     const q = decimalArg(qty, 'qty');
     const rec: OrderRec = {
-      symbol, orderId: this.#nextOrderId++, clientOrderId: cid, side, type: 'MARKET', status: 'NEW', quantity: q,
-      executedQty: '0', price: undefined, stopPrice: undefined, reduceOnly: false, updateTime: t, timeInForce: 'GTC',
+      symbol,
+      orderId: this.#nextOrderId++,
+      clientOrderId: cid,
+      side,
+      type: 'MARKET',
+      status: 'NEW',
+      quantity: q,
+      executedQty: '0',
+      price: undefined,
+      stopPrice: undefined,
+      reduceOnly: false,
+      updateTime: t,
+      timeInForce: 'GTC',
       foreign: true,
     };
     this.#orders.set(cid, rec);
@@ -377,7 +405,8 @@ export class BrokerModel {
     const n = this.#requests.length;
     const fault = wellFormed ? this.faultFor(method, structuredClone(isRecord(params) ? params : {}), n) : 'NONE';
     this.#requests.push({ n, connection: conn.index, time, id, method, params, fault });
-    if (isRecord(params) && typeof params['newClientOrderId'] === 'string') this.#sentClientIds.add(params['newClientOrderId']);
+    if (isRecord(params) && typeof params['newClientOrderId'] === 'string')
+      this.#sentClientIds.add(params['newClientOrderId']);
     if (fault === 'LOSE_REQUEST') return;
     if (text !== undefined && Buffer.byteLength(text, 'utf8') > MAX_FRAME_BYTES) return this.#drop(conn, 1009);
     if (!wellFormed) return this.#drop(conn, 1002);
@@ -389,7 +418,8 @@ export class BrokerModel {
     if (fault === 'DISCONNECT_BEFORE') return this.#drop(conn, 1006);
     let reply: ResponseFrame;
     if (refusal) reply = errorFrame(id, refusal);
-    else if (fault === 'BUSY') reply = errorFrame(id, new Refusal(503, -1008, 'Server is currently overloaded; try again later.'));
+    else if (fault === 'BUSY')
+      reply = errorFrame(id, new Refusal(503, -1008, 'Server is currently overloaded; try again later.'));
     else if (fault === 'UNKNOWN_NOT_EXECUTED') reply = errorFrame(id, new Refusal(503, -1007, UNKNOWN_MSG));
     else if (fault === 'REJECT') reply = errorFrame(id, new Refusal(400, -1013, 'Filter failure.'));
     else {
@@ -436,12 +466,18 @@ export class BrokerModel {
       return banned(this.#bannedUntil);
     }
     const retryAfter = inWindow[inWindow.length - this.limit]! + WINDOW_MS;
-    return new Refusal(429, -1015, `Too many new orders; current limit is ${this.limit} orders per SECOND.`, retryAfter);
+    return new Refusal(
+      429,
+      -1015,
+      `Too many new orders; current limit is ${this.limit} orders per SECOND.`,
+      retryAfter,
+    );
   }
 
   #execute(conn: ConnState, id: string, method: string, params: unknown, t: number): ResponseFrame {
     try {
-      if (method !== 'session.logon' && !conn.loggedOn) throw new Refusal(401, -1002, 'Not logged on: session.logon first.');
+      if (method !== 'session.logon' && !conn.loggedOn)
+        throw new Refusal(401, -1002, 'Not logged on: session.logon first.');
       if (params !== undefined && !isRecord(params)) throw malformed('params');
       const p = params ?? {};
       return { id, status: 200, result: this.#dispatch(conn, method, p, t) };
@@ -487,8 +523,11 @@ export class BrokerModel {
       if (Math.abs(timestamp - t) > TIMESTAMP_TOLERANCE_MS) {
         throw new Refusal(400, -1021, 'Timestamp for this request is outside of the recvWindow.');
       }
-      const expected = createHmac('sha256', this.#apiSecret).update(`apiKey=${apiKey}&timestamp=${timestamp}`).digest('hex');
-      if (signature.toLowerCase() !== expected) throw new Refusal(401, -1022, 'Signature for this request is not valid.');
+      const expected = createHmac('sha256', this.#apiSecret)
+        .update(`apiKey=${apiKey}&timestamp=${timestamp}`)
+        .digest('hex');
+      if (signature.toLowerCase() !== expected)
+        throw new Refusal(401, -1022, 'Signature for this request is not valid.');
     }
     conn.loggedOn = true;
     return {
@@ -512,10 +551,23 @@ export class BrokerModel {
     onlyFor(type === 'STOP_MARKET', 'stopPrice', stopPrice);
     if (this.#orders.has(cid)) throw new Refusal(400, -2010, 'Duplicate order sent.');
     positive({ quantity, price, stopPrice });
-    if (type === 'MARKET' && !this.#lastPrice.has(symbol)) throw new Refusal(400, -1013, `No market price for ${symbol}.`);
+    if (type === 'MARKET' && !this.#lastPrice.has(symbol))
+      throw new Refusal(400, -1013, `No market price for ${symbol}.`);
     const rec: OrderRec = {
-      symbol, orderId: this.#nextOrderId++, clientOrderId: cid, side, type, status: 'NEW', quantity, executedQty: '0',
-      price, stopPrice, reduceOnly, updateTime: t, timeInForce, foreign: false,
+      symbol,
+      orderId: this.#nextOrderId++,
+      clientOrderId: cid,
+      side,
+      type,
+      status: 'NEW',
+      quantity,
+      executedQty: '0',
+      price,
+      stopPrice,
+      reduceOnly,
+      updateTime: t,
+      timeInForce,
+      foreign: false,
     };
     this.#orders.set(cid, rec);
     this.#report(rec, '0', '0', t);
@@ -597,7 +649,18 @@ export class BrokerModel {
     const { symbol, orderId, clientOrderId, side, status, executedQty: cumQty } = rec;
     for (const conn of this.#conns) {
       if (!conn.loggedOn || conn.closing || conn.closed) continue;
-      const data = { symbol, orderId, clientOrderId, side, status, lastQty, lastPrice, cumQty, eventTime: t, seq: ++conn.seq };
+      const data = {
+        symbol,
+        orderId,
+        clientOrderId,
+        side,
+        status,
+        lastQty,
+        lastPrice,
+        cumQty,
+        eventTime: t,
+        seq: ++conn.seq,
+      };
       const frame: ExecutionReport = { event: 'executionReport', data };
       const fault = this.reportFaultFor(structuredClone(frame), this.#reportCount++, conn.index);
       if (fault === 'LOSE') continue;
@@ -655,7 +718,8 @@ export class BrokerModel {
     const out: RateWindow[] = [];
     for (let i = 0, j = 0; i < ts.length; i++) {
       while (j < ts.length && ts[j]! < ts[i]! + windowMs) j++;
-      if (i === 0 || ts[i] !== ts[i - 1]) out.push({ from: ts[i]!, to: ts[i]! + windowMs, count: j - i, times: ts.slice(i, j) });
+      if (i === 0 || ts[i] !== ts[i - 1])
+        out.push({ from: ts[i]!, to: ts[i]! + windowMs, count: j - i, times: ts.slice(i, j) });
     }
     return out;
   }
@@ -665,7 +729,18 @@ export class BrokerModel {
 
 function toObject(rec: OrderRec): OrderObject {
   const { symbol, orderId, clientOrderId, side, type, status, quantity, executedQty, reduceOnly, updateTime } = rec;
-  const o: OrderObject = { symbol, orderId, clientOrderId, side, type, status, quantity, executedQty, reduceOnly, updateTime };
+  const o: OrderObject = {
+    symbol,
+    orderId,
+    clientOrderId,
+    side,
+    type,
+    status,
+    quantity,
+    executedQty,
+    reduceOnly,
+    updateTime,
+  };
   if (rec.price !== undefined) o.price = rec.price;
   if (rec.stopPrice !== undefined) o.stopPrice = rec.stopPrice;
   return o;

@@ -57,7 +57,13 @@ describe('KeyedLock', () => {
 });
 
 describe('CommandCoalescer', () => {
-  const amend = (v: number): ProtectiveCommand => ({ kind: 'AMEND_STOP', clientOrderId: 's1', symbol: 'AAA', stopPrice: 100 + v, version: v });
+  const amend = (v: number): ProtectiveCommand => ({
+    kind: 'AMEND_STOP',
+    clientOrderId: 's1',
+    symbol: 'AAA',
+    stopPrice: 100 + v,
+    version: v,
+  });
 
   it('keeps at most one command in flight per position and replaces a queued amend with a newer one', async () => {
     const sink = new ManualSink();
@@ -120,7 +126,14 @@ describe('CommandCoalescer', () => {
     const sink = new ManualSink();
     const results: Array<[string, boolean]> = [];
     const c = new CommandCoalescer(sink, undefined, (cmd, ok) => results.push([cmd.kind, ok]));
-    void c.submit('AAA', { kind: 'PLACE_STOP', clientOrderId: 's1', symbol: 'AAA', side: 'SELL', quantity: 1, stopPrice: 90 });
+    void c.submit('AAA', {
+      kind: 'PLACE_STOP',
+      clientOrderId: 's1',
+      symbol: 'AAA',
+      side: 'SELL',
+      quantity: 1,
+      stopPrice: 90,
+    });
     void c.submit('AAA', amend(2));
     void c.submit('AAA', { kind: 'CANCEL', clientOrderId: 's1', symbol: 'AAA' });
     await flush();

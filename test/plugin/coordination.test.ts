@@ -45,11 +45,17 @@ const pos = (symbol: string): Position => ({ symbol, side: 'LONG', quantity: 10,
 async function setup(owned: string[], resting: OpenOrder[] = []) {
   const { c, coordinator } = fakeCoordinator(owned);
   const sent: ProtectiveCommand[] = [];
-  const plugin = createRiskPlugin({ stops: { mode: 'BROKER', policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } } }, { coordinator });
+  const plugin = createRiskPlugin(
+    { stops: { mode: 'BROKER', policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } } },
+    { coordinator },
+  );
   await plugin.onInit({
     now: () => 1_000,
     portfolio: { positions: async () => [] },
-    orders: { send: async (cmd) => (sent.push(cmd), { ok: true, clientOrderId: cmd.clientOrderId }), openOrders: async () => resting },
+    orders: {
+      send: async (cmd) => (sent.push(cmd), { ok: true, clientOrderId: cmd.clientOrderId }),
+      openOrders: async () => resting,
+    },
   });
   return { c, plugin, sent };
 }
@@ -63,14 +69,51 @@ describe('RiskPlugin with a coordinator (several instances on one book)', () => 
     await settle();
     expect(sent.map((s) => [s.kind, s.symbol])).toEqual([['PLACE_STOP', 'AAA']]);
     expect(plugin.stopOf('BBB')).toBeUndefined();
-    expect(plugin.beforeOrder({ clientOrderId: 'e1', symbol: 'BBB', side: 'BUY', quantity: 1, type: 'MARKET', intent: 'ENTRY' })).toMatchObject({ allow: false, code: 'NOT_OWNER' });
-    expect(plugin.beforeOrder({ clientOrderId: 'e2', symbol: 'AAA', side: 'BUY', quantity: 1, type: 'MARKET', intent: 'ENTRY' }).allow).toBe(true);
-    expect(plugin.beforeOrder({ clientOrderId: 'x1', symbol: 'BBB', side: 'SELL', quantity: 1, type: 'MARKET', intent: 'EXIT' }).allow).toBe(true);
+    expect(
+      plugin.beforeOrder({
+        clientOrderId: 'e1',
+        symbol: 'BBB',
+        side: 'BUY',
+        quantity: 1,
+        type: 'MARKET',
+        intent: 'ENTRY',
+      }),
+    ).toMatchObject({ allow: false, code: 'NOT_OWNER' });
+    expect(
+      plugin.beforeOrder({
+        clientOrderId: 'e2',
+        symbol: 'AAA',
+        side: 'BUY',
+        quantity: 1,
+        type: 'MARKET',
+        intent: 'ENTRY',
+      }).allow,
+    ).toBe(true);
+    expect(
+      plugin.beforeOrder({
+        clientOrderId: 'x1',
+        symbol: 'BBB',
+        side: 'SELL',
+        quantity: 1,
+        type: 'MARKET',
+        intent: 'EXIT',
+      }).allow,
+    ).toBe(true);
     await plugin.onDispose();
   });
 
   it('a lost lease lets go of the position without cancelling its stop; an acquired one adopts the resting Bulwark stop instead of placing another', async () => {
-    const resting: OpenOrder[] = [{ clientOrderId: 'bw-otherinst-7', symbol: 'BBB', side: 'SELL', quantity: 10, type: 'STOP', price: 97, intent: 'EXIT' }];
+    const resting: OpenOrder[] = [
+      {
+        clientOrderId: 'bw-otherinst-7',
+        symbol: 'BBB',
+        side: 'SELL',
+        quantity: 10,
+        type: 'STOP',
+        price: 97,
+        intent: 'EXIT',
+      },
+    ];
     const { c, plugin, sent } = await setup(['AAA'], resting);
     plugin.onPortfolio({ timestamp: 1, equity: 100_000, positions: [pos('AAA'), pos('BBB')] });
     await settle();
@@ -94,7 +137,16 @@ describe('RiskPlugin with a coordinator (several instances on one book)', () => 
     c.state = 'REDUCING';
     c.emit({ kind: 'STATE_CHANGED', from: 'ACTIVE', to: 'REDUCING', cause: 'REDIS_UNAVAILABLE', timestamp: 3 });
     expect(plugin.state).toBe('REDUCING');
-    expect(plugin.beforeOrder({ clientOrderId: 'e3', symbol: 'AAA', side: 'BUY', quantity: 1, type: 'MARKET', intent: 'ENTRY' })).toMatchObject({ allow: false, code: 'REDUCING_NEW_EXPOSURE' });
+    expect(
+      plugin.beforeOrder({
+        clientOrderId: 'e3',
+        symbol: 'AAA',
+        side: 'BUY',
+        quantity: 1,
+        type: 'MARKET',
+        intent: 'ENTRY',
+      }),
+    ).toMatchObject({ allow: false, code: 'REDUCING_NEW_EXPOSURE' });
     c.state = 'HALTED';
     c.emit({ kind: 'KILL_SWITCH_ENGAGED', reason: 'test', by: 'i-2', timestamp: 4 });
     expect(plugin.state).toBe('HALTED');

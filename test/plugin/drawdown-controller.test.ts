@@ -18,7 +18,10 @@ afterEach(() => {
 const T0 = Date.parse('2026-03-02T14:30:00Z');
 const MIN = 60_000;
 
-function setup(ladder: Partial<DrawdownLadder> = {}, services: { open?: OpenOrder[]; positions?: Position[]; hang?: boolean } = {}) {
+function setup(
+  ladder: Partial<DrawdownLadder> = {},
+  services: { open?: OpenOrder[]; positions?: Position[]; hang?: boolean } = {},
+) {
   const events: DrawdownEvent[] = [];
   const commands: ProtectiveCommand[] = [];
   const calls = { openOrders: 0, positions: 0 };
@@ -66,10 +69,20 @@ describe('EquityHistory', () => {
   it('refuses non-monotonic timestamps and bad values with codes', () => {
     const h = new EquityHistory(10);
     h.push(T0, 100);
-    const codes = [h.push(T0, 101), h.push(T0 - 1, 101), h.push(T0 + 1, Number.NaN), h.push(T0 + 1, 0), h.push(Number.NaN, 1)].map((r) =>
-      r.ok ? 'ok' : r.rejection.code,
-    );
-    expect(codes).toEqual(['NON_MONOTONIC_TIMESTAMP', 'NON_MONOTONIC_TIMESTAMP', 'NON_FINITE_VALUE', 'NON_POSITIVE_PRICE', 'INVALID_TIMESTAMP']);
+    const codes = [
+      h.push(T0, 101),
+      h.push(T0 - 1, 101),
+      h.push(T0 + 1, Number.NaN),
+      h.push(T0 + 1, 0),
+      h.push(Number.NaN, 1),
+    ].map((r) => (r.ok ? 'ok' : r.rejection.code));
+    expect(codes).toEqual([
+      'NON_MONOTONIC_TIMESTAMP',
+      'NON_MONOTONIC_TIMESTAMP',
+      'NON_FINITE_VALUE',
+      'NON_POSITIVE_PRICE',
+      'INVALID_TIMESTAMP',
+    ]);
     expect(h.size).toBe(1);
   });
 
@@ -194,7 +207,9 @@ describe('DrawdownController on HALTED', () => {
     dd.update(T0, 100);
     dd.update(T0 + MIN, 80);
     await dd.settled;
-    expect(commands.filter((c) => c.kind === 'CLOSE_POSITION').map((c) => [c.symbol, 'side' in c ? c.side : ''])).toEqual([
+    expect(
+      commands.filter((c) => c.kind === 'CLOSE_POSITION').map((c) => [c.symbol, 'side' in c ? c.side : '']),
+    ).toEqual([
       ['AAA', 'SELL'],
       ['DDD', 'BUY'],
     ]);

@@ -19,7 +19,14 @@ describe('risk plugin hosted by the reference engine', () => {
         if (!first) return;
         first = false;
         for (const b of bars) {
-          await e.submitOrder({ clientOrderId: `in-${b.symbol}`, symbol: b.symbol, side: 'BUY', quantity: 10, type: 'MARKET', intent: 'ENTRY' });
+          await e.submitOrder({
+            clientOrderId: `in-${b.symbol}`,
+            symbol: b.symbol,
+            side: 'BUY',
+            quantity: 10,
+            type: 'MARKET',
+            intent: 'ENTRY',
+          });
         }
       },
     });
@@ -41,7 +48,8 @@ describe('risk plugin hosted by the reference engine', () => {
     const events: RiskEvent[] = [];
     plugin.subscribe((e) => events.push(e));
     engine.use(plugin);
-    const quiet = (m: number, close: number): Bar => bar('XYZ', T0 + m * MIN, close * (1 + 0.0005 * Math.sin(m)), 0.001);
+    const quiet = (m: number, close: number): Bar =>
+      bar('XYZ', T0 + m * MIN, close * (1 + 0.0005 * Math.sin(m)), 0.001);
     async function* feed(): AsyncGenerator<Bar> {
       for (let m = 0; m < 80; m++) yield quiet(m, 100);
       yield { ...quiet(80, 100), high: 1_000, close: 1_000 }; // bad tick: 10×
@@ -50,7 +58,14 @@ describe('risk plugin hosted by the reference engine', () => {
     await engine.replay(feed(), {
       strategy: async (bars, e) => {
         if (bars[0]?.timestamp !== T0) return;
-        await e.submitOrder({ clientOrderId: 'short-1', symbol: 'XYZ', side: 'SELL', quantity: 100, type: 'MARKET', intent: 'ENTRY' });
+        await e.submitOrder({
+          clientOrderId: 'short-1',
+          symbol: 'XYZ',
+          side: 'SELL',
+          quantity: 100,
+          type: 'MARKET',
+          intent: 'ENTRY',
+        });
       },
     });
     expect(plugin.stats().stops.suppressed).toBe(1);
@@ -66,7 +81,8 @@ describe('risk plugin hosted by the reference engine', () => {
     const engine = new Engine({ marketFill: 'CURRENT_CLOSE' });
     const plugin = createRiskPlugin();
     engine.use(plugin);
-    const quiet = (symbol: string, m: number): Bar => bar(symbol, T0 + m * MIN, 100 * (1 + 0.0005 * Math.sin(m)), 0.001);
+    const quiet = (symbol: string, m: number): Bar =>
+      bar(symbol, T0 + m * MIN, 100 * (1 + 0.0005 * Math.sin(m)), 0.001);
     async function* feed(): AsyncGenerator<Bar> {
       for (let m = 0; m < 80; m++) {
         yield quiet('XYZ', m);
@@ -79,7 +95,14 @@ describe('risk plugin hosted by the reference engine', () => {
     await engine.replay(feed(), {
       strategy: async (bars, e) => {
         if (bars[0]?.timestamp !== T0) return;
-        await e.submitOrder({ clientOrderId: 'long-1', symbol: 'XYZ', side: 'BUY', quantity: 10, type: 'MARKET', intent: 'ENTRY' });
+        await e.submitOrder({
+          clientOrderId: 'long-1',
+          symbol: 'XYZ',
+          side: 'BUY',
+          quantity: 10,
+          type: 'MARKET',
+          intent: 'ENTRY',
+        });
       },
     });
     expect(plugin.stats().snapshots.deferred).toBe(3);

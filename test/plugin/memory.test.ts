@@ -19,7 +19,8 @@ afterEach(() => vi.restoreAllMocks());
 /** Forces full collections until heapUsed settles; returns it. */
 async function retainedHeap(): Promise<number> {
   const gc = globalThis.gc;
-  if (gc === undefined) throw new Error('global.gc is not exposed: run the test workers with --expose-gc (vitest.config.ts test.execArgv)');
+  if (gc === undefined)
+    throw new Error('global.gc is not exposed: run the test workers with --expose-gc (vitest.config.ts test.execArgv)');
   let last = Number.POSITIVE_INFINITY;
   for (let i = 0; i < 10; i++) {
     await new Promise<void>((resolve) => setImmediate(resolve)); // let pending promise chains finish first
@@ -56,7 +57,15 @@ function market(seed: number) {
         price[s] = c;
         const high = Math.max(o, c) * (1 + 0.002 + 0.002 * next());
         const low = Math.min(o, c) * (1 - 0.002 - 0.002 * next());
-        out[s] = { symbol: symbols[s] as string, timestamp, open: o, high, low, close: c, volume: Math.round(1_000 * Math.exp(0.3 * gaussian(next))) };
+        out[s] = {
+          symbol: symbols[s] as string,
+          timestamp,
+          open: o,
+          high,
+          low,
+          close: c,
+          volume: Math.round(1_000 * Math.exp(0.3 * gaussian(next))),
+        };
       }
       return out;
     },
@@ -67,7 +76,13 @@ function market(seed: number) {
       }
     },
     enter(s: number, timestamp: number): Position {
-      const p: Position = { symbol: symbols[s] as string, side: (long = !long) ? 'LONG' : 'SHORT', quantity: 100, entryPrice: price[s] as number, openedAt: timestamp };
+      const p: Position = {
+        symbol: symbols[s] as string,
+        side: (long = !long) ? 'LONG' : 'SHORT',
+        quantity: 100,
+        entryPrice: price[s] as number,
+        openedAt: timestamp,
+      };
       open.set(p.symbol, p);
       entries++;
       return p;
@@ -104,13 +119,23 @@ describe('RiskPlugin retained memory', () => {
     };
     const plugin = createRiskPlugin({
       limits: { maxSymbols: SYMBOLS, maxPositions: SYMBOLS },
-      stops: { mode: 'LOCAL', atrPeriod: 14, policy: { rules: [{ kind: 'ATR', multiple: 3 }, { kind: 'CHANDELIER', multiple: 3 }] } },
+      stops: {
+        mode: 'LOCAL',
+        atrPeriod: 14,
+        policy: {
+          rules: [
+            { kind: 'ATR', multiple: 3 },
+            { kind: 'CHANDELIER', multiple: 3 },
+          ],
+        },
+      },
     });
     // The plugin's kernel instance is private: watch its WebAssembly.Memory being created.
     const instantiate = vi.spyOn(WebAssembly, 'instantiate');
     await plugin.onInit(context);
     expect(instantiate).toHaveBeenCalledTimes(1);
-    const created = (await instantiate.mock.results[0]?.value) as WebAssembly.Instance | WebAssembly.WebAssemblyInstantiatedSource;
+    const created = (await instantiate.mock.results[0]?.value) as
+      WebAssembly.Instance | WebAssembly.WebAssemblyInstantiatedSource;
     instantiate.mockRestore();
     const memory = ('instance' in created ? created.instance : created).exports['memory'];
     if (!(memory instanceof WebAssembly.Memory)) throw new Error('the kernel instance exports no memory');
@@ -140,10 +165,21 @@ describe('RiskPlugin retained memory', () => {
         closes.length = 0;
         for (const s of m.entryCandidates(timestamp)) {
           const p = m.enter(s, timestamp);
-          const d = plugin.beforeOrder({ clientOrderId: `e${m.entries}`, symbol: p.symbol, side: p.side === 'LONG' ? 'BUY' : 'SELL', quantity: p.quantity, type: 'MARKET', intent: 'ENTRY' });
+          const d = plugin.beforeOrder({
+            clientOrderId: `e${m.entries}`,
+            symbol: p.symbol,
+            side: p.side === 'LONG' ? 'BUY' : 'SELL',
+            quantity: p.quantity,
+            type: 'MARKET',
+            intent: 'ENTRY',
+          });
           if (!d.allow) throw new Error(`entry denied: ${d.code} ${d.message}`);
         }
-        plugin.onPortfolio({ timestamp, equity: 10_000_000 * (1 + 0.001 * Math.sin(b / 97)), positions: [...m.open.values()] });
+        plugin.onPortfolio({
+          timestamp,
+          equity: 10_000_000 * (1 + 0.001 * Math.sin(b / 97)),
+          positions: [...m.open.values()],
+        });
       }
     };
 
@@ -169,7 +205,11 @@ describe('RiskPlugin retained memory', () => {
     console.log(`plugin memory over two days: ${JSON.stringify(report)}`);
 
     // The run did what it claims: every bar accepted, positions and stops churned on both days.
-    expect(s2.bars).toMatchObject({ received: 2 * SYMBOLS * BARS_PER_DAY, accepted: 2 * SYMBOLS * BARS_PER_DAY, rejected: 0 });
+    expect(s2.bars).toMatchObject({
+      received: 2 * SYMBOLS * BARS_PER_DAY,
+      accepted: 2 * SYMBOLS * BARS_PER_DAY,
+      rejected: 0,
+    });
     expect(s2.rejections).toEqual({});
     expect(s1.stops.triggered).toBeGreaterThan(0);
     expect(s2.stops.triggered).toBeGreaterThan(s1.stops.triggered);

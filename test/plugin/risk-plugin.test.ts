@@ -6,8 +6,10 @@ import { bar, fakeContext, MIN, order, T0 } from './helpers.js';
 
 afterEach(() => vi.useRealTimers());
 
-
-async function started(config: Parameters<typeof createRiskPlugin>[0] = {}, ctxOpts: Parameters<typeof fakeContext>[0] = {}) {
+async function started(
+  config: Parameters<typeof createRiskPlugin>[0] = {},
+  ctxOpts: Parameters<typeof fakeContext>[0] = {},
+) {
   const plugin = createRiskPlugin(config);
   const { context, sent } = fakeContext(ctxOpts);
   await plugin.onInit(context);
@@ -30,8 +32,18 @@ describe('createRiskPlugin config', () => {
       expect(isBulwarkError(e, 'INVALID_CONFIG')).toBe(true);
       const problems = (e as { details: { problems: string[] } }).details.problems;
       expect(problems.length).toBeGreaterThanOrEqual(6);
-      for (const part of ['limits.maxSymbols', 'limits.chunkSize', 'stops.mode', 'rules[0].percent', 'thresholds', 'bogus']) {
-        expect(problems.some((p) => p.includes(part)), part).toBe(true);
+      for (const part of [
+        'limits.maxSymbols',
+        'limits.chunkSize',
+        'stops.mode',
+        'rules[0].percent',
+        'thresholds',
+        'bogus',
+      ]) {
+        expect(
+          problems.some((p) => p.includes(part)),
+          part,
+        ).toBe(true);
       }
     }
   });
@@ -88,7 +100,15 @@ describe('RiskPlugin input validation', () => {
 
   it('rejects bad fills and snapshots with codes, keeping the good positions of a snapshot', async () => {
     const { plugin } = await started();
-    await plugin.onFill({ fillId: 'f1', orderId: 'o', symbol: 'AAA', side: 'BUY', quantity: -1, price: 1, timestamp: T0 });
+    await plugin.onFill({
+      fillId: 'f1',
+      orderId: 'o',
+      symbol: 'AAA',
+      side: 'BUY',
+      quantity: -1,
+      price: 1,
+      timestamp: T0,
+    });
     plugin.onPortfolio({ timestamp: T0, equity: Number.NaN, positions: [] });
     plugin.onPortfolio({
       timestamp: T0 + 1,
@@ -107,39 +127,59 @@ describe('RiskPlugin stops on the kernel ATR', () => {
   it.each([
     ['its own ATR bank', {}],
     ["the detector's short ATR (same period, shared)", { atrShortPeriod: 3 }],
-  ] as const)('trails a chandelier stop for a long and a short with the streaming ATR (%s), and fires it', async (_, anomaly) => {
-    const { plugin, sent } = await started({ stops: { atrPeriod: 3, policy: { rules: [{ kind: 'CHANDELIER', multiple: 2 }] } }, anomaly });
-    plugin.onPortfolio({
-      timestamp: T0,
-      equity: 10_000,
-      positions: [
-        { symbol: 'L', side: 'LONG', quantity: 10, entryPrice: 100, openedAt: T0 },
-        { symbol: 'S', side: 'SHORT', quantity: 10, entryPrice: 100, openedAt: T0 },
-      ],
-    });
-    const closes = [100, 101, 102, 103, 104];
-    const bars = closes.map((c, i) => [bar('L', T0 + (i + 1) * MIN, c), bar('S', T0 + (i + 1) * MIN, 200 - c)]);
-    for (const b of bars) await plugin.onBars(b);
-    // Reference: the same ATR from the batch kernel, the chandelier from the highest high.
-    const k = await loadKernels();
-    const l = bars.map((b) => b[0]!);
-    const s = bars.map((b) => b[1]!);
-    const atrL = k.atr(l.map((b) => b.high), l.map((b) => b.low), l.map((b) => b.close), 3);
-    const atrS = k.atr(s.map((b) => b.high), s.map((b) => b.low), s.map((b) => b.close), 3);
-    const expectedL = Math.max(...l.slice(2).map((b, i) => Math.max(...l.slice(0, i + 3).map((x) => x.high)) - 2 * atrL[i + 2]!));
-    const expectedS = Math.min(...s.slice(2).map((b, i) => Math.min(...s.slice(0, i + 3).map((x) => x.low)) + 2 * atrS[i + 2]!));
-    expect(plugin.stopOf('L')?.stop).toBeCloseTo(expectedL, 9);
-    expect(plugin.stopOf('S')?.stop).toBeCloseTo(expectedS, 9);
-    await plugin.onBars([bar('L', T0 + 10 * MIN, 90), bar('S', T0 + 10 * MIN, 110)]);
-    await plugin.onDispose();
-    expect(sent.map((c) => [c.kind, c.symbol])).toEqual([
-      ['CLOSE_POSITION', 'L'],
-      ['CLOSE_POSITION', 'S'],
-    ]);
-    expect(plugin.stats().stops.triggered).toBe(2);
-    expect(sent.every((c) => CLIENT_ORDER_ID.test(c.clientOrderId))).toBe(true); // the broker protocol's id format
-    expect(new Set(sent.map((c) => c.clientOrderId)).size).toBe(2);
-  });
+  ] as const)(
+    'trails a chandelier stop for a long and a short with the streaming ATR (%s), and fires it',
+    async (_, anomaly) => {
+      const { plugin, sent } = await started({
+        stops: { atrPeriod: 3, policy: { rules: [{ kind: 'CHANDELIER', multiple: 2 }] } },
+        anomaly,
+      });
+      plugin.onPortfolio({
+        timestamp: T0,
+        equity: 10_000,
+        positions: [
+          { symbol: 'L', side: 'LONG', quantity: 10, entryPrice: 100, openedAt: T0 },
+          { symbol: 'S', side: 'SHORT', quantity: 10, entryPrice: 100, openedAt: T0 },
+        ],
+      });
+      const closes = [100, 101, 102, 103, 104];
+      const bars = closes.map((c, i) => [bar('L', T0 + (i + 1) * MIN, c), bar('S', T0 + (i + 1) * MIN, 200 - c)]);
+      for (const b of bars) await plugin.onBars(b);
+      // Reference: the same ATR from the batch kernel, the chandelier from the highest high.
+      const k = await loadKernels();
+      const l = bars.map((b) => b[0]!);
+      const s = bars.map((b) => b[1]!);
+      const atrL = k.atr(
+        l.map((b) => b.high),
+        l.map((b) => b.low),
+        l.map((b) => b.close),
+        3,
+      );
+      const atrS = k.atr(
+        s.map((b) => b.high),
+        s.map((b) => b.low),
+        s.map((b) => b.close),
+        3,
+      );
+      const expectedL = Math.max(
+        ...l.slice(2).map((b, i) => Math.max(...l.slice(0, i + 3).map((x) => x.high)) - 2 * atrL[i + 2]!),
+      );
+      const expectedS = Math.min(
+        ...s.slice(2).map((b, i) => Math.min(...s.slice(0, i + 3).map((x) => x.low)) + 2 * atrS[i + 2]!),
+      );
+      expect(plugin.stopOf('L')?.stop).toBeCloseTo(expectedL, 9);
+      expect(plugin.stopOf('S')?.stop).toBeCloseTo(expectedS, 9);
+      await plugin.onBars([bar('L', T0 + 10 * MIN, 90), bar('S', T0 + 10 * MIN, 110)]);
+      await plugin.onDispose();
+      expect(sent.map((c) => [c.kind, c.symbol])).toEqual([
+        ['CLOSE_POSITION', 'L'],
+        ['CLOSE_POSITION', 'S'],
+      ]);
+      expect(plugin.stats().stops.triggered).toBe(2);
+      expect(sent.every((c) => CLIENT_ORDER_ID.test(c.clientOrderId))).toBe(true); // the broker protocol's id format
+      expect(new Set(sent.map((c) => c.clientOrderId)).size).toBe(2);
+    },
+  );
 });
 
 describe('RiskPlugin trading state and the veto', () => {
@@ -155,7 +195,9 @@ describe('RiskPlugin trading state and the veto', () => {
     expect(plugin.beforeOrder(order({ intent: 'EXIT', side: 'SELL' })).allow).toBe(true);
     expect(plugin.beforeOrder(order({ reduceOnly: true, side: 'SELL' })).allow).toBe(true);
     expect(plugin.beforeOrder(order({ intent: 'PROTECTIVE', side: 'SELL', type: 'STOP', price: 9 })).allow).toBe(true);
-    expect(events.filter((e) => e.kind === 'STATE_CHANGED').map((e) => e.kind === 'STATE_CHANGED' && e.to)).toEqual(['REDUCING']);
+    expect(events.filter((e) => e.kind === 'STATE_CHANGED').map((e) => e.kind === 'STATE_CHANGED' && e.to)).toEqual([
+      'REDUCING',
+    ]);
     expect(events.some((e) => e.kind === 'ORDER_DENIED' && e.code === 'REDUCING_NEW_EXPOSURE')).toBe(true);
   });
 
@@ -186,7 +228,11 @@ describe('RiskPlugin trading state and the veto', () => {
 
   it('denies an entry that would open a position beyond maxPositions, and invalid orders', async () => {
     const { plugin } = await started({ limits: { maxPositions: 1 } });
-    plugin.onPortfolio({ timestamp: T0, equity: 1_000, positions: [{ symbol: 'AAA', side: 'LONG', quantity: 1, entryPrice: 10, openedAt: T0 }] });
+    plugin.onPortfolio({
+      timestamp: T0,
+      equity: 1_000,
+      positions: [{ symbol: 'AAA', side: 'LONG', quantity: 1, entryPrice: 10, openedAt: T0 }],
+    });
     expect(plugin.beforeOrder(order({ symbol: 'AAA' })).allow).toBe(true); // adds to the existing position
     const d = plugin.beforeOrder(order({ symbol: 'BBB' }));
     expect(!d.allow && d.code).toBe('POSITION_LIMIT');
@@ -199,9 +245,16 @@ describe('RiskPlugin trading state and the veto', () => {
 describe('RiskPlugin backpressure', () => {
   it('works through 10^4 positions in bounded chunks, yielding to the event loop between them', async () => {
     const n = 10_000;
-    const { plugin } = await started({ limits: { chunkSize: 1_000 }, stops: { policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } } });
+    const { plugin } = await started({
+      limits: { chunkSize: 1_000 },
+      stops: { policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } },
+    });
     const symbols = Array.from({ length: n }, (_, i) => `S${i}`);
-    plugin.onPortfolio({ timestamp: T0, equity: 1e9, positions: symbols.map((symbol) => ({ symbol, side: 'LONG', quantity: 1, entryPrice: 100, openedAt: T0 })) });
+    plugin.onPortfolio({
+      timestamp: T0,
+      equity: 1e9,
+      positions: symbols.map((symbol) => ({ symbol, side: 'LONG', quantity: 1, entryPrice: 100, openedAt: T0 })),
+    });
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 0);
     let immediates = 0;
@@ -234,22 +287,41 @@ describe('RiskPlugin backpressure', () => {
   });
 });
 
-describe('RiskPlugin keeps none of the caller\'s bars', () => {
+describe("RiskPlugin keeps none of the caller's bars", () => {
   it('a host that reuses or changes its bar objects once onBars returns changes nothing, mid-chunk or queued', async () => {
     // Two plugins see the same bars: one gets fresh objects it may keep, the other a host that
     // overwrites each bar object with garbage as soon as the call returns (a reused buffer).
-    const config = { limits: { chunkSize: 7 }, stops: { mode: 'LOCAL' as const, atrPeriod: 3, policy: { rules: [{ kind: 'ATR' as const, multiple: 2 }, { kind: 'CHANDELIER' as const, multiple: 2 }] } } };
+    const config = {
+      limits: { chunkSize: 7 },
+      stops: {
+        mode: 'LOCAL' as const,
+        atrPeriod: 3,
+        policy: {
+          rules: [
+            { kind: 'ATR' as const, multiple: 2 },
+            { kind: 'CHANDELIER' as const, multiple: 2 },
+          ],
+        },
+      },
+    };
     const clean = await started(config);
     const reused = await started(config);
     const symbols = Array.from({ length: 40 }, (_, i) => `S${i}`);
-    const positions = symbols.map((symbol, i) => ({ symbol, side: i % 2 === 0 ? ('LONG' as const) : ('SHORT' as const), quantity: 1, entryPrice: 100, openedAt: T0 }));
+    const positions = symbols.map((symbol, i) => ({
+      symbol,
+      side: i % 2 === 0 ? ('LONG' as const) : ('SHORT' as const),
+      quantity: 1,
+      entryPrice: 100,
+      openedAt: T0,
+    }));
     for (const p of [clean.plugin, reused.plugin]) p.onPortfolio({ timestamp: T0, equity: 1e6, positions });
     const pending: Promise<void>[] = [];
     for (let t = 1; t <= 30; t++) {
       const bars = symbols.map((s, i) => bar(s, T0 + t * MIN, 100 * (1 + 0.002 * Math.sin(t + i)), 0.004));
       pending.push(clean.plugin.onBars(bars.map((b) => ({ ...b }))));
       pending.push(reused.plugin.onBars(bars)); // while busy these are queued: the mailbox must copy them
-      for (const b of bars) Object.assign(b, { symbol: 'ZZZ', timestamp: 0, open: 1e9, high: 1e9, low: 1, close: 5e8, volume: 1e12 });
+      for (const b of bars)
+        Object.assign(b, { symbol: 'ZZZ', timestamp: 0, open: 1e9, high: 1e9, low: 1, close: 5e8, volume: 1e12 });
       if (t % 3 === 0) await Promise.all(pending.splice(0));
     }
     await Promise.all(pending);
@@ -264,9 +336,15 @@ describe('RiskPlugin keeps none of the caller\'s bars', () => {
 describe('RiskPlugin snapshot', () => {
   it('toJSON gives the stats and one small frozen view per stop', async () => {
     const { plugin } = await started({ stops: { policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } } });
-    plugin.onPortfolio({ timestamp: T0, equity: 1e6, positions: [{ symbol: 'AAA', side: 'SHORT', quantity: 3, entryPrice: 10, openedAt: T0 }] });
+    plugin.onPortfolio({
+      timestamp: T0,
+      equity: 1e6,
+      positions: [{ symbol: 'AAA', side: 'SHORT', quantity: 3, entryPrice: 10, openedAt: T0 }],
+    });
     const snap = plugin.toJSON();
-    expect(snap.stops).toEqual([{ symbol: 'AAA', side: 'SHORT', quantity: 3, entryPrice: 10, stop: 10.5, version: 1, status: 'OPEN' }]);
+    expect(snap.stops).toEqual([
+      { symbol: 'AAA', side: 'SHORT', quantity: 3, entryPrice: 10, stop: 10.5, version: 1, status: 'OPEN' },
+    ]);
     expect(Object.isFrozen(snap.stops[0])).toBe(true);
     expect(JSON.parse(JSON.stringify(snap)).stats.positions).toBe(1);
   });

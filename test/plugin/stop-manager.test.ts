@@ -5,24 +5,54 @@ import type { StopPolicy } from '../../src/stops/stop-rules.js';
 import type { Bar, Position } from '../../src/vocabulary/market.js';
 import type { OrderSink, ProtectiveCommand } from '../../src/vocabulary/orders.js';
 
-function setup(mode: StopMode, policy: StopPolicy, opts: { maxPositions?: number; quarantined?: Set<string>; fail?: boolean } = {}) {
+function setup(
+  mode: StopMode,
+  policy: StopPolicy,
+  opts: { maxPositions?: number; quarantined?: Set<string>; fail?: boolean } = {},
+) {
   const sent: ProtectiveCommand[] = [];
   const sink: OrderSink = {
     send: async (c) => {
       sent.push(c);
-      return opts.fail === true ? { ok: false, clientOrderId: c.clientOrderId, code: 'REJECTED', message: 'no' } : { ok: true, clientOrderId: c.clientOrderId };
+      return opts.fail === true
+        ? { ok: false, clientOrderId: c.clientOrderId, code: 'REJECTED', message: 'no' }
+        : { ok: true, clientOrderId: c.clientOrderId };
     },
   };
   const quarantined = opts.quarantined ?? new Set<string>();
   let stops!: StopManager;
   const coalescer = new CommandCoalescer(sink, undefined, (c, ok) => stops.onCommandResult(c, ok));
-  stops = new StopManager({ policy, mode, maxPositions: opts.maxPositions ?? 100, coalescer, nextId: (() => { let n = 0; return () => `t-${++n}`; })(), isQuarantined: (s) => quarantined.has(s) });
+  stops = new StopManager({
+    policy,
+    mode,
+    maxPositions: opts.maxPositions ?? 100,
+    coalescer,
+    nextId: (() => {
+      let n = 0;
+      return () => `t-${++n}`;
+    })(),
+    isQuarantined: (s) => quarantined.has(s),
+  });
   return { stops, sent, coalescer, quarantined };
 }
 
-const pos = (symbol: string, side: 'LONG' | 'SHORT', entryPrice = 100, quantity = 10): Position => ({ symbol, side, quantity, entryPrice, openedAt: 0 });
+const pos = (symbol: string, side: 'LONG' | 'SHORT', entryPrice = 100, quantity = 10): Position => ({
+  symbol,
+  side,
+  quantity,
+  entryPrice,
+  openedAt: 0,
+});
 let t = 0;
-const bar = (symbol: string, low: number, high: number, close = (low + high) / 2): Bar => ({ symbol, timestamp: ++t, open: close, high, low, close, volume: 1 });
+const bar = (symbol: string, low: number, high: number, close = (low + high) / 2): Bar => ({
+  symbol,
+  timestamp: ++t,
+  open: close,
+  high,
+  low,
+  close,
+  volume: 1,
+});
 
 describe('StopManager', () => {
   it('places a percent stop at sync for a long and a short', () => {
@@ -65,7 +95,11 @@ describe('StopManager', () => {
 
   it('a quarantined symbol neither moves nor fires its stop on that bar', async () => {
     const quarantined = new Set<string>();
-    const { stops, sent, coalescer } = setup('LOCAL', { rules: [{ kind: 'CHANDELIER', multiple: 1 }] }, { quarantined });
+    const { stops, sent, coalescer } = setup(
+      'LOCAL',
+      { rules: [{ kind: 'CHANDELIER', multiple: 1 }] },
+      { quarantined },
+    );
     stops.syncPositions([pos('L', 'LONG')]);
     stops.onBar(bar('L', 99, 101), 1); // stop 100
     quarantined.add('L'); // the detector suspects the next bar
@@ -111,7 +145,10 @@ describe('StopManager', () => {
   });
 
   it('breakeven moves a long and a short to entry after the gain', () => {
-    const { stops } = setup('LOCAL', { rules: [{ kind: 'PERCENT', percent: 5 }], breakeven: { afterGainPercent: 3, offsetPercent: 0 } });
+    const { stops } = setup('LOCAL', {
+      rules: [{ kind: 'PERCENT', percent: 5 }],
+      breakeven: { afterGainPercent: 3, offsetPercent: 0 },
+    });
     stops.syncPositions([pos('L', 'LONG'), pos('S', 'SHORT')]);
     stops.onBar(bar('L', 102, 104, 103.5), Number.NaN);
     stops.onBar(bar('S', 96, 98, 96.5), Number.NaN);
@@ -132,7 +169,11 @@ describe('StopManager', () => {
   });
 
   it('refuses positions beyond maxPositions and drops closed ones (cancelling resting stops)', async () => {
-    const { stops, sent, coalescer } = setup('BROKER', { rules: [{ kind: 'PERCENT', percent: 2 }] }, { maxPositions: 2 });
+    const { stops, sent, coalescer } = setup(
+      'BROKER',
+      { rules: [{ kind: 'PERCENT', percent: 2 }] },
+      { maxPositions: 2 },
+    );
     expect(stops.syncPositions([pos('A', 'LONG'), pos('B', 'SHORT'), pos('C', 'LONG')])).toEqual(['C']);
     expect(stops.size).toBe(2);
     expect(stops.counters.overLimit).toBe(1);

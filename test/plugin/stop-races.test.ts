@@ -12,8 +12,17 @@ type Op =
   | { kind: 'settle' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('bar' as const), move: fc.double({ min: -0.03, max: 0.03, noNaN: true }), range: fc.double({ min: 0, max: 0.02, noNaN: true }), atr: fc.double({ min: 0.01, max: 5, noNaN: true }) }),
-  fc.record({ kind: fc.constant('propose' as const), price: fc.double({ min: 50, max: 150, noNaN: true }), versionDelta: fc.integer({ min: -3, max: 3 }) }),
+  fc.record({
+    kind: fc.constant('bar' as const),
+    move: fc.double({ min: -0.03, max: 0.03, noNaN: true }),
+    range: fc.double({ min: 0, max: 0.02, noNaN: true }),
+    atr: fc.double({ min: 0.01, max: 5, noNaN: true }),
+  }),
+  fc.record({
+    kind: fc.constant('propose' as const),
+    price: fc.double({ min: 50, max: 150, noNaN: true }),
+    versionDelta: fc.integer({ min: -3, max: 3 }),
+  }),
   fc.record({ kind: fc.constant('tighten' as const), fraction: fc.double({ min: 0.01, max: 0.99, noNaN: true }) }),
   fc.constant({ kind: 'settle' as const }),
 );
@@ -29,16 +38,26 @@ describe('stop changes under arbitrary interleavings (security finding 4)', () =
           const sink: OrderSink = {
             send: (c) => {
               sent.push(c);
-              return new Promise((resolve) => waiting.push(() => resolve({ ok: true, clientOrderId: c.clientOrderId })));
+              return new Promise((resolve) =>
+                waiting.push(() => resolve({ ok: true, clientOrderId: c.clientOrderId })),
+              );
             },
           };
           const coalescer = new CommandCoalescer(sink);
           const stops = new StopManager({
-            policy: { rules: [{ kind: 'ATR', multiple: 2 }, { kind: 'CHANDELIER', multiple: 3 }] },
+            policy: {
+              rules: [
+                { kind: 'ATR', multiple: 2 },
+                { kind: 'CHANDELIER', multiple: 3 },
+              ],
+            },
             mode: 'BROKER',
             maxPositions: 1,
             coalescer,
-            nextId: (() => { let n = 0; return () => `p-${++n}`; })(),
+            nextId: (() => {
+              let n = 0;
+              return () => `p-${++n}`;
+            })(),
             isQuarantined: () => false,
           });
           stops.syncPositions([{ symbol: 'X', side, quantity: 1, entryPrice: 100, openedAt: 0 }]);
@@ -48,7 +67,18 @@ describe('stop changes under arbitrary interleavings (security finding 4)', () =
           for (const o of ops) {
             if (o.kind === 'bar') {
               price *= 1 + o.move;
-              stops.onBar({ symbol: 'X', timestamp: ++t, open: price, high: price * (1 + o.range), low: price * (1 - o.range), close: price, volume: 1 }, o.atr);
+              stops.onBar(
+                {
+                  symbol: 'X',
+                  timestamp: ++t,
+                  open: price,
+                  high: price * (1 + o.range),
+                  low: price * (1 - o.range),
+                  close: price,
+                  volume: 1,
+                },
+                o.atr,
+              );
             } else if (o.kind === 'propose') {
               stops.propose('X', o.price, (stops.get('X')?.version ?? 0) + o.versionDelta);
             } else if (o.kind === 'tighten') {
@@ -61,7 +91,8 @@ describe('stop changes under arbitrary interleavings (security finding 4)', () =
             if (now === undefined || last === undefined) continue;
             if (now.status !== 'OPEN') break; // BROKER mode never closes locally; kept for clarity
             expect(now.version).toBeGreaterThanOrEqual(last.version);
-            if (!Number.isNaN(last.stop)) expect(now.stop === last.stop || isTighter(side, now.stop, last.stop)).toBe(true);
+            if (!Number.isNaN(last.stop))
+              expect(now.stop === last.stop || isTighter(side, now.stop, last.stop)).toBe(true);
             last = now;
           }
           while (coalescer.busy > 0) {

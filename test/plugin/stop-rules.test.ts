@@ -35,11 +35,20 @@ describe('stop rules, long and short', () => {
   });
 
   it('breakeven moves to entry + offset after the configured gain, and the tightest candidate wins', () => {
-    const policy = { rules: [{ kind: 'PERCENT', percent: 5 }] as const, breakeven: { afterGainPercent: 5, offsetPercent: 0.5 } };
+    const policy = {
+      rules: [{ kind: 'PERCENT', percent: 5 }] as const,
+      breakeven: { afterGainPercent: 5, offsetPercent: 0.5 },
+    };
     expect(candidateStop(policy, long)).toBeCloseTo(100.5, 12); // gain 8% ≥ 5%
     expect(candidateStop(policy, { ...long, close: 104 })).toBeCloseTo(95, 12); // gain 4%: percent rule only
     expect(candidateStop(policy, short)).toBeCloseTo(99.5, 12);
-    const many = { rules: [{ kind: 'PERCENT', percent: 5 }, { kind: 'CHANDELIER', multiple: 3 }, { kind: 'ATR', multiple: 1 }] as const };
+    const many = {
+      rules: [
+        { kind: 'PERCENT', percent: 5 },
+        { kind: 'CHANDELIER', multiple: 3 },
+        { kind: 'ATR', multiple: 1 },
+      ] as const,
+    };
     expect(candidateStop(many, long)).toBeCloseTo(106, 12); // max of 95, 104, 106
     expect(candidateStop(many, short)).toBeCloseTo(94, 12); // min of 105, 96, 94
   });

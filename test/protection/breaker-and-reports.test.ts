@@ -13,13 +13,19 @@ import { VirtualClock } from '../../src/util/clock.js';
 import type { Fill } from '../../src/vocabulary/market.js';
 
 const T0 = Date.parse('2026-03-02T14:30:00Z');
-const err = (status: number, code: number, msg: string) => new BrokerRequestError(classifyBrokerError(status, code, msg), status, code, msg);
+const err = (status: number, code: number, msg: string) =>
+  new BrokerRequestError(classifyBrokerError(status, code, msg), status, code, msg);
 
 /** A broker speaking the protocol's methods in process, with a switch that makes it answer -1008 (busy, not executed). */
 function protocolBroker() {
   const orders = new Map<string, Record<string, unknown>>();
   const state = { busy: false, requests: 0 };
-  const client: BrokerClient & { request(method: BrokerMethod | 'openOrders.status', params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>> } = {
+  const client: BrokerClient & {
+    request(
+      method: BrokerMethod | 'openOrders.status',
+      params: Readonly<Record<string, unknown>>,
+    ): Promise<Readonly<Record<string, unknown>>>;
+  } = {
     async request(method, params) {
       const id = String(params['newClientOrderId'] ?? params['origClientOrderId']);
       if (method === 'openOrders.status') return { orders: [...orders.values()].filter((o) => o['status'] === 'NEW') };
@@ -32,7 +38,19 @@ function protocolBroker() {
       if (state.busy) throw err(503, -1008, 'server busy');
       if (method === 'order.place') {
         if (orders.has(id)) throw err(400, -2010, 'Duplicate order sent.');
-        orders.set(id, { symbol: params['symbol'], orderId: orders.size + 1, clientOrderId: id, side: params['side'], type: params['type'], status: 'NEW', quantity: params['quantity'], executedQty: '0', stopPrice: params['stopPrice'], reduceOnly: true, updateTime: 0 });
+        orders.set(id, {
+          symbol: params['symbol'],
+          orderId: orders.size + 1,
+          clientOrderId: id,
+          side: params['side'],
+          type: params['type'],
+          status: 'NEW',
+          quantity: params['quantity'],
+          executedQty: '0',
+          stopPrice: params['stopPrice'],
+          reduceOnly: true,
+          updateTime: 0,
+        });
       } else {
         const o = orders.get(id);
         if (o === undefined || o['status'] !== 'NEW') throw err(400, -2011, 'unknown or final order');
@@ -49,7 +67,13 @@ function protocolBroker() {
  * Lets the order path work for `ms` of virtual time: at each step, what can run now runs (the
  * journal's writes are real file I/O, so they are waited for), then the clock moves on.
  */
-async function run(clock: VirtualClock, ms: number, journal: OrderJournal, egress: OrderEgress, stepMs = 100): Promise<void> {
+async function run(
+  clock: VirtualClock,
+  ms: number,
+  journal: OrderJournal,
+  egress: OrderEgress,
+  stepMs = 100,
+): Promise<void> {
   const end = clock.now() + ms;
   for (;;) {
     for (let i = 0; i < 50; i++) {
@@ -69,12 +93,37 @@ describe('protective traffic while the venue fails, and execution reports that a
     const journal = await OrderJournal.open(join(await mkdtemp(join(tmpdir(), 'bulwark-breaker-')), 'journal.jsonl'));
     // maxAttempts 1: cockatiel's own retry timers stay out of it; the reconciler retries on the virtual clock.
     const venue = new VenueGuard({ maxAttempts: 1, breakAfter: 3, halfOpenAfterMs: 600_000 });
-    const egress = new OrderEgress({ client: b.client, limiter: new SlidingWindowRateLimiter({ limit: 50, clock }), venue, journal, clock, maxInFlight: 8 });
-    const service = new BrokerOrderService({ egress, broker: b.client, journal, onFill: () => {}, now: () => clock.now() });
-    const plugin = createRiskPlugin({ stops: { mode: 'BROKER', tickSize: 0.01, lotSize: 1, policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } }, limits: { maxSymbols: 64, maxPositions: 64 } }, { clock });
+    const egress = new OrderEgress({
+      client: b.client,
+      limiter: new SlidingWindowRateLimiter({ limit: 50, clock }),
+      venue,
+      journal,
+      clock,
+      maxInFlight: 8,
+    });
+    const service = new BrokerOrderService({
+      egress,
+      broker: b.client,
+      journal,
+      onFill: () => {},
+      now: () => clock.now(),
+    });
+    const plugin = createRiskPlugin(
+      {
+        stops: { mode: 'BROKER', tickSize: 0.01, lotSize: 1, policy: { rules: [{ kind: 'PERCENT', percent: 5 }] } },
+        limits: { maxSymbols: 64, maxPositions: 64 },
+      },
+      { clock },
+    );
     await plugin.onInit({ now: () => clock.now(), portfolio: { positions: async () => [] }, orders: service });
     b.state.busy = true;
-    const positions = Array.from({ length: 50 }, (_, i) => ({ symbol: `S${i}`, side: 'LONG' as const, quantity: 10, entryPrice: 100, openedAt: T0 }));
+    const positions = Array.from({ length: 50 }, (_, i) => ({
+      symbol: `S${i}`,
+      side: 'LONG' as const,
+      quantity: 10,
+      entryPrice: 100,
+      openedAt: T0,
+    }));
     plugin.onPortfolio({ timestamp: clock.now(), equity: 1e6, positions });
     await run(clock, 2_000, journal, egress);
     expect(b.state.requests, JSON.stringify(plugin.protection?.summary())).toBeGreaterThan(3);
@@ -98,13 +147,47 @@ describe('protective traffic while the venue fails, and execution reports that a
   it('execution reports for client ids Bulwark never sent are counted FOREIGN_EXECUTION and never booked as fills', async () => {
     const b = protocolBroker();
     const journal = await OrderJournal.open(join(await mkdtemp(join(tmpdir(), 'bulwark-foreign-')), 'journal.jsonl'));
-    const egress = new OrderEgress({ client: b.client, limiter: new SlidingWindowRateLimiter({ limit: 50 }), venue: new VenueGuard(), journal });
+    const egress = new OrderEgress({
+      client: b.client,
+      limiter: new SlidingWindowRateLimiter({ limit: 50 }),
+      venue: new VenueGuard(),
+      journal,
+    });
     const fills: Fill[] = [];
     const foreign: string[] = [];
-    const service = new BrokerOrderService({ egress, broker: b.client, journal, onFill: (f) => fills.push(f), now: () => 1, onForeign: (r) => foreign.push(r.clientOrderId) });
-    expect((await service.send({ kind: 'PLACE_STOP', clientOrderId: 'bw-x-1', symbol: 'AAA', side: 'SELL', quantity: 5, stopPrice: 90 })).ok).toBe(true);
+    const service = new BrokerOrderService({
+      egress,
+      broker: b.client,
+      journal,
+      onFill: (f) => fills.push(f),
+      now: () => 1,
+      onForeign: (r) => foreign.push(r.clientOrderId),
+    });
+    expect(
+      (
+        await service.send({
+          kind: 'PLACE_STOP',
+          clientOrderId: 'bw-x-1',
+          symbol: 'AAA',
+          side: 'SELL',
+          quantity: 5,
+          stopPrice: 90,
+        })
+      ).ok,
+    ).toBe(true);
     const report = (clientOrderId: string, seq: number) =>
-      service.onReport({ symbol: 'AAA', orderId: seq, clientOrderId, side: 'SELL', status: 'FILLED', lastQty: '5', lastPrice: '89', cumQty: '5', eventTime: 0, seq });
+      service.onReport({
+        symbol: 'AAA',
+        orderId: seq,
+        clientOrderId,
+        side: 'SELL',
+        status: 'FILLED',
+        lastQty: '5',
+        lastPrice: '89',
+        cumQty: '5',
+        eventTime: 0,
+        seq,
+      });
     report('manual-1', 1); // traded by hand on the same account
     report('other-bot-7', 2);
     report('bw-x-1', 3); // ours

@@ -10,10 +10,19 @@
 import { describe, it } from 'vitest';
 import { failureReport, runSchedule, type Schedule, type Step } from './harness.js';
 
-const schedule = (steps: Step[]): Schedule => ({ limit: 5, symbols: 3, cents: [2_000, 2_000, 2_000, 2_000, 2_000, 2_000], steps });
+const schedule = (steps: Step[]): Schedule => ({
+  limit: 5,
+  symbols: 3,
+  cents: [2_000, 2_000, 2_000, 2_000, 2_000, 2_000],
+  steps,
+});
 const open = (sym: number, side: 'LONG' | 'SHORT', qty: number): Step => ({ kind: 'open', sym, side, qty });
 const advance = (ms: number): Step => ({ kind: 'advance', ms });
-const reports = (fault: 'LOSE' | 'HOLD', count = 1): Step => ({ kind: 'faults', requests: [], reports: { fault, count } });
+const reports = (fault: 'LOSE' | 'HOLD', count = 1): Step => ({
+  kind: 'faults',
+  requests: [],
+  reports: { fault, count },
+});
 
 async function expectKept(s: Schedule): Promise<void> {
   const { problems, world } = await runSchedule(s);
@@ -27,7 +36,9 @@ describe('minimal schedules found by the protection property', () => {
   // CLOSED - and cockatiel's breaker leaves OPEN only inside an execute(), which no refused
   // cancel makes: with no placement or amend left to send, it never closes.
   it('a breaker trip followed only by cancels leaves the stop of a closed position live for ever', async () => {
-    await expectKept(schedule([open(0, 'LONG', 1), advance(1_000), { kind: 'breaker' }, { kind: 'close', sym: 0 }, advance(1_000)]));
+    await expectKept(
+      schedule([open(0, 'LONG', 1), advance(1_000), { kind: 'breaker' }, { kind: 'close', sym: 0 }, advance(1_000)]),
+    );
   });
 
   // Broker: S0 LONG 1 in the host's book; its only stop (SELL, qty 1, executed 1) FILLED; no
@@ -37,7 +48,9 @@ describe('minimal schedules found by the protection property', () => {
   // whole (already reduced) position, marked it CLOSING and wanted no stop; a CLOSING position
   // stays CLOSING through later snapshots of the same size.
   it('a fill reported after the host already shows it closes the rest of the position in the plugin: no stop for it', async () => {
-    await expectKept(schedule([open(0, 'LONG', 2), advance(1_000), reports('HOLD'), { kind: 'partial', sym: 0, pct: 50 }]));
+    await expectKept(
+      schedule([open(0, 'LONG', 2), advance(1_000), reports('HOLD'), { kind: 'partial', sym: 0, pct: 50 }]),
+    );
   });
 
   // The same across a flip: S0 SHORT 2 in the host's book (the old SELL stop executed after
@@ -48,7 +61,11 @@ describe('minimal schedules found by the protection property', () => {
       schedule([
         open(0, 'LONG', 2),
         advance(1_000),
-        { kind: 'faults', requests: [{ method: 'order.cancel', fault: 'LOSE_REQUEST', count: 1 }], reports: { fault: 'HOLD', count: 1 } },
+        {
+          kind: 'faults',
+          requests: [{ method: 'order.cancel', fault: 'LOSE_REQUEST', count: 1 }],
+          reports: { fault: 'HOLD', count: 1 },
+        },
         { kind: 'close', sym: 0 },
         { kind: 'bar', sym: 0, bps: -800, wickBps: 0 },
         { kind: 'flush', lifo: false },
@@ -64,7 +81,15 @@ describe('minimal schedules found by the protection property', () => {
   // (1) off the desired size (1, from a snapshot that already reflects it): 0, flat; it cancels
   // nothing, forgets S0, and the plugin never asks again.
   it('an execution nobody books is subtracted again from a size that already reflects it: the position is dropped', async () => {
-    await expectKept(schedule([open(0, 'LONG', 2), advance(1_000), reports('LOSE'), { kind: 'partial', sym: 0, pct: 50 }, advance(3_000)]));
+    await expectKept(
+      schedule([
+        open(0, 'LONG', 2),
+        advance(1_000),
+        reports('LOSE'),
+        { kind: 'partial', sym: 0, pct: 50 },
+        advance(3_000),
+      ]),
+    );
   });
 
   // Broker: S0 LONG 2 in the host's book; its stop has quantity 4, executed 1: 3 remaining (the
@@ -76,7 +101,11 @@ describe('minimal schedules found by the protection property', () => {
       schedule([
         open(0, 'LONG', 3),
         advance(1_000),
-        { kind: 'faults', requests: [{ method: 'any', fault: 'LOSE_REQUEST', count: 1 }], reports: { fault: 'LOSE', count: 1 } },
+        {
+          kind: 'faults',
+          requests: [{ method: 'any', fault: 'LOSE_REQUEST', count: 1 }],
+          reports: { fault: 'LOSE', count: 1 },
+        },
         { kind: 'partial', sym: 0, pct: 1 },
         { kind: 'faults', requests: [{ method: 'any', fault: 'LOSE_REQUEST', count: 1 }], reports: null },
         advance(1_000),
@@ -90,7 +119,15 @@ describe('minimal schedules found by the protection property', () => {
   // (price 0) while it retires the stop from the journal (done) on its final status, so no
   // later reconcile asks about it.
   it('a final report without a fill (cancel, amend to the executed size) after a lost fill report: the fill is never booked', async () => {
-    await expectKept(schedule([open(0, 'LONG', 2), advance(1_000), reports('LOSE'), { kind: 'partial', sym: 0, pct: 50 }, { kind: 'close', sym: 0 }]));
+    await expectKept(
+      schedule([
+        open(0, 'LONG', 2),
+        advance(1_000),
+        reports('LOSE'),
+        { kind: 'partial', sym: 0, pct: 50 },
+        { kind: 'close', sym: 0 },
+      ]),
+    );
   });
 
   // Broker: the placement executed (DISCONNECT_AFTER: the connection dropped before its reply),
@@ -132,6 +169,8 @@ describe('minimal schedules found by the protection property', () => {
   // and BrokerOrderService never reconciles; the stop reconciler does learn the fill (its
   // order.status shows FILLED) but that does not reach the booking.
   it('a lost last report (no later report, so no seq gap): the fill is never booked', async () => {
-    await expectKept(schedule([open(0, 'LONG', 2), advance(1_000), reports('LOSE'), { kind: 'bar', sym: 0, bps: -800, wickBps: 0 }]));
+    await expectKept(
+      schedule([open(0, 'LONG', 2), advance(1_000), reports('LOSE'), { kind: 'bar', sym: 0, bps: -800, wickBps: 0 }]),
+    );
   });
 });

@@ -36,8 +36,19 @@ export const PLUGIN_CONFIG: RiskPluginConfig = {
     mode: 'BROKER',
     tickSize: TICK,
     lotSize: 1,
-    policy: { rules: [{ kind: 'PERCENT', percent: 5 }, { kind: 'CHANDELIER', multiple: 3 }] },
-    reconcile: { rereadMs: 5_000, maxBackoffMs: 2_000, fenceMs: 2_000, unprotectedAfterMs: 10_000, hardRetryMs: 20_000 },
+    policy: {
+      rules: [
+        { kind: 'PERCENT', percent: 5 },
+        { kind: 'CHANDELIER', multiple: 3 },
+      ],
+    },
+    reconcile: {
+      rereadMs: 5_000,
+      maxBackoffMs: 2_000,
+      fenceMs: 2_000,
+      unprotectedAfterMs: 10_000,
+      hardRetryMs: 20_000,
+    },
     restoreGraceMs: 30_000,
   },
   limits: { maxSymbols: 64, maxPositions: 64 },
@@ -47,7 +58,8 @@ export const PLUGIN_CONFIG: RiskPluginConfig = {
 
 export type PositionSide = 'LONG' | 'SHORT';
 /** `order`: any of order.place / order.amend / order.cancel. */
-export type FaultMethod = 'any' | 'order' | 'order.place' | 'order.amend' | 'order.cancel' | 'order.status' | 'openOrders.status';
+export type FaultMethod =
+  'any' | 'order' | 'order.place' | 'order.amend' | 'order.cancel' | 'order.status' | 'openOrders.status';
 export interface RequestFault {
   readonly method: FaultMethod;
   readonly fault: Fault;
@@ -124,7 +136,10 @@ export function describeStep(s: Step): string {
 }
 
 export function describeSchedule(s: Schedule): string {
-  const head = `limit ${s.limit}/s, symbols S0..S${s.symbols - 1}, prices ${s.cents.slice(0, s.symbols).map((c) => (c / 100).toFixed(2)).join(' ')}`;
+  const head = `limit ${s.limit}/s, symbols S0..S${s.symbols - 1}, prices ${s.cents
+    .slice(0, s.symbols)
+    .map((c) => (c / 100).toFixed(2))
+    .join(' ')}`;
   return [head, ...s.steps.map((step, i) => `  #${i} ${describeStep(step)}`)].join('\n');
 }
 
@@ -173,7 +188,8 @@ function killable(journal: OrderJournal, dead: () => boolean): OrderJournal {
       const v: unknown = Reflect.get(target, prop, target);
       if (typeof v !== 'function') return v;
       const f = v as (...args: unknown[]) => unknown;
-      if (JOURNAL_WRITES.has(prop)) return (...args: unknown[]) => (dead() ? new Promise(() => {}) : f.apply(target, args));
+      if (JOURNAL_WRITES.has(prop))
+        return (...args: unknown[]) => (dead() ? new Promise(() => {}) : f.apply(target, args));
       return f.bind(target);
     },
   });
@@ -290,7 +306,8 @@ export class World {
     if (method === 'session.logon' || method === 'ping') return 'NONE'; // logons are the stand-in client's own business
     const head = this.#faults[0];
     if (head === undefined) return 'NONE';
-    const matches = head.method === 'any' || head.method === method || (head.method === 'order' && isOrderMethod(method));
+    const matches =
+      head.method === 'any' || head.method === method || (head.method === 'order' && isOrderMethod(method));
     if (!matches) return 'NONE';
     if (head.count <= 1) this.#faults.shift();
     else this.#faults[0] = { ...head, count: head.count - 1 };
@@ -343,7 +360,10 @@ export class World {
     let service: BrokerOrderService | undefined;
     let plugin: RiskPlugin | undefined;
     const fail = (what: string) => (e: unknown) => {
-      if (!state.dead) this.errors.push(`${this.stepTag} incarnation ${n}: ${what}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      if (!state.dead)
+        this.errors.push(
+          `${this.stepTag} incarnation ${n}: ${what}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+        );
     };
     const client = new ModelClient({
       model: this.model,
@@ -383,7 +403,9 @@ export class World {
       onFill: (fill: Fill) => {
         if (state.dead) return;
         this.booked.set(fill.orderId, (this.booked.get(fill.orderId) ?? 0) + fill.quantity);
-        this.note(`incarnation ${n} booked ${fill.orderId} ${fill.side} ${fill.quantity} ${fill.symbol} @ ${fill.price}`);
+        this.note(
+          `incarnation ${n} booked ${fill.orderId} ${fill.side} ${fill.quantity} ${fill.symbol} @ ${fill.price}`,
+        );
         try {
           plugin?.onFill(fill);
         } catch (e) {
@@ -423,7 +445,11 @@ export class World {
     await this.drive(client.connect(), `incarnation ${n}: logon`);
     await this.drive(service.reconcile(), `incarnation ${n}: service.reconcile()`);
     await this.drive(
-      plugin.onInit({ now: () => clock.now(), portfolio: { positions: async () => this.positions() }, orders: service }),
+      plugin.onInit({
+        now: () => clock.now(),
+        portfolio: { positions: async () => this.positions() },
+        orders: service,
+      }),
       `incarnation ${n}: plugin.onInit()`,
     );
     inc.initialised = true;
@@ -490,7 +516,14 @@ export class World {
       if (still < 2) continue;
       // Nothing moves. Commands in flight that wait neither for an answer, nor a rate slot, nor a
       // logon wait for real time (cockatiel's retry backoff, 1-4 ms): give it some.
-      if (inc !== undefined && inc.client.live && inc.egress.inFlight > 0 && inc.client.awaiting === 0 && inc.limiter.waiting === 0 && sleeps < 25) {
+      if (
+        inc !== undefined &&
+        inc.client.live &&
+        inc.egress.inFlight > 0 &&
+        inc.client.awaiting === 0 &&
+        inc.limiter.waiting === 0 &&
+        sleeps < 25
+      ) {
         sleeps++;
         await new Promise((r) => setTimeout(r, 2));
         still = 0;
@@ -542,7 +575,13 @@ export class World {
       if (settled) return p;
       // Waiting for neither an answer, a rate slot nor a logon: for real time (the kernels load from disk).
       const inc = this.current;
-      if (inc !== undefined && inc.client.live && inc.client.awaiting === 0 && inc.limiter.waiting === 0 && realWaits++ < 500) {
+      if (
+        inc !== undefined &&
+        inc.client.live &&
+        inc.client.awaiting === 0 &&
+        inc.limiter.waiting === 0 &&
+        realWaits++ < 500
+      ) {
         await new Promise((r) => setTimeout(r, 1));
         continue;
       }
@@ -557,7 +596,8 @@ export class World {
     const out: Position[] = [];
     for (const s of this.symbols) {
       const p = this.book.get(s);
-      if (p !== undefined) out.push({ symbol: s, side: p.side, quantity: p.qty, entryPrice: p.entry, openedAt: p.openedAt });
+      if (p !== undefined)
+        out.push({ symbol: s, side: p.side, quantity: p.qty, entryPrice: p.entry, openedAt: p.openedAt });
     }
     return out;
   }
@@ -580,7 +620,8 @@ export class World {
     const side: PositionSide = signed > 0 ? 'LONG' : 'SHORT';
     const qty = Math.abs(signed);
     if (before !== undefined && before.side === side) {
-      if (qty > before.qty) before.entry = Number(((before.entry * before.qty + price * (qty - before.qty)) / qty).toFixed(4));
+      if (qty > before.qty)
+        before.entry = Number(((before.entry * before.qty + price * (qty - before.qty)) / qty).toFixed(4));
       before.qty = qty;
     } else this.book.set(symbol, { side, qty, entry: price, openedAt: this.clock.now() });
   }
@@ -748,11 +789,16 @@ export class World {
       const pos = this.book.get(s);
       const live = this.model.liveOrders(s).filter(ours);
       if (pos === undefined) {
-        if (live.length > 0) problems.push(`${s} is flat in the host's book, but the broker holds ${live.length} live Bulwark order(s)\n${this.describeSymbol(s)}`);
+        if (live.length > 0)
+          problems.push(
+            `${s} is flat in the host's book, but the broker holds ${live.length} live Bulwark order(s)\n${this.describeSymbol(s)}`,
+          );
         continue;
       }
       if (live.length !== 1) {
-        problems.push(`${s} is ${pos.side} ${pos.qty} in the host's book, but the broker holds ${live.length} live Bulwark orders for it (want exactly 1)\n${this.describeSymbol(s)}`);
+        problems.push(
+          `${s} is ${pos.side} ${pos.qty} in the host's book, but the broker holds ${live.length} live Bulwark orders for it (want exactly 1)\n${this.describeSymbol(s)}`,
+        );
         continue;
       }
       const o = live[0]!;
@@ -761,33 +807,52 @@ export class World {
       const wrong: string[] = [];
       if (o.type !== 'STOP_MARKET') wrong.push(`type ${o.type}, want STOP_MARKET`);
       if (o.side !== side) wrong.push(`side ${o.side}, want ${side} (closes a ${pos.side})`);
-      if (rest !== pos.qty) wrong.push(`remaining quantity ${rest} (${o.quantity} - ${o.executedQty} executed), want the position's ${pos.qty}`);
+      if (rest !== pos.qty)
+        wrong.push(
+          `remaining quantity ${rest} (${o.quantity} - ${o.executedQty} executed), want the position's ${pos.qty}`,
+        );
       const view = plugin.stopOf(s);
-      if (view === undefined || !Number.isFinite(view.stop)) wrong.push(`the plugin has no stop price for ${s} (${view === undefined ? 'no stop' : `stop ${view.stop}, ${view.status}`})`);
-      else if (o.stopPrice === undefined || !/^\d+(\.\d{1,2})?$/.test(o.stopPrice)) wrong.push(`stopPrice ${o.stopPrice} is not on the ${TICK} tick`);
+      if (view === undefined || !Number.isFinite(view.stop))
+        wrong.push(
+          `the plugin has no stop price for ${s} (${view === undefined ? 'no stop' : `stop ${view.stop}, ${view.status}`})`,
+        );
+      else if (o.stopPrice === undefined || !/^\d+(\.\d{1,2})?$/.test(o.stopPrice))
+        wrong.push(`stopPrice ${o.stopPrice} is not on the ${TICK} tick`);
       else {
         // In ticks: the broker's k must be the plugin's price rounded toward the tighter side.
         const k = Math.round(Number(o.stopPrice) / TICK);
         const x = view.stop / TICK;
         const eps = 1e-6;
         const ok = side === 'SELL' ? x <= k + eps && x > k - 1 + eps : x >= k - eps && x < k + 1 - eps;
-        if (!ok) wrong.push(`stopPrice ${o.stopPrice} is not the plugin's ${view.stop} rounded ${side === 'SELL' ? 'up' : 'down'} to the tick (want ${side === 'SELL' ? 'broker - plugin in [0, 0.01)' : 'broker - plugin in (-0.01, 0]'})`);
+        if (!ok)
+          wrong.push(
+            `stopPrice ${o.stopPrice} is not the plugin's ${view.stop} rounded ${side === 'SELL' ? 'up' : 'down'} to the tick (want ${side === 'SELL' ? 'broker - plugin in [0, 0.01)' : 'broker - plugin in (-0.01, 0]'})`,
+          );
       }
-      if (wrong.length > 0) problems.push(`${s} is ${pos.side} ${pos.qty}; its stop ${o.clientOrderId} at the broker is wrong: ${wrong.join('; ')}\n${this.describeSymbol(s)}`);
+      if (wrong.length > 0)
+        problems.push(
+          `${s} is ${pos.side} ${pos.qty}; its stop ${o.clientOrderId} at the broker is wrong: ${wrong.join('; ')}\n${this.describeSymbol(s)}`,
+        );
     }
     // No order executes twice (its own executions beyond those the test made with partialFill).
     const executed = new Map<string, number>();
     const count = new Map<string, number>();
     for (const e of this.model.executions) {
       if (e.foreign) {
-        if (this.booked.has(e.clientOrderId)) problems.push(`foreign execution ${e.clientOrderId} (${e.side} ${e.quantity} ${e.symbol}) was booked as Bulwark's fill (${this.booked.get(e.clientOrderId)})`);
+        if (this.booked.has(e.clientOrderId))
+          problems.push(
+            `foreign execution ${e.clientOrderId} (${e.side} ${e.quantity} ${e.symbol}) was booked as Bulwark's fill (${this.booked.get(e.clientOrderId)})`,
+          );
         continue;
       }
       executed.set(e.clientOrderId, (executed.get(e.clientOrderId) ?? 0) + Number(e.quantity));
       count.set(e.clientOrderId, (count.get(e.clientOrderId) ?? 0) + 1);
     }
     for (const [id, n] of count) {
-      if (n - (this.partials.get(id) ?? 0) > 1) problems.push(`${id} executed ${n} times at the broker (${this.partials.get(id) ?? 0} of them partial fills made by the test)`);
+      if (n - (this.partials.get(id) ?? 0) > 1)
+        problems.push(
+          `${id} executed ${n} times at the broker (${this.partials.get(id) ?? 0} of them partial fills made by the test)`,
+        );
     }
     // Booked fills equal the broker's executions of Bulwark's ids.
     for (const id of new Set([...executed.keys(), ...this.booked.keys()])) {
@@ -796,12 +861,16 @@ export class World {
       const booked = this.booked.get(id) ?? 0;
       if (Math.abs(atBroker - booked) > 1e-9) {
         const o = this.model.order(id);
-        problems.push(`${id} (${o ? `${o.symbol} ${o.side} ${o.type} ${o.status}` : 'unknown to the broker'}): the broker executed ${atBroker}, Bulwark booked ${booked}\n${o ? this.describeSymbol(o.symbol) : ''}`);
+        problems.push(
+          `${id} (${o ? `${o.symbol} ${o.side} ${o.type} ${o.status}` : 'unknown to the broker'}): the broker executed ${atBroker}, Bulwark booked ${booked}\n${o ? this.describeSymbol(o.symbol) : ''}`,
+        );
       }
     }
     // The rate limit, by the broker's receive times (every connection, every incarnation).
     for (const w of this.model.violations(this.schedule.limit)) {
-      problems.push(`rate limit ${this.schedule.limit}/s exceeded: ${w.count} order requests received in [t+${w.from - T0}, t+${w.to - T0}) at ${w.times.map((t) => `t+${t - T0}`).join(' ')}`);
+      problems.push(
+        `rate limit ${this.schedule.limit}/s exceeded: ${w.count} order requests received in [t+${w.from - T0}, t+${w.to - T0}) at ${w.times.map((t) => `t+${t - T0}`).join(' ')}`,
+      );
     }
     const summary = plugin.protection?.summary();
     if (summary === undefined) problems.push('the plugin has no stop reconciler (BROKER mode expected)');
@@ -812,7 +881,11 @@ export class World {
       );
     }
     for (const e of this.errors) problems.push(`error: ${e}`);
-    for (const i of this.incarnations) for (const e of i.client.callbackErrors) problems.push(`incarnation ${i.n}: a report/reconcile callback threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    for (const i of this.incarnations)
+      for (const e of i.client.callbackErrors)
+        problems.push(
+          `incarnation ${i.n}: a report/reconcile callback threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+        );
     return problems;
   }
 
@@ -829,14 +902,19 @@ export class World {
       if (typeof id === 'string' && p?.['symbol'] === symbol) ids.add(id);
     }
     const orders = [...ids].map((id) => this.model.order(id)).filter((o): o is OrderObject => o !== undefined);
-    const fmt = (o: OrderObject) => `${o.clientOrderId} ${o.side} ${o.type} qty ${o.quantity} executed ${o.executedQty} stop ${o.stopPrice ?? '-'} ${o.status}`;
-    const history = this.log.filter((l) => l.includes(symbol) || /kill|incarnation \d+ starts|venue/.test(l)).slice(-40);
+    const fmt = (o: OrderObject) =>
+      `${o.clientOrderId} ${o.side} ${o.type} qty ${o.quantity} executed ${o.executedQty} stop ${o.stopPrice ?? '-'} ${o.status}`;
+    const history = this.log
+      .filter((l) => l.includes(symbol) || /kill|incarnation \d+ starts|venue/.test(l))
+      .slice(-40);
     const requests = this.model.requests
       .filter((r) => (r.params as Record<string, unknown> | undefined)?.['symbol'] === symbol)
       .slice(-30)
       .map((r) => {
         const p = r.params as Record<string, unknown>;
-        const what = ['newClientOrderId', 'origClientOrderId', 'side', 'quantity', 'stopPrice'].filter((k) => p[k] !== undefined).map((k) => `${k}=${String(p[k])}`);
+        const what = ['newClientOrderId', 'origClientOrderId', 'side', 'quantity', 'stopPrice']
+          .filter((k) => p[k] !== undefined)
+          .map((k) => `${k}=${String(p[k])}`);
         return `      #${r.n} t+${r.time - T0} conn ${r.connection} ${String(r.method)} ${what.join(' ')}${r.fault === 'NONE' ? '' : ` [${r.fault}]`}`;
       });
     return [
@@ -855,7 +933,10 @@ export class World {
 }
 
 /** Runs one schedule from a fresh world to the verdict; returns the broken promises (empty: kept) and the world. */
-export async function runSchedule(s: Schedule, coverage: Coverage = newCoverage()): Promise<{ readonly problems: string[]; readonly world: World }> {
+export async function runSchedule(
+  s: Schedule,
+  coverage: Coverage = newCoverage(),
+): Promise<{ readonly problems: string[]; readonly world: World }> {
   coverage.runs++;
   const w = new World(s, coverage);
   let problems: string[] | undefined;
@@ -872,7 +953,10 @@ export async function runSchedule(s: Schedule, coverage: Coverage = newCoverage(
     await w.settle();
     problems = w.verify();
   } catch (e) {
-    problems = [`the run threw at ${w.stepTag}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`, ...w.errors];
+    problems = [
+      `the run threw at ${w.stepTag}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+      ...w.errors,
+    ];
   } finally {
     try {
       await w.close();
@@ -898,7 +982,6 @@ function hashOf(text: string): number {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16_777_619);
   return h >>> 0;
 }
-
 
 /** The failure message of a run: the schedule, each broken promise with its symbol's story, the last events. */
 export function failureReport(s: Schedule, problems: readonly string[], w: World): string {

@@ -138,7 +138,11 @@ export class ModelClient implements BrokerClient {
     this.#conn = undefined;
   }
 
-  #send(conn: ModelConnection, method: string, params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>> {
+  #send(
+    conn: ModelConnection,
+    method: string,
+    params: Readonly<Record<string, unknown>>,
+  ): Promise<Readonly<Record<string, unknown>>> {
     const id = `${this.#o.name ?? 'c'}-${(++this.#id).toString(36)}`;
     const ms = this.#o.requestTimeoutMs ?? 1_000;
     const answer = new Promise<Readonly<Record<string, unknown>>>((resolve, reject) => {
@@ -163,7 +167,11 @@ export class ModelClient implements BrokerClient {
     );
     this.#conn = conn;
     // The model is built without an API secret: any logon succeeds (no signature needed).
-    this.#send(conn, 'session.logon', { apiKey: 'bulwark-test', timestamp: this.#o.clock.now(), signature: 'unsigned' }).then(
+    this.#send(conn, 'session.logon', {
+      apiKey: 'bulwark-test',
+      timestamp: this.#o.clock.now(),
+      signature: 'unsigned',
+    }).then(
       () => {
         if (this.#killed || this.#conn !== conn) return;
         if (!conn.open) return this.#logonFailed(conn);

@@ -13,7 +13,18 @@ async function rig(venue = new ScriptedVenue()) {
   const clock = new VirtualClock(T0);
   const plugin = createRiskPlugin(
     {
-      stops: { mode: 'BROKER', tickSize: 0.01, lotSize: 1, policy: { rules: [{ kind: 'PERCENT', percent: 5 }, { kind: 'TRAILING', percent: 5, activationPercent: 0 }] }, reconcile: { unprotectedAfterMs: 10_000, hardRetryMs: 60_000 } },
+      stops: {
+        mode: 'BROKER',
+        tickSize: 0.01,
+        lotSize: 1,
+        policy: {
+          rules: [
+            { kind: 'PERCENT', percent: 5 },
+            { kind: 'TRAILING', percent: 5, activationPercent: 0 },
+          ],
+        },
+        reconcile: { unprotectedAfterMs: 10_000, hardRetryMs: 60_000 },
+      },
       limits: { maxSymbols: 16, maxPositions: 16 },
     },
     { clock },
@@ -34,8 +45,15 @@ async function run(clock: VirtualClock, ms: number, stepMs = 50): Promise<void> 
   }
 }
 
-const long = (symbol: string, quantity: number, entryPrice = 100): Position => ({ symbol, side: 'LONG', quantity, entryPrice, openedAt: T0 });
-const snapshot = (plugin: RiskPlugin, clock: VirtualClock, positions: Position[]) => plugin.onPortfolio({ timestamp: clock.now(), equity: 1e6, positions });
+const long = (symbol: string, quantity: number, entryPrice = 100): Position => ({
+  symbol,
+  side: 'LONG',
+  quantity,
+  entryPrice,
+  openedAt: T0,
+});
+const snapshot = (plugin: RiskPlugin, clock: VirtualClock, positions: Position[]) =>
+  plugin.onPortfolio({ timestamp: clock.now(), equity: 1e6, positions });
 
 describe('the stop reconciler, one regression per row of the broken promise', () => {
   it('a lost order.status reply after an unknown placement is asked again, and the stop is placed: the position is never left bare', async () => {
@@ -70,7 +88,9 @@ describe('the stop reconciler, one regression per row of the broken promise', ()
     venue.fail('AMEND_STOP', 'LOST_BEFORE', 'LOST_BEFORE');
     expect(plugin.protection?.stateOf('AAA')).toBe('CONVERGED');
     // The stop tightens: 5 % under a new high of 110.
-    await plugin.onBars([{ symbol: 'AAA', timestamp: T0 + 60_000, open: 100, high: 110, low: 100, close: 110, volume: 1 }]);
+    await plugin.onBars([
+      { symbol: 'AAA', timestamp: T0 + 60_000, open: 100, high: 110, low: 100, close: 110, volume: 1 },
+    ]);
     await run(clock, 5_000);
     const want = plugin.stopOf('AAA')?.stop as number;
     expect(want).toBeGreaterThan(95);
@@ -87,11 +107,26 @@ describe('the stop reconciler, one regression per row of the broken promise', ()
     await run(clock, 1_000);
     expect(venue.live('AAA')).toHaveLength(0);
     expect(plugin.protection?.stateOf('AAA')).toBe('UNPROTECTED');
-    expect(events.find((e) => e.kind === 'PROTECTION')).toMatchObject({ symbol: 'AAA', to: 'UNPROTECTED', code: 'STOP_REJECTED' });
+    expect(events.find((e) => e.kind === 'PROTECTION')).toMatchObject({
+      symbol: 'AAA',
+      to: 'UNPROTECTED',
+      code: 'STOP_REJECTED',
+    });
     expect(plugin.state).toBe('REDUCING');
-    expect(plugin.beforeOrder({ clientOrderId: 'e1', symbol: 'BBB', side: 'BUY', quantity: 1, type: 'MARKET', intent: 'ENTRY' })).toMatchObject({ allow: false, code: 'REDUCING_NEW_EXPOSURE' });
+    expect(
+      plugin.beforeOrder({
+        clientOrderId: 'e1',
+        symbol: 'BBB',
+        side: 'BUY',
+        quantity: 1,
+        type: 'MARKET',
+        intent: 'ENTRY',
+      }),
+    ).toMatchObject({ allow: false, code: 'REDUCING_NEW_EXPOSURE' });
     // The stop moves (a new high): the new price is placed, and protection is restored.
-    await plugin.onBars([{ symbol: 'AAA', timestamp: T0 + 60_000, open: 100, high: 104, low: 100, close: 104, volume: 1 }]);
+    await plugin.onBars([
+      { symbol: 'AAA', timestamp: T0 + 60_000, open: 100, high: 104, low: 100, close: 104, volume: 1 },
+    ]);
     await run(clock, 1_000);
     expect(venue.live('AAA')).toHaveLength(1);
     expect(plugin.protection?.stateOf('AAA')).toBe('CONVERGED');
@@ -157,7 +192,14 @@ describe('the stop reconciler, one regression per row of the broken promise', ()
 
   it('an orphan of ours (a stop resting for a symbol with no position) is cancelled once the grace period passes', async () => {
     const venue = new ScriptedVenue();
-    await venue.send({ kind: 'PLACE_STOP', clientOrderId: 'bw-old-1', symbol: 'ZZZ', side: 'SELL', quantity: 5, stopPrice: 50 } satisfies ProtectiveCommand);
+    await venue.send({
+      kind: 'PLACE_STOP',
+      clientOrderId: 'bw-old-1',
+      symbol: 'ZZZ',
+      side: 'SELL',
+      quantity: 5,
+      stopPrice: 50,
+    } satisfies ProtectiveCommand);
     const { clock, plugin } = await rig(venue);
     snapshot(plugin, clock, []);
     await run(clock, 1_000);

@@ -64,7 +64,8 @@ describe('the replay runs on one clock with its embedded broker', () => {
       for (const r of stops) {
         if (r['symbol'] !== b.symbol || (r['timestamp'] as number) >= b.t) continue;
         if (r['code'] === 'STOP_TRIGGERED') live = undefined;
-        else if (r['code'] === 'STOP_PLACED' || r['code'] === 'STOP_MOVED') live = { stop: r['stop'] as number, side: r['side'] as string };
+        else if (r['code'] === 'STOP_PLACED' || r['code'] === 'STOP_MOVED')
+          live = { stop: r['stop'] as number, side: r['side'] as string };
       }
       if (live === undefined) continue;
       const through = live.side === 'LONG' ? b.low <= live.stop : b.high >= live.stop;

@@ -42,26 +42,41 @@ export class ScriptedVenue implements OrderService {
 
   /** Working orders, optionally of one symbol. */
   live(symbol?: string): VenueOrder[] {
-    return [...this.orders.values()].filter((o) => (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED') && (symbol === undefined || o.symbol === symbol));
+    return [...this.orders.values()].filter(
+      (o) => (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED') && (symbol === undefined || o.symbol === symbol),
+    );
   }
 
   /** Executes `quantity` of a working order at `price`; returns the fill a host would book. */
   execute(clientOrderId: string, quantity: number, price: number, timestamp = 0): Fill {
     const o = this.orders.get(clientOrderId);
-    if (o === undefined || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED')) throw new Error(`${clientOrderId} is not working`);
+    if (o === undefined || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED'))
+      throw new Error(`${clientOrderId} is not working`);
     o.executed += quantity;
     o.status = o.executed >= o.quantity ? 'FILLED' : 'PARTIALLY_FILLED';
-    return { fillId: `${clientOrderId}:${o.executed}`, orderId: clientOrderId, symbol: o.symbol, side: o.side, quantity, price, timestamp };
+    return {
+      fillId: `${clientOrderId}:${o.executed}`,
+      orderId: clientOrderId,
+      symbol: o.symbol,
+      side: o.side,
+      quantity,
+      price,
+      timestamp,
+    };
   }
 
   async send(c: ProtectiveCommand): Promise<CommandResult> {
     this.calls.push(`${c.kind} ${c.clientOrderId}`);
     const fault = this.#next(c.kind);
-    if (fault === 'LOST_BEFORE') return { ok: false, clientOrderId: c.clientOrderId, code: 'IN_DOUBT', message: 'answer lost' };
-    if (fault === 'REJECT') return { ok: false, clientOrderId: c.clientOrderId, code: '-1013', message: 'Filter failure' };
+    if (fault === 'LOST_BEFORE')
+      return { ok: false, clientOrderId: c.clientOrderId, code: 'IN_DOUBT', message: 'answer lost' };
+    if (fault === 'REJECT')
+      return { ok: false, clientOrderId: c.clientOrderId, code: '-1013', message: 'Filter failure' };
     if (fault === 'BUSY') return { ok: false, clientOrderId: c.clientOrderId, code: '-1008', message: 'busy' };
     const result = this.#apply(c);
-    return fault === 'LOST_AFTER' ? { ok: false, clientOrderId: c.clientOrderId, code: 'IN_DOUBT', message: 'answer lost' } : result;
+    return fault === 'LOST_AFTER'
+      ? { ok: false, clientOrderId: c.clientOrderId, code: 'IN_DOUBT', message: 'answer lost' }
+      : result;
   }
 
   async orderStatus(_symbol: string, clientOrderId: string): Promise<ObservedOrder | undefined> {
@@ -77,7 +92,15 @@ export class ScriptedVenue implements OrderService {
   }
 
   async openOrders(): Promise<readonly OpenOrder[]> {
-    return this.live().map((o) => ({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, quantity: o.quantity - o.executed, type: 'STOP', price: o.price, intent: 'PROTECTIVE' }));
+    return this.live().map((o) => ({
+      clientOrderId: o.clientOrderId,
+      symbol: o.symbol,
+      side: o.side,
+      quantity: o.quantity - o.executed,
+      type: 'STOP',
+      price: o.price,
+      intent: 'PROTECTIVE',
+    }));
   }
 
   #next(kind: string): VenueFault | undefined {
@@ -88,26 +111,48 @@ export class ScriptedVenue implements OrderService {
     const o = this.orders.get(c.clientOrderId);
     switch (c.kind) {
       case 'PLACE_STOP':
-        if (o !== undefined) return { ok: false, clientOrderId: c.clientOrderId, code: '-2010', message: 'Duplicate order sent.' };
-        this.orders.set(c.clientOrderId, { clientOrderId: c.clientOrderId, symbol: c.symbol, side: c.side, quantity: c.quantity, executed: 0, price: c.stopPrice, status: 'NEW' });
+        if (o !== undefined)
+          return { ok: false, clientOrderId: c.clientOrderId, code: '-2010', message: 'Duplicate order sent.' };
+        this.orders.set(c.clientOrderId, {
+          clientOrderId: c.clientOrderId,
+          symbol: c.symbol,
+          side: c.side,
+          quantity: c.quantity,
+          executed: 0,
+          price: c.stopPrice,
+          status: 'NEW',
+        });
         break;
       case 'AMEND_STOP':
-        if (o === undefined || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED')) return { ok: false, clientOrderId: c.clientOrderId, code: '-2011', message: 'unknown or final order' };
+        if (o === undefined || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED'))
+          return { ok: false, clientOrderId: c.clientOrderId, code: '-2011', message: 'unknown or final order' };
         o.price = c.stopPrice;
         if (c.quantity !== undefined) o.quantity = c.quantity;
         break;
       case 'CANCEL':
-        if (o === undefined || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED')) return { ok: false, clientOrderId: c.clientOrderId, code: '-2011', message: 'unknown or final order' };
+        if (o === undefined || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED'))
+          return { ok: false, clientOrderId: c.clientOrderId, code: '-2011', message: 'unknown or final order' };
         o.status = 'CANCELED';
         break;
       case 'CLOSE_POSITION':
         return { ok: true, clientOrderId: c.clientOrderId };
     }
     const now = this.orders.get(c.clientOrderId);
-    return now === undefined ? { ok: true, clientOrderId: c.clientOrderId } : { ok: true, clientOrderId: c.clientOrderId, order: observed(now) };
+    return now === undefined
+      ? { ok: true, clientOrderId: c.clientOrderId }
+      : { ok: true, clientOrderId: c.clientOrderId, order: observed(now) };
   }
 }
 
 function observed(o: VenueOrder): ObservedOrder {
-  return { clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, type: 'STOP', quantity: o.quantity, executedQty: o.executed, price: o.price, status: o.status };
+  return {
+    clientOrderId: o.clientOrderId,
+    symbol: o.symbol,
+    side: o.side,
+    type: 'STOP',
+    quantity: o.quantity,
+    executedQty: o.executed,
+    price: o.price,
+    status: o.status,
+  };
 }

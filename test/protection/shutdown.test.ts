@@ -18,7 +18,9 @@ async function writeData(dir: string): Promise<string> {
   for (let t = 0; t < 12; t++) {
     for (let s = 0; s < SYMBOLS; s++) {
       const p = (50 + s) * (1 + 0.002 * t);
-      lines.push(`${new Date(Date.parse('2026-03-02T14:30:00Z') + t * 60_000).toISOString()},S${s},${p},${p * 1.001},${p * 0.999},${p * 1.0005},1000`);
+      lines.push(
+        `${new Date(Date.parse('2026-03-02T14:30:00Z') + t * 60_000).toISOString()},S${s},${p},${p * 1.001},${p * 0.999},${p * 1.0005},1000`,
+      );
     }
   }
   const path = join(dir, 'bars.csv');
@@ -27,7 +29,10 @@ async function writeData(dir: string): Promise<string> {
 }
 
 /** `bulwark replay` as its own process; resolves with its exit code, stdout and stderr. */
-function replay(args: readonly string[], whileRunning?: () => void): Promise<{ code: number | null; out: string; err: string }> {
+function replay(
+  args: readonly string[],
+  whileRunning?: () => void,
+): Promise<{ code: number | null; out: string; err: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bulwark.ts', 'replay', ...args], {
     cwd: ROOT,
     env: { ...process.env, BULWARK_API_KEY: KEY, BULWARK_API_SECRET: SECRET },
@@ -52,11 +57,28 @@ describe('shutdown: drain until the broker holds the stops, or say so', () => {
   it('an unconverged end is printed, journaled as pending and exits 6; the next start restores it and converges', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bulwark-shutdown-'));
     const data = await writeData(dir);
-    const broker = await startSimBroker({ apiKey: KEY, apiSecret: SECRET, ordersPerSecond: 5, faults: { latencyMs: [1, 5] } });
+    const broker = await startSimBroker({
+      apiKey: KEY,
+      apiSecret: SECRET,
+      ordersPerSecond: 5,
+      faults: { latencyMs: [1, 5] },
+    });
     try {
       const stateDir = join(dir, 'state');
       // 20 stops at 5 orders a second cannot rest within a drain of 0 ms.
-      const first = await replay(['--data', data, '--broker', broker.url, '--speed', '1000000', '--drain-ms', '0', '--state-dir', stateDir, '--json']);
+      const first = await replay([
+        '--data',
+        data,
+        '--broker',
+        broker.url,
+        '--speed',
+        '1000000',
+        '--drain-ms',
+        '0',
+        '--state-dir',
+        stateDir,
+        '--json',
+      ]);
       expect(first.code, first.err).toBe(6);
       expect(first.err).toContain('UNCONVERGED');
       const r1 = lastJson(first.out);
@@ -67,7 +89,19 @@ describe('shutdown: drain until the broker holds the stops, or say so', () => {
       expect(journal.pendingStops().length).toBe(r1.protection.pending + r1.protection.unprotected);
       await journal.close();
 
-      const second = await replay(['--data', data, '--broker', broker.url, '--speed', '1000000', '--drain-ms', '60000', '--state-dir', stateDir, '--json']);
+      const second = await replay([
+        '--data',
+        data,
+        '--broker',
+        broker.url,
+        '--speed',
+        '1000000',
+        '--drain-ms',
+        '60000',
+        '--state-dir',
+        stateDir,
+        '--json',
+      ]);
       expect(second.code, second.err).toBe(0);
       expect(second.err).not.toMatch(/ENGINE_DISPOSED|Unhandled|uncaught/i);
       const r2 = lastJson(second.out);
@@ -81,7 +115,8 @@ describe('shutdown: drain until the broker holds the stops, or say so', () => {
         expect(held, s.symbol).toHaveLength(1);
         expect(held[0]?.side).toBe(s.side === 'LONG' ? 'SELL' : 'BUY');
         expect(held[0]?.quantity).toBe(s.quantity);
-        const tighterBy = s.side === 'LONG' ? (held[0]?.stopPrice as number) - s.stop : s.stop - (held[0]?.stopPrice as number);
+        const tighterBy =
+          s.side === 'LONG' ? (held[0]?.stopPrice as number) - s.stop : s.stop - (held[0]?.stopPrice as number);
         expect(tighterBy, s.symbol).toBeGreaterThanOrEqual(0);
         expect(tighterBy, s.symbol).toBeLessThan(0.01);
       }
@@ -104,10 +139,25 @@ describe('shutdown: drain until the broker holds the stops, or say so', () => {
       let price = 60;
       // While the process runs, the market falls through every stop, again and again: execution
       // reports keep arriving up to and through the process's exit.
-      const result = await replay(['--data', data, '--broker', broker.url, '--speed', '1000000', '--drain-ms', '2000', '--state-dir', join(dir, 'state'), '--json'], () => {
-        price = price > 1 ? price * 0.999 : 60;
-        for (let s = 0; s < SYMBOLS; s++) broker.feedPrice(`S${s}`, price * (1 + s / 50));
-      });
+      const result = await replay(
+        [
+          '--data',
+          data,
+          '--broker',
+          broker.url,
+          '--speed',
+          '1000000',
+          '--drain-ms',
+          '2000',
+          '--state-dir',
+          join(dir, 'state'),
+          '--json',
+        ],
+        () => {
+          price = price > 1 ? price * 0.999 : 60;
+          for (let s = 0; s < SYMBOLS; s++) broker.feedPrice(`S${s}`, price * (1 + s / 50));
+        },
+      );
       expect([0, 6], result.err).toContain(result.code);
       expect(result.err).not.toMatch(/ENGINE_DISPOSED|Unhandled|uncaught/i);
       expect(lastJson(result.out).summary.barsRead).toBe(SYMBOLS * 12);

@@ -40,10 +40,14 @@ const SHRINK = env('BULWARK_PROP_SHRINK', 1) !== 0;
 describe('protective stops at the broker, judged by the broker model', () => {
   describe('fixed schedules', () => {
     for (const { name, schedule } of EXAMPLES) {
-      it(name, async () => {
-        const { problems, world } = await runSchedule(schedule);
-        if (problems.length > 0) throw new Error(failureReport(schedule, problems, world));
-      }, 60_000);
+      it(
+        name,
+        async () => {
+          const { problems, world } = await runSchedule(schedule);
+          if (problems.length > 0) throw new Error(failureReport(schedule, problems, world));
+        },
+        60_000,
+      );
     }
   });
 
@@ -65,7 +69,9 @@ describe('protective stops at the broker, judged by the broker model', () => {
       },
     );
     // The schedules did exercise what they are meant to.
-    console.log(`protection property: ${coverage.runs} runs in ${((Date.now() - started) / 1000).toFixed(1)} s; coverage ${JSON.stringify(coverage)}`);
+    console.log(
+      `protection property: ${coverage.runs} runs in ${((Date.now() - started) / 1000).toFixed(1)} s; coverage ${JSON.stringify(coverage)}`,
+    );
     expect(coverage.runs).toBeGreaterThanOrEqual(RUNS);
     expect(coverage.kills).toBeGreaterThan(0);
     expect(coverage.killsWithRequestsInFlight).toBeGreaterThan(0);

@@ -19,7 +19,10 @@ const DATA = join(ROOT, 'data/demo-day.csv');
  */
 function chromiumPath(): string | undefined {
   try {
-    return execFileSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    return execFileSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
   } catch (e) {
     if (process.env['BULWARK_REQUIRE_CHROMIUM'] === '1') throw e;
     return undefined;
@@ -51,8 +54,16 @@ describe.skipIf(CHROMIUM === undefined)('the HTML report, rendered in headless C
   it('draws the equity and underwater curves of the equity the plugin accepted, and its worst point is the kernel max drawdown', async () => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 1200 } });
     await page.goto(`file://${file}`);
-    const equity = await page.locator('#equity path.line').evaluate((p) => ({ n: Number(p.getAttribute('data-points')), d: p.getAttribute('d') ?? '', box: p.getBoundingClientRect().width }));
-    const uw = await page.locator('#underwater path.line').evaluate((p) => ({ n: Number(p.getAttribute('data-points')), min: Number(p.getAttribute('data-min')), max: Number(p.getAttribute('data-max')) }));
+    const equity = await page.locator('#equity path.line').evaluate((p) => ({
+      n: Number(p.getAttribute('data-points')),
+      d: p.getAttribute('d') ?? '',
+      box: p.getBoundingClientRect().width,
+    }));
+    const uw = await page.locator('#underwater path.line').evaluate((p) => ({
+      n: Number(p.getAttribute('data-points')),
+      min: Number(p.getAttribute('data-min')),
+      max: Number(p.getAttribute('data-max')),
+    }));
     // One point per batch from the first accepted snapshot (390 one-minute batches; a snapshot
     // marked to the bad tick is held back, the first batch has no snapshot yet).
     expect(equity.n).toBeGreaterThan(380);
@@ -73,7 +84,9 @@ describe.skipIf(CHROMIUM === undefined)('the HTML report, rendered in headless C
   it('shows the state timeline in order and one anomaly tick per anomaly', async () => {
     const page = await browser.newPage();
     await page.goto(`file://${file}`);
-    const states = await page.locator('#timeline rect.state').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-state')));
+    const states = await page
+      .locator('#timeline rect.state')
+      .evaluateAll((rs) => rs.map((r) => r.getAttribute('data-state')));
     // The demo day: the drawdown ladder goes REDUCING as the crash starts (17:50) and the day ends there.
     expect(states).toEqual(['ACTIVE', 'REDUCING']);
     const anomalies = Object.values(report.plugin.anomalies).reduce((a, n) => a + (n ?? 0), 0);
@@ -89,7 +102,9 @@ describe.skipIf(CHROMIUM === undefined)('the HTML report, rendered in headless C
     const anomalies = Object.values(report.plugin.anomalies).reduce((a, n) => a + (n ?? 0), 0);
     const st = report.plugin.stops;
     const drawdownRows = await page.locator('#actions td:nth-child(2)', { hasText: 'DRAWDOWN' }).count();
-    expect(await rows.count()).toBe(report.plugin.transitions + anomalies + denied + drawdownRows + st.placed + st.triggered + st.suppressed);
+    expect(await rows.count()).toBe(
+      report.plugin.transitions + anomalies + denied + drawdownRows + st.placed + st.triggered + st.suppressed,
+    );
     expect(await page.locator('#actions td:nth-child(4)', { hasText: 'STOP_PLACED' }).count()).toBe(st.placed);
     const codes = await page.locator('#actions tbody td:nth-child(4)').allTextContents();
     expect(codes.every((c) => /^[A-Z][A-Z0-9_]*$/.test(c))).toBe(true);
@@ -141,7 +156,13 @@ describe('renderReport', () => {
     const rec = new ReportRecorder({ now: () => 0 });
     rec.equity(0, 100);
     rec.equity(60_000, 90);
-    rec.action({ t: 0, kind: 'ORDER_DENIED', symbol: '<img src=x onerror=alert(1)>', code: 'X"Y', detail: "</td><script>alert('x')</script>" });
+    rec.action({
+      t: 0,
+      kind: 'ORDER_DENIED',
+      symbol: '<img src=x onerror=alert(1)>',
+      code: 'X"Y',
+      detail: "</td><script>alert('x')</script>",
+    });
     const html = renderReport(rec.data('<b>title</b>', [['a<', 'b>']]));
     expect(html).not.toContain('<img src=x');
     expect(html).not.toContain("<script>alert('x')");

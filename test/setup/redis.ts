@@ -43,13 +43,19 @@ export function redisRequired(): boolean {
 export function findRedisServer(): string | undefined {
   if (binary !== undefined) return binary ?? undefined;
   try {
-    const out = execFileSync('bash', [ENSURE_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+    const out = execFileSync('bash', [ENSURE_SCRIPT], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 300_000,
+    });
     const path = out.trim().split('\n').pop();
     binary = path !== undefined && path.length > 0 ? path : null;
   } catch (e) {
     const stderr = (e as { stderr?: unknown }).stderr;
     if (redisRequired()) {
-      throw new Error(`BULWARK_REQUIRE_REDIS=1 but no redis-server is available:\n${typeof stderr === 'string' ? stderr : String(e)}`);
+      throw new Error(
+        `BULWARK_REQUIRE_REDIS=1 but no redis-server is available:\n${typeof stderr === 'string' ? stderr : String(e)}`,
+      );
     }
     binary = null;
   }
@@ -101,9 +107,13 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
   const bin = findRedisServer();
   if (bin === undefined) return undefined;
   const port = options.port ?? (await freePort());
-  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    bin,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   running.add(child);
   let output = '';
   const keep = (chunk: Buffer) => {
