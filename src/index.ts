@@ -1,5 +1,24 @@
-// Errors and the shared vocabulary.
+/**
+ * `bulwark`: the risk plugin, its configuration and events, the WebAssembly kernels, the
+ * shared vocabulary and the errors.
+ *
+ * The other entry points, by audience:
+ * - `bulwark/engine`: the reference engine that hosts the plugin (replay, simulated fills);
+ * - `bulwark/egress`: the order path to a broker (egress, WebSocket client, rate limiter,
+ *   venue guard, journal, dead-letter queue) and observability (metrics, logger);
+ * - `bulwark/coordination`: several instances on Redis;
+ * - `bulwark/testing`: the simulated broker, the demo data and a virtual clock.
+ *
+ * Everything here is deliberate: `api/bulwark.api.md` is the report of this surface and a
+ * test fails when it changes without the report.
+ *
+ * @packageDocumentation
+ */
+
+// ---- Errors.
 export { BulwarkError, isBulwarkError, type ErrorCode } from './errors.js';
+
+// ---- The shared vocabulary.
 export { TRADING_STATES, stricter, type TradingState } from './vocabulary/trading-state.js';
 export { REJECTION_CODES, DENY_CODES, type RejectionCode, type DenyCode } from './vocabulary/reason-codes.js';
 export type { Bar, Fill, Position, PortfolioSnapshot, OrderSide, PositionSide } from './vocabulary/market.js';
@@ -13,25 +32,18 @@ export {
   type CommandResult,
   type OrderSink,
 } from './vocabulary/orders.js';
-export type { OpenOrder, PortfolioService, OrderService, PluginContext } from './vocabulary/services.js';
+export type {
+  OpenOrder,
+  PortfolioService,
+  OrderService,
+  PluginContext,
+  ObservedOrder,
+  BrokerOrderStatus,
+} from './vocabulary/services.js';
+export type { Clock, TimerHandle } from './util/clock.js';
 
-// Kernels.
-export { loadKernels, type Kernels, type KernelBuild, type LoadKernelsOptions } from './kernels/load.js';
-export { DEFAULT_KERNEL_LIMITS, type KernelLimits } from './kernels/limits.js';
-export { KernelBank, type NumericInput } from './kernels/bank.js';
-export { AtrBank, type AtrBankOptions } from './kernels/atr.js';
-export { DrawdownBank, type DrawdownBankOptions } from './kernels/drawdown.js';
-export { CorrelationBank, packedIndex, type CorrelationBankOptions } from './kernels/correlation.js';
-export { WindowBank, windowBankBytes, type WindowBankOptions } from './kernels/windows.js';
-
-// Validation.
-export { validateBar, validateFill, validatePosition, validateSnapshot, validateOrder } from './validation/records.js';
-export { DEFAULT_INPUT_LIMITS, parseTimestamp, type InputLimits } from './validation/fields.js';
-export { RejectionCounter } from './validation/rejection-counter.js';
-export type { Rejection, Validated } from './validation/validated.js';
-
-// The risk plugin and its parts.
-export { createRiskPlugin, RiskPlugin } from './plugin/risk-plugin.js';
+// ---- The risk plugin.
+export { createRiskPlugin, RiskPlugin, type RiskPluginServices } from './plugin/risk-plugin.js';
 export {
   resolveRiskConfig,
   DEFAULT_RISK_LIMITS,
@@ -40,49 +52,64 @@ export {
   type ResolvedRiskConfig,
   type RiskLimits,
   type StopsConfig,
+  type ReconcileConfig,
 } from './plugin/config.js';
 export type { RiskEvent, RiskListener } from './plugin/risk-events.js';
 export type { RiskPluginStats } from './plugin/plugin-stats.js';
-export { KeyedLock } from './concurrency/keyed-lock.js';
-export { CommandCoalescer, type CoalescerStats } from './concurrency/command-coalescer.js';
-export { StopManager, type StopMode, type StopView, type StopCounters, type StopChange } from './stops/stop-manager.js';
-export {
-  candidateStop,
-  ruleStop,
-  isTighter,
-  isTriggered,
-  type StopRule,
-  type StopPolicy,
-  type BreakevenRule,
-  type StopInputs,
-} from './stops/stop-rules.js';
-export { DrawdownController, type DrawdownEvent, type DrawdownReason } from './drawdown/drawdown-controller.js';
-export { EquityHistory, type UnderwaterCurve } from './drawdown/equity-history.js';
+export type { StopMode, StopView, StopCounters, StopChange, StopDecision, StopAction } from './stops/stop-manager.js';
+export type { CoalescerStats } from './concurrency/command-coalescer.js';
+export type { StopRule, StopPolicy, BreakevenRule } from './stops/stop-rules.js';
 export { DEFAULT_LADDER, type DrawdownLadder } from './drawdown/ladder.js';
-export { SymbolRegistry } from './market/symbol-registry.js';
-export * from './anomaly/index.js';
-
-// The reference engine.
+export type { DrawdownEvent, DrawdownReason } from './drawdown/drawdown-controller.js';
+export type {
+  StopReconciler,
+  ProtectionState,
+  DesiredStop,
+  ProtectionChange,
+  ProtectionRow,
+  ProtectionSummary,
+} from './protection/stop-reconciler.js';
 export {
-  Engine,
-  type Strategy,
-  type ReplayOptions,
-  type BarRejected,
-  type EnginePlugin,
-  type HookName,
-  type PluginFailed,
-  HOOK_NAMES,
-  EngineError,
-  isEngineError,
-  type EngineErrorCode,
-  DEFAULT_ENGINE_OPTIONS,
-  type EngineOptions,
-  type MarketFillMode,
-  type EngineStats,
-  type ReplaySummary,
-  type PluginErrorCounts,
-  readCsvBars,
-} from './engine/index.js';
+  DEFAULT_ANOMALY_CONFIG,
+  ANOMALY_ACTIONS,
+  ANOMALY_SEVERITIES,
+  ANOMALY_TYPES,
+  type AnomalyActions,
+  type AnomalyConfig,
+  type AnomalyConfigInput,
+  type AnomalyAction,
+  type AnomalyEvent,
+  type AnomalyEventFields,
+  type AnomalySeverity,
+  type AnomalyType,
+  type BadTickEvent,
+  type BadTickInputs,
+  type CorrelationBreakEvent,
+  type CorrelationBreakInputs,
+  type PriceSpikeEvent,
+  type PriceSpikeInputs,
+  type SpikeInputs,
+  type StaleFeedEvent,
+  type StaleFeedInputs,
+  type VolatilityRegimeEvent,
+  type VolatilityRegimeInputs,
+  type VolumeSpikeEvent,
+  type VolumeSpikeInputs,
+} from './anomaly/index.js';
+export type { InstanceCoordinator, CoordinatorEvent, CoordinatorListener } from './coordination/events.js';
+export { BulwarkMetrics, type BulwarkMetricsOptions, type MetricSources } from './metrics/bulwark-metrics.js';
+export { createLogger, type CreateLoggerOptions, type RiskLogger } from './logging/logger.js';
 
-// Several instances on Redis (optional; LocalCoordinator without Redis).
-export * from './coordination/index.js';
+// ---- Kernels.
+export { loadKernels, type Kernels, type KernelBuild, type LoadKernelsOptions } from './kernels/load.js';
+export { DEFAULT_KERNEL_LIMITS, type KernelLimits } from './kernels/limits.js';
+export type { KernelBank, NumericInput } from './kernels/bank.js';
+export type { AtrBank, AtrBankOptions } from './kernels/atr.js';
+export type { DrawdownBank, DrawdownBankOptions } from './kernels/drawdown.js';
+export type { CorrelationBank, CorrelationBankOptions } from './kernels/correlation.js';
+export type { WindowBank, WindowBankOptions } from './kernels/windows.js';
+
+// ---- Validation of records, as the plugin does it.
+export { validateBar, validateFill, validatePosition, validateSnapshot, validateOrder } from './validation/records.js';
+export { DEFAULT_INPUT_LIMITS, type InputLimits } from './validation/fields.js';
+export type { Rejection, Validated } from './validation/validated.js';

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadKernels, packedIndex, type CorrelationBank, type Kernels } from '../src/index.js';
+import { loadKernels, type CorrelationBank, type Kernels } from '../src/index.js';
+import { packedIndex } from '../src/kernels/correlation.js';
 import { BUILDS, close } from './helpers/builds.js';
 import { naivePearson, windowColumn } from './helpers/naive.js';
 import { randomReturns } from './helpers/random.js';

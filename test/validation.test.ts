@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_INPUT_LIMITS, parseTimestamp, validateBar } from '../src/index.js';
+import { DEFAULT_INPUT_LIMITS, validateBar } from '../src/index.js';
+import { parseTimestamp } from '../src/validation/fields.js';
 import { validBarFast } from '../src/validation/records.js';
 
 const SYMBOL = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,31}$/;

@@ -1,10 +1,15 @@
+/**
+ * `bulwark/coordination`: several instances of a trading engine on one book, coordinated
+ * through Redis: each position managed by exactly one instance (leases), one shared
+ * order-rate budget, one kill switch. {@link LocalCoordinator} is the one-process stand-in.
+ *
+ * @packageDocumentation
+ */
 export { RedisCoordinator, type CoordinatorHealth } from './coordinator.js';
 export { LocalCoordinator, type LocalCoordinatorOptions } from './local-coordinator.js';
-export {
-  resolveCoordinatorOptions,
-  type RedisCoordinatorOptions,
-  type ResolvedCoordinatorOptions,
-} from './coordinator-options.js';
+export type { RedisCoordinatorOptions, ResolvedCoordinatorOptions } from './coordinator-options.js';
+export type { FencedWriteResult, FencedWriteAccepted, FencedWriteRejected } from './fencing.js';
+export type { LeaseLossReason } from './symbol-leases.js';
 export type {
   CoordinatorEvent,
   CoordinatorListener,
@@ -12,32 +17,4 @@ export type {
   InstanceCoordinator,
   SymbolWriteResult,
 } from './events.js';
-export { FencedLock, type FencedLockOptions, type LockHandle, type HeldLock } from './fenced-lock.js';
-export {
-  Fence,
-  type FenceOptions,
-  type FencedValue,
-  type FencedWriteAccepted,
-  type FencedWriteRejected,
-  type FencedWriteResult,
-} from './fencing.js';
-export {
-  SymbolLeases,
-  type LeaseGain,
-  type LeaseLoss,
-  type LeaseLossReason,
-  type SymbolLease,
-  type SymbolLeasesOptions,
-} from './symbol-leases.js';
-export { Membership, type MembershipOptions } from './membership.js';
-export { rendezvousOwner, assignSymbols } from './rendezvous.js';
-export { RateBudget, type RateBudgetOptions, type RateBudgetResult } from './rate-budget.js';
-export {
-  KillSwitch,
-  parseKillSwitchStatus,
-  type KillSwitchEngaged,
-  type KillSwitchOptions,
-  type KillSwitchReleased,
-  type KillSwitchStatus,
-} from './kill-switch.js';
-export { createRedisConnection, closeRedisConnection, type RedisConnectionOptions } from './redis-connection.js';
+export type { KillSwitchStatus, KillSwitchEngaged, KillSwitchReleased } from './kill-switch.js';

@@ -14,8 +14,68 @@ const orderStatus = z.enum(['NEW', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'RE
 /** Order statuses after which nothing more happens to the order (no fill, amend or cancel acts on it). */
 export const FINAL_ORDER_STATUSES: ReadonlySet<string> = new Set(['FILLED', 'CANCELED', 'REJECTED', 'EXPIRED']);
 
+/** Status of an order at the broker (`broker-protocol.md`). */
+export type BrokerOrderState = 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'REJECTED' | 'EXPIRED';
+
+/** An order as the broker reports it (`result` of `order.*` and `openOrders.status`). */
+export interface BrokerOrder {
+  /** The instrument. */
+  readonly symbol: string;
+  /** The broker's id of the order. */
+  readonly orderId: number;
+  /** The id the client gave the order (Bulwark's are `bw-…`). */
+  readonly clientOrderId: string;
+  /** Buy or sell. */
+  readonly side: 'BUY' | 'SELL';
+  /** Order type. */
+  readonly type: 'MARKET' | 'LIMIT' | 'STOP_MARKET';
+  /** Where the order is in its life. */
+  readonly status: BrokerOrderState;
+  /** Ordered quantity, a decimal string. */
+  readonly quantity: string;
+  /** Quantity executed so far, a decimal string. */
+  readonly executedQty: string;
+  /** Limit price (LIMIT orders), a decimal string. */
+  readonly price?: string | undefined;
+  /** Trigger price (STOP_MARKET orders), a decimal string. */
+  readonly stopPrice?: string | undefined;
+  /** Whether the order may only reduce a position. */
+  readonly reduceOnly: boolean;
+  /** Broker time of the last change, ms since the epoch. */
+  readonly updateTime: number;
+}
+
+/** A pushed execution report: one (partial) execution of an order. */
+export interface ExecutionReport {
+  /** Always `executionReport`. */
+  readonly event: 'executionReport';
+  /** The execution. */
+  readonly data: {
+    /** The instrument. */
+    readonly symbol: string;
+    /** The broker's id of the order. */
+    readonly orderId: number;
+    /** The client's id of the order. */
+    readonly clientOrderId: string;
+    /** Buy or sell. */
+    readonly side: 'BUY' | 'SELL';
+    /** The order's status after this execution. */
+    readonly status: BrokerOrderState;
+    /** Quantity of this execution, a decimal string. */
+    readonly lastQty: string;
+    /** Price of this execution, a decimal string. */
+    readonly lastPrice: string;
+    /** Quantity executed so far, a decimal string. */
+    readonly cumQty: string;
+    /** Broker time of the execution, ms since the epoch. */
+    readonly eventTime: number;
+    /** Sequence number of the report on this connection (a gap means reports were lost). */
+    readonly seq: number;
+  };
+}
+
 /** An order as the broker reports it. */
-export const brokerOrderSchema = z.object({
+export const brokerOrderSchema: z.ZodType<BrokerOrder> = z.object({
   symbol: z.string().min(1).max(32),
   orderId: z.number().int(),
   clientOrderId,
@@ -49,7 +109,7 @@ export const errorSchema = z.object({
 });
 
 /** A pushed execution report. */
-export const executionReportSchema = z.object({
+export const executionReportSchema: z.ZodType<ExecutionReport> = z.object({
   event: z.literal('executionReport'),
   data: z.object({
     symbol: z.string().min(1).max(32),
@@ -65,10 +125,8 @@ export const executionReportSchema = z.object({
   }),
 });
 
-export type BrokerOrder = z.infer<typeof brokerOrderSchema>;
 export type BrokerSuccess = z.infer<typeof successSchema>;
 export type BrokerErrorResponse = z.infer<typeof errorSchema>;
-export type ExecutionReport = z.infer<typeof executionReportSchema>;
 
 /** A validated inbound frame. */
 export type InboundMessage =

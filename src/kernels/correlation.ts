@@ -22,7 +22,7 @@ export interface CorrelationBankOptions {
  *
  * @example
  * ```ts
- * const r = corr.packed()[packedIndex(corr.symbols, 2, 5)]; // same as corr.get(2, 5)
+ * const r = corr.packed()[packedIndex(corr.symbols, 2, 5)]; // same as corr.get(2, 5); users call corr.pairIndex(2, 5)
  * ```
  */
 export function packedIndex(n: number, i: number, j: number): number {
@@ -112,6 +112,25 @@ export class CorrelationBank extends KernelBank {
     this.#checkIndex('j', j);
     if (i === j) return 1;
     return this.runtime.exports.corrBankGet(this.state, i, j);
+  }
+
+  /**
+   * Where pair (i, j), i ≠ j, sits in {@link CorrelationBank.packed}: the packed upper triangle
+   * is row-major over i < j, so (i, j) and (j, i) share one index, i·(2n − i − 1)/2 + (j − i − 1)
+   * with i < j.
+   *
+   * @example
+   * ```ts
+   * const r = corr.packed()[corr.pairIndex(2, 5)]; // same as corr.get(2, 5)
+   * ```
+   */
+  pairIndex(i: number, j: number): number {
+    this.#checkIndex('i', i);
+    this.#checkIndex('j', j);
+    if (i === j) {
+      throw new BulwarkError('INDEX_OUT_OF_RANGE', `a pair needs two different symbols, got (${i}, ${j})`, { i, j });
+    }
+    return i < j ? packedIndex(this.symbols, i, j) : packedIndex(this.symbols, j, i);
   }
 
   /** The n×n matrix, row-major, rebuilt from the packed triangle on demand. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AnomalyDetector } from '../../src/anomaly/index.js';
-import { loadKernels, windowBankBytes } from '../../src/index.js';
+import { loadKernels } from '../../src/index.js';
+import { windowBankBytes } from '../../src/kernels/windows.js';
 import type { Bar } from '../../src/vocabulary/market.js';
 import { gaussian, rng } from '../helpers/random.js';
 import { MINUTE, T0 } from './bars.js';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { FencedLock } from '../../src/coordination/index.js';
+import { FencedLock } from '../../src/coordination/fenced-lock.js';
 import { isBulwarkError } from '../../src/errors.js';
 import { startRedis } from '../setup/redis.js';
 import { closeAll, connectTo, elapse, freshPrefix } from './helpers.js';

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Fence, FencedLock } from '../../src/coordination/index.js';
+import { Fence } from '../../src/coordination/fencing.js';
+import { FencedLock } from '../../src/coordination/fenced-lock.js';
 import { startRedis } from '../setup/redis.js';
 import { closeAll, connectTo, elapse, freshPrefix } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { closeRedisConnection, createRedisConnection } from '../../src/coordination/index.js';
+import { closeRedisConnection, createRedisConnection } from '../../src/coordination/redis-connection.js';
 
 /** A fresh key prefix, so tests sharing one redis-server never see each other's keys. */
 export function freshPrefix(): string {

@@ -5,13 +5,9 @@
  * (JSON lines) on stdin: hold, write-held, hammer, kill, owned, stop.
  */
 import { createInterface } from 'node:readline';
-import {
-  Fence,
-  RedisCoordinator,
-  closeRedisConnection,
-  createRedisConnection,
-  type RedisCoordinatorOptions,
-} from '../../src/coordination/index.js';
+import { RedisCoordinator, type RedisCoordinatorOptions } from '../../src/coordination/index.js';
+import { Fence } from '../../src/coordination/fencing.js';
+import { closeRedisConnection, createRedisConnection } from '../../src/coordination/redis-connection.js';
 
 interface Config extends RedisCoordinatorOptions {
   /** Write the position record (fenced) on every LEASE_ACQUIRED. */

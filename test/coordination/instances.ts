@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { assignSymbols } from '../../src/coordination/index.js';
+import { assignSymbols } from '../../src/coordination/rendezvous.js';
 
 const SCRIPT = fileURLToPath(new URL('./instance.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { KillSwitch, parseKillSwitchStatus, type KillSwitchStatus } from '../../src/coordination/index.js';
+import { type KillSwitchStatus } from '../../src/coordination/index.js';
+import { KillSwitch, parseKillSwitchStatus } from '../../src/coordination/kill-switch.js';
 import { startRedis } from '../setup/redis.js';
 import { closeAll, connectTo, freshPrefix } from './helpers.js';
 

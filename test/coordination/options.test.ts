@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LocalCoordinator, resolveCoordinatorOptions, type CoordinatorEvent } from '../../src/coordination/index.js';
+import { LocalCoordinator, type CoordinatorEvent } from '../../src/coordination/index.js';
+import { resolveCoordinatorOptions } from '../../src/coordination/coordinator-options.js';
 import { isBulwarkError } from '../../src/errors.js';
 
 describe('coordinator options', () => {

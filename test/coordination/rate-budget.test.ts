@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { RateBudget } from '../../src/coordination/index.js';
+import { RateBudget } from '../../src/coordination/rate-budget.js';
 import { isBulwarkError } from '../../src/errors.js';
 import { startRedis } from '../setup/redis.js';
 import { closeAll, connectTo, freshPrefix } from './helpers.js';

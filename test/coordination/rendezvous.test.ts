@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignSymbols, rendezvousOwner } from '../../src/coordination/index.js';
+import { assignSymbols, rendezvousOwner } from '../../src/coordination/rendezvous.js';
 
 const symbols = Array.from({ length: 3_000 }, (_, i) => `SYM${String(i)}`);
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { SymbolLeases } from '../../src/coordination/index.js';
+import { SymbolLeases } from '../../src/coordination/symbol-leases.js';
 import { startRedis } from '../setup/redis.js';
 import { closeAll, connectTo, elapse, freshPrefix } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { KillSwitch } from '../../src/coordination/index.js';
+import { KillSwitch } from '../../src/coordination/kill-switch.js';
 import { startRedis } from '../setup/redis.js';
 import { closeAll, connectTo, freshPrefix } from './helpers.js';
 import { Group, type Line } from './instances.js';

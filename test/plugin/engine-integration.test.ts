@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_BAD_TICK, DEMO_STALE } from '../../src/demo/generate-demo-data.js';
-import { createRiskPlugin, Engine, type RiskEvent } from '../../src/index.js';
+import { createRiskPlugin, type RiskEvent } from '../../src/index.js';
+import { Engine } from '../../src/engine/engine.js';
 import type { Bar } from '../../src/vocabulary/market.js';
 import { bar, MIN, T0 } from './helpers.js';
 

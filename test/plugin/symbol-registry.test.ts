@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SymbolRegistry } from '../../src/index.js';
+import { SymbolRegistry } from '../../src/market/symbol-registry.js';
 
 describe('SymbolRegistry', () => {
   it('registerHinted takes a right guess, and ignores a wrong or out-of-range one', () => {

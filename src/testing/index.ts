@@ -1,0 +1,28 @@
+/**
+ * `bulwark/testing`: what a user needs to try Bulwark without a venue, and to test an
+ * integration deterministically: the simulated broker (the broker protocol over WebSocket,
+ * with fault injection), the demo day's data and strategy, and a virtual clock.
+ *
+ * Fixtures, not production code: nothing in the other entry points depends on them.
+ *
+ * @packageDocumentation
+ */
+export { startSimBroker, type SimBroker, type SimBrokerOptions, type SimFaults } from '../broker/sim-broker.js';
+export type { SimBook, SimOrder, SimExecution } from '../broker/sim-book.js';
+export { VirtualClock } from '../util/clock.js';
+export { createDemoStrategy, type DemoStrategyOptions } from '../demo/demo-strategy.js';
+export {
+  DEMO_SEED,
+  DEMO_START,
+  DEMO_START_ISO,
+  DEMO_MINUTES,
+  DEMO_SYMBOLS,
+  DEMO_CRASH,
+  DEMO_BAD_TICK,
+  DEMO_INVALID_ROW,
+  DEMO_STALE,
+  DEMO_EXPECTED,
+  DEMO_CSV_PATH,
+  demoCsvLines,
+  writeDemoCsv,
+} from '../demo/generate-demo-data.js';
