@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { readJsonLines, rewriteJsonLines } from '../util/json-lines.js';
+import { openForAppend, readJsonLines, rewriteJsonLines } from '../util/json-lines.js';
 import type { ProtectiveCommand } from '../vocabulary/orders.js';
 
 /** One order that could not be delivered, with why and how hard we tried. */
@@ -69,7 +69,7 @@ export class DeadLetterQueue {
       typeof (e as DeadLetter | null)?.command?.clientOrderId === 'string' &&
       typeof (e as DeadLetter).code === 'string';
     const { items, corrupt } = await readJsonLines(path, isEntry);
-    const file = await open(path, 'a');
+    const file = await openForAppend(path);
     return new DeadLetterQueue(
       path,
       file,

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { readJsonLines, rewriteJsonLines } from '../util/json-lines.js';
+import { openForAppend, readJsonLines, rewriteJsonLines } from '../util/json-lines.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
 import { addTo, rememberIn } from '../util/bounded.js';
 
@@ -104,7 +104,7 @@ export class OrderJournal {
       );
     };
     const { items, corrupt } = await readJsonLines(path, isLine);
-    return new OrderJournal(path, await open(path, 'a'), items, corrupt, options);
+    return new OrderJournal(path, await openForAppend(path), items, corrupt, options);
   }
 
   /** Intents recorded with no outcome: their fate at the broker is unknown. */

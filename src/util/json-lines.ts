@@ -1,4 +1,11 @@
-import { open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** Opens a JSON-lines file for appending, creating it and its folder if missing. */
+export async function openForAppend(path: string): Promise<FileHandle> {
+  await mkdir(dirname(path), { recursive: true });
+  return open(path, 'a');
+}
 
 /**
  * Reads a JSON-lines file (missing: empty). Lines that do not parse, or that `isValid`
