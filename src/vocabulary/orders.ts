@@ -10,15 +10,21 @@ export type OrderIntent =
 
 /** An order the host engine (or a strategy inside it) asks to send; checked by `beforeOrder`. */
 export interface OrderRequest {
+  /** The sender's id for the order, 1 to 64 characters; unique per order. */
   readonly clientOrderId: string;
+  /** Instrument to trade. */
   readonly symbol: string;
+  /** BUY or SELL. */
   readonly side: OrderSide;
+  /** Quantity to trade, a finite number > 0 (`INVALID_QUANTITY` otherwise). */
   readonly quantity: number;
+  /** MARKET, LIMIT or STOP; LIMIT and STOP need `price` (`MISSING_FIELD` without one). */
   readonly type: 'MARKET' | 'LIMIT' | 'STOP';
   /** Limit price for LIMIT, trigger price for STOP. */
   readonly price?: number;
   /** True when the order may only reduce an existing position. */
   readonly reduceOnly?: boolean;
+  /** What the sender says the order is for; the risk plugin judges exits by the position, not by this. */
   readonly intent: OrderIntent;
 }
 
@@ -84,5 +90,9 @@ export type CommandResult =
  * another implementation of this same interface.
  */
 export interface OrderSink {
+  /**
+   * Sends one command and resolves with the answer; a refusal resolves `ok: false` with a code.
+   * A rejected promise leaves the command's outcome unknown.
+   */
   send(command: ProtectiveCommand): Promise<CommandResult>;
 }

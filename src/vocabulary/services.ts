@@ -10,6 +10,7 @@ export type OpenOrder = Pick<
 
 /** The host's portfolio, asynchronous: Bulwark fetches every position in one call (no N+1). */
 export interface PortfolioService {
+  /** Every open position of the host, at most one per symbol. */
   positions(): Promise<readonly Position[]>;
 }
 
@@ -22,18 +23,27 @@ export type BrokerOrderStatus = 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELE
  * part of it already executed; `price` is the stop price of a STOP, the limit of a LIMIT.
  */
 export interface ObservedOrder {
+  /** The client order id the order was placed with. */
   readonly clientOrderId: string;
+  /** Instrument of the order. */
   readonly symbol: string;
+  /** BUY or SELL; a protective stop is SELL for a long, BUY for a short. */
   readonly side: OrderSide;
+  /** MARKET, LIMIT or STOP. */
   readonly type: 'MARKET' | 'LIMIT' | 'STOP';
+  /** The order's total quantity, the executed part included. */
   readonly quantity: number;
+  /** The part of `quantity` already executed; 0 when nothing has. */
   readonly executedQty: number;
+  /** Stop price of a STOP, limit price of a LIMIT; absent for a MARKET. */
   readonly price?: number;
+  /** Where the order is in its life, as the broker says. */
   readonly status: BrokerOrderStatus;
 }
 
 /** The host's order path: Bulwark's commands go out through it. */
 export interface OrderService extends OrderSink {
+  /** Every order working at the broker now; at start Bulwark adopts its own resting stops from it. */
   openOrders(): Promise<readonly OpenOrder[]>;
   /**
    * The order with this client id as the broker shows it now; `undefined` when the broker
@@ -58,6 +68,10 @@ export interface OrderService extends OrderSink {
   bookExecuted?(order: ObservedOrder): void;
   /** True for a client id Bulwark placed (e.g. recorded in the order path's journal). Optional. */
   isOurs?(clientOrderId: string): boolean;
+  /**
+   * Protective stops the last process wanted but had not seen resting at the broker when it
+   * stopped (from its journal): restored at start, the tighter stop winning. Optional.
+   */
   pendingStops?(): readonly {
     readonly symbol: string;
     readonly side: OrderSide;
@@ -68,7 +82,9 @@ export interface OrderService extends OrderSink {
 
 /** What a host engine hands a plugin at `onInit`. */
 export interface PluginContext {
+  /** The host's positions. */
   readonly portfolio: PortfolioService;
+  /** Where the plugin's protective commands go, and where it reads the orders resting at the broker. */
   readonly orders: OrderService;
   /** Current time in epoch ms (the replay clock in backtests). */
   readonly now: () => number;
