@@ -7,8 +7,11 @@ export type TimerHandle = { readonly id: number } | ReturnType<typeof setTimeout
  * timeouts and the plugin all run on the replay's time.
  */
 export interface Clock {
+  /** Current time in epoch ms. */
   now(): number;
+  /** Calls `fn` once, `ms` milliseconds from now; returns the handle that cancels it. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Cancels the timer of `handle`; does nothing for `undefined` or a timer that already fired. */
   clearTimeout(handle: TimerHandle | undefined): void;
 }
 
@@ -46,16 +49,22 @@ export class VirtualClock implements Clock {
     this.#now = start;
   }
 
+  /** Current virtual time in epoch ms; it moves only through `advanceTo` and `fireNext`. */
   now(): number {
     return this.#now;
   }
 
+  /**
+   * Schedules `fn` at `now() + ms`; a negative or non-finite `ms` counts as 0. Nothing fires until
+   * the clock is advanced.
+   */
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer: VirtualTimer = { id: this.#next++, at: this.#now + Math.max(0, Number.isFinite(ms) ? ms : 0), fn };
     this.#timers.set(timer.id, timer);
     return { id: timer.id };
   }
 
+  /** Cancels the timer that `handle` names by its id; `undefined`, fired timers and Node's handles are ignored. */
   clearTimeout(handle: TimerHandle | undefined): void {
     if (handle !== undefined && 'id' in handle && typeof handle.id === 'number') this.#timers.delete(handle.id);
   }
