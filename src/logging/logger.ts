@@ -5,10 +5,15 @@ import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'p
  * (or a child of the host's) fits; so does anything with the same four methods and level check.
  */
 export interface RiskLogger {
+  /** True when records at `level` are written; Bulwark checks it before building a record. */
   isLevelEnabled(level: 'debug' | 'info' | 'warn' | 'error'): boolean;
+  /** Writes one record at debug level: the fields of `obj` and the message `msg`. */
   debug(obj: object, msg: string): void;
+  /** Writes one record at info level: the fields of `obj` and the message `msg`. */
   info(obj: object, msg: string): void;
+  /** Writes one record at warn level: the fields of `obj` and the message `msg`. */
   warn(obj: object, msg: string): void;
+  /** Writes one record at error level: the fields of `obj` and the message `msg`. */
   error(obj: object, msg: string): void;
 }
 
