@@ -37,19 +37,33 @@ export interface RedisCoordinatorOptions {
 
 /** {@link RedisCoordinatorOptions} with every default filled in, frozen. */
 export interface ResolvedCoordinatorOptions {
+  /** Redis URL, `redis://` or `rediss://`. */
   readonly url: string;
+  /** This instance's id, unique among live instances. */
   readonly instanceId: string;
+  /** Symbols managed across all instances, at most `maxSymbols`, each 1 to 64 characters. */
   readonly symbols: readonly string[];
+  /** Prefix of every key and channel, 1 to 64 characters. */
   readonly prefix: string;
+  /** Lease of a symbol in ms, ≥ 50. */
   readonly leaseMs: number;
+  /** Time between renewals, heartbeats and claims in ms, at most `leaseMs / 2`. */
   readonly renewIntervalMs: number;
+  /** A lease counts as owned until `leaseMs − safetyMarginMs` after its renewal was sent (ms). */
   readonly safetyMarginMs: number;
+  /** Ms without granting leases after Redis comes back without its data; 0 or ≥ `leaseMs`. */
   readonly restartGraceMs: number;
+  /** Ms after which a Redis command fails; `renewIntervalMs + commandTimeoutMs + safetyMarginMs < leaseMs`. */
   readonly commandTimeoutMs: number;
+  /** Ms after which connecting fails. */
   readonly connectTimeoutMs: number;
+  /** Longest pause between reconnection attempts, in ms. */
   readonly reconnectMaxDelayMs: number;
+  /** Leases per script call. */
   readonly batchSize: number;
+  /** Most symbols accepted. */
   readonly maxSymbols: number;
+  /** The order budget shared by all instances (a token bucket in Redis); `name` is part of its key. */
   readonly orderBudget: { readonly capacity: number; readonly refillPerSecond: number; readonly name: string };
 }
 

@@ -53,6 +53,7 @@ export type CoordinatorHealth = 'STARTING' | 'HEALTHY' | 'UNAVAILABLE';
  * ```
  */
 export class RedisCoordinator implements InstanceCoordinator {
+  /** This instance's id: the `instanceId` option, or `<host>-<pid>-<random>`. */
   readonly instanceId: string;
   /** The options in force, defaults filled in. */
   readonly options: ResolvedCoordinatorOptions;
@@ -128,6 +129,11 @@ export class RedisCoordinator implements InstanceCoordinator {
     return this.#kill;
   }
 
+  /**
+   * Connects and runs the first round (renew, heartbeat, release and claim, read the kill switch),
+   * then one round every `renewIntervalMs`. Resolves after the first round and never rejects
+   * because Redis is down: the state stays REDUCING. Does nothing once started or stopped.
+   */
   async start(): Promise<void> {
     if (this.#running || this.#stopped) return;
     this.#running = true;
@@ -142,6 +148,11 @@ export class RedisCoordinator implements InstanceCoordinator {
     await this.#startRound();
   }
 
+  /**
+   * Waits for a round in progress, releases every lease (`LEASE_LOST`, reason `STOPPED`), leaves
+   * the member list and disconnects; the state ends HALTED. When Redis is unreachable its leases
+   * expire there by themselves. A stopped coordinator cannot be started again.
+   */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
@@ -163,20 +174,28 @@ export class RedisCoordinator implements InstanceCoordinator {
     this.#setState('HALTED', 'STOPPED');
   }
 
+  /**
+   * Replaces the symbols managed across all instances; the next round releases and claims
+   * accordingly. Throws `INVALID_OPTION` for more than `maxSymbols` symbols, a symbol that is
+   * empty or longer than 64 characters, or a repeat.
+   */
   setSymbols(symbols: readonly string[]): void {
     const problems = symbolProblems(symbols, this.options.maxSymbols);
     if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });
     this.#symbols = Object.freeze([...symbols]); // released or claimed on the next round
   }
 
+  /** True while this instance holds the symbol's lease and the lease's local deadline has not passed. */
   owns(symbol: string): boolean {
     return this.#leases.owns(symbol);
   }
 
+  /** Symbols this instance owns now, sorted. */
   owned(): string[] {
     return this.#leases.owned();
   }
 
+  /** The fencing token of this instance's lease on the symbol; undefined when it does not own the symbol. */
   tokenOf(symbol: string): number | undefined {
     return this.#leases.lease(symbol)?.token;
   }
@@ -245,6 +264,7 @@ export class RedisCoordinator implements InstanceCoordinator {
     this.#recompute('KILL_SWITCH_RELEASED');
   }
 
+  /** Adds `listener` for every event; returns the function that removes it. A listener that throws is ignored. */
   subscribe(listener: CoordinatorListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

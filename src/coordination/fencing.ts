@@ -22,7 +22,9 @@ return {'OK', fmt(highest)}`,
 
 /** A fenced write that was stored. */
 export interface FencedWriteAccepted {
+  /** The value was stored. */
   readonly ok: true;
+  /** The token the value was written with; now the highest the resource has seen. */
   readonly token: number;
 }
 
@@ -32,8 +34,11 @@ export interface FencedWriteAccepted {
  * whose lock no longer holds this owner and token). Nothing was stored.
  */
 export interface FencedWriteRejected {
+  /** Nothing was stored. */
   readonly ok: false;
+  /** Why the write was refused. */
   readonly code: 'STALE_TOKEN' | 'LEASE_NOT_HELD';
+  /** The token the refused write carried. */
   readonly token: number;
   /** The highest token the resource had seen. */
   readonly highest: number;

@@ -28,6 +28,7 @@ return {text, redis.call('PUBLISH', ARGV[2], text)}`,
 
 /** The kill switch is engaged: every instance must be HALTED. */
 export interface KillSwitchEngaged {
+  /** Always true: every instance must be HALTED. */
   readonly engaged: true;
   /** Why, as given to {@link KillSwitch.engage}. */
   readonly reason: string;
@@ -41,8 +42,11 @@ export interface KillSwitchEngaged {
 
 /** The kill switch is released. */
 export interface KillSwitchReleased {
+  /** Always false: instances may trade. */
   readonly engaged: false;
+  /** Who released it (an instance id or operator name); empty when the switch was never thrown. */
   readonly by: string;
+  /** Epoch ms when it was released (the releasing process's clock); 0 when the switch was never thrown. */
   readonly at: number;
   /** 0 when the switch was never thrown. */
   readonly version: number;

@@ -28,6 +28,7 @@ export interface LocalCoordinatorOptions {
  * ```
  */
 export class LocalCoordinator implements InstanceCoordinator {
+  /** This instance's id: the `instanceId` option, default `local`. */
   readonly instanceId: string;
   readonly #maxSymbols: number;
   readonly #records = new Map<string, string>();
@@ -42,32 +43,42 @@ export class LocalCoordinator implements InstanceCoordinator {
     this.setSymbols(options.symbols ?? []);
   }
 
+  /** ACTIVE, or HALTED while the kill switch is engaged. */
   get state(): TradingState {
     return this.#state;
   }
 
+  /** Does nothing: there is nothing to connect to. */
   start(): Promise<void> {
     return Promise.resolve();
   }
 
+  /** Does nothing: there are no leases to give up. */
   stop(): Promise<void> {
     return Promise.resolve();
   }
 
+  /**
+   * Replaces the symbols this process owns. Throws `INVALID_OPTION` for more than `maxSymbols`
+   * symbols, a symbol that is empty or longer than 64 characters, or a repeat.
+   */
   setSymbols(symbols: readonly string[]): void {
     const problems = symbolProblems(symbols, this.#maxSymbols);
     if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });
     this.#symbols = new Set(symbols);
   }
 
+  /** True for a symbol given in `symbols` or to `setSymbols`; a symbol not given is not owned. */
   owns(symbol: string): boolean {
     return this.#symbols.has(symbol);
   }
 
+  /** The symbols this process owns, sorted. */
   owned(): string[] {
     return [...this.#symbols].sort();
   }
 
+  /** 1 for an owned symbol, undefined otherwise. */
   tokenOf(symbol: string): number | undefined {
     return this.owns(symbol) ? 1 : undefined;
   }
@@ -84,18 +95,21 @@ export class LocalCoordinator implements InstanceCoordinator {
     return this.#records.get(symbol);
   }
 
+  /** Grants every request; rejects with `INVALID_OPTION` when `n` is not a positive integer. */
   tryTakeOrders(n = 1): Promise<boolean> {
     const problem = positiveIntegerProblem('n', n);
     if (problem !== undefined) return Promise.reject(new BulwarkError('INVALID_OPTION', problem));
     return Promise.resolve(true);
   }
 
+  /** Halts this process only: emits `KILL_SWITCH_ENGAGED`, then `STATE_CHANGED` to HALTED. */
   engageKillSwitch(reason: string): Promise<void> {
     this.#emit({ kind: 'KILL_SWITCH_ENGAGED', reason, by: this.instanceId, timestamp: Date.now() });
     this.#set('HALTED', 'KILL_SWITCH_ENGAGED');
     return Promise.resolve();
   }
 
+  /** Makes this process ACTIVE again (emitting `KILL_SWITCH_RELEASED` when it was HALTED). */
   releaseKillSwitch(): Promise<void> {
     if (this.#state === 'HALTED')
       this.#emit({ kind: 'KILL_SWITCH_RELEASED', by: this.instanceId, timestamp: Date.now() });
@@ -103,6 +117,7 @@ export class LocalCoordinator implements InstanceCoordinator {
     return Promise.resolve();
   }
 
+  /** Adds `listener` for every event; returns the function that removes it. A listener that throws is ignored. */
   subscribe(listener: CoordinatorListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
