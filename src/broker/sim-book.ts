@@ -1,16 +1,28 @@
 /** An order as the simulated broker holds it (the protocol's order object, numbers as numbers). */
 export interface SimOrder {
+  /** Instrument of the order. */
   readonly symbol: string;
+  /** The broker's own id, assigned from 1 in order of acceptance. */
   readonly orderId: number;
+  /** The client's id (`newClientOrderId`); the book never accepts one twice. */
   readonly clientOrderId: string;
+  /** BUY or SELL. */
   readonly side: 'BUY' | 'SELL';
+  /** MARKET and STOP_MARKET fill at the last price; LIMIT fills at its limit price. */
   readonly type: 'MARKET' | 'LIMIT' | 'STOP_MARKET';
+  /** NEW while working, then FILLED (always in full) or CANCELED; the book itself never sets REJECTED. */
   status: 'NEW' | 'FILLED' | 'CANCELED' | 'REJECTED';
+  /** Total quantity; an amend may change it while the order is NEW. */
   quantity: number;
+  /** 0 while NEW; the whole `quantity` once FILLED. */
   executedQty: number;
+  /** Limit price of a LIMIT order. */
   price?: number;
+  /** Trigger price of a STOP_MARKET order. */
   stopPrice?: number;
+  /** The client's reduce-only flag, echoed back; the simulator does not enforce it. */
   readonly reduceOnly: boolean;
+  /** When the order last changed (placed, amended, filled or cancelled), in epoch ms on the broker's clock. */
   updateTime: number;
   /** Price of the last fill. */
   lastPrice?: number;
@@ -18,11 +30,17 @@ export interface SimOrder {
 
 /** One execution, as the broker records it: the truth tests judge the client by. */
 export interface SimExecution {
+  /** Client id of the order that filled. */
   readonly clientOrderId: string;
+  /** Instrument of the execution. */
   readonly symbol: string;
+  /** BUY or SELL. */
   readonly side: 'BUY' | 'SELL';
+  /** Executed quantity: the order's whole quantity. */
   readonly quantity: number;
+  /** Execution price. */
   readonly price: number;
+  /** When it executed, in epoch ms on the broker's clock. */
   readonly time: number;
 }
 
@@ -43,6 +61,7 @@ export interface SimExecution {
 export class SimBook {
   readonly #orders = new Map<string, SimOrder>();
   readonly #prices = new Map<string, number>();
+  /** Every fill, in the order they happened: the broker's truth. */
   readonly executions: SimExecution[] = [];
   readonly #now: () => number;
   #nextOrderId = 1;

@@ -45,7 +45,9 @@ export const REORDER_HOLD_MS = 20;
 
 /** Options of {@link startSimBroker}. */
 export interface SimBrokerOptions {
+  /** The API key a client must log on with. */
   readonly apiKey: string;
+  /** The secret a logon is signed with: HMAC-SHA256 of `apiKey=<key>&timestamp=<ms>`, in hex. */
   readonly apiSecret: string;
   /** 0 picks a free port. Default 0. */
   readonly port?: number;
@@ -62,6 +64,7 @@ export interface SimBrokerOptions {
    * positive integer. Default {@link DEFAULT_MAX_RECORDED_REQUESTS}.
    */
   readonly maxRecordedRequests?: number;
+  /** Faults to inject, drawn from the seeded PRNG. Default none. */
   readonly faults?: SimFaults;
   /** The server heartbeat: a WebSocket ping frame to every connection this often. Default 10 000 ms. */
   readonly pingIntervalMs?: number;
@@ -69,6 +72,11 @@ export interface SimBrokerOptions {
   readonly pongTimeoutMs?: number;
   /** PRNG seed for the faults. Default 1. */
   readonly seed?: number;
+  /**
+   * The broker's clock in epoch ms: logon receive window, update and report times, and the rate
+   * limit. Default `Date.now`. Heartbeats, reply latency and held reports use Node's timers
+   * regardless.
+   */
   readonly now?: () => number;
 }
 
@@ -76,6 +84,7 @@ export interface SimBrokerOptions {
 export interface SimBroker {
   /** `ws://host:port`. */
   readonly url: string;
+  /** The order book: every order accepted, last prices and matching. */
   readonly book: SimBook;
   /** Every execution, in order: the broker's truth. */
   readonly executions: readonly SimExecution[];
