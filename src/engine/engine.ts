@@ -23,6 +23,7 @@ export type Strategy = (bars: readonly Bar[], engine: Engine) => void | Promise<
 
 /** Emitted (past tense) for every record a replay refused. */
 export interface BarRejected {
+  /** Why the record was refused: its code, message and the field at fault. */
   readonly rejection: Rejection;
   /** CSV line number (1-based), when the source is a file. */
   readonly line: number | undefined;

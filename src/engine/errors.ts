@@ -24,6 +24,7 @@ export type EngineErrorCode =
  * ```
  */
 export class EngineError extends Error {
+  /** Always `EngineError`. */
   override readonly name = 'EngineError';
   /** Stable reason code. */
   readonly code: EngineErrorCode;

@@ -25,19 +25,29 @@ export type OrderState =
 
 /** An order for the simulator. */
 export interface NewOrder {
+  /** The order's id; refused for a second order while the first is remembered (see `maxOrderHistory`). */
   readonly clientOrderId: string;
+  /** Instrument to trade. */
   readonly symbol: string;
+  /** BUY or SELL. */
   readonly side: OrderSide;
+  /** Quantity to trade, > 0; a reduce-only order fills at most the position's quantity. */
   readonly quantity: number;
+  /** MARKET fills at the next bar's open (`CURRENT_CLOSE` mode: the current bar's close); LIMIT and STOP use `price`. */
   readonly type: 'MARKET' | 'LIMIT' | 'STOP';
+  /** Limit price for LIMIT, trigger price for STOP; unused for MARKET. */
   readonly price: number | undefined;
+  /** True when the order may only reduce a position (SELL a long, BUY a short); with none it is cancelled. */
   readonly reduceOnly: boolean;
+  /** What the order is for, as submitted (COMMAND orders are PROTECTIVE). */
   readonly intent: OrderIntent;
+  /** Whether a strategy submitted the order or a protective command placed it. */
   readonly origin: OrderOrigin;
 }
 
 /** An order the simulator knows, working or finished. */
 export interface SimulatedOrder extends NewOrder {
+  /** Working, filled (with its fill) or cancelled (with the reason). */
   readonly state: OrderState;
   /** Last applied AMEND_STOP version; -Infinity before any. */
   readonly version: number;

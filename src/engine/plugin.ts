@@ -57,7 +57,10 @@ export const HOOK_NAMES: readonly HookName[] = Object.freeze([
 
 /** Emitted (past tense) when a plugin hook threw or returned an invalid decision. */
 export interface PluginFailed {
+  /** Name of the plugin whose hook failed. */
   readonly plugin: string;
+  /** The hook that failed. */
   readonly hook: HookName;
+  /** What the hook threw or rejected with; a `TypeError` for a `beforeOrder` that returned no decision. */
   readonly error: unknown;
 }

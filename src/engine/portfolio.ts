@@ -16,13 +16,21 @@ export interface FillEffect {
 
 /** What the engine lets callers read of its books. */
 export interface PortfolioView extends PortfolioService {
+  /** Cash now: starting cash, minus what buys cost, plus what sales brought (no commissions or financing). */
   readonly cash: number;
+  /** P&L realised so far by reductions, closes and flips. */
   readonly realisedPnl: number;
+  /** The position in `symbol`, or undefined when flat. */
   position(symbol: string): Position | undefined;
+  /** Every open position, synchronously, as one frozen array. */
   list(): readonly Position[];
+  /** The last close seen for `symbol`; undefined before its first bar. */
   markOf(symbol: string): number | undefined;
+  /** Cash plus every position marked at its symbol's last close (at its entry price before the first close). */
   equity(): number;
+  /** Unrealised P&L of every position at its mark. */
   unrealisedPnl(): number;
+  /** A frozen snapshot at `timestamp` (epoch ms) with the current equity and positions. */
   snapshot(timestamp: number): PortfolioSnapshot;
 }
 

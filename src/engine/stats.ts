@@ -8,6 +8,7 @@ export interface EngineStats {
   readonly ordersSubmitted: number;
   /** Submitted orders denied, by a plugin or by the engine's own check. */
   readonly ordersDenied: number;
+  /** Denied orders by deny code; codes never used are absent. */
   readonly deniedByCode: Readonly<Partial<Record<DenyCode, number>>>;
   /** Submitted orders that filled. */
   readonly ordersFilled: number;
@@ -29,16 +30,22 @@ export interface EngineStats {
 export interface ReplaySummary extends EngineStats {
   /** Records read from the source (CSV data lines, not the header or blank lines). */
   readonly barsRead: number;
+  /** Records that passed validation, time order and the symbol limit. */
   readonly barsAccepted: number;
+  /** Records refused; `barsAccepted + barsRejected = barsRead`. */
   readonly barsRejected: number;
+  /** Refused records by rejection code; codes never used are absent. */
   readonly rejectedByCode: Readonly<Partial<Record<RejectionCode, number>>>;
   /** Batches (groups of consecutive bars with one timestamp) handed to the plugins. */
   readonly batches: number;
   /** Timestamp of the first and last batch; undefined when no bar was accepted. */
   readonly firstTimestamp: number | undefined;
+  /** Timestamp (epoch ms) of the last batch; undefined when no bar was accepted. */
   readonly lastTimestamp: number | undefined;
   /** Portfolio at the end of the replay. */
   readonly finalEquity: number;
+  /** Cash at the end of the replay. */
   readonly finalCash: number;
+  /** P&L realised since the engine was built (not only during this replay). */
   readonly realisedPnl: number;
 }
