@@ -20,12 +20,19 @@ export type DrawdownReason =
 
 /** A frozen record of a ladder decision, with the inputs it used. */
 export interface DrawdownEvent {
+  /** What happened: a warning, a threshold crossed, a recovery, a manual reset, or failed halt actions. */
   readonly reason: DrawdownReason;
+  /** Trading state before the decision. */
   readonly from: TradingState;
+  /** Trading state after the decision; equal to `from` for DRAWDOWN_WARNING and HALT_ACTION_FAILED. */
   readonly to: TradingState;
+  /** The drawdown driving the ladder, a fraction of the peak in [0, 1] (0.1 = 10 %). */
   readonly drawdown: number;
+  /** The last equity point accepted; NaN before the first. */
   readonly equity: number;
+  /** When the decision was taken, in epoch ms on the plugin's clock (`ctx.now()`), not the equity point's time. */
   readonly timestamp: number;
+  /** The error behind a HALT_ACTION_FAILED; absent for every other reason. */
   readonly detail?: string;
 }
 
