@@ -20,13 +20,17 @@ export type StopRule =
 
 /** Moves the stop to entry (± `offsetPercent`) once the gain reaches `afterGainPercent`. */
 export interface BreakevenRule {
+  /** Gain from entry to the latest close, in percent (2 = 2 %), from which the rule applies; > 0. */
   readonly afterGainPercent: number;
+  /** Percent past entry in the position's favour (above a long's entry, below a short's); in [0, afterGainPercent). */
   readonly offsetPercent: number;
 }
 
 /** The rules applied to every position. */
 export interface StopPolicy {
+  /** At least one rule; the tightest candidate among them wins. */
   readonly rules: readonly StopRule[];
+  /** Optional move of the stop to entry once the position is far enough in profit. */
   readonly breakeven?: BreakevenRule;
 }
 
