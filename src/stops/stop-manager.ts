@@ -31,21 +31,29 @@ export interface ProtectionPort {
 
 /** The live stop of one position. Read-only to callers; changed only by the manager. */
 export interface StopView {
+  /** Instrument of the position. */
   readonly symbol: string;
+  /** LONG or SHORT. */
   readonly side: PositionSide;
+  /** Position size as the latest snapshot showed it, > 0. */
   readonly quantity: number;
+  /** Entry price from the snapshot that first showed the position; later snapshots do not change it. */
   readonly entryPrice: number;
   /** Current stop price; NaN while no rule has an opinion. */
   readonly stop: number;
   /** Bumped on every change; a change carrying a lower or equal version is stale. */
   readonly version: number;
+  /** OPEN while the stop is live; CLOSING once it triggered or its stop order filled. */
   readonly status: 'OPEN' | 'CLOSING';
 }
 
 /** Counters of what the manager did. */
 export interface StopCounters {
+  /** First stop prices set, one per position at most. */
   placed: number;
+  /** Tightenings of a stop after its first price. */
   moved: number;
+  /** Stops triggered: traded through and closed here (LOCAL, or BROKER while UNPROTECTED), or filled at the broker. */
   triggered: number;
   /** Triggers held back because the symbol was quarantined. */
   suppressed: number;
@@ -78,13 +86,17 @@ export type StopAction = 'PLACED' | 'MOVED' | 'TRIGGERED' | 'SUPPRESSED';
 
 /** One stop decision with the inputs it used (for logs and audit). */
 export interface StopDecision {
+  /** What was decided. */
   readonly action: StopAction;
+  /** Instrument of the position. */
   readonly symbol: string;
+  /** Side of the position the stop protects. */
   readonly side: PositionSide;
   /** The stop after the decision. */
   readonly stop: number;
   /** The stop before it (NaN for a first stop). */
   readonly previous: number;
+  /** The stop's version after the decision (unchanged for TRIGGERED and SUPPRESSED). */
   readonly version: number;
   /** The bar's (or snapshot's) time; NaN when the decision came from outside (a proposal). */
   readonly timestamp: number;
