@@ -21,23 +21,31 @@ export interface DesiredStop {
   readonly side: OrderSide;
   /** The position's size. */
   readonly quantity: number;
+  /** Trigger price; rounded to the symbol's tick toward the tighter side before it is sent. */
   readonly stopPrice: number;
 }
 
 /** A change of a symbol's {@link ProtectionState}, with the reason code when not converged. */
 export interface ProtectionChange {
+  /** Instrument of the position. */
   readonly symbol: string;
+  /** State before the change. */
   readonly from: ProtectionState;
+  /** State after the change; equal to `from` when only the reason code changed. */
   readonly to: ProtectionState;
   /** SCREAMING_SNAKE reason (`STOP_REJECTED`, `AMEND_REJECTED`, `QUANTITY_BELOW_LOT`, `NO_STOP_AT_BROKER`) or the broker's code. */
   readonly code?: string;
+  /** Human-readable detail of `code`, when there is one. */
   readonly message?: string;
 }
 
 /** One position's protection, for reports (`bulwark replay --json`). */
 export interface ProtectionRow {
+  /** Instrument of the position. */
   readonly symbol: string;
+  /** Where the position's protection stands now. */
   readonly state: ProtectionState;
+  /** The reason code while not converged, as in {@link ProtectionChange}. */
   readonly code?: string;
   /** What the plugin wants (undefined: flat). */
   readonly desired?: DesiredStop;
@@ -52,8 +60,11 @@ export interface ProtectionRow {
 
 /** Counts of {@link ProtectionState}s over managed symbols. */
 export interface ProtectionSummary {
+  /** Symbols whose protection matches what the plugin wants. */
   readonly converged: number;
+  /** Symbols with commands under way or outcomes not yet shown by the broker. */
   readonly pending: number;
+  /** Symbols the broker cannot be made to protect; the plugin watches them locally and trades REDUCING. */
   readonly unprotected: number;
 }
 
