@@ -8,7 +8,9 @@ interface Lane {
 
 /** What happened to commands, for counters. */
 export interface CoalescerStats {
+  /** Commands the sink answered `ok`. */
   sent: number;
+  /** Commands the sink refused, or whose send threw (reported as `SEND_FAILED`). */
   failed: number;
   /** Amends replaced by a newer amend before they were sent. */
   coalesced: number;

@@ -87,6 +87,7 @@ export class AtrBank extends KernelBank {
   }
 
   /** @internal */
+  /** @internal (Re)creates the typed-array views of the state block, after WASM memory grew. */
   protected bindViews(): void {
     const x = this.runtime.exports;
     const n = this.symbols;

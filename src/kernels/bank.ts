@@ -47,6 +47,7 @@ export function copyInput(dst: Float64Array, src: NumericInput, from = 0, count 
  */
 export abstract class KernelBank {
   /** @internal */
+  /** @internal The kernel module and linear memory the bank's state block lives in. */
   protected readonly runtime: WasmRuntime;
   /** @internal Address of the bank's state block. */
   protected readonly state: number;

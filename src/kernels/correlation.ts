@@ -166,6 +166,7 @@ export class CorrelationBank extends KernelBank {
   }
 
   /** @internal */
+  /** @internal (Re)creates the typed-array views of the state block, after WASM memory grew. */
   protected bindViews(): void {
     const x = this.runtime.exports;
     this.#input = this.runtime.f64(x.corrBankInput(this.state), this.symbols);

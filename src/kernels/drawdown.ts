@@ -80,6 +80,7 @@ export class DrawdownBank extends KernelBank {
   }
 
   /** @internal */
+  /** @internal (Re)creates the typed-array views of the state block, after WASM memory grew. */
   protected bindViews(): void {
     const x = this.runtime.exports;
     this.#input = this.runtime.f64(x.ddBankColumn(this.state, 0), this.series);

@@ -202,6 +202,7 @@ export class WindowBank extends KernelBank {
   }
 
   /** @internal */
+  /** @internal (Re)creates the typed-array views of the state block, after WASM memory grew. */
   protected bindViews(): void {
     const x = this.runtime.exports;
     const buffer = x.memory.buffer;

@@ -2,7 +2,9 @@ import type { RejectionCode } from '../vocabulary/reason-codes.js';
 
 /** Why one record was refused: a code for machines, a message for people. */
 export interface Rejection {
+  /** Stable SCREAMING_SNAKE reason; counters are keyed by it. */
   readonly code: RejectionCode;
+  /** What was wrong, for people; wording may change. */
   readonly message: string;
   /** The field at fault, when there is one. */
   readonly field?: string;
