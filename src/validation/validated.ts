@@ -4,7 +4,7 @@ import type { RejectionCode } from '../vocabulary/reason-codes.js';
 export interface Rejection {
   /** Stable SCREAMING_SNAKE reason; counters are keyed by it. */
   readonly code: RejectionCode;
-  /** What was wrong, for people; wording may change. */
+  /** What was wrong, for people (often naming the limit or the values involved). */
   readonly message: string;
   /** The field at fault, when there is one. */
   readonly field?: string;
