@@ -33,7 +33,7 @@ export interface NewOrder {
   readonly side: OrderSide;
   /** Quantity to trade, > 0; a reduce-only order fills at most the position's quantity. */
   readonly quantity: number;
-  /** MARKET fills at the next bar's open (`CURRENT_CLOSE` mode: the current bar's close); LIMIT and STOP use `price`. */
+  /** MARKET fills at the next bar's open (`CURRENT_CLOSE`: the current bar's close); LIMIT and STOP use `price`. */
   readonly type: 'MARKET' | 'LIMIT' | 'STOP';
   /** Limit price for LIMIT, trigger price for STOP; unused for MARKET. */
   readonly price: number | undefined;
