@@ -86,7 +86,6 @@ export class AtrBank extends KernelBank {
     return target;
   }
 
-  /** @internal */
   /** @internal (Re)creates the typed-array views of the state block, after WASM memory grew. */
   protected bindViews(): void {
     const x = this.runtime.exports;

@@ -46,7 +46,6 @@ export function copyInput(dst: Float64Array, src: NumericInput, from = 0, count 
  * and `dispose()`. Views into memory are re-created after memory grows.
  */
 export abstract class KernelBank {
-  /** @internal */
   /** @internal The kernel module and linear memory the bank's state block lives in. */
   protected readonly runtime: WasmRuntime;
   /** @internal Address of the bank's state block. */

@@ -165,7 +165,6 @@ export class CorrelationBank extends KernelBank {
     }
   }
 
-  /** @internal */
   /** @internal (Re)creates the typed-array views of the state block, after WASM memory grew. */
   protected bindViews(): void {
     const x = this.runtime.exports;

@@ -79,7 +79,6 @@ export class DrawdownBank extends KernelBank {
     return this.runtime.exports.ddBankWork(this.state);
   }
 
-  /** @internal */
   /** @internal (Re)creates the typed-array views of the state block, after WASM memory grew. */
   protected bindViews(): void {
     const x = this.runtime.exports;

@@ -201,7 +201,6 @@ export class WindowBank extends KernelBank {
     return this.#flagged;
   }
 
-  /** @internal */
   /** @internal (Re)creates the typed-array views of the state block, after WASM memory grew. */
   protected bindViews(): void {
     const x = this.runtime.exports;

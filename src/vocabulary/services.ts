@@ -58,10 +58,6 @@ export interface OrderService extends OrderSink {
    */
   observedOpenOrders?(): Promise<readonly ObservedOrder[]>;
   /**
-   * Protective stops the last process wanted but had not seen resting at the broker when it
-   * stopped (from its journal): restored first at start. Optional.
-   */
-  /**
    * The broker shows `order` executed beyond what was booked, and no report came for it (lost,
    * with no later report to reveal a gap): book the difference from this record. Optional.
    */
