@@ -7,7 +7,10 @@ import { positiveIntegerProblem } from '../util/option-checks.js';
 
 /** Options of {@link LocalCoordinator}. */
 export interface LocalCoordinatorOptions {
-  /** Symbols this process manages (all of them). Default none. */
+  /**
+   * The symbols this process manages. Default: every symbol (one process owns the whole book);
+   * given, only these (a symbol not listed is refused with `NOT_OWNER`).
+   */
   readonly symbols?: readonly string[];
   /** Default `local`. */
   readonly instanceId?: string;
@@ -16,15 +19,17 @@ export interface LocalCoordinatorOptions {
 }
 
 /**
- * The coordinator of a single process, used when no Redis is configured: it owns every symbol
- * (token 1), is ACTIVE from the start, grants every order (the egress rate limiter still
+ * The coordinator of a single process, used when no Redis is configured: it owns every symbol,
+ * or only the `symbols` given (token 1), is ACTIVE from the start, grants every order (the egress rate limiter still
  * applies), keeps fenced records in memory, and its kill switch halts this process only. It
  * changes nothing about how Bulwark behaves on its own.
  *
  * @example
  * ```ts
+ * new LocalCoordinator().owns('ANY'); // true: one process owns the whole book
  * const coordinator = new LocalCoordinator({ symbols: ['AAPL'] });
  * coordinator.owns('AAPL'); // true
+ * coordinator.owns('MSFT'); // false
  * ```
  */
 export class LocalCoordinator implements InstanceCoordinator {
@@ -33,14 +38,14 @@ export class LocalCoordinator implements InstanceCoordinator {
   readonly #maxSymbols: number;
   readonly #records = new Map<string, string>();
   readonly #listeners = new Set<CoordinatorListener>();
-  #symbols: ReadonlySet<string>;
+  /** The symbols owned; `undefined` for every symbol. */
+  #symbols: ReadonlySet<string> | undefined;
   #state: TradingState = 'ACTIVE';
 
   constructor(options: LocalCoordinatorOptions = {}) {
     this.instanceId = options.instanceId ?? 'local';
     this.#maxSymbols = options.maxSymbols ?? 10_000;
-    this.#symbols = new Set();
-    this.setSymbols(options.symbols ?? []);
+    if (options.symbols !== undefined) this.setSymbols(options.symbols);
   }
 
   /** ACTIVE, or HALTED while the kill switch is engaged. */
@@ -68,14 +73,14 @@ export class LocalCoordinator implements InstanceCoordinator {
     this.#symbols = new Set(symbols);
   }
 
-  /** True for a symbol given in `symbols` or to `setSymbols`; a symbol not given is not owned. */
+  /** True for every symbol, or, once symbols were given (`symbols`, `setSymbols`), for those only. */
   owns(symbol: string): boolean {
-    return this.#symbols.has(symbol);
+    return this.#symbols === undefined || this.#symbols.has(symbol);
   }
 
-  /** The symbols this process owns, sorted. */
+  /** The symbols given to own, sorted; empty while this process owns every symbol. */
   owned(): string[] {
-    return [...this.#symbols].sort();
+    return this.#symbols === undefined ? [] : [...this.#symbols].sort();
   }
 
   /** 1 for an owned symbol, undefined otherwise. */

@@ -17,28 +17,25 @@ export interface RiskLogger {
   error(obj: object, msg: string): void;
 }
 
+/** The field names that carry credentials or signatures. */
+const CREDENTIAL_KEYS = ['apiKey', 'apiSecret', 'secret', 'signature', 'password', 'authorization'] as const;
+
+/** How deep below the record's top level {@link REDACTED_PATHS} reach (`a.b.c.secret` is depth 3). */
+export const REDACTION_DEPTH = 3;
+
 /**
- * Paths pino removes from every record: credentials and signatures, wherever they are nested
- * (ws options, logon params, errors carrying a request). Their values never reach the output.
+ * Paths pino removes from every record: each credential or signature field
+ * (`apiKey`, `apiSecret`, `secret`, `signature`, `password`, `authorization`) at the top level
+ * and nested up to {@link REDACTION_DEPTH} objects deep (ws options, logon params, errors
+ * carrying a request, their headers). Their values never reach the output. Deeper nesting is
+ * not searched: pino compiles each path, and a record carrying credentials deeper than that
+ * is a bug of whoever logs it.
  */
-export const REDACTED_PATHS: readonly string[] = Object.freeze([
-  'apiKey',
-  'apiSecret',
-  'secret',
-  'signature',
-  'password',
-  'authorization',
-  '*.apiKey',
-  '*.apiSecret',
-  '*.secret',
-  '*.signature',
-  '*.password',
-  '*.authorization',
-  '*.*.apiKey',
-  '*.*.apiSecret',
-  '*.*.signature',
-  'headers.authorization',
-]);
+export const REDACTED_PATHS: readonly string[] = Object.freeze(
+  Array.from({ length: REDACTION_DEPTH + 1 }, (_, depth) =>
+    CREDENTIAL_KEYS.map((key) => `${'*.'.repeat(depth)}${key}`),
+  ).flat(),
+);
 
 /** Options of {@link createLogger}. */
 export interface CreateLoggerOptions {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalCoordinator, type CoordinatorEvent } from '../../src/coordination/index.js';
 import { resolveCoordinatorOptions } from '../../src/coordination/coordinator-options.js';
 import { isBulwarkError } from '../../src/errors.js';
+import { createRiskPlugin } from '../../src/plugin/risk-plugin.js';
 
 describe('coordinator options', () => {
   it('fills in finite defaults and freezes them', () => {
@@ -65,5 +66,35 @@ describe('LocalCoordinator (no Redis configured)', () => {
       'KILL_SWITCH_RELEASED',
       'STATE_CHANGED',
     ]);
+  });
+
+  it('without symbols it owns the whole book: the plugin on it takes entries in any symbol (not NOT_OWNER)', async () => {
+    const c = new LocalCoordinator();
+    expect(c.owns('AAPL')).toBe(true);
+    expect(c.owns('ANYTHING')).toBe(true);
+    expect(c.tokenOf('TSLA')).toBe(1);
+    expect(await c.write('TSLA', 'x')).toEqual({ ok: true, token: 1 });
+    const plugin = createRiskPlugin({}, { coordinator: c });
+    await plugin.onInit({
+      portfolio: { positions: () => Promise.resolve([]) },
+      orders: {
+        send: (c) => Promise.resolve({ ok: true, clientOrderId: c.clientOrderId }),
+        openOrders: () => Promise.resolve([]),
+      },
+      now: () => 0,
+    });
+    const order = {
+      clientOrderId: 'e1',
+      symbol: 'TSLA',
+      side: 'BUY',
+      quantity: 1,
+      type: 'MARKET',
+      intent: 'ENTRY',
+    } as const;
+    expect(plugin.beforeOrder(order)).toEqual({ allow: true });
+    c.setSymbols(['AAPL']);
+    expect(c.owns('TSLA')).toBe(false);
+    expect(plugin.beforeOrder(order)).toMatchObject({ allow: false, code: 'NOT_OWNER' });
+    await plugin.onDispose();
   });
 });

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/index.js';
 import { createDemoStrategy } from '../../src/demo/demo-strategy.js';
-import { createLogger, type RiskLogger } from '../../src/logging/logger.js';
+import { createLogger, REDACTION_DEPTH, type RiskLogger } from '../../src/logging/logger.js';
 import { createRiskPlugin } from '../../src/plugin/risk-plugin.js';
 import type { ProtectiveCommand } from '../../src/vocabulary/orders.js';
 
@@ -114,6 +114,22 @@ describe('structured risk logs (pino)', () => {
       apiSecret: '[REDACTED]',
       request: { params: { signature: '[REDACTED]' } },
     });
+  });
+
+  it('redacts every credential field at every depth up to REDACTION_DEPTH (second-level secret, password, authorization included)', () => {
+    const { records, stream } = memory();
+    const logger = createLogger({ destination: stream });
+    const keys = ['apiKey', 'apiSecret', 'secret', 'signature', 'password', 'authorization'];
+    const nest = (depth: number, leaf: Record<string, string>): Record<string, unknown> =>
+      depth === 0 ? leaf : { a: nest(depth - 1, leaf) };
+    for (let depth = 0; depth <= REDACTION_DEPTH; depth++) {
+      const leaf = Object.fromEntries(keys.map((k) => [k, `V-${depth}-${k}`]));
+      logger.info(nest(depth, leaf), 'nested');
+    }
+    expect(records).toHaveLength(REDACTION_DEPTH + 1);
+    const text = JSON.stringify(records);
+    for (let depth = 0; depth <= REDACTION_DEPTH; depth++)
+      for (const k of keys) expect(text).not.toContain(`V-${depth}-${k}`);
   });
 });
 
