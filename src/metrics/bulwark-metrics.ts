@@ -364,7 +364,7 @@ export class BulwarkMetrics {
   #addEarlier(m: Member, stats: RiskPluginStats): void {
     for (const { name, read } of this.#counters) {
       let byValue = m.earlier.get(name);
-      if (byValue === undefined) m.earlier.set(name, (byValue = new Map()));
+      if (byValue === undefined) m.earlier.set(name, (byValue = new Map<string, number>()));
       for (const [value, n] of read(stats)) byValue.set(value, (byValue.get(value) ?? 0) + (n ?? 0));
     }
   }

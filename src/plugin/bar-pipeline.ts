@@ -131,7 +131,8 @@ export class BarPipeline {
     if (!busy)
       return this.#mailbox.run(
         () => this.#process(cols),
-        (queued) => this.#process(this.#load(queued)),
+        // After dispose a queued batch is not started.
+        (queued) => (this.#p.signal.aborted ? Promise.resolve() : this.#process(this.#load(queued))),
       );
     // The mailbox keeps what it queues: private copies.
     const copies: Bar[] = [];
@@ -223,11 +224,10 @@ export class BarPipeline {
   /**
    * Anomalies, the stops' ATR, then stops, round by round (a round has at most one bar per
    * symbol), the stops in bounded chunks that yield to the event loop. After dispose, a batch
-   * in progress stops at its next yield and a queued one is not started.
+   * in progress stops when it resumes from its yield.
    */
   async #process(cols: BarColumns): Promise<void> {
     const { detector, stops, atr, anomalies, signal, hub } = this.#p;
-    if (signal.aborted) return;
     hub.readLogLevels();
     const chunk = this.#p.limits.chunkSize;
     const splitter = this.#splitter;

@@ -4,7 +4,7 @@ import { DEFAULT_KERNEL_LIMITS } from '../kernels/limits.js';
 import { DEFAULT_LADDER, ladderProblems, type DrawdownLadder } from '../drawdown/ladder.js';
 import type { KernelBuild } from '../kernels/load.js';
 import type { StopMode } from '../stops/stop-manager.js';
-import type { StopPolicy, StopRule } from '../stops/stop-rules.js';
+import type { StopPolicy } from '../stops/stop-rules.js';
 import { positiveIntegerProblem } from '../util/option-checks.js';
 
 /** Finite bounds on every resource the plugin holds. */

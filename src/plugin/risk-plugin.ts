@@ -119,26 +119,31 @@ export class RiskPlugin implements EnginePlugin {
   async #initialise(ctx: PluginContext): Promise<void> {
     const c = this.config;
     const kernels = await loadKernels({ build: c.build, limits: { maxSymbols: Math.max(c.limits.maxSymbols, 1) } });
-    const signal = this.#disposal.signal;
-    if (signal.aborted) return; // disposed while the kernels loaded: nothing was built
-    const core = new PluginCore({
-      config: c,
-      ctx,
-      kernels,
-      ids: this.#ids,
-      coordinator: this.#coordinator,
-      clock: this.#clock,
-      counters: this.#counters,
-      hub: this.#hub,
-      signal,
-    });
+    if (this.#disposal.signal.aborted) return; // disposed while the kernels loaded: nothing was built
+    await this.#start(
+      new PluginCore({
+        config: c,
+        ctx,
+        kernels,
+        ids: this.#ids,
+        coordinator: this.#coordinator,
+        clock: this.#clock,
+        counters: this.#counters,
+        hub: this.#hub,
+        signal: this.#disposal.signal,
+      }),
+    );
+  }
+
+  /** Starts the core just built; it is the plugin's once started, or released if disposal came first. */
+  async #start(core: PluginCore): Promise<void> {
     try {
       await core.start();
     } catch (e) {
       await core.close();
       throw e;
     }
-    if (signal.aborted) {
+    if (this.#disposal.signal.aborted) {
       // Disposed while starting: the disposal waits for this to release what was built.
       this.#life = { phase: 'DISPOSED', core };
       await core.close();

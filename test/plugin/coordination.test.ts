@@ -22,16 +22,16 @@ function fakeCoordinator(owned: string[]) {
     get state() {
       return c.state;
     },
-    start: async () => {},
-    stop: async () => {},
+    start: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
     setSymbols: () => {},
     owns: (s) => c.owned.has(s),
     owned: () => [...c.owned].sort(),
     tokenOf: () => 1,
-    write: async () => ({ ok: false, code: 'NOT_OWNER', symbol: '' }),
-    tryTakeOrders: async () => true,
-    engageKillSwitch: async () => {},
-    releaseKillSwitch: async () => {},
+    write: () => Promise.resolve({ ok: false, code: 'NOT_OWNER', symbol: '' }),
+    tryTakeOrders: () => Promise.resolve(true),
+    engageKillSwitch: () => Promise.resolve(),
+    releaseKillSwitch: () => Promise.resolve(),
     subscribe: (l) => {
       listeners.add(l);
       return () => listeners.delete(l);
@@ -51,10 +51,10 @@ async function setup(owned: string[], resting: OpenOrder[] = []) {
   );
   await plugin.onInit({
     now: () => 1_000,
-    portfolio: { positions: async () => [] },
+    portfolio: { positions: () => Promise.resolve([]) },
     orders: {
-      send: async (cmd) => (sent.push(cmd), { ok: true, clientOrderId: cmd.clientOrderId }),
-      openOrders: async () => resting,
+      send: (cmd) => (sent.push(cmd), Promise.resolve({ ok: true, clientOrderId: cmd.clientOrderId })),
+      openOrders: () => Promise.resolve(resting),
     },
   });
   return { c, plugin, sent };

@@ -10,13 +10,13 @@ export function fakeContext(opts: { positions?: Position[]; open?: OpenOrder[]; 
   const sent: ProtectiveCommand[] = [];
   const context: PluginContext = {
     now: opts.now ?? (() => Date.now()),
-    portfolio: { positions: async () => opts.positions ?? [] },
+    portfolio: { positions: () => Promise.resolve(opts.positions ?? []) },
     orders: {
-      send: async (c) => {
+      send: (c) => {
         sent.push(c);
-        return { ok: true, clientOrderId: c.clientOrderId };
+        return Promise.resolve({ ok: true, clientOrderId: c.clientOrderId });
       },
-      openOrders: async () => opts.open ?? [],
+      openOrders: () => Promise.resolve(opts.open ?? []),
     },
   };
   return { context, sent };
