@@ -180,10 +180,12 @@ export class PluginCore implements VetoView {
 
   /**
    * BROKER mode: adopts the stops resting at the broker, and lets the reconciler read the
-   * broker, before the first bar. Then follows the coordinator, if there is one.
+   * broker, before the first bar. Then follows the coordinator, if there is one. Stops early
+   * when the plugin is disposed meanwhile.
    */
   async start(): Promise<void> {
     if (this.#config.stops.mode === 'BROKER') await this.adoption.restore();
+    if (this.#signal.aborted) return; // disposed meanwhile: no broker read, no subscription
     await this.reconciler?.start();
     const coordinator = this.#coordinator;
     if (coordinator !== undefined) {

@@ -1,44 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { CoordinatorEvent, CoordinatorListener, InstanceCoordinator } from '../../src/coordination/events.js';
 import { createRiskPlugin } from '../../src/plugin/risk-plugin.js';
 import type { Position } from '../../src/vocabulary/market.js';
 import type { ProtectiveCommand } from '../../src/vocabulary/orders.js';
 import type { OpenOrder } from '../../src/vocabulary/services.js';
-import type { TradingState } from '../../src/vocabulary/trading-state.js';
-
-/** A coordinator under test control: which symbols this instance owns, its state, and its events. */
-function fakeCoordinator(owned: string[]) {
-  const listeners = new Set<CoordinatorListener>();
-  const c = {
-    instanceId: 'i-1',
-    state: 'ACTIVE' as TradingState,
-    owned: new Set(owned),
-    emit(e: CoordinatorEvent) {
-      for (const l of listeners) l(e);
-    },
-  };
-  const coordinator: InstanceCoordinator = {
-    instanceId: 'i-1',
-    get state() {
-      return c.state;
-    },
-    start: () => Promise.resolve(),
-    stop: () => Promise.resolve(),
-    setSymbols: () => {},
-    owns: (s) => c.owned.has(s),
-    owned: () => [...c.owned].sort(),
-    tokenOf: () => 1,
-    write: () => Promise.resolve({ ok: false, code: 'NOT_OWNER', symbol: '' }),
-    tryTakeOrders: () => Promise.resolve(true),
-    engageKillSwitch: () => Promise.resolve(),
-    releaseKillSwitch: () => Promise.resolve(),
-    subscribe: (l) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-  };
-  return { c, coordinator };
-}
+import { fakeCoordinator } from './helpers.js';
 
 const pos = (symbol: string): Position => ({ symbol, side: 'LONG', quantity: 10, entryPrice: 100, openedAt: 0 });
 
