@@ -227,7 +227,7 @@ export class BarPipeline {
    * in progress stops when it resumes from its yield.
    */
   async #process(cols: BarColumns): Promise<void> {
-    const { detector, stops, atr, anomalies, signal, hub } = this.#p;
+    const { detector, atr, anomalies, signal, hub } = this.#p;
     hub.readLogLevels();
     const chunk = this.#p.limits.chunkSize;
     const splitter = this.#splitter;
@@ -246,22 +246,32 @@ export class BarPipeline {
       }
       // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
       atr.update(cols, rows, held);
-      const atrNow = atr.values;
-      j = 0;
-      for (const i of rows) {
-        bar.at = i;
-        const slot = bar.slot;
-        const isHeld = held[j++] === 1;
-        if (!isHeld) this.#lastClose[slot] = bar.close;
-        stops.onBar(bar, atrNow[slot] ?? Number.NaN, isHeld, slot);
-        if (j % chunk === 0 && j < rows.length) {
+      for (let start = 0; start < rows.length; start += chunk) {
+        if (start > 0) {
           await yieldToEventLoop();
           if (signal.aborted) return;
         }
+        this.#moveStops(cols, rows, start, Math.min(start + chunk, rows.length));
       }
     }
     for (const event of detector.checkStale(this.#p.now())) anomalies.apply(event);
     this.#p.machine.refresh('BARS');
+  }
+
+  /** One chunk of a round: rows [start, end) of `rows` update their position's stop. */
+  #moveStops(cols: BarColumns, rows: Int32Array, start: number, end: number): void {
+    const stops = this.#p.stops;
+    const atrNow = this.#p.atr.values;
+    const held = this.#held;
+    const bar = cols.row;
+    let j = start;
+    for (const i of rows.subarray(start, end)) {
+      bar.at = i;
+      const slot = bar.slot;
+      const isHeld = held[j++] === 1;
+      if (!isHeld) this.#lastClose[slot] = bar.close;
+      stops.onBar(bar, atrNow[slot] ?? Number.NaN, isHeld, slot);
+    }
   }
 
   #reject(rejection: Rejection): void {

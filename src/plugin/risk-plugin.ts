@@ -1,3 +1,4 @@
+import type { InstanceCoordinator } from '../coordination/events.js';
 import type { EnginePlugin } from '../engine/plugin.js';
 import { ClientOrderIdFactory } from '../egress/client-order-id.js';
 import { BulwarkError } from '../errors.js';
@@ -7,7 +8,6 @@ import { BulwarkMetrics } from '../metrics/bulwark-metrics.js';
 import type { StopReconciler } from '../protection/stop-reconciler.js';
 import type { StopView } from '../stops/stop-manager.js';
 import type { Clock } from '../util/clock.js';
-import type { InstanceCoordinator } from '../coordination/events.js';
 import type { Bar, Fill, PortfolioSnapshot } from '../vocabulary/market.js';
 import { ALLOW, deny, type OrderDecision, type OrderRequest } from '../vocabulary/orders.js';
 import type { PluginContext } from '../vocabulary/services.js';
