@@ -351,6 +351,12 @@ export class BulwarkMetrics {
    * Drops the final values of the unwatched (disposed) plugins named `name` from the
    * exposition; a live plugin of that name is not affected. Their counters' totals leave the
    * sums (Prometheus reads that as a counter reset).
+   *
+   * @example
+   * ```ts
+   * await eu.onDispose();
+   * metrics.forget('eu'); // the eu plugin's series are gone from the next scrape
+   * ```
    */
   forget(name: string): void {
     const members = this.#members;

@@ -42,6 +42,11 @@ export interface VetoView {
  * True when `o` can only reduce `position`: it is on the position's closing side (SELL for a
  * LONG, BUY for a SHORT) and no larger than it. The order's `intent` and `reduceOnly` flag
  * are the sender's claims and are not read.
+ *
+ * @example
+ * ```ts
+ * reducesPosition({ ...order, side: 'SELL', quantity: 5 }, { side: 'LONG', quantity: 10 }); // true
+ * ```
  */
 export function reducesPosition(o: OrderRequest, position: HeldPosition | undefined): boolean {
   return position !== undefined && o.side === closingSide(position.side) && o.quantity <= position.quantity;

@@ -94,7 +94,11 @@ export class RiskPlugin implements EnginePlugin {
     });
   }
 
-  /** The trading state now: the stricter of the drawdown ladder's and the anomaly actions'. */
+  /**
+   * The trading state now: the stricter of the drawdown ladder's, the anomaly actions', the
+   * coordinator's (if any) and, in BROKER mode, the broker protection's (REDUCING while a
+   * position is unprotected). ACTIVE before `onInit`; after dispose, the last one.
+   */
   get state(): TradingState {
     return this.#core?.machine.state ?? BEFORE_INIT.state;
   }
@@ -353,7 +357,9 @@ export interface RiskPluginServices {
   /**
    * Prometheus metrics to keep (default: a fresh {@link BulwarkMetrics} with its own
    * registry, exposed as `plugin.metrics`). The plugin feeds its own counters and gauges; the
-   * order path's (egress events, latency) are fed by whoever owns it.
+   * order path's (egress events, latency) are fed by whoever owns it. Several plugins may
+   * share one: each is watched under its `name` from construction and unwatched at dispose
+   * (see {@link BulwarkMetrics.watchPlugin}).
    */
   readonly metrics?: BulwarkMetrics;
   /**
