@@ -4,16 +4,36 @@ import { laneOf } from '../egress/order-egress.js';
 import type { RiskPluginStats } from '../plugin/plugin-stats.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
 import { TRADING_STATES, type TradingState } from '../vocabulary/trading-state.js';
+import { BulwarkError } from '../errors.js';
 
-/** What the metrics read at scrape time (all optional: unwired parts export nothing new). */
+/**
+ * What the metrics read at scrape time (all optional: unwired parts export nothing new). The
+ * order path's gauges; a risk plugin is watched with {@link BulwarkMetrics.watchPlugin}.
+ */
 export interface MetricSources {
-  /** The risk plugin's counters. */
+  /**
+   * A risk plugin's counters.
+   * @deprecated Use {@link BulwarkMetrics.watchPlugin}, which keeps several plugins apart (a
+   * RiskPlugin watches its own metrics). Given here, it reads one unnamed plugin, replaced by
+   * a later `watch` that names one.
+   */
   readonly plugin?: () => RiskPluginStats;
-  /** Current drawdown of the accepted equity, in [0, 1]. */
+  /**
+   * Current drawdown of the accepted equity, in [0, 1].
+   * @deprecated Use {@link BulwarkMetrics.watchPlugin} (see `plugin`).
+   */
   readonly drawdown?: () => number;
   readonly deadLetters?: () => number;
   readonly queueDepth?: () => number;
   readonly inFlight?: () => number;
+}
+
+/** What the metrics read from one risk plugin at scrape time (see {@link BulwarkMetrics.watchPlugin}). */
+export interface PluginMetricSource {
+  /** The plugin's counters and state. */
+  readonly stats: () => RiskPluginStats;
+  /** Current drawdown of the plugin's accepted equity, in [0, 1]; NaN before any. */
+  readonly drawdown: () => number;
 }
 
 /** Options of {@link BulwarkMetrics}. */
@@ -22,7 +42,43 @@ export interface BulwarkMetricsOptions {
   readonly registry?: Registry;
   /** Default `bulwark_`. */
   readonly prefix?: string;
+  /**
+   * Several plugins on one registry, told apart: every series read from a plugin carries its
+   * name under this label (e.g. `'plugin'`: `bulwark_trading_state{state="HALTED",plugin="eu"} 1`),
+   * and two live plugins may not share a name. A Prometheus label name other than the
+   * metrics' own (`outcome`, `code`, `action`, `state`). Default: none, the plugins'
+   * series are aggregated (see {@link BulwarkMetrics}).
+   */
+  readonly pluginLabel?: string;
 }
+
+/** The labels Bulwark's plugin series use themselves: a `pluginLabel` must differ from them. */
+const OWN_LABELS: readonly string[] = ['outcome', 'code', 'action', 'state', 'lane', 'to'];
+
+/** What one watched plugin's series are read from: the plugin while it lives, its final values after. */
+interface Member {
+  /** The plugin's name ('' for the unnamed one of the deprecated `watch({ plugin })`). */
+  readonly name: string;
+  /** The live plugin; undefined once unwatched. */
+  source: { readonly stats?: () => RiskPluginStats; readonly drawdown?: () => number } | undefined;
+  /** The values read when it was unwatched (kept until a plugin of its name takes its place, or `forget`). */
+  final: { readonly stats: RiskPluginStats | undefined; readonly drawdown: number } | undefined;
+  /** Counts of the earlier plugins of this name, by counter and label value: counters never go down. */
+  readonly earlier: Map<string, Map<string, number>>;
+}
+
+/** One counter read from a plugin's stats: its name, help and label, and its values by label value. */
+interface StatsCounter {
+  readonly name: string;
+  readonly help: string;
+  readonly label: string;
+  readonly read: (s: RiskPluginStats) => Iterable<readonly [string, number | undefined]>;
+}
+
+const statsOf = (m: Member): RiskPluginStats | undefined =>
+  m.source === undefined ? m.final?.stats : m.source.stats?.();
+const drawdownOf = (m: Member): number | undefined =>
+  m.source === undefined ? m.final?.drawdown : m.source.drawdown?.();
 
 /**
  * Bulwark's Prometheus metrics (prom-client), named per Prometheus conventions:
@@ -35,10 +91,25 @@ export interface BulwarkMetricsOptions {
  *   `bulwark_dead_letters`, `bulwark_egress_queue_depth`, `bulwark_egress_in_flight` (gauges);
  * - `bulwark_order_latency_seconds{lane,outcome}` (histogram: from send to final outcome).
  *
+ * Several risk plugins may share one instance ({@link BulwarkMetrics.watchPlugin}; a
+ * RiskPlugin given `metrics` watches itself). By default their series are aggregated, so one
+ * plugin's exposition is the same as ever: counters are summed; `bulwark_trading_state{state}`
+ * counts the plugins in each state (alert on `{state="HALTED"} > 0`);
+ * `bulwark_protection_positions{state}` sums their positions; `bulwark_drawdown_ratio` is the
+ * worst (largest) of their drawdowns. With the `pluginLabel` option each plugin's series are
+ * labelled by its name instead (aggregate with `sum without (plugin)`).
+ *
+ * A plugin's dispose unwatches it: it is no longer read (nor kept alive), and its final values
+ * stay in the exposition, so the last scrape still shows the state it ended in, and counters
+ * never go down. A plugin of the same name watched later takes its place (its counters go on
+ * from the earlier totals); {@link BulwarkMetrics.forget} drops a disposed plugin's series.
+ *
  * @example
  * ```ts
- * const metrics = new BulwarkMetrics();
- * metrics.watch({ plugin: () => plugin.stats(), deadLetters: () => dlq.size });
+ * const metrics = new BulwarkMetrics({ pluginLabel: 'plugin' });
+ * const eu = createRiskPlugin({ name: 'eu' }, { metrics });
+ * const us = createRiskPlugin({ name: 'us' }, { metrics });
+ * metrics.watch({ deadLetters: () => dlq.size });
  * const egress = new OrderEgress({ ..., onEvent: (e) => metrics.onEgressEvent(e) });
  * res.end(await metrics.registry.metrics());
  * ```
@@ -46,6 +117,9 @@ export interface BulwarkMetricsOptions {
 export class BulwarkMetrics {
   readonly registry: Registry;
   #sources: MetricSources = {};
+  readonly #members: Member[] = [];
+  readonly #pluginLabel: string | undefined;
+  readonly #counters: StatsCounter[] = [];
   readonly #orders: Counter<'lane' | 'outcome'>;
   readonly #retries: Counter;
   readonly #breaker: Counter<'to'>;
@@ -54,46 +128,75 @@ export class BulwarkMetrics {
   constructor(options: BulwarkMetricsOptions = {}) {
     const registry = options.registry ?? new Registry();
     const p = options.prefix ?? 'bulwark_';
+    const pluginLabel = options.pluginLabel;
+    if (
+      pluginLabel !== undefined &&
+      (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(pluginLabel) ||
+        pluginLabel.startsWith('__') ||
+        OWN_LABELS.includes(pluginLabel))
+    ) {
+      throw new BulwarkError(
+        'INVALID_OPTION',
+        `pluginLabel must be a Prometheus label name, not reserved (__*) nor one of ${OWN_LABELS.join(', ')}`,
+        { pluginLabel },
+      );
+    }
     this.registry = registry;
+    this.#pluginLabel = pluginLabel;
+    const members = this.#members;
     const sources = () => this.#sources;
-    // Counters read from the plugin's own cumulative counters at scrape time.
-    const fromStats = (
-      name: string,
-      help: string,
-      label: string,
-      read: (s: RiskPluginStats) => Iterable<readonly [string, number | undefined]>,
-    ) =>
-      new Counter({
+    /** The label names of a series read from plugins. */
+    const labelNames = (own: readonly string[]) => (pluginLabel === undefined ? [...own] : [...own, pluginLabel]);
+    /** The labels of one plugin's value: its own, and its name when the plugins are labelled. */
+    const labels = (m: Member, own: Record<string, string>) =>
+      pluginLabel === undefined ? own : { ...own, [pluginLabel]: m.name };
+    // Counters read from the plugins' own cumulative counters at scrape time.
+    const fromStats = (counter: StatsCounter) => {
+      this.#counters.push(counter);
+      const { name, label, read } = counter;
+      return new Counter({
         name: `${p}${name}`,
-        help,
-        labelNames: [label],
+        help: counter.help,
+        labelNames: labelNames([label]),
         registers: [registry],
         collect() {
-          const s = sources().plugin?.();
-          if (s === undefined) return;
           this.reset();
-          for (const [value, n] of read(s)) this.inc({ [label]: value }, n ?? 0);
+          for (const m of members) {
+            const s = statsOf(m);
+            if (s !== undefined) for (const [value, n] of read(s)) this.inc(labels(m, { [label]: value }), n ?? 0);
+            for (const [value, n] of m.earlier.get(name) ?? []) this.inc(labels(m, { [label]: value }), n);
+          }
         },
       });
-    fromStats('bars_total', 'Bars received by the risk plugin, by outcome (accepted or rejected).', 'outcome', (s) => [
-      ['accepted', s.bars.accepted],
-      ['rejected', s.bars.rejected],
-    ]);
-    fromStats(
-      'rejections_total',
-      'Records rejected by the risk plugin (bars, fills, snapshots, positions, orders), by reason code.',
-      'code',
-      (s) => Object.entries(s.rejections),
-    );
-    fromStats('orders_denied_total', 'Orders the pre-trade check denied, by reason code.', 'code', (s) =>
-      Object.entries(s.orders.denied),
-    );
-    fromStats(
-      'stop_actions_total',
-      'Stop-loss actions, by action (placed, moved, triggered, suppressed, refused).',
-      'action',
-      (s) => (['placed', 'moved', 'triggered', 'suppressed', 'refused'] as const).map((a) => [a, s.stops[a]] as const),
-    );
+    };
+    fromStats({
+      name: 'bars_total',
+      help: 'Bars received by the risk plugin, by outcome (accepted or rejected).',
+      label: 'outcome',
+      read: (s) => [
+        ['accepted', s.bars.accepted],
+        ['rejected', s.bars.rejected],
+      ],
+    });
+    fromStats({
+      name: 'rejections_total',
+      help: 'Records rejected by the risk plugin (bars, fills, snapshots, positions, orders), by reason code.',
+      label: 'code',
+      read: (s) => Object.entries(s.rejections),
+    });
+    fromStats({
+      name: 'orders_denied_total',
+      help: 'Orders the pre-trade check denied, by reason code.',
+      label: 'code',
+      read: (s) => Object.entries(s.orders.denied),
+    });
+    fromStats({
+      name: 'stop_actions_total',
+      help: 'Stop-loss actions, by action (placed, moved, triggered, suppressed, refused).',
+      label: 'action',
+      read: (s) =>
+        (['placed', 'moved', 'triggered', 'suppressed', 'refused'] as const).map((a) => [a, s.stops[a]] as const),
+    });
     this.#orders = new Counter({
       name: `${p}orders_total`,
       help: 'Orders through the egress, by lane and outcome.',
@@ -111,27 +214,55 @@ export class BulwarkMetrics {
       labelNames: ['to'],
       registers: [registry],
     });
-    // Gauges by state, read from the plugin's stats at scrape time.
+    // Gauges by state, read from the plugins' stats at scrape time (summed over the plugins
+    // unless they are labelled).
     const byState = (name: string, help: string, read: (s: RiskPluginStats) => Iterable<readonly [string, number]>) =>
       new Gauge({
         name: `${p}${name}`,
         help,
-        labelNames: ['state'],
+        labelNames: labelNames(['state']),
         registers: [registry],
         collect() {
-          const s = sources().plugin?.();
-          if (s === undefined) return;
-          for (const [state, n] of read(s)) this.set({ state }, n);
+          this.reset();
+          for (const m of members) {
+            const s = statsOf(m);
+            if (s !== undefined) for (const [state, n] of read(s)) this.inc(labels(m, { state }), n);
+          }
         },
       });
-    byState('trading_state', 'The risk plugin trading state: 1 for the current state, 0 for the others.', (s) =>
-      TRADING_STATES.map((state) => [state, state === s.state ? 1 : 0] as const),
+    byState(
+      'trading_state',
+      'The risk plugin trading state: 1 for the current state, 0 for the others (summed over unlabelled plugins: plugins in each state).',
+      (s) => TRADING_STATES.map((state) => [state, state === s.state ? 1 : 0] as const),
     );
     byState(
       'protection_positions',
       'BROKER mode: positions by the state of their stop at the broker (converged, pending, unprotected).',
       (s) => Object.entries(s.protection),
     );
+    new Gauge({
+      name: `${p}drawdown_ratio`,
+      help: 'Current drawdown of the accepted equity from its peak, in [0, 1] (the largest of unlabelled plugins).',
+      labelNames: labelNames([]),
+      registers: [registry],
+      collect() {
+        if (pluginLabel !== undefined) {
+          this.reset();
+          for (const m of members) {
+            const v = drawdownOf(m);
+            if (v !== undefined && Number.isFinite(v)) this.set({ [pluginLabel]: m.name }, v);
+          }
+          return;
+        }
+        let worst = Number.NaN;
+        for (const m of members) {
+          const v = drawdownOf(m);
+          if (v !== undefined && Number.isFinite(v) && !(v <= worst)) worst = v;
+        }
+        if (Number.isFinite(worst)) this.set(worst);
+      },
+    });
+    // Gauges of the order path, read from `watch`'s sources.
     const gauge = (name: string, help: string, read: (s: MetricSources) => (() => number) | undefined) =>
       new Gauge({
         name: `${p}${name}`,
@@ -142,7 +273,6 @@ export class BulwarkMetrics {
           if (v !== undefined && Number.isFinite(v)) this.set(v);
         },
       });
-    gauge('drawdown_ratio', 'Current drawdown of the accepted equity from its peak, in [0, 1].', (s) => s.drawdown);
     gauge('dead_letters', 'Entries in the dead-letter queue.', (s) => s.deadLetters);
     gauge('egress_queue_depth', 'Commands waiting in the egress queue.', (s) => s.queueDepth);
     gauge('egress_in_flight', 'Commands being delivered to the broker now.', (s) => s.inFlight);
@@ -155,9 +285,94 @@ export class BulwarkMetrics {
     });
   }
 
-  /** Sets where scrape-time values are read from (merged over the earlier sources). */
+  /**
+   * Sets where the order path's scrape-time values are read from (merged over the earlier
+   * sources). The deprecated `plugin` and `drawdown` read one unnamed plugin (merged over the
+   * earlier ones too); {@link BulwarkMetrics.watchPlugin} is the way to watch a plugin.
+   */
   watch(sources: MetricSources): void {
-    this.#sources = { ...this.#sources, ...sources };
+    const { plugin, drawdown, ...orderPath } = sources;
+    this.#sources = { ...this.#sources, ...orderPath };
+    if (plugin === undefined && drawdown === undefined) return;
+    let m = this.#members.find((x) => x.name === '' && x.source !== undefined);
+    if (m === undefined) {
+      m = { name: '', source: {}, final: undefined, earlier: new Map() };
+      this.#members.push(m);
+    }
+    m.source = {
+      ...m.source,
+      ...(plugin === undefined ? {} : { stats: plugin }),
+      ...(drawdown === undefined ? {} : { drawdown }),
+    };
+  }
+
+  /**
+   * Reads the risk plugin `name` at every scrape until the returned function is called (a
+   * RiskPlugin calls it at its dispose); then its final values stay (see the class notes).
+   * A plugin of the same name unwatched earlier is taken over: its counters go on from that
+   * one's totals. With `pluginLabel`, a name another live plugin has is refused
+   * (`INVALID_OPTION`): the two would write the same series.
+   *
+   * @example
+   * ```ts
+   * const unwatch = metrics.watchPlugin('eu', { stats: () => eu.stats(), drawdown: () => eu.drawdown });
+   * unwatch(); // at dispose: final values kept, the plugin no longer read
+   * ```
+   */
+  watchPlugin(name: string, source: PluginMetricSource): () => void {
+    const members = this.#members;
+    if (this.#pluginLabel !== undefined && members.some((m) => m.name === name && m.source !== undefined)) {
+      throw new BulwarkError('INVALID_OPTION', `a plugin named '${name}' is already watched by these metrics`, {
+        name,
+      });
+    }
+    const live = { stats: source.stats, drawdown: source.drawdown };
+    let m = members.find((x) => x.name === name && x.source === undefined);
+    if (m === undefined) {
+      m = { name, source: live, final: undefined, earlier: new Map() };
+      members.push(m);
+    } else {
+      // The earlier plugin of this name: its final counts become the base of this one's.
+      const final = m.final?.stats;
+      if (final !== undefined) this.#addEarlier(m, final);
+      m.final = undefined;
+      m.source = live;
+    }
+    const member = m;
+    return () => {
+      // Only the plugin that watched may unwatch: a later plugin may own the member by now.
+      if (member.source !== live) return;
+      member.final = { stats: live.stats(), drawdown: live.drawdown() };
+      member.source = undefined;
+    };
+  }
+
+  /**
+   * Drops the final values of the unwatched (disposed) plugins named `name` from the
+   * exposition; a live plugin of that name is not affected. Their counters' totals leave the
+   * sums (Prometheus reads that as a counter reset).
+   *
+   * @example
+   * ```ts
+   * await eu.onDispose();
+   * metrics.forget('eu'); // the eu plugin's series are gone from the next scrape
+   * ```
+   */
+  forget(name: string): void {
+    const members = this.#members;
+    for (let i = members.length - 1; i >= 0; i--) {
+      const m = members[i];
+      if (m !== undefined && m.name === name && m.source === undefined) members.splice(i, 1);
+    }
+  }
+
+  /** Adds `stats`' counter values to what `m`'s earlier plugins counted. */
+  #addEarlier(m: Member, stats: RiskPluginStats): void {
+    for (const { name, read } of this.#counters) {
+      let byValue = m.earlier.get(name);
+      if (byValue === undefined) m.earlier.set(name, (byValue = new Map<string, number>()));
+      for (const [value, n] of read(stats)) byValue.set(value, (byValue.get(value) ?? 0) + (n ?? 0));
+    }
   }
 
   /** Counts one egress event (pass to `OrderEgress`'s `onEvent`). */

@@ -1,2 +1,7 @@
-export { BulwarkMetrics, type BulwarkMetricsOptions, type MetricSources } from './bulwark-metrics.js';
+export {
+  BulwarkMetrics,
+  type BulwarkMetricsOptions,
+  type MetricSources,
+  type PluginMetricSource,
+} from './bulwark-metrics.js';
 export { serveMetrics, type MetricsServer } from './metrics-server.js';

@@ -1,5 +1,4 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
 /** A running `/metrics` endpoint. */
@@ -34,7 +33,12 @@ export async function serveMetrics(registry: Registry, port: number, host = '127
     );
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve()));
-  const a = server.address() as AddressInfo;
+  const a = server.address();
+  if (a === null || typeof a === 'string') {
+    // Only a pipe or a closed server has no TCP address: neither can happen after listen(port, host).
+    server.close();
+    throw new Error(`metrics server has no TCP address (${String(a)})`);
+  }
   return {
     url: `http://${a.address}:${a.port}/metrics`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -4,7 +4,7 @@ import { DEFAULT_KERNEL_LIMITS } from '../kernels/limits.js';
 import { DEFAULT_LADDER, ladderProblems, type DrawdownLadder } from '../drawdown/ladder.js';
 import type { KernelBuild } from '../kernels/load.js';
 import type { StopMode } from '../stops/stop-manager.js';
-import type { StopPolicy, StopRule } from '../stops/stop-rules.js';
+import type { StopPolicy } from '../stops/stop-rules.js';
 import { positiveIntegerProblem } from '../util/option-checks.js';
 
 /** Finite bounds on every resource the plugin holds. */
@@ -140,81 +140,130 @@ export const DEFAULT_STOPS: StopsConfig = Object.freeze({
   }),
 });
 
-const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+/**
+ * BROKER mode: the price (`tickSize`) or quantity (`lotSize`) step of `symbol`: its entry in
+ * `stops.instruments` when it has one, else the section's own step. The one place the
+ * per-instrument fallback is decided.
+ *
+ * @example
+ * ```ts
+ * instrumentStep(config.stops, 'BTCUSDT', 'tickSize'); // 0.01 with instruments: { BTCUSDT: { tickSize: 0.01 } }
+ * ```
+ */
+export function instrumentStep(stops: StopsConfig, symbol: string, key: 'tickSize' | 'lotSize'): number {
+  const own = Object.hasOwn(stops.instruments, symbol) ? stops.instruments[symbol]?.[key] : undefined;
+  return own ?? stops[key];
+}
 
-function ruleProblems(rule: StopRule, at: string): string[] {
+/**
+ * A config section as the caller wrote it, before validation: any field may hold anything.
+ * The problem checks below read this, so each check states what it rules out.
+ */
+type Unchecked<T> = { readonly [K in keyof T]?: unknown };
+
+/** Anything whose fields can be read as data (an object, arrays included; not null). */
+function isRecord(v: unknown): v is Readonly<Record<string, unknown>> {
+  return typeof v === 'object' && v !== null;
+}
+
+const positive = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
+/** A price or quantity step: in (0, 1e6]. */
+const step = (v: unknown): v is number => positive(v) && v <= 1e6;
+
+function ruleProblems(rule: unknown, at: string): string[] {
   const p: string[] = [];
-  switch (rule?.kind) {
+  const r = isRecord(rule) ? rule : {};
+  switch (r['kind']) {
     case 'FIXED':
-      if (!positive(rule.price)) p.push(`${at}.price must be a finite number > 0`);
+      if (!positive(r['price'])) p.push(`${at}.price must be a finite number > 0`);
       break;
-    case 'PERCENT':
-      if (!positive(rule.percent) || rule.percent >= 100) p.push(`${at}.percent must be in (0, 100)`);
+    case 'PERCENT': {
+      const percent = r['percent'];
+      if (!positive(percent) || percent >= 100) p.push(`${at}.percent must be in (0, 100)`);
       break;
+    }
     case 'ATR':
     case 'CHANDELIER':
-      if (!positive(rule.multiple)) p.push(`${at}.multiple must be a finite number > 0`);
+      if (!positive(r['multiple'])) p.push(`${at}.multiple must be a finite number > 0`);
       break;
-    case 'TRAILING':
-      if (!positive(rule.percent) || rule.percent >= 100) p.push(`${at}.percent must be in (0, 100)`);
-      if (typeof rule.activationPercent !== 'number' || !(rule.activationPercent >= 0))
-        p.push(`${at}.activationPercent must be ≥ 0`);
+    case 'TRAILING': {
+      const percent = r['percent'];
+      const activation = r['activationPercent'];
+      if (!positive(percent) || percent >= 100) p.push(`${at}.percent must be in (0, 100)`);
+      if (typeof activation !== 'number' || !(activation >= 0)) p.push(`${at}.activationPercent must be ≥ 0`);
       break;
+    }
     default:
       p.push(`${at}.kind must be FIXED, PERCENT, ATR, CHANDELIER or TRAILING`);
   }
   return p;
 }
 
-function stopsProblems(s: StopsConfig): string[] {
+function instrumentsProblems(instruments: unknown): string[] {
+  if (!isRecord(instruments)) return ['stops.instruments must be an object'];
+  const p: string[] = [];
+  for (const [symbol, i] of Object.entries(instruments)) {
+    if (!isRecord(i)) {
+      p.push(`stops.instruments.${symbol} must be an object`);
+      continue;
+    }
+    for (const key of Object.keys(i))
+      if (key !== 'tickSize' && key !== 'lotSize') p.push(`unknown config key stops.instruments.${symbol}.${key}`);
+    if (i['tickSize'] !== undefined && !step(i['tickSize']))
+      p.push(`stops.instruments.${symbol}.tickSize must be in (0, 1e6]`);
+    if (i['lotSize'] !== undefined && !step(i['lotSize']))
+      p.push(`stops.instruments.${symbol}.lotSize must be in (0, 1e6]`);
+  }
+  return p;
+}
+
+function reconcileProblems(reconcile: unknown): string[] {
+  if (!isRecord(reconcile)) return ['stops.reconcile must be an object'];
+  const p: string[] = [];
+  for (const [key, v] of Object.entries(reconcile)) {
+    if (!Object.hasOwn(DEFAULT_STOPS.reconcile, key)) p.push(`unknown config key stops.reconcile.${key}`);
+    else if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400_000))
+      p.push(`stops.reconcile.${key} must be in [0, 86400000]`);
+  }
+  return p;
+}
+
+function policyProblems(policy: unknown): string[] {
+  const p: string[] = [];
+  const rules = isRecord(policy) ? policy['rules'] : undefined;
+  if (!Array.isArray(rules) || rules.length === 0) p.push('stops.policy.rules must be a non-empty array');
+  else rules.forEach((r: unknown, i: number) => p.push(...ruleProblems(r, `stops.policy.rules[${i}]`)));
+  const be = isRecord(policy) ? policy['breakeven'] : undefined;
+  if (be === undefined) return p;
+  // null or a non-object breakeven is a problem, not a TypeError reading its fields.
+  if (!isRecord(be)) {
+    p.push('stops.policy.breakeven must be an object');
+    return p;
+  }
+  const after = be['afterGainPercent'];
+  const offset = be['offsetPercent'];
+  if (!positive(after)) p.push('stops.policy.breakeven.afterGainPercent must be > 0');
+  if (typeof offset !== 'number' || !(offset >= 0) || !(offset < Number(after))) {
+    p.push('stops.policy.breakeven.offsetPercent must be in [0, afterGainPercent)');
+  }
+  return p;
+}
+
+function stopsProblems(s: Unchecked<StopsConfig>): string[] {
   const p: string[] = [];
   if (s.mode !== 'LOCAL' && s.mode !== 'BROKER') p.push('stops.mode must be LOCAL or BROKER');
-  if (!Number.isSafeInteger(s.atrPeriod) || s.atrPeriod < 1 || s.atrPeriod > 10_000)
+  const period = s.atrPeriod;
+  if (!(typeof period === 'number' && Number.isSafeInteger(period) && period >= 1 && period <= 10_000))
     p.push('stops.atrPeriod must be an integer in [1, 10000]');
   // typeof first: a string such as '0.5' compares as a number and would slip through.
-  if (!(typeof s.tightenFraction === 'number' && s.tightenFraction > 0 && s.tightenFraction < 1))
-    p.push('stops.tightenFraction must be in (0, 1)');
-  if (!(typeof s.restoreGraceMs === 'number' && s.restoreGraceMs >= 0 && s.restoreGraceMs <= 86_400_000))
+  const tighten = s.tightenFraction;
+  if (!(typeof tighten === 'number' && tighten > 0 && tighten < 1)) p.push('stops.tightenFraction must be in (0, 1)');
+  const grace = s.restoreGraceMs;
+  if (!(typeof grace === 'number' && grace >= 0 && grace <= 86_400_000))
     p.push('stops.restoreGraceMs must be in [0, 86400000]');
-  const step = (v: unknown) => positive(v) && (v as number) <= 1e6;
   if (!step(s.tickSize)) p.push('stops.tickSize must be in (0, 1e6]');
   if (!step(s.lotSize)) p.push('stops.lotSize must be in (0, 1e6]');
-  if (typeof s.instruments !== 'object' || s.instruments === null) p.push('stops.instruments must be an object');
-  else {
-    for (const [symbol, i] of Object.entries(s.instruments)) {
-      if (typeof i !== 'object' || i === null) {
-        p.push(`stops.instruments.${symbol} must be an object`);
-        continue;
-      }
-      for (const key of Object.keys(i))
-        if (key !== 'tickSize' && key !== 'lotSize') p.push(`unknown config key stops.instruments.${symbol}.${key}`);
-      if (i.tickSize !== undefined && !step(i.tickSize))
-        p.push(`stops.instruments.${symbol}.tickSize must be in (0, 1e6]`);
-      if (i.lotSize !== undefined && !step(i.lotSize))
-        p.push(`stops.instruments.${symbol}.lotSize must be in (0, 1e6]`);
-    }
-  }
-  if (typeof s.reconcile !== 'object' || s.reconcile === null) p.push('stops.reconcile must be an object');
-  else {
-    const defaults = DEFAULT_STOPS.reconcile as unknown as Record<string, number>;
-    for (const [key, v] of Object.entries(s.reconcile)) {
-      if (!(key in defaults)) p.push(`unknown config key stops.reconcile.${key}`);
-      else if (!(typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 86_400_000))
-        p.push(`stops.reconcile.${key} must be in [0, 86400000]`);
-    }
-  }
-  const rules = s.policy?.rules;
-  if (!Array.isArray(rules) || rules.length === 0) p.push('stops.policy.rules must be a non-empty array');
-  else rules.forEach((r: StopRule, i: number) => p.push(...ruleProblems(r, `stops.policy.rules[${i}]`)));
-  const be = s.policy?.breakeven;
-  // null or a non-object breakeven is a problem, not a TypeError reading its fields.
-  if (be !== undefined && (typeof be !== 'object' || be === null)) p.push('stops.policy.breakeven must be an object');
-  else if (be !== undefined) {
-    if (!positive(be.afterGainPercent)) p.push('stops.policy.breakeven.afterGainPercent must be > 0');
-    if (typeof be.offsetPercent !== 'number' || !(be.offsetPercent >= 0) || !(be.offsetPercent < be.afterGainPercent)) {
-      p.push('stops.policy.breakeven.offsetPercent must be in [0, afterGainPercent)');
-    }
-  }
+  p.push(...instrumentsProblems(s.instruments), ...reconcileProblems(s.reconcile), ...policyProblems(s.policy));
   return p;
 }
 

@@ -152,7 +152,7 @@ describe('CommandCoalescer', () => {
   });
 
   it('a command submitted while the lane is finishing is still sent', async () => {
-    const sink: OrderSink = { send: async (cmd) => ({ ok: true, clientOrderId: cmd.clientOrderId }) };
+    const sink: OrderSink = { send: (cmd) => Promise.resolve({ ok: true, clientOrderId: cmd.clientOrderId }) };
     const sent: number[] = [];
     const c = new CommandCoalescer(sink, undefined, (cmd) => sent.push((cmd as { version: number }).version));
     const first = c.submit('AAA', amend(1));

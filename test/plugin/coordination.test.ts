@@ -1,44 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { CoordinatorEvent, CoordinatorListener, InstanceCoordinator } from '../../src/coordination/events.js';
 import { createRiskPlugin } from '../../src/plugin/risk-plugin.js';
 import type { Position } from '../../src/vocabulary/market.js';
 import type { ProtectiveCommand } from '../../src/vocabulary/orders.js';
 import type { OpenOrder } from '../../src/vocabulary/services.js';
-import type { TradingState } from '../../src/vocabulary/trading-state.js';
-
-/** A coordinator under test control: which symbols this instance owns, its state, and its events. */
-function fakeCoordinator(owned: string[]) {
-  const listeners = new Set<CoordinatorListener>();
-  const c = {
-    instanceId: 'i-1',
-    state: 'ACTIVE' as TradingState,
-    owned: new Set(owned),
-    emit(e: CoordinatorEvent) {
-      for (const l of listeners) l(e);
-    },
-  };
-  const coordinator: InstanceCoordinator = {
-    instanceId: 'i-1',
-    get state() {
-      return c.state;
-    },
-    start: async () => {},
-    stop: async () => {},
-    setSymbols: () => {},
-    owns: (s) => c.owned.has(s),
-    owned: () => [...c.owned].sort(),
-    tokenOf: () => 1,
-    write: async () => ({ ok: false, code: 'NOT_OWNER', symbol: '' }),
-    tryTakeOrders: async () => true,
-    engageKillSwitch: async () => {},
-    releaseKillSwitch: async () => {},
-    subscribe: (l) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-  };
-  return { c, coordinator };
-}
+import { fakeCoordinator } from './helpers.js';
 
 const pos = (symbol: string): Position => ({ symbol, side: 'LONG', quantity: 10, entryPrice: 100, openedAt: 0 });
 
@@ -51,10 +16,10 @@ async function setup(owned: string[], resting: OpenOrder[] = []) {
   );
   await plugin.onInit({
     now: () => 1_000,
-    portfolio: { positions: async () => [] },
+    portfolio: { positions: () => Promise.resolve([]) },
     orders: {
-      send: async (cmd) => (sent.push(cmd), { ok: true, clientOrderId: cmd.clientOrderId }),
-      openOrders: async () => resting,
+      send: (cmd) => (sent.push(cmd), Promise.resolve({ ok: true, clientOrderId: cmd.clientOrderId })),
+      openOrders: () => Promise.resolve(resting),
     },
   });
   return { c, plugin, sent };

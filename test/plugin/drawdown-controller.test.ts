@@ -35,7 +35,7 @@ function setup(
       },
     },
     orders: {
-      send: async (c) => ({ ok: true, clientOrderId: c.clientOrderId }),
+      send: (c) => Promise.resolve({ ok: true, clientOrderId: c.clientOrderId }),
       openOrders: async () => {
         calls.openOrders++;
         return services.hang === true ? never : (services.open ?? []);

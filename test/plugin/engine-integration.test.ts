@@ -51,7 +51,7 @@ describe('risk plugin hosted by the reference engine', () => {
     engine.use(plugin);
     const quiet = (m: number, close: number): Bar =>
       bar('XYZ', T0 + m * MIN, close * (1 + 0.0005 * Math.sin(m)), 0.001);
-    async function* feed(): AsyncGenerator<Bar> {
+    function* feed(): Generator<Bar> {
       for (let m = 0; m < 80; m++) yield quiet(m, 100);
       yield { ...quiet(80, 100), high: 1_000, close: 1_000 }; // bad tick: 10×
       for (let m = 81; m < 90; m++) yield quiet(m, 100);
@@ -84,7 +84,7 @@ describe('risk plugin hosted by the reference engine', () => {
     engine.use(plugin);
     const quiet = (symbol: string, m: number): Bar =>
       bar(symbol, T0 + m * MIN, 100 * (1 + 0.0005 * Math.sin(m)), 0.001);
-    async function* feed(): AsyncGenerator<Bar> {
+    function* feed(): Generator<Bar> {
       for (let m = 0; m < 80; m++) {
         yield quiet('XYZ', m);
         yield quiet('ABC', m);

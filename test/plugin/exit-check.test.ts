@@ -125,7 +125,7 @@ describe("beforeOrder: an exit is judged by the managed position, not by the ord
     });
     for (const state of ['HALTED', 'REDUCING'] as const) {
       const { plugin, hold } = await inState(state, []);
-      await fc.assert(
+      fc.assert(
         fc.property(held, request, (book, r) => {
           const positions = symbols.flatMap((symbol) => {
             const p = book[symbol];

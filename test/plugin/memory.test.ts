@@ -76,9 +76,10 @@ function market(seed: number) {
       }
     },
     enter(s: number, timestamp: number): Position {
+      long = !long;
       const p: Position = {
         symbol: symbols[s] as string,
-        side: (long = !long) ? 'LONG' : 'SHORT',
+        side: long ? 'LONG' : 'SHORT',
         quantity: 100,
         entryPrice: price[s] as number,
         openedAt: timestamp,
@@ -108,13 +109,13 @@ describe('RiskPlugin retained memory', () => {
     const closes: ProtectiveCommand[] = [];
     const context: PluginContext = {
       now: () => clock.now,
-      portfolio: { positions: async () => [...m.open.values()] },
+      portfolio: { positions: () => Promise.resolve([...m.open.values()]) },
       orders: {
-        send: async (c) => {
+        send: (c) => {
           if (c.kind === 'CLOSE_POSITION') closes.push(c);
-          return { ok: true, clientOrderId: c.clientOrderId };
+          return Promise.resolve({ ok: true, clientOrderId: c.clientOrderId });
         },
-        openOrders: async () => [],
+        openOrders: () => Promise.resolve([]),
       },
     };
     const plugin = createRiskPlugin({
@@ -151,7 +152,7 @@ describe('RiskPlugin retained memory', () => {
         await new Promise<void>((resolve) => setImmediate(resolve)); // the coalescer sends the closes
         for (const c of closes) {
           if (c.kind !== 'CLOSE_POSITION') continue;
-          await plugin.onFill({
+          plugin.onFill({
             fillId: `f${++fills}`,
             orderId: c.clientOrderId,
             symbol: c.symbol,

@@ -100,7 +100,7 @@ describe('RiskPlugin input validation', () => {
 
   it('rejects bad fills and snapshots with codes, keeping the good positions of a snapshot', async () => {
     const { plugin } = await started();
-    await plugin.onFill({
+    plugin.onFill({
       fillId: 'f1',
       orderId: 'o',
       symbol: 'AAA',

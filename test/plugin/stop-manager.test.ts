@@ -12,17 +12,18 @@ function setup(
 ) {
   const sent: ProtectiveCommand[] = [];
   const sink: OrderSink = {
-    send: async (c) => {
+    send: (c) => {
       sent.push(c);
-      return opts.fail === true
-        ? { ok: false, clientOrderId: c.clientOrderId, code: 'REJECTED', message: 'no' }
-        : { ok: true, clientOrderId: c.clientOrderId };
+      return Promise.resolve(
+        opts.fail === true
+          ? { ok: false, clientOrderId: c.clientOrderId, code: 'REJECTED', message: 'no' }
+          : { ok: true, clientOrderId: c.clientOrderId },
+      );
     },
   };
   const quarantined = opts.quarantined ?? new Set<string>();
-  let stops!: StopManager;
   const coalescer = new CommandCoalescer(sink, undefined, (c, ok) => stops.onCommandResult(c, ok));
-  stops = new StopManager({
+  const stops = new StopManager({
     policy,
     mode,
     maxPositions: opts.maxPositions ?? 100,

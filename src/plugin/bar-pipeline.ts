@@ -1,0 +1,280 @@
+import type { AnomalyDetector } from '../anomaly/detector.js';
+import { BarColumns } from '../market/bar-columns.js';
+import { RoundSplitter } from '../market/round-splitter.js';
+import type { SymbolRegistry } from '../market/symbol-registry.js';
+import type { StopManager } from '../stops/stop-manager.js';
+import { validBarInto, validateBar } from '../validation/records.js';
+import type { Rejection } from '../validation/validated.js';
+import type { Bar } from '../vocabulary/market.js';
+import type { AnomalyResponse } from './anomaly-response.js';
+import { BarMailbox } from './bar-mailbox.js';
+import type { RiskLimits } from './config.js';
+import type { RiskEventHub } from './event-hub.js';
+import type { PluginCounters } from './plugin-stats.js';
+import type { StopAtr } from './stop-atr.js';
+import type { TradingStateMachine } from './trading-state-machine.js';
+import { readString } from './guarded-read.js';
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** What the bar path works with. */
+export interface BarPipelineParts {
+  readonly limits: RiskLimits;
+  readonly registry: SymbolRegistry;
+  readonly detector: AnomalyDetector;
+  readonly atr: StopAtr;
+  readonly stops: StopManager;
+  readonly anomalies: AnomalyResponse;
+  readonly machine: TradingStateMachine;
+  readonly counters: PluginCounters;
+  readonly hub: RiskEventHub;
+  /** The host's clock (epoch ms). */
+  now(): number;
+  /** Aborted at dispose: a batch in progress stops at its next yield, queued ones are dropped. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The bar path: validates each raw bar straight into columns (rejecting bad ones with a code,
+ * in per-symbol time order, within the symbol limit), then processes a batch round by round
+ * (a round has at most one bar per symbol): anomalies first, then the stops' ATR, then every
+ * position's stop, in bounded chunks that yield to the event loop. Bars that arrive while a
+ * batch is processed wait in a bounded {@link BarMailbox} that keeps the latest per symbol.
+ *
+ * @example
+ * ```ts
+ * const pipeline = new BarPipeline(parts);
+ * await pipeline.take(bars); // what RiskPlugin.onBars does once initialised
+ * ```
+ */
+export class BarPipeline {
+  readonly #p: BarPipelineParts;
+  readonly #mailbox: BarMailbox;
+  /** The batch being processed, validated into columns (reused); and the one being queued while busy. */
+  readonly #batch = new BarColumns();
+  readonly #staging = new BarColumns(64);
+  readonly #splitter: RoundSplitter;
+  /** Per bar of the current round: 1 when its symbol is quarantined. Reused, never reallocated. */
+  readonly #held: Uint8Array;
+  /** Slot of the bar at each position of the previous batch: the guess for this one. */
+  readonly #hints: Int32Array;
+  /** Per slot: the timestamp of its last accepted bar (−∞: none yet). */
+  readonly #lastTimestamp: Float64Array;
+  /** Per slot: the close of its last bar not held back as a suspected bad tick (NaN: none yet). */
+  readonly #lastClose: Float64Array;
+
+  constructor(parts: BarPipelineParts) {
+    this.#p = parts;
+    const n = parts.limits.maxSymbols;
+    this.#mailbox = new BarMailbox(parts.limits.maxPendingBars);
+    this.#splitter = new RoundSplitter(n);
+    this.#held = new Uint8Array(n);
+    this.#hints = new Int32Array(n).fill(-1);
+    this.#lastTimestamp = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+    this.#lastClose = new Float64Array(n).fill(Number.NaN);
+  }
+
+  /** Bars the mailbox replaced with a newer bar of the same symbol before they were processed. */
+  get coalesced(): number {
+    return this.#mailbox.coalesced;
+  }
+
+  /** The last trusted close of `symbol` (NaN when it has none). */
+  lastClose(symbol: string): number {
+    const slot = this.#p.registry.slotOf(symbol);
+    return slot < 0 ? Number.NaN : (this.#lastClose[slot] ?? Number.NaN);
+  }
+
+  /**
+   * Takes one delivery of bars: validates and records each (a hostile array is read under
+   * guard, at most `maxBatchBars` of it), then processes them, or, while a batch is being
+   * processed, queues them behind it. Resolves once they have been processed.
+   */
+  take(bars: readonly Bar[]): Promise<void> {
+    const { counters, limits } = this.#p;
+    // A hostile batch (a revoked proxy, a throwing length or index getter) is read under
+    // guard, and its length once, so a getter that grows the array cannot make the loop endless.
+    let list: readonly unknown[] = [];
+    let n = 0;
+    try {
+      if (Array.isArray(bars)) {
+        n = bars.length;
+        list = bars;
+      }
+    } catch {
+      // Array.isArray throws on a revoked proxy: not an array, rejected just below.
+    }
+    if (list !== bars) this.#reject({ code: 'MALFORMED_RECORD', message: 'onBars expects an array' });
+    const max = limits.maxBatchBars;
+    if (n > max) {
+      // A bounded amount of work per call: the tail of an oversized batch is refused, counted.
+      counters.barsReceived += n - max;
+      counters.rejections.add('BATCH_LIMIT', n - max);
+      n = max;
+    }
+    // While a batch is being processed these bars would wait in the mailbox: one that would
+    // not find room is refused (QUEUE_FULL) before its timestamp is recorded, so it can be sent again.
+    const busy = this.#mailbox.busy;
+    const planned = busy ? new Set<string>() : undefined;
+    const cols = busy ? this.#staging : this.#batch;
+    cols.clear();
+    for (let i = 0; i < n; i++) {
+      counters.barsReceived++;
+      let raw: unknown;
+      try {
+        raw = list[i];
+      } catch {
+        raw = undefined; // an index getter threw: rejected as MALFORMED_RECORD like any non-object
+      }
+      this.#accept(raw, i, cols, planned);
+    }
+    if (!busy)
+      return this.#mailbox.run(
+        () => this.#process(cols),
+        // After dispose a queued batch is not started.
+        (queued) => (this.#p.signal.aborted ? Promise.resolve() : this.#process(this.#load(queued))),
+      );
+    // The mailbox keeps what it queues: private copies.
+    const copies: Bar[] = [];
+    for (let i = 0; i < cols.size; i++) copies.push(cols.toBar(i));
+    return this.#mailbox.queue(copies, (rejection) => {
+      // Refused by the full mailbox (QUEUE_FULL) after passing validation: rejected after
+      // all, so received = accepted + rejected and the codes still sum to `rejected`.
+      counters.barsAccepted--;
+      this.#reject(rejection);
+    });
+  }
+
+  /**
+   * Validates one raw bar, checks per-symbol time order and the symbol limit; appends an
+   * accepted bar, with its registry slot, to `cols`.
+   */
+  #accept(raw: unknown, position: number, cols: BarColumns, planned?: Set<string>): void {
+    const { registry, limits } = this.#p;
+    // Feeds usually send symbols in the same order each batch: last batch's slot at this
+    // position is the first guess, and its symbol (validated when it was registered) need not
+    // be checked again. Beyond the hint table there is no guess.
+    const hint = this.#hints[position] ?? -1;
+    let ok: boolean;
+    try {
+      ok = validBarInto(raw, limits, cols, hint >= 0 ? registry.symbolAt(hint) : undefined);
+    } catch {
+      ok = false; // a hostile getter or proxy trap threw: validateBar names it MALFORMED_RECORD
+    }
+    if (!ok) {
+      const v = validateBar(raw, limits, false);
+      if (!v.ok) {
+        this.#reject(v.rejection);
+        const symbol = readString(raw, 'symbol');
+        if (symbol !== undefined && registry.slotOf(symbol) >= 0)
+          this.#p.anomalies.apply(this.#p.detector.badTick(symbol, this.#p.now(), v.rejection.code));
+        return;
+      }
+      const b = v.value;
+      cols.push(-1, b.symbol, b.timestamp, b.open, b.high, b.low, b.close, b.volume);
+    }
+    const row = cols.size - 1;
+    const bar = cols.row;
+    bar.at = row;
+    const symbol = bar.symbol;
+    const timestamp = bar.timestamp;
+    const slot = registry.registerHinted(symbol, hint);
+    if (position < this.#hints.length) this.#hints[position] = slot;
+    if (slot < 0) {
+      cols.pop();
+      this.#reject({ code: 'SYMBOL_LIMIT', message: `maxSymbols ${limits.maxSymbols} reached`, field: 'symbol' });
+      return;
+    }
+    const last = this.#lastTimestamp[slot] ?? Number.NEGATIVE_INFINITY;
+    if (!(timestamp > last)) {
+      cols.pop();
+      this.#reject({
+        code: 'NON_MONOTONIC_TIMESTAMP',
+        message: `${symbol} at ${timestamp} is not after ${last}`,
+        field: 'timestamp',
+      });
+      return;
+    }
+    if (planned !== undefined && !this.#mailbox.admits(symbol, planned)) {
+      cols.pop();
+      this.#reject({
+        code: 'QUEUE_FULL',
+        message: `inbound bar queue full (${this.#mailbox.capacity} symbols)`,
+        field: 'symbol',
+      });
+      return;
+    }
+    this.#lastTimestamp[slot] = timestamp;
+    this.#p.counters.barsAccepted++;
+    cols.slot[row] = slot;
+  }
+
+  /** Loads bars the mailbox queued (validated copies, symbols registered) into the batch columns. */
+  #load(bars: readonly Bar[]): BarColumns {
+    const cols = this.#batch;
+    cols.clear();
+    for (const b of bars) {
+      const slot = this.#p.registry.slotOf(b.symbol);
+      if (slot < 0) continue;
+      cols.push(slot, b.symbol, b.timestamp, b.open, b.high, b.low, b.close, b.volume);
+    }
+    return cols;
+  }
+
+  /**
+   * Anomalies, the stops' ATR, then stops, round by round (a round has at most one bar per
+   * symbol), the stops in bounded chunks that yield to the event loop. After dispose, a batch
+   * in progress stops when it resumes from its yield.
+   */
+  async #process(cols: BarColumns): Promise<void> {
+    const { detector, atr, anomalies, signal, hub } = this.#p;
+    hub.readLogLevels();
+    const chunk = this.#p.limits.chunkSize;
+    const splitter = this.#splitter;
+    const held = this.#held;
+    const rounds = splitter.split(cols.slot, cols.size);
+    const bar = cols.row;
+    for (let r = 0; r < rounds; r++) {
+      const from = splitter.start(r);
+      const to = splitter.start(r + 1);
+      for (const event of detector.observeRound(cols, splitter.order, from, to)) anomalies.apply(event);
+      const rows = splitter.order.subarray(from, to);
+      let j = 0;
+      for (const i of rows) {
+        bar.at = i;
+        held[j++] = detector.isQuarantinedSlot(bar.slot) ? 1 : 0;
+      }
+      // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
+      atr.update(cols, rows, held);
+      for (let start = 0; start < rows.length; start += chunk) {
+        if (start > 0) {
+          await yieldToEventLoop();
+          if (signal.aborted) return;
+        }
+        this.#moveStops(cols, rows, start, Math.min(start + chunk, rows.length));
+      }
+    }
+    for (const event of detector.checkStale(this.#p.now())) anomalies.apply(event);
+    this.#p.machine.refresh('BARS');
+  }
+
+  /** One chunk of a round: rows [start, end) of `rows` update their position's stop. */
+  #moveStops(cols: BarColumns, rows: Int32Array, start: number, end: number): void {
+    const stops = this.#p.stops;
+    const atrNow = this.#p.atr.values;
+    const held = this.#held;
+    const bar = cols.row;
+    let j = start;
+    for (const i of rows.subarray(start, end)) {
+      bar.at = i;
+      const slot = bar.slot;
+      const isHeld = held[j++] === 1;
+      if (!isHeld) this.#lastClose[slot] = bar.close;
+      stops.onBar(bar, atrNow[slot] ?? Number.NaN, isHeld, slot);
+    }
+  }
+
+  #reject(rejection: Rejection): void {
+    this.#p.counters.rejections.add(rejection.code);
+  }
+}

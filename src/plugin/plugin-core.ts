@@ -1,0 +1,276 @@
+import { AnomalyDetector } from '../anomaly/detector.js';
+import { CommandCoalescer } from '../concurrency/command-coalescer.js';
+import type { InstanceCoordinator } from '../coordination/events.js';
+import { DrawdownController } from '../drawdown/drawdown-controller.js';
+import type { ClientOrderIdFactory } from '../egress/client-order-id.js';
+import type { Kernels } from '../kernels/load.js';
+import { SymbolRegistry } from '../market/symbol-registry.js';
+import type { StopReconciler } from '../protection/stop-reconciler.js';
+import { StopManager } from '../stops/stop-manager.js';
+import type { Clock } from '../util/clock.js';
+import type { OrderSink, ProtectiveCommand } from '../vocabulary/orders.js';
+import type { PluginContext } from '../vocabulary/services.js';
+import type { TradingState } from '../vocabulary/trading-state.js';
+import { AnomalyResponse } from './anomaly-response.js';
+import { BarPipeline } from './bar-pipeline.js';
+import { createBrokerProtection } from './broker-protection.js';
+import type { ResolvedRiskConfig } from './config.js';
+import { followCoordinator } from './coordination-wiring.js';
+import type { RiskEventHub } from './event-hub.js';
+import { BEFORE_INIT, type LiveStats, type PluginCounters } from './plugin-stats.js';
+import { PortfolioIntake } from './portfolio-intake.js';
+import type { HeldPosition, VetoView } from './pre-trade-veto.js';
+import { createStopAtr, type StopAtr } from './stop-atr.js';
+import { StopAdoption } from './stop-adoption.js';
+import { TradingStateMachine } from './trading-state-machine.js';
+
+/** What the core is built from: the plugin's config and services, the host's context, the loaded kernels. */
+export interface PluginCoreParts {
+  readonly config: ResolvedRiskConfig;
+  readonly ctx: PluginContext;
+  readonly kernels: Kernels;
+  readonly ids: ClientOrderIdFactory;
+  readonly coordinator: InstanceCoordinator | undefined;
+  readonly clock: Clock | undefined;
+  readonly counters: PluginCounters;
+  readonly hub: RiskEventHub;
+  /** Aborted when the plugin is disposed: from then on nothing here changes state. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Everything of the risk plugin that needs the host's context and the kernels, built in one
+ * step once `onInit` has loaded them: the anomaly detector, the stops' ATR, the stop manager
+ * and its command lanes, the broker-side reconciler (BROKER mode), the drawdown ladder, the
+ * trading-state machine, and the bar and portfolio paths over them. {@link PluginCore.start}
+ * adopts resting stops and follows the coordinator; {@link PluginCore.close} releases it all.
+ * @internal
+ */
+export class PluginCore implements VetoView {
+  readonly ctx: PluginContext;
+  readonly registry: SymbolRegistry;
+  readonly detector: AnomalyDetector;
+  readonly atr: StopAtr;
+  readonly coalescer: CommandCoalescer;
+  /** BROKER mode (not shadow): makes the broker hold each stop. */
+  readonly reconciler: StopReconciler | undefined;
+  readonly stops: StopManager;
+  readonly drawdown: DrawdownController;
+  readonly machine: TradingStateMachine;
+  readonly anomalies: AnomalyResponse;
+  readonly bars: BarPipeline;
+  readonly portfolio: PortfolioIntake;
+  readonly adoption: StopAdoption;
+  readonly #config: ResolvedRiskConfig;
+  readonly #coordinator: InstanceCoordinator | undefined;
+  readonly #hub: RiskEventHub;
+  readonly #signal: AbortSignal;
+
+  constructor(p: PluginCoreParts) {
+    const { config: c, ctx, kernels, ids, coordinator, counters, hub, signal } = p;
+    const n = c.limits.maxSymbols;
+    const now = () => ctx.now();
+    this.ctx = ctx;
+    this.#config = c;
+    this.#coordinator = coordinator;
+    this.#hub = hub;
+    this.#signal = signal;
+    this.registry = new SymbolRegistry(n);
+    this.detector = new AnomalyDetector(kernels, { ...c.anomaly, maxSymbols: n }, this.registry);
+    this.atr = createStopAtr(kernels, this.detector, n, c.stops.atrPeriod);
+    // Shadow mode: commands are decided, counted and reported, never sent.
+    const sink: OrderSink = c.shadow
+      ? { send: (command) => Promise.resolve({ ok: true as const, clientOrderId: command.clientOrderId }) }
+      : ctx.orders;
+    // After dispose, an outcome changes nothing (a failed close would otherwise re-arm its stop).
+    this.coalescer = new CommandCoalescer(sink, undefined, (command, ok) => {
+      if (!signal.aborted) this.stops.onCommandResult(command, ok);
+    });
+    this.machine = new TradingStateMachine(
+      {
+        ladder: () => this.drawdown.state,
+        coordinator: () => coordinator?.state ?? 'ACTIVE',
+        unprotected: () => this.reconciler?.unprotected ?? 0,
+        now,
+      },
+      counters,
+      hub,
+    );
+    this.reconciler =
+      c.stops.mode === 'BROKER' && !c.shadow
+        ? createBrokerProtection({
+            stops: c.stops,
+            orders: ctx.orders,
+            prefix: ids.prefix,
+            nextId: () => ids.next(),
+            coordinator,
+            clock: p.clock,
+            onUnprotected: (change) => {
+              if (signal.aborted) return;
+              hub.emit({ kind: 'PROTECTION', timestamp: ctx.now(), ...change });
+              this.machine.refresh(
+                change.to === 'UNPROTECTED' ? `UNPROTECTED_${change.code ?? ''}` : 'PROTECTION_RESTORED',
+              );
+            },
+          })
+        : undefined;
+    this.stops = new StopManager({
+      policy: c.stops.policy,
+      mode: c.stops.mode,
+      maxPositions: c.limits.maxPositions,
+      coalescer: this.coalescer,
+      nextId: () => ids.next(),
+      isQuarantined: (symbol) => this.detector.isQuarantined(symbol),
+      restoreGraceMs: c.stops.restoreGraceMs,
+      ...(this.reconciler === undefined ? {} : { protection: this.reconciler }),
+      // A decision record is built only for a subscriber, or for a logger whose level takes it.
+      decisions: { wants: (action) => hub.wants(action), report: (d) => hub.emit({ kind: 'STOP', ...d }) },
+    });
+    this.drawdown = new DrawdownController({
+      kernels,
+      ladder: c.drawdown,
+      historyCapacity: c.limits.historyCapacity,
+      context: ctx,
+      // A halt's cancels and closes whose broker read ends after dispose are not sent.
+      submit: (command: ProtectiveCommand) => {
+        if (!signal.aborted) void this.coalescer.submit(command.symbol, command);
+      },
+      nextId: () => ids.next(),
+      onEvent: (event) => {
+        if (signal.aborted) return;
+        hub.emit({ kind: 'DRAWDOWN', event });
+        this.machine.refresh(event.reason);
+      },
+    });
+    this.anomalies = new AnomalyResponse({
+      stops: this.stops,
+      machine: this.machine,
+      counters,
+      hub,
+      tightenFraction: c.stops.tightenFraction,
+      reduceMs: c.anomalyReduceMs,
+      lastClose: (symbol) => this.bars.lastClose(symbol),
+      now,
+    });
+    const owns = coordinator === undefined ? undefined : (symbol: string) => coordinator.owns(symbol);
+    this.bars = new BarPipeline({
+      limits: c.limits,
+      registry: this.registry,
+      detector: this.detector,
+      atr: this.atr,
+      stops: this.stops,
+      anomalies: this.anomalies,
+      machine: this.machine,
+      counters,
+      hub,
+      now,
+      signal,
+    });
+    this.portfolio = new PortfolioIntake({
+      limits: c.limits,
+      stops: this.stops,
+      detector: this.detector,
+      drawdown: this.drawdown,
+      counters,
+      hub,
+      owns,
+    });
+    this.adoption = new StopAdoption({ orders: ctx.orders, stops: this.stops, prefix: ids.prefix, owns, signal });
+  }
+
+  /**
+   * BROKER mode: adopts the stops resting at the broker, and lets the reconciler read the
+   * broker, before the first bar. Then follows the coordinator, if there is one. Stops early
+   * when the plugin is disposed meanwhile.
+   */
+  async start(): Promise<void> {
+    if (this.#config.stops.mode === 'BROKER') await this.adoption.restore();
+    if (this.#signal.aborted) return; // disposed meanwhile: no broker read, no subscription
+    await this.reconciler?.start();
+    const coordinator = this.#coordinator;
+    if (coordinator !== undefined) {
+      followCoordinator(
+        coordinator,
+        {
+          // Another instance manages it now; its resting stop stays for the new owner to adopt.
+          lost: (symbol) => this.stops.release(symbol),
+          acquired: (symbol) => {
+            if (this.#config.stops.mode === 'BROKER') void this.adoption.adopt(symbol);
+            // The reconciler reads the broker again: the symbol's resting stop is now its to keep.
+            void this.reconciler?.reread();
+          },
+          changed: (cause) => this.machine.refresh(cause),
+        },
+        this.#signal,
+      );
+    }
+    this.#hub.readLogLevels();
+  }
+
+  get state(): TradingState {
+    return this.machine.state;
+  }
+
+  get managedPositions(): number {
+    return this.stops.size;
+  }
+
+  get maxPositions(): number {
+    return this.#config.limits.maxPositions;
+  }
+
+  refreshState(cause: string): void {
+    this.machine.refresh(cause);
+  }
+
+  position(symbol: string): HeldPosition | undefined {
+    return this.portfolio.position(symbol);
+  }
+
+  manages(symbol: string): boolean {
+    return this.stops.get(symbol) !== undefined;
+  }
+
+  owns(symbol: string): boolean {
+    return this.#coordinator?.owns(symbol) !== false;
+  }
+
+  isQuarantined(symbol: string): boolean {
+    return this.detector.isQuarantined(symbol);
+  }
+
+  /** Manual reset of the drawdown ladder and of anomaly-driven REDUCING. */
+  reset(): void {
+    this.machine.releaseHold();
+    this.drawdown.reset();
+    this.machine.refresh('MANUAL_RESET');
+  }
+
+  /** What the core adds to the plugin's counters in its stats. */
+  liveStats(): LiveStats {
+    return {
+      state: this.machine.state,
+      coalescedBars: this.bars.coalesced,
+      stops: this.stops.counters,
+      commands: this.coalescer.stats,
+      symbols: this.registry.size,
+      positions: this.stops.size,
+      protection: this.reconciler?.summary() ?? BEFORE_INIT.protection,
+    };
+  }
+
+  /**
+   * Releases everything once the plugin's `signal` has aborted: the reconciler's and the
+   * ladder's timers, the kernel memory and the managed positions at once; then resolves when
+   * the commands already handed to the order path have their outcome (which changes nothing
+   * here any more). A bar batch parked at a yield stops when it resumes: it checks `signal`.
+   */
+  async close(): Promise<void> {
+    this.reconciler?.dispose();
+    this.drawdown.dispose();
+    this.detector.dispose();
+    this.atr.dispose();
+    this.stops.clear();
+    await this.coalescer.idle();
+  }
+}

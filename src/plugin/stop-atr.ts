@@ -1,0 +1,100 @@
+import type { AnomalyDetector } from '../anomaly/detector.js';
+import type { AtrBank } from '../kernels/atr.js';
+import type { Kernels } from '../kernels/load.js';
+import type { BarColumns } from '../market/bar-columns.js';
+
+/**
+ * The ATR the stops trail on, by registry slot. The anomaly detector keeps ATR(atrShortPeriod)
+ * with suspected bad ticks held out; when the stops want the same period they read it and no
+ * second bank is kept ({@link createStopAtr} decides).
+ */
+export interface StopAtr {
+  /** ATR by slot as of the last round (NaN while warming up). */
+  readonly values: Float64Array;
+  /**
+   * Feeds one round of bars: `rows` of `cols` (at most one per slot), `held[j]` 1 for a row
+   * whose symbol is quarantined (kept out of the ATR, as it is kept out of the detector's).
+   */
+  update(cols: BarColumns, rows: Int32Array, held: Uint8Array): void;
+  /** Frees what the stops' ATR holds (nothing when it is the detector's). */
+  dispose(): void;
+}
+
+/** The detector's short ATR: updated by the detector itself. */
+class SharedAtr implements StopAtr {
+  readonly #detector: AnomalyDetector;
+
+  constructor(detector: AnomalyDetector) {
+    this.#detector = detector;
+  }
+
+  get values(): Float64Array {
+    return this.#detector.shortAtr;
+  }
+
+  update(): void {
+    // The detector has already taken the round.
+  }
+
+  dispose(): void {
+    // The detector owns the bank.
+  }
+}
+
+/** The stops' own ATR bank, fed by columns that are NaN where a slot has no bar this round. */
+class OwnAtr implements StopAtr {
+  readonly values: Float64Array;
+  readonly #bank: AtrBank;
+  readonly #high: Float64Array;
+  readonly #low: Float64Array;
+  readonly #close: Float64Array;
+
+  constructor(kernels: Kernels, slots: number, period: number) {
+    this.#bank = kernels.atrBank({ symbols: slots, period });
+    this.#high = new Float64Array(slots).fill(Number.NaN);
+    this.#low = new Float64Array(slots).fill(Number.NaN);
+    this.#close = new Float64Array(slots).fill(Number.NaN);
+    this.values = new Float64Array(slots).fill(Number.NaN);
+  }
+
+  update(cols: BarColumns, rows: Int32Array, held: Uint8Array): void {
+    const bar = cols.row;
+    let j = 0;
+    for (const i of rows) {
+      if (held[j++] === 1) continue;
+      bar.at = i;
+      const slot = bar.slot;
+      this.#high[slot] = bar.high;
+      this.#low[slot] = bar.low;
+      this.#close[slot] = bar.close;
+    }
+    this.#bank.update(this.#high, this.#low, this.#close); // NaN columns (no bar this round) stay unchanged
+    this.#bank.valuesInto(this.values);
+    for (const i of rows) {
+      bar.at = i;
+      const slot = bar.slot;
+      this.#high[slot] = Number.NaN;
+      this.#low[slot] = Number.NaN;
+      this.#close[slot] = Number.NaN;
+    }
+  }
+
+  dispose(): void {
+    this.#bank.dispose();
+  }
+}
+
+/**
+ * The stops' ATR over `slots` symbols: the detector's short ATR when its period is
+ * `period`, else a bank of the stops' own.
+ *
+ * @example
+ * ```ts
+ * const atr = createStopAtr(kernels, detector, maxSymbols, config.stops.atrPeriod);
+ * atr.update(cols, rows, held);
+ * stops.onBar(bar, atr.values[slot] ?? Number.NaN);
+ * ```
+ */
+export function createStopAtr(kernels: Kernels, detector: AnomalyDetector, slots: number, period: number): StopAtr {
+  return detector.config.atrShortPeriod === period ? new SharedAtr(detector) : new OwnAtr(kernels, slots, period);
+}
