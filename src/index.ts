@@ -97,7 +97,12 @@ export {
   type VolumeSpikeInputs,
 } from './anomaly/index.js';
 export type { InstanceCoordinator, CoordinatorEvent, CoordinatorListener } from './coordination/events.js';
-export { BulwarkMetrics, type BulwarkMetricsOptions, type MetricSources } from './metrics/bulwark-metrics.js';
+export {
+  BulwarkMetrics,
+  type BulwarkMetricsOptions,
+  type MetricSources,
+  type PluginMetricSource,
+} from './metrics/bulwark-metrics.js';
 export { createLogger, type CreateLoggerOptions, type RiskLogger } from './logging/logger.js';
 
 // ---- Kernels.

@@ -34,7 +34,12 @@ export {
   type BrokerOrderServiceOptions,
   type BrokerQueries,
 } from '../broker/broker-order-service.js';
-export { BulwarkMetrics, type BulwarkMetricsOptions, type MetricSources } from '../metrics/bulwark-metrics.js';
+export {
+  BulwarkMetrics,
+  type BulwarkMetricsOptions,
+  type MetricSources,
+  type PluginMetricSource,
+} from '../metrics/bulwark-metrics.js';
 export { serveMetrics, type MetricsServer } from '../metrics/metrics-server.js';
 export { createLogger, type CreateLoggerOptions, type RiskLogger } from '../logging/logger.js';
 export { logRiskEvent, logEgressEvent } from '../logging/risk-log.js';
