@@ -147,7 +147,7 @@ describe('disconnect mid-order', () => {
       expect(reconciles.items).toEqual(['LOGON', 'LOGON']);
       const unknown = await c.request('order.status', status('a')).catch((e: unknown) => e);
       expect(unknown).toBeInstanceOf(BrokerRequestError);
-      expect((unknown as BrokerRequestError).code).toBe(-2013);
+      expect(unknown).toMatchObject({ code: 'BROKER_ERROR', brokerCode: -2013 });
       expect(b.book.get('a')).toBeUndefined();
       expect(b.executions).toEqual([]);
       b.setFaults({});
@@ -309,7 +309,7 @@ describe('heartbeat and dead connections', () => {
       expect(reconciles.items).toEqual(['LOGON']);
       expect(b.connections).toBe(2);
       expect(
-        await c.request('order.status', status('none')).catch((e: unknown) => (e as BrokerRequestError).code),
+        await c.request('order.status', status('none')).catch((e: unknown) => (e as BrokerRequestError).brokerCode),
       ).toBe(-2013);
       expect(reconciles.items).toEqual(['LOGON']);
     },

@@ -139,7 +139,7 @@ describe('WsBrokerClient against the simulated broker', () => {
     cleanup.push(() => bad.close());
     const e = await bad.connect().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(BrokerRequestError);
-    expect((e as BrokerRequestError).code).toBe(-1022);
+    expect(e).toMatchObject({ code: 'BROKER_ERROR', brokerCode: -1022 });
     const saved = [process.env['BULWARK_API_KEY'], process.env['BULWARK_API_SECRET']];
     delete process.env['BULWARK_API_KEY'];
     delete process.env['BULWARK_API_SECRET'];
