@@ -1,6 +1,9 @@
 import { BulwarkError } from '../errors.js';
 import type { KernelExports } from './exports.js';
 
+/** The wasm32 address space: no block can be this large. */
+const WASM32_BYTES = 2 ** 32;
+
 /**
  * One instantiated kernel module and its linear memory. Blocks are handed out by the
  * module's own allocator; `generation` changes whenever memory grows, which detaches every
@@ -30,9 +33,17 @@ export class WasmRuntime {
 
   /**
    * Allocates `bytes` zeroed bytes, 16-byte aligned. `owner`, when given, gets the block
-   * released if it is garbage-collected without {@link WasmRuntime.free}.
+   * released if it is garbage-collected without {@link WasmRuntime.free}. Throws
+   * `OUT_OF_MEMORY` when the module cannot provide them, and for a size that wasm32 cannot
+   * address at all (2^32 bytes or more would wrap on the way in), without calling the module.
    */
   alloc(bytes: number, owner?: object): number {
+    if (!(Number.isSafeInteger(bytes) && bytes >= 0 && bytes < WASM32_BYTES)) {
+      throw new BulwarkError('OUT_OF_MEMORY', `cannot allocate ${bytes} bytes: wasm32 addresses less than 4 GiB`, {
+        bytes,
+        memoryBytes: this.memoryBytes,
+      });
+    }
     let ptr: number;
     try {
       ptr = this.exports.alloc(bytes);

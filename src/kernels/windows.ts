@@ -2,6 +2,7 @@ import { BulwarkError } from '../errors.js';
 import { KernelBank } from './bank.js';
 import { checkBytes, checkInteger, type KernelLimits } from './limits.js';
 import type { WasmRuntime } from './runtime.js';
+import { windowBankBytes } from './sizes.js';
 
 /** Options of {@link WindowBank}. */
 export interface WindowBankOptions {
@@ -21,14 +22,7 @@ const enum Column {
   Flag = 8,
 }
 
-/**
- * Bytes of WASM memory a {@link WindowBank} of `symbols` series of `window` values takes:
- * 16·window + 56 bytes per series, plus a 64-byte header.
- */
-export function windowBankBytes(symbols: number, window: number): number {
-  const lanes = (k: number) => (k + 1) & ~1;
-  return 64 + 16 * lanes(symbols * window) + 7 * 8 * lanes(symbols);
-}
+export { windowBankBytes } from './sizes.js';
 
 /**
  * The last `window` values of each of `symbols` series, kept both in arrival order (a ring,
