@@ -5,6 +5,14 @@ import type { KernelExports } from './exports.js';
 const WASM32_BYTES = 2 ** 32;
 
 /**
+ * A wasm32 address as the module returns it (a `usize` crosses into JS as a signed i32, so an
+ * address at or above 2 GiB arrives negative), as the unsigned byte offset it is.
+ */
+export function unsignedAddress(address: number): number {
+  return address < 0 ? address + WASM32_BYTES : address;
+}
+
+/**
  * One instantiated kernel module and its linear memory. Blocks are handed out by the
  * module's own allocator; `generation` changes whenever memory grows, which detaches every
  * typed-array view, so holders of views re-create them when it differs from what they saw.
@@ -46,7 +54,7 @@ export class WasmRuntime {
     }
     let ptr: number;
     try {
-      ptr = this.exports.alloc(bytes);
+      ptr = unsignedAddress(this.exports.alloc(bytes));
     } catch (cause) {
       throw new BulwarkError('OUT_OF_MEMORY', `could not allocate ${bytes} bytes of WASM memory`, {
         bytes,
@@ -69,8 +77,13 @@ export class WasmRuntime {
     this.exports.release(ptr);
   }
 
-  /** A fresh view of `length` f64 values at `ptr`. */
+  /** A fresh view of `length` f64 values at `ptr` (an address from the module, signed or not). */
   f64(ptr: number, length: number): Float64Array {
-    return new Float64Array(this.exports.memory.buffer, ptr, length);
+    return new Float64Array(this.exports.memory.buffer, unsignedAddress(ptr), length);
+  }
+
+  /** A fresh view of `length` i32 values at `ptr` (an address from the module, signed or not). */
+  i32(ptr: number, length: number): Int32Array {
+    return new Int32Array(this.exports.memory.buffer, unsignedAddress(ptr), length);
   }
 }

@@ -198,13 +198,13 @@ export class WindowBank extends KernelBank {
   /** @internal */
   protected bindViews(): void {
     const x = this.runtime.exports;
-    const buffer = x.memory.buffer;
+    const r = this.runtime;
     const n = this.symbols;
-    this.#sorted = new Float64Array(buffer, x.winBankColumn(this.state, Column.Sorted), n * this.window);
-    this.#count = new Int32Array(buffer, x.winBankColumn(this.state, Column.Count), n);
-    this.#values = new Float64Array(buffer, x.winBankColumn(this.state, Column.Value), n);
-    this.#slots = new Int32Array(buffer, x.winBankColumn(this.state, Column.Slot), n);
-    this.#flags = new Int32Array(buffer, x.winBankColumn(this.state, Column.Flag), n);
+    this.#sorted = r.f64(x.winBankColumn(this.state, Column.Sorted), n * this.window);
+    this.#count = r.i32(x.winBankColumn(this.state, Column.Count), n);
+    this.#values = r.f64(x.winBankColumn(this.state, Column.Value), n);
+    this.#slots = r.i32(x.winBankColumn(this.state, Column.Slot), n);
+    this.#flags = r.i32(x.winBankColumn(this.state, Column.Flag), n);
   }
 
   #slot(slot: number): void {
