@@ -20,6 +20,7 @@ import {
   windowBankBytes,
 } from '../src/kernels/sizes.js';
 import { DEFAULT_KERNEL_LIMITS, isBulwarkError, loadKernels, type KernelBuild, type Kernels } from '../src/index.js';
+import { AnomalyDetector } from '../src/anomaly/detector.js';
 import { BUILDS } from './helpers/builds.js';
 
 // ---- The layouts of assembly/*.ts, in BigInt.
@@ -302,5 +303,24 @@ describe('the largest bank under the default limit (release build)', () => {
     expect(bank.median(9_999)).toBe(((kept[836] ?? Number.NaN) + (kept[837] ?? Number.NaN)) / 2);
     expect(bank.count(0)).toBe(0);
     bank.dispose();
+  });
+});
+
+describe('the anomaly detector checks every bank it needs against maxBankBytes first', () => {
+  it('a correlation bank over the limit is one INVALID_OPTION problem, before any bank is made', async () => {
+    const k = await loadKernels({ limits: { maxBankBytes: Number(MIB) } });
+    const before = k.memoryBytes;
+    const needed = correlationBankBytes(100, 2_000);
+    expect(needed).toBe(Number(REF.correlation(100n, 2_000n)));
+    expect(needed).toBeGreaterThan(Number(MIB));
+    const err = errorOf(
+      () => new AnomalyDetector(k, { maxSymbols: 100, correlationSymbols: 100, correlationWindow: 2_000 }),
+    );
+    expect(err.code).toBe('INVALID_OPTION');
+    expect(err.details['problems']).toEqual([
+      `a correlation bank needs ${needed} bytes, over the kernels' maxBankBytes ${Number(MIB)}`,
+    ]);
+    expect(k.memoryBytes).toBe(before);
+    new AnomalyDetector(k, { maxSymbols: 100, correlationSymbols: 100, correlationWindow: 1_000 }).dispose();
   });
 });
