@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { startSimBroker, type SimBroker, type SimBrokerOptions } from '../../src/broker/sim-broker.js';
 import { WsBrokerClient } from '../../src/broker/ws-broker-client.js';
 import { BrokerRequestError } from '../../src/egress/venue-guard.js';
+import { isBulwarkError } from '../../src/errors.js';
 
 /*
  * The simulated broker's faults, one at a time, each judged by the broker's own truth
@@ -120,6 +121,7 @@ describe('disconnect mid-order', () => {
       expect(lost).toBeInstanceOf(Error);
       expect(lost).not.toBeInstanceOf(BrokerRequestError); // outcome unknown, not an answer
       expect(String(lost)).toContain('connection lost');
+      expect(isBulwarkError(lost, 'CONNECTION_LOST')).toBe(true);
       await reconciles.atLeast(2);
       expect(reconciles.items).toEqual(['LOGON', 'LOGON']);
       expect(await c.request('order.status', status('a'))).toMatchObject({

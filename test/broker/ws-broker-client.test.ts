@@ -99,13 +99,14 @@ describe('WsBrokerClient against the simulated broker', () => {
     expect((dup as BrokerRequestError).action).toBe('DUPLICATE');
   });
 
-  it('a lost answer rejects with a plain error after the timeout (outcome unknown)', async () => {
+  it('a lost answer rejects with REQUEST_TIMEOUT after the timeout (outcome unknown)', async () => {
     const b = await sim({ faults: { dropReply: 1 } });
     const c = client(b.url);
     await c.connect();
     const lost = await c.request('order.place', place('a')).catch((e: unknown) => e);
     expect(lost).toBeInstanceOf(Error);
     expect(lost).not.toBeInstanceOf(BrokerRequestError);
+    expect(isBulwarkError(lost, 'REQUEST_TIMEOUT')).toBe(true);
     expect(b.book.get('a')).toBeDefined(); // the broker did execute it
   });
 
