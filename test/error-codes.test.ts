@@ -31,7 +31,7 @@ describe('codes at the former plain-Error throw sites', () => {
     const mailbox = new BarMailbox(4);
     let queued: unknown;
     try {
-      mailbox.queue([], () => {});
+      void mailbox.queue([], () => {});
     } catch (e) {
       queued = e;
     }
@@ -118,7 +118,7 @@ describe('codes at the former plain-Error throw sites', () => {
   it('the CLI prints a CliError once as CODE: message', async () => {
     const lines: string[] = [];
     const out = { log: (s: string) => lines.push(s), error: (s: string) => lines.push(s) };
-    const code = await main(['replay', '--speed', 'fast'], out as never);
+    const code = await main(['replay', '--speed', 'fast'], out);
     expect(code).toBe(2);
     expect(lines.join('\n')).toMatch(/^USAGE: --speed must be a number/m);
     expect(lines.join('\n')).not.toMatch(/USAGE: USAGE/);
