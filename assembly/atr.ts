@@ -6,7 +6,7 @@
 // A bar is valid when 0 < low <= close <= high <= maxPrice (so NaN and +-Infinity fail);
 // an invalid bar leaves the series' state unchanged and is counted.
 
-import { HEADER, column, stride } from "./layout";
+import { HEADER, column, columnBytes } from "./layout";
 
 // Header: [0] n: i32, [4] period: i32, [8] maxPrice: f64, [16] steady: i32
 // Columns (n each): 0 prevClose, 1 atr, 2 trSum, 3 count, 4 high in, 5 low in, 6 close in.
@@ -14,7 +14,7 @@ const COLUMNS: i32 = 7;
 
 /** Bytes of a streaming ATR bank over `n` symbols. */
 export function atrBankBytes(n: i32): f64 {
-  return <f64>HEADER + <f64>COLUMNS * <f64>stride(n);
+  return <f64>HEADER + <f64>COLUMNS * columnBytes(<f64>n);
 }
 
 /** Initialises a zeroed block as an ATR bank. */

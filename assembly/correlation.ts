@@ -11,7 +11,7 @@
 // missing observation in the window is computed exactly over the bars where both are valid.
 // Fewer than two joint observations, or zero variance, gives NaN.
 
-import { HEADER, column, lanes, stride } from "./layout";
+import { HEADER, column, columnBytes, lanes, stride } from "./layout";
 
 // Header: [0] n, [4] w, [8] head, [12] filled, [16] since, [20] every (i32), [24] maxAbs (f64)
 // Columns (n each): 0 input, 1 a, 2 b, 3 shift, 4 sx, 5 sxx, 6 missing
@@ -27,7 +27,7 @@ const ZERO_VARIANCE: f64 = 1e-13;
 
 // @ts-ignore: decorator
 @inline function rowStart(n: i32, i: i32): usize {
-  return <usize>i * <usize>(2 * n - i - 1) >> 1;
+  return <usize>i * ((<usize>n << 1) - <usize>i - 1) >> 1;
 }
 
 // @ts-ignore: decorator
@@ -42,13 +42,13 @@ const ZERO_VARIANCE: f64 = 1e-13;
 
 // @ts-ignore: decorator
 @inline function outPtr(state: usize, n: i32, w: i32): usize {
-  return sxyPtr(state, n, w) + (lanes(<i32>pairs(n)) << 3);
+  return sxyPtr(state, n, w) + (lanes(pairs(n)) << 3);
 }
 
-/** Bytes of a correlation bank over `n` symbols and a window of `w` bars. */
+/** Bytes of a correlation bank over `n` symbols and a window of `w` bars: 7 columns, w ring rows, sxy and out. */
 export function corrBankBytes(n: i32, w: i32): f64 {
-  const p = <f64>n * <f64>(n - 1) / 2;
-  return <f64>HEADER + <f64>(COLUMNS + w) * <f64>stride(n) + 16 * (p + 1);
+  const p = <f64>n * (<f64>n - 1) / 2;
+  return <f64>HEADER + (<f64>COLUMNS + <f64>w) * columnBytes(<f64>n) + 2 * columnBytes(p);
 }
 
 /** Initialises a zeroed block as a correlation bank. */

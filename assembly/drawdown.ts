@@ -7,7 +7,7 @@
 // length of the history.
 // `max` is always the worst drawdown from the running peak since inception.
 
-import { HEADER, column, stride } from "./layout";
+import { HEADER, column, columnBytes } from "./layout";
 
 // Header: [0] n: i32, [4] w: i32, [8] maxValue: f64, [16] work: f64 (deque pops, for tests)
 // Columns (n each): 0 input, 1 peak (running), 2 current, 3 max, 4 clock, 5 head (i32),
@@ -16,7 +16,7 @@ const COLUMNS: i32 = 7;
 
 /** Bytes of a drawdown bank over `n` series and window `w` (0 = since inception). */
 export function ddBankBytes(n: i32, w: i32): f64 {
-  return <f64>HEADER + <f64>COLUMNS * <f64>stride(n) + <f64>n * <f64>w * 16;
+  return <f64>HEADER + <f64>COLUMNS * columnBytes(<f64>n) + <f64>n * <f64>w * 16;
 }
 
 /** Initialises a zeroed block as a drawdown bank. */

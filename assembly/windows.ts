@@ -16,7 +16,7 @@
 // two ranks by one place, two per v128. Values are stored exactly, so the leaving
 // value is found by its rank. A window's sorted order is unique, so the result does not
 // depend on how the ranks were found.
-import { HEADER, lanes } from "./layout";
+import { HEADER, columnBytes, lanes } from "./layout";
 
 /** Pushes for which a MAD lower bound stays valid before it is recomputed. */
 const BOUND_PUSHES: i32 = 8;
@@ -33,17 +33,17 @@ const MAD_TO_SIGMA: f64 = 1.4826;
 @inline function ringAt(state: usize): usize { return state + HEADER; }
 // @ts-ignore: decorator
 @inline function sortedAt(state: usize, n: i32, w: i32): usize {
-  return state + HEADER + (lanes(n * w) << 3);
+  return state + HEADER + (lanes(<usize>n * <usize>w) << 3);
 }
 // @ts-ignore: decorator
 @inline function colAt(state: usize, n: i32, w: i32, k: i32): usize {
   // k = 0: floor, 1: value (f64 columns); 2..6: slot, head, count, age, flag (i32, padded like f64)
-  return state + HEADER + (lanes(n * w) << 4) + <usize>k * (lanes(n) << 3);
+  return state + HEADER + (lanes(<usize>n * <usize>w) << 4) + <usize>k * (lanes(<usize>n) << 3);
 }
 
-/** Bytes of a window bank of `n` series of window `w`. */
-export function winBankBytes(n: i32, w: i32): usize {
-  return HEADER + (lanes(n * w) << 4) + 7 * (lanes(n) << 3);
+/** Bytes of a window bank of `n` series of window `w`: ring and sorted (n·w each), then 7 columns of n. */
+export function winBankBytes(n: i32, w: i32): f64 {
+  return <f64>HEADER + 2 * columnBytes(<f64>n * <f64>w) + 7 * columnBytes(<f64>n);
 }
 
 /** Initialises a zeroed block from winBankBytes. */

@@ -16,7 +16,15 @@
  */
 
 // ---- Errors.
-export { BulwarkError, isBulwarkError, type ErrorCode } from './errors.js';
+export {
+  BulwarkError,
+  isBulwarkError,
+  BULWARK_ERROR_CODES,
+  BULWARK_ERROR_CODES_BY_AREA,
+  type BulwarkErrorArea,
+  type BulwarkErrorCode,
+  type ErrorCode,
+} from './errors.js';
 
 // ---- The shared vocabulary.
 export { TRADING_STATES, stricter, type TradingState } from './vocabulary/trading-state.js';

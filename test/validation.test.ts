@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_INPUT_LIMITS, validateBar } from '../src/index.js';
+import { DEFAULT_INPUT_LIMITS, validateBar, validateOrder, validatePosition } from '../src/index.js';
 import { parseTimestamp } from '../src/validation/fields.js';
 import { validBarFast } from '../src/validation/records.js';
 
@@ -85,5 +85,37 @@ describe('validateBar', () => {
     );
     expect(!bad.ok && bad.rejection.code).toBe('INCONSISTENT_OHLC');
     expect(validateBar([1, 2, 3], DEFAULT_INPUT_LIMITS).ok).toBe(false);
+  });
+});
+
+describe('enumerated fields are rejected under their own codes', () => {
+  const order = {
+    clientOrderId: 'o1',
+    symbol: 'AAA',
+    side: 'BUY',
+    quantity: 1,
+    type: 'LIMIT',
+    intent: 'ENTRY',
+    price: 10,
+  };
+  const codeOf = (raw: unknown) => {
+    const v = validateOrder(raw, DEFAULT_INPUT_LIMITS);
+    return v.ok ? 'OK' : `${v.rejection.code} ${v.rejection.field ?? ''}`;
+  };
+
+  it('an order side, type and intent: INVALID_SIDE, INVALID_TYPE, INVALID_INTENT (type and intent were INVALID_SIDE)', () => {
+    expect(codeOf(order)).toBe('OK');
+    expect(codeOf({ ...order, side: 'HOLD' })).toBe('INVALID_SIDE side');
+    expect(codeOf({ ...order, type: 'STOP_LIMIT' })).toBe('INVALID_TYPE type');
+    expect(codeOf({ ...order, intent: 'HEDGE' })).toBe('INVALID_INTENT intent');
+    expect(codeOf({ ...order, type: undefined })).toBe('MISSING_FIELD type');
+  });
+
+  it('a position side stays INVALID_SIDE', () => {
+    const v = validatePosition(
+      { symbol: 'AAA', side: 'FLAT', quantity: 1, entryPrice: 10, openedAt: 0 },
+      DEFAULT_INPUT_LIMITS,
+    );
+    expect(v.ok ? 'OK' : v.rejection.code).toBe('INVALID_SIDE');
   });
 });

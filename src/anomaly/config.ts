@@ -1,6 +1,6 @@
 import { BulwarkError } from '../errors.js';
 import type { KernelLimits } from '../kernels/limits.js';
-import { windowBankBytes } from '../kernels/windows.js';
+import { atrBankBytes, correlationBankBytes, windowBankBytes } from '../kernels/sizes.js';
 import { ANOMALY_ACTIONS, ANOMALY_TYPES, type AnomalyAction, type AnomalyType } from './events.js';
 
 /** Which actions each anomaly type triggers. */
@@ -286,6 +286,16 @@ export function kernelLimitProblems(config: AnomalyConfig, limits: KernelLimits)
   if (windowBytes > limits.maxBankBytes) {
     problems.push(
       `a spike window bank needs ${windowBytes} bytes, over the kernels' maxBankBytes ${limits.maxBankBytes}`,
+    );
+  }
+  const atrBytes = atrBankBytes(config.maxSymbols);
+  if (atrBytes > limits.maxBankBytes) {
+    problems.push(`an ATR bank needs ${atrBytes} bytes, over the kernels' maxBankBytes ${limits.maxBankBytes}`);
+  }
+  const correlationBytes = watch >= 2 ? correlationBankBytes(watch, config.correlationWindow) : 0;
+  if (correlationBytes > limits.maxBankBytes) {
+    problems.push(
+      `a correlation bank needs ${correlationBytes} bytes, over the kernels' maxBankBytes ${limits.maxBankBytes}`,
     );
   }
   if (config.atrLongPeriod > limits.maxPeriod) {

@@ -1,3 +1,4 @@
+import { BulwarkError } from '../errors.js';
 import { FINAL_ORDER_STATUSES, observedOrderOf, type ExecutionReport } from '../egress/protocol.js';
 import type { OrderEgress } from '../egress/order-egress.js';
 import type { OrderJournal, PendingStop } from '../egress/order-journal.js';
@@ -138,7 +139,8 @@ export class BrokerOrderService implements OrderService {
       const order = observedOrderOf(
         await this.#o.broker.request('order.status', { symbol, origClientOrderId: clientOrderId }),
       );
-      if (order === undefined) throw new Error('order.status answered with no order object');
+      if (order === undefined)
+        throw new BulwarkError('UNEXPECTED_ANSWER', 'order.status answered with no order object');
       return order;
     } catch (e) {
       if (e instanceof BrokerRequestError && e.action === 'NOT_FOUND') return undefined;

@@ -58,8 +58,9 @@ const clientClosed = () => new BulwarkError('CLIENT_CLOSED', 'broker client clos
  * dead, reconnects with exponential backoff and jitter, and asks the caller to reconcile
  * after every logon and on any `seq` gap. Every inbound frame is schema-validated; a bad one
  * is counted by code and dropped. Requests wait while more than `maxBufferedBytes` are
- * buffered for sending. An answer that does not come in time rejects with a plain Error: its
- * outcome is unknown, which the egress resolves with `order.status`.
+ * buffered for sending. An answer that does not come in time rejects with `REQUEST_TIMEOUT`
+ * (one lost with its connection, `CONNECTION_LOST`): its outcome is unknown, which the egress
+ * resolves with `order.status`.
  *
  * @example
  * ```ts
@@ -124,7 +125,7 @@ export class WsBrokerClient implements BrokerClient {
   /**
    * Sends one request, written to the socket before this returns (so a rate limiter that
    * grants the slot just before the call counts the moment of writing); resolves with its
-   * result, rejects with a BrokerRequestError or a lost-answer Error. Not logged on (a
+   * result, rejects with a BrokerRequestError or a lost answer (REQUEST_TIMEOUT, CONNECTION_LOST). Not logged on (a
    * reconnect under way) or with more than `maxBufferedBytes` waiting to be written, it
    * writes nothing and rejects with `NOT_CONNECTED`: nothing reached the broker, the caller
    * retries later.
@@ -190,7 +191,11 @@ export class WsBrokerClient implements BrokerClient {
     return new Promise((resolve, reject) => {
       const timer = this.#clock.setTimeout(() => {
         this.#pending.delete(id);
-        reject(new Error(`no answer to ${method} within ${this.#o.requestTimeoutMs ?? 5_000} ms`));
+        reject(
+          new BulwarkError('REQUEST_TIMEOUT', `no answer to ${method} within ${this.#o.requestTimeoutMs ?? 5_000} ms`, {
+            method,
+          }),
+        );
       }, this.#o.requestTimeoutMs ?? 5_000);
       this.#pending.set(id, { resolve, reject, timer });
       ws.send(JSON.stringify({ id, method, params }));
@@ -239,7 +244,7 @@ export class WsBrokerClient implements BrokerClient {
         return;
       } catch (e) {
         this.#ws?.terminate();
-        if (e instanceof BrokerRequestError && e.action === 'RELOGON' && e.code === -1022) throw e; // bad credentials: retrying will not help
+        if (e instanceof BrokerRequestError && e.action === 'RELOGON' && e.brokerCode === -1022) throw e; // bad credentials: retrying will not help
         if (this.#closed) throw clientClosed();
         const base = Math.min(
           this.#o.maxReconnectDelayMs ?? 10_000,
@@ -272,7 +277,7 @@ export class WsBrokerClient implements BrokerClient {
     if (this.#deadTimer !== undefined) clearTimeout(this.#deadTimer);
     for (const [id, p] of this.#pending) {
       this.#clock.clearTimeout(p.timer);
-      p.reject(new Error('connection lost before the answer'));
+      p.reject(new BulwarkError('CONNECTION_LOST', 'connection lost before the answer'));
       this.#pending.delete(id);
     }
     // Lost while logging on: #open's loop retries; starting a second loop here would race it

@@ -137,7 +137,7 @@ export async function main(argv: readonly string[], out: Output = console): Prom
     return await command.run(values, out);
   } catch (e) {
     if (e instanceof CliError) {
-      out.error(`${e.code}: ${e.message}`);
+      out.error(e.message); // a BulwarkError: it starts with its code
       return e.exitCode;
     }
     out.error(isBulwarkError(e) ? e.message : `FAILED: ${e instanceof Error ? e.message : String(e)}`); // a BulwarkError's message starts with its code

@@ -1,3 +1,5 @@
+import { BulwarkError } from '../errors.js';
+
 /** Exit codes of the `bulwark` command, for scripts. */
 export const EXIT = Object.freeze({
   OK: 0,
@@ -19,14 +21,22 @@ export const EXIT = Object.freeze({
   UNCONVERGED: 6,
 });
 
-/** An error the CLI reports as `CODE: message` (saying what to do) with its exit code. */
-export class CliError extends Error {
+/** The codes of {@link CliError}: the `cli` area of Bulwark's error codes. */
+export type CliErrorCode = 'USAGE' | 'NO_INPUT' | 'BROKER' | 'FAILED';
+
+/**
+ * An error the CLI reports as `CODE: message` (saying what to do) with its exit code; a
+ * {@link BulwarkError}, so its message already starts with the code.
+ */
+export class CliError extends BulwarkError {
+  override readonly name: string = 'CliError';
+  declare readonly code: CliErrorCode;
+
   constructor(
-    readonly code: 'USAGE' | 'NO_INPUT' | 'BROKER' | 'FAILED',
+    code: CliErrorCode,
     message: string,
     readonly exitCode: number,
   ) {
-    super(message);
-    this.name = 'CliError';
+    super(code, message, { exitCode });
   }
 }

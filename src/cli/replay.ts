@@ -513,7 +513,7 @@ async function connectOrFail(client: WsBrokerClient, url: string, ms: number): P
     if (e instanceof BrokerRequestError)
       throw new CliError(
         'BROKER',
-        `the broker at ${url} refused the logon (${e.code} ${e.message}): check BULWARK_API_KEY and BULWARK_API_SECRET`,
+        `the broker at ${url} refused the logon (${e.message}): check BULWARK_API_KEY and BULWARK_API_SECRET`,
         EXIT.BROKER,
       );
     throw e;

@@ -105,7 +105,7 @@ export class RedisCoordinator implements InstanceCoordinator {
     this.#budget = new RateBudget(this.#redis, { ...o.orderBudget, prefix: o.prefix });
     this.#killSwitch = new KillSwitch(this.#redis, { prefix: o.prefix });
     this.#redis.on('close', () => {
-      if (this.#running) this.#fail(new Error('connection to Redis closed'));
+      if (this.#running) this.#fail('connection to Redis closed');
     });
   }
 

@@ -135,6 +135,6 @@ export class Fence {
     const seen = replyNumber(highest, WRITE.name);
     if (code === 'OK') return { ok: true, token };
     if (code === 'STALE_TOKEN' || code === 'LEASE_NOT_HELD') return { ok: false, code, token, highest: seen };
-    throw coordinationError(WRITE.name, new Error(`unexpected reply ${JSON.stringify(code)}`));
+    throw coordinationError(WRITE.name, `unexpected reply ${JSON.stringify(code)}`);
   }
 }

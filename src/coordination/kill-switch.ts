@@ -131,14 +131,14 @@ export class KillSwitch {
       );
     }
     const { status, receivers } = await this.#set({ engaged: true, reason, by, at: Date.now() });
-    if (!status.engaged) throw coordinationError(SET_AND_PUBLISH.name, new Error('engage stored a released status'));
+    if (!status.engaged) throw coordinationError(SET_AND_PUBLISH.name, 'engage stored a released status');
     return { status, receivers };
   }
 
   /** Releases the switch: persists and publishes the release (a newer version than the engage). */
   async release(by: string): Promise<KillSwitchReleased> {
     const { status } = await this.#set({ engaged: false, by, at: Date.now() });
-    if (status.engaged) throw coordinationError(SET_AND_PUBLISH.name, new Error('release stored an engaged status'));
+    if (status.engaged) throw coordinationError(SET_AND_PUBLISH.name, 'release stored an engaged status');
     return status;
   }
 
@@ -148,8 +148,7 @@ export class KillSwitch {
       SET_AND_PUBLISH.name,
     );
     const stored = typeof text === 'string' ? parseKillSwitchStatus(text) : undefined;
-    if (stored === undefined)
-      throw coordinationError(SET_AND_PUBLISH.name, new Error(`unexpected reply ${JSON.stringify(text)}`));
+    if (stored === undefined) throw coordinationError(SET_AND_PUBLISH.name, `unexpected reply ${JSON.stringify(text)}`);
     return { status: stored, receivers: replyNumber(receivers, SET_AND_PUBLISH.name) };
   }
 

@@ -43,14 +43,14 @@ export class LuaScript {
 
 /** A reply that must be an array, or a protocol error. */
 export function replyArray(reply: unknown, operation: string): readonly unknown[] {
-  if (!Array.isArray(reply)) throw coordinationError(operation, new Error(`unexpected reply ${JSON.stringify(reply)}`));
+  if (!Array.isArray(reply)) throw coordinationError(operation, `unexpected reply ${JSON.stringify(reply)}`);
   return reply;
 }
 
 /** A reply (integer or decimal string) that must be a finite number, or a protocol error. */
 export function replyNumber(reply: unknown, operation: string): number {
   const n = typeof reply === 'number' ? reply : typeof reply === 'string' ? Number(reply) : Number.NaN;
-  if (!Number.isFinite(n)) throw coordinationError(operation, new Error(`unexpected reply ${JSON.stringify(reply)}`));
+  if (!Number.isFinite(n)) throw coordinationError(operation, `unexpected reply ${JSON.stringify(reply)}`);
   return n;
 }
 

@@ -423,7 +423,7 @@ export class OrderEgress implements OrderSink {
           }
         }
         if (action === 'REJECT' || action === 'QUERY_STATUS' || action === 'NOT_FOUND' || action === 'RELOGON') {
-          const code = e instanceof BrokerRequestError ? String(e.code) : 'REJECTED';
+          const code = e instanceof BrokerRequestError ? String(e.brokerCode) : 'REJECTED';
           return { ok: false, clientOrderId: id, code, message: e instanceof Error ? e.message : String(e) };
         }
         if (action === 'RETRY' || action === 'RATE_LIMITED' || action === 'BANNED') {

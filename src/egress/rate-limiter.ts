@@ -120,7 +120,7 @@ export class SlidingWindowRateLimiter {
       try {
         return send();
       } catch (e) {
-        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+        return Promise.reject(e instanceof Error ? e : new BulwarkError('SEND_FAILED', String(e), { thrown: e }));
       }
     };
     if (this.tryAcquire(urgent)) return call();

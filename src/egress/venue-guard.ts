@@ -14,17 +14,22 @@ import { BulwarkError } from '../errors.js';
 import type { TradingState } from '../vocabulary/trading-state.js';
 import { isRetryable, type BrokerErrorAction } from './broker-errors.js';
 
-/** A broker's error answer, classified (see `classifyBrokerError`). */
-export class BrokerRequestError extends Error {
-  override readonly name = 'BrokerRequestError';
+/**
+ * A broker's error answer, classified (see `classifyBrokerError`): a {@link BulwarkError} with
+ * code `BROKER_ERROR`; the broker's own numeric error code is `brokerCode`.
+ */
+export class BrokerRequestError extends BulwarkError {
+  override readonly name: string = 'BrokerRequestError';
+  declare readonly code: 'BROKER_ERROR';
   constructor(
     readonly action: BrokerErrorAction,
     readonly status: number,
-    readonly code: number,
+    /** The broker's numeric error code (e.g. -1013, -2013). */
+    readonly brokerCode: number,
     message: string,
     readonly retryAfter?: number,
   ) {
-    super(`${status} ${code}: ${message}`);
+    super('BROKER_ERROR', `${status} ${brokerCode}: ${message}`, { action, status, brokerCode, retryAfter });
   }
 }
 
@@ -130,7 +135,15 @@ export class VenueGuard {
         new BulwarkError('VENUE_REDUCING', 'the venue is REDUCING: only protective orders are sent'),
       );
     }
-    if (!protective) return this.#policy.execute(() => attempt());
+    if (!protective)
+      return this.#policy
+        .execute(() => attempt())
+        .catch((e: unknown) => {
+          // The breaker opened between the check above and the attempt: the same refusal.
+          if (e instanceof BrokenCircuitError)
+            throw new BulwarkError('VENUE_REDUCING', 'the venue is REDUCING: only protective orders are sent');
+          throw e;
+        });
     return this.#policy
       .execute(() => attempt())
       .catch((e: unknown) => {

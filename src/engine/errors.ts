@@ -1,10 +1,12 @@
+import { BulwarkError } from '../errors.js';
+
 /**
- * Stable, SCREAMING_SNAKE codes of the errors the reference engine throws. (`src/errors.ts`
- * owns the kernel codes; the engine keeps its own set so the two can evolve separately.)
+ * Stable, SCREAMING_SNAKE codes of the errors the reference engine throws: the `engine` area
+ * of Bulwark's one vocabulary (`BulwarkErrorCode`), plus `ENGINE_DISPOSED`.
  */
 export type EngineErrorCode =
   | 'INVALID_ENGINE_OPTION' // an EngineOptions field is out of range or of the wrong type
-  | 'INVALID_PLUGIN' // not an object, no name, or a hook that is not a function
+  | 'INVALID_PLUGIN' // not an object, no name, a hook that is not a function, or a decision that is not one
   | 'DUPLICATE_PLUGIN' // the same plugin object, or another with the same name, is registered
   | 'INVALID_REPLAY_SOURCE' // not a path, URL, iterable or async iterable
   | 'INVALID_CSV_HEADER' // the first line is not a header naming every required column
@@ -13,9 +15,9 @@ export type EngineErrorCode =
   | 'ENGINE_DISPOSED'; // the engine was disposed
 
 /**
- * The error the reference engine throws. `code` is stable; `details` holds the inputs that
- * caused it. Bad records and failing plugins are counted, never thrown: this is only for
- * misuse of the engine itself.
+ * The error the reference engine throws, a {@link BulwarkError}. `code` is stable; `details`
+ * holds the inputs that caused it. Bad records and failing plugins are counted, never thrown:
+ * this is only for misuse of the engine itself.
  *
  * @example
  * ```ts
@@ -23,13 +25,11 @@ export type EngineErrorCode =
  * catch (e) { if (isEngineError(e, 'INVALID_CSV_HEADER')) console.error(e.details); }
  * ```
  */
-export class EngineError extends Error {
+export class EngineError extends BulwarkError {
   /** Always `EngineError`. */
-  override readonly name = 'EngineError';
+  override readonly name: string = 'EngineError';
   /** Stable reason code. */
-  readonly code: EngineErrorCode;
-  /** The inputs that caused the error. */
-  readonly details: Readonly<Record<string, unknown>>;
+  declare readonly code: EngineErrorCode;
 
   constructor(
     code: EngineErrorCode,
@@ -37,9 +37,7 @@ export class EngineError extends Error {
     details: Record<string, unknown> = {},
     options?: { cause?: unknown },
   ) {
-    super(`${code}: ${message}`, options);
-    this.code = code;
-    this.details = Object.freeze({ ...details });
+    super(code, message, details, options);
   }
 }
 

@@ -37,6 +37,15 @@ function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** `v` for a message, never throwing (a BigInt, a cycle, a throwing toString). */
+function shown(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return typeof v;
+  }
+}
+
 function checkPlugin(plugin: unknown): asserts plugin is EnginePlugin {
   if (typeof plugin !== 'object' || plugin === null)
     throw new EngineError('INVALID_PLUGIN', 'a plugin must be an object');
@@ -164,7 +173,9 @@ export class PluginHost {
         this.#fail(
           reg,
           'beforeOrder',
-          new TypeError(`beforeOrder returned ${JSON.stringify(decision) ?? String(decision)}, not an OrderDecision`),
+          new EngineError('INVALID_PLUGIN', `beforeOrder returned ${shown(decision)}, not an OrderDecision`, {
+            name: reg.plugin.name,
+          }),
         );
         return deny('PLUGIN_ERROR', `plugin '${reg.plugin.name}' returned an invalid decision from beforeOrder`);
       }

@@ -2,6 +2,7 @@ import { KernelBank, checkInput, copyInput, type NumericInput } from './bank.js'
 import { checkBytes, checkInteger, type KernelLimits } from './limits.js';
 import type { WasmRuntime } from './runtime.js';
 import type { Scratch } from './scratch.js';
+import { atrBankBytes } from './sizes.js';
 
 /** Options of {@link AtrBank}. */
 export interface AtrBankOptions {
@@ -44,7 +45,7 @@ export class AtrBank extends KernelBank {
   constructor(runtime: WasmRuntime, limits: KernelLimits, options: AtrBankOptions) {
     const symbols = checkInteger('INVALID_SIZE', 'symbols', options.symbols, 1, limits.maxSymbols);
     const period = checkInteger('INVALID_PERIOD', 'period', options.period, 1, limits.maxPeriod);
-    super(runtime, checkBytes(runtime.exports.atrBankBytes(symbols), limits));
+    super(runtime, checkBytes(atrBankBytes(symbols), limits));
     this.symbols = symbols;
     this.period = period;
     runtime.exports.atrBankInit(this.state, symbols, period, limits.maxValue);

@@ -2,6 +2,7 @@ import { BulwarkError } from '../errors.js';
 import { KernelBank, checkInput, copyInput, type NumericInput } from './bank.js';
 import { checkBytes, checkInteger, type KernelLimits } from './limits.js';
 import type { WasmRuntime } from './runtime.js';
+import { correlationBankBytes, pairCount } from './sizes.js';
 
 /** Options of {@link CorrelationBank}. */
 export interface CorrelationBankOptions {
@@ -72,7 +73,7 @@ export class CorrelationBank extends KernelBank {
       1,
       2 ** 31 - 1,
     );
-    super(runtime, checkBytes(runtime.exports.corrBankBytes(symbols, window), limits));
+    super(runtime, checkBytes(correlationBankBytes(symbols, window), limits));
     this.symbols = symbols;
     this.window = window;
     this.recomputeEvery = every;
@@ -81,7 +82,7 @@ export class CorrelationBank extends KernelBank {
 
   /** Number of pairs, n(n−1)/2. */
   get pairs(): number {
-    return (this.symbols * (this.symbols - 1)) / 2;
+    return pairCount(this.symbols);
   }
 
   /** Bars currently in the window (at most `window`). */
@@ -133,11 +134,14 @@ export class CorrelationBank extends KernelBank {
     return i < j ? packedIndex(this.symbols, i, j) : packedIndex(this.symbols, j, i);
   }
 
-  /** The n×n matrix, row-major, rebuilt from the packed triangle on demand. */
+  /**
+   * The n×n matrix, row-major, rebuilt from the packed triangle on demand (8·n² bytes of JS
+   * memory: `OUT_OF_MEMORY` when that cannot be had).
+   */
   full(): Float64Array {
     const n = this.symbols;
     const packed = this.packed();
-    const m = new Float64Array(n * n);
+    const m = matrix(n);
     let p = 0;
     for (let i = 0; i < n; i++) {
       m[i * n + i] = 1;
@@ -170,5 +174,18 @@ export class CorrelationBank extends KernelBank {
     const x = this.runtime.exports;
     this.#input = this.runtime.f64(x.corrBankInput(this.state), this.symbols);
     this.#out = this.runtime.f64(x.corrBankOut(this.state), this.pairs);
+  }
+}
+
+/** A zeroed n×n Float64Array, or `OUT_OF_MEMORY` (not a RangeError) when it cannot be allocated. */
+function matrix(n: number): Float64Array {
+  try {
+    return new Float64Array(n * n);
+  } catch (cause) {
+    throw new BulwarkError('OUT_OF_MEMORY', `could not allocate a ${n}×${n} matrix (${8 * n * n} bytes)`, {
+      symbols: n,
+      bytes: 8 * n * n,
+      cause: String(cause),
+    });
   }
 }

@@ -2,6 +2,7 @@ import { KernelBank, checkInput, copyInput, type NumericInput } from './bank.js'
 import { checkBytes, checkInteger, type KernelLimits } from './limits.js';
 import type { WasmRuntime } from './runtime.js';
 import type { Scratch } from './scratch.js';
+import { drawdownBankBytes } from './sizes.js';
 
 /** Options of {@link DrawdownBank}. */
 export interface DrawdownBankOptions {
@@ -43,7 +44,7 @@ export class DrawdownBank extends KernelBank {
   constructor(runtime: WasmRuntime, limits: KernelLimits, options: DrawdownBankOptions) {
     const series = checkInteger('INVALID_SIZE', 'series', options.series, 1, limits.maxSymbols);
     const window = checkInteger('INVALID_WINDOW', 'window', options.window, 0, limits.maxWindow);
-    super(runtime, checkBytes(runtime.exports.ddBankBytes(series, window), limits));
+    super(runtime, checkBytes(drawdownBankBytes(series, window), limits));
     this.series = series;
     this.window = window;
     runtime.exports.ddBankInit(this.state, series, window, limits.maxValue);

@@ -35,6 +35,10 @@ export const DEFAULT_KERNEL_LIMITS: KernelLimits = Object.freeze({
 });
 
 const INTEGER_LIMITS = ['maxSymbols', 'maxCorrelationSymbols', 'maxPeriod', 'maxWindow', 'maxBankBytes'] as const;
+/** The limits on counts the kernels take as 32-bit integers (a larger one would wrap on the way in). */
+const COUNT_LIMITS = ['maxSymbols', 'maxCorrelationSymbols', 'maxPeriod', 'maxWindow'] as const;
+/** Largest count a kernel parameter (an i32) holds. */
+const MAX_KERNEL_INT = 2 ** 31 - 1;
 
 /**
  * Merges overrides into the defaults, checking every field, and returns a frozen object.
@@ -48,6 +52,10 @@ export function resolveLimits(overrides: Partial<KernelLimits> = {}): KernelLimi
     if (p !== undefined) problems.push(p);
   }
   if (merged.maxBankBytes > 2 ** 32) problems.push('maxBankBytes must not exceed 4 GiB, the wasm32 address space');
+  for (const key of COUNT_LIMITS) {
+    if (Number.isSafeInteger(merged[key]) && merged[key] > MAX_KERNEL_INT)
+      problems.push(`${key} must not exceed ${MAX_KERNEL_INT}: kernels take 32-bit counts`);
+  }
   for (const key of ['maxValue', 'maxAbsReturn'] as const) {
     const v = merged[key];
     if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
@@ -82,9 +90,12 @@ export function checkInteger(
   return value;
 }
 
-/** Throws `LIMIT_EXCEEDED` when a bank would take more than `limits.maxBankBytes`. */
+/**
+ * Throws `LIMIT_EXCEEDED` when a bank would take more than `limits.maxBankBytes` (or its size
+ * is not a number at all), before anything is allocated.
+ */
 export function checkBytes(bytes: number, limits: KernelLimits): number {
-  if (bytes > limits.maxBankBytes) {
+  if (!(bytes <= limits.maxBankBytes)) {
     throw new BulwarkError('LIMIT_EXCEEDED', `bank needs ${bytes} bytes, over maxBankBytes ${limits.maxBankBytes}`, {
       bytes,
       limit: limits.maxBankBytes,

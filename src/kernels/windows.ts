@@ -2,6 +2,7 @@ import { BulwarkError } from '../errors.js';
 import { KernelBank } from './bank.js';
 import { checkBytes, checkInteger, type KernelLimits } from './limits.js';
 import type { WasmRuntime } from './runtime.js';
+import { windowBankBytes } from './sizes.js';
 
 /** Options of {@link WindowBank}. */
 export interface WindowBankOptions {
@@ -21,14 +22,7 @@ const enum Column {
   Flag = 8,
 }
 
-/**
- * Bytes of WASM memory a {@link WindowBank} of `symbols` series of `window` values takes:
- * 16·window + 56 bytes per series, plus a 64-byte header.
- */
-export function windowBankBytes(symbols: number, window: number): number {
-  const lanes = (k: number) => (k + 1) & ~1;
-  return 64 + 16 * lanes(symbols * window) + 7 * 8 * lanes(symbols);
-}
+export { windowBankBytes } from './sizes.js';
 
 /**
  * The last `window` values of each of `symbols` series, kept both in arrival order (a ring,
@@ -204,13 +198,13 @@ export class WindowBank extends KernelBank {
   /** @internal (Re)creates the typed-array views of the state block, after WASM memory grew. */
   protected bindViews(): void {
     const x = this.runtime.exports;
-    const buffer = x.memory.buffer;
+    const r = this.runtime;
     const n = this.symbols;
-    this.#sorted = new Float64Array(buffer, x.winBankColumn(this.state, Column.Sorted), n * this.window);
-    this.#count = new Int32Array(buffer, x.winBankColumn(this.state, Column.Count), n);
-    this.#values = new Float64Array(buffer, x.winBankColumn(this.state, Column.Value), n);
-    this.#slots = new Int32Array(buffer, x.winBankColumn(this.state, Column.Slot), n);
-    this.#flags = new Int32Array(buffer, x.winBankColumn(this.state, Column.Flag), n);
+    this.#sorted = r.f64(x.winBankColumn(this.state, Column.Sorted), n * this.window);
+    this.#count = r.i32(x.winBankColumn(this.state, Column.Count), n);
+    this.#values = r.f64(x.winBankColumn(this.state, Column.Value), n);
+    this.#slots = r.i32(x.winBankColumn(this.state, Column.Slot), n);
+    this.#flags = r.i32(x.winBankColumn(this.state, Column.Flag), n);
   }
 
   #slot(slot: number): void {

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
+import { BulwarkError } from '../errors.js';
 
 /** A running `/metrics` endpoint. */
 export interface MetricsServer {
@@ -37,7 +38,7 @@ export async function serveMetrics(registry: Registry, port: number, host = '127
   if (a === null || typeof a === 'string') {
     // Only a pipe or a closed server has no TCP address: neither can happen after listen(port, host).
     server.close();
-    throw new Error(`metrics server has no TCP address (${String(a)})`);
+    throw new BulwarkError('INVALID_STATE', `metrics server has no TCP address (${String(a)})`);
   }
   return {
     url: `http://${a.address}:${a.port}/metrics`,

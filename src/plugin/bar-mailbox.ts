@@ -1,3 +1,4 @@
+import { BulwarkError } from '../errors.js';
 import type { Rejection } from '../validation/validated.js';
 import type { Bar } from '../vocabulary/market.js';
 
@@ -57,7 +58,8 @@ export class BarMailbox {
    * when the mailbox is empty again.
    */
   run(now: () => Promise<void>, later: (batch: readonly Bar[]) => Promise<void>): Promise<void> {
-    if (this.#running !== undefined) throw new Error('BarMailbox.run while busy: queue() the bars instead');
+    if (this.#running !== undefined)
+      throw new BulwarkError('INVALID_STATE', 'BarMailbox.run while busy: queue() the bars instead');
     this.#running = this.#drain(now, later);
     return this.#running;
   }
@@ -69,7 +71,8 @@ export class BarMailbox {
    */
   queue(bars: readonly Bar[], reject: (r: Rejection) => void): Promise<void> {
     const running = this.#running;
-    if (running === undefined) throw new Error('BarMailbox.queue while idle: run() the batch instead');
+    if (running === undefined)
+      throw new BulwarkError('INVALID_STATE', 'BarMailbox.queue while idle: run() the batch instead');
     for (const bar of bars) {
       if (this.#pending.has(bar.symbol)) {
         this.#pending.set(bar.symbol, bar);

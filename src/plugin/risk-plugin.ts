@@ -30,7 +30,7 @@ type Life =
   | { readonly phase: 'DISPOSED'; readonly core: PluginCore | undefined };
 
 /** What every hook but `beforeOrder` throws once the plugin has been disposed. */
-const disposedError = () => new BulwarkError('BANK_DISPOSED', 'the risk plugin has been disposed (onDispose)');
+const disposedError = () => new BulwarkError('PLUGIN_DISPOSED', 'the risk plugin has been disposed (onDispose)');
 
 /**
  * Bulwark's risk plugin: validates every input, feeds the WASM kernels one call per bar
@@ -49,7 +49,7 @@ const disposedError = () => new BulwarkError('BANK_DISPOSED', 'the risk plugin h
  * other hooks throw `NOT_INITIALIZED`. `onDispose` releases every subscription, timer and
  * kernel bank; afterwards nothing changes state: no event is emitted, the metrics keep their
  * final values, `beforeOrder` denies (`PLUGIN_ERROR`, not counted), the other hooks and
- * `reset` throw `BANK_DISPOSED`, and `onInit` rejects with it.
+ * `reset` throw `PLUGIN_DISPOSED`, and `onInit` rejects with it.
  *
  * @example
  * ```ts
@@ -110,7 +110,7 @@ export class RiskPlugin implements EnginePlugin {
 
   /**
    * Loads the kernels and sizes every bank; called once by the host engine (a later call gets
-   * the first one's promise). Rejects with `BANK_DISPOSED` when the plugin was disposed first.
+   * the first one's promise). Rejects with `PLUGIN_DISPOSED` when the plugin was disposed first.
    */
   onInit(ctx: PluginContext): Promise<void> {
     if (this.#init !== undefined) return this.#init;
@@ -315,7 +315,7 @@ export class RiskPlugin implements EnginePlugin {
     return life.phase === 'READY' || life.phase === 'DISPOSED' ? life.core : undefined;
   }
 
-  /** The core, for a hook: throws NOT_INITIALIZED before `onInit` has completed, BANK_DISPOSED after dispose. */
+  /** The core, for a hook: throws NOT_INITIALIZED before `onInit` has completed, PLUGIN_DISPOSED after dispose. */
   #ready(): PluginCore {
     const life = this.#life;
     if (life.phase === 'READY') return life.core;

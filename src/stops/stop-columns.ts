@@ -1,3 +1,4 @@
+import { BulwarkError } from '../errors.js';
 import type { PositionSide } from '../vocabulary/market.js';
 import { grown } from '../util/typed-arrays.js';
 
@@ -49,7 +50,10 @@ export class StopColumns {
   create(init: StopStateInit): StopState {
     if (this.#free.length === 0 && this.capacity < this.maxRows) this.#grow(Math.min(this.maxRows, 2 * this.capacity));
     const row = this.#free.pop();
-    if (row === undefined) throw new RangeError(`StopColumns: all ${this.maxRows} rows in use`);
+    if (row === undefined)
+      throw new BulwarkError('LIMIT_EXCEEDED', `StopColumns: all ${this.maxRows} rows in use`, {
+        maxRows: this.maxRows,
+      });
     this.#used++;
     const s = new StopState(this, row, init);
     this.state[row] = s;

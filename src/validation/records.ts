@@ -154,12 +154,11 @@ function sideField<T extends string>(
   rec: Record<string, unknown>,
   field: string,
   allowed: readonly T[],
+  code: 'INVALID_SIDE' | 'INVALID_TYPE' | 'INVALID_INTENT' = 'INVALID_SIDE',
 ): Validated<never> | T {
   const v = rec[field];
   if (v === undefined) return reject('MISSING_FIELD', `${field} is missing`, field);
-  return allowed.includes(v as T)
-    ? (v as T)
-    : reject('INVALID_SIDE', `${field} must be one of ${allowed.join(', ')}`, field);
+  return allowed.includes(v as T) ? (v as T) : reject(code, `${field} must be one of ${allowed.join(', ')}`, field);
 }
 
 function idField(rec: Record<string, unknown>, field: string): Validated<never> | string {
@@ -341,9 +340,9 @@ function checkOrder(raw: unknown, limits: InputLimits): Validated<OrderRequest> 
   const trade = tradeFields(rec, limits);
   if (failed(trade)) return trade;
   const { symbol, side, quantity } = trade;
-  const type = sideField(rec, 'type', ['MARKET', 'LIMIT', 'STOP'] as const);
+  const type = sideField(rec, 'type', ['MARKET', 'LIMIT', 'STOP'] as const, 'INVALID_TYPE');
   if (failed(type)) return type;
-  const intent = sideField(rec, 'intent', ['ENTRY', 'EXIT', 'PROTECTIVE'] as const);
+  const intent = sideField(rec, 'intent', ['ENTRY', 'EXIT', 'PROTECTIVE'] as const, 'INVALID_INTENT');
   if (failed(intent)) return intent;
   let price: number | undefined;
   if (type !== 'MARKET' || rec['price'] !== undefined) {

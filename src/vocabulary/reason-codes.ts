@@ -13,7 +13,9 @@ export const REJECTION_CODES = Object.freeze([
   'INCONSISTENT_OHLC', // not low ≤ open, close ≤ high
   'NEGATIVE_VOLUME',
   'INVALID_QUANTITY', // not a finite positive number
-  'INVALID_SIDE',
+  'INVALID_SIDE', // a side that is not BUY / SELL (fills, orders) or LONG / SHORT (positions)
+  'INVALID_TYPE', // an order type that is not MARKET, LIMIT or STOP
+  'INVALID_INTENT', // an order intent that is not ENTRY, EXIT or PROTECTIVE
   'VALUE_OUT_OF_RANGE', // above a configured maximum (price, quantity)
   'SYMBOL_LIMIT', // a new symbol beyond maxSymbols
   'POSITION_LIMIT', // a new position beyond maxPositions

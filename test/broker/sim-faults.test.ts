@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { startSimBroker, type SimBroker, type SimBrokerOptions } from '../../src/broker/sim-broker.js';
 import { WsBrokerClient } from '../../src/broker/ws-broker-client.js';
 import { BrokerRequestError } from '../../src/egress/venue-guard.js';
+import { isBulwarkError } from '../../src/errors.js';
 
 /*
  * The simulated broker's faults, one at a time, each judged by the broker's own truth
@@ -120,6 +121,7 @@ describe('disconnect mid-order', () => {
       expect(lost).toBeInstanceOf(Error);
       expect(lost).not.toBeInstanceOf(BrokerRequestError); // outcome unknown, not an answer
       expect(String(lost)).toContain('connection lost');
+      expect(isBulwarkError(lost, 'CONNECTION_LOST')).toBe(true);
       await reconciles.atLeast(2);
       expect(reconciles.items).toEqual(['LOGON', 'LOGON']);
       expect(await c.request('order.status', status('a'))).toMatchObject({
@@ -147,7 +149,7 @@ describe('disconnect mid-order', () => {
       expect(reconciles.items).toEqual(['LOGON', 'LOGON']);
       const unknown = await c.request('order.status', status('a')).catch((e: unknown) => e);
       expect(unknown).toBeInstanceOf(BrokerRequestError);
-      expect((unknown as BrokerRequestError).code).toBe(-2013);
+      expect(unknown).toMatchObject({ code: 'BROKER_ERROR', brokerCode: -2013 });
       expect(b.book.get('a')).toBeUndefined();
       expect(b.executions).toEqual([]);
       b.setFaults({});
@@ -309,7 +311,7 @@ describe('heartbeat and dead connections', () => {
       expect(reconciles.items).toEqual(['LOGON']);
       expect(b.connections).toBe(2);
       expect(
-        await c.request('order.status', status('none')).catch((e: unknown) => (e as BrokerRequestError).code),
+        await c.request('order.status', status('none')).catch((e: unknown) => (e as BrokerRequestError).brokerCode),
       ).toBe(-2013);
       expect(reconciles.items).toEqual(['LOGON']);
     },

@@ -99,13 +99,14 @@ describe('WsBrokerClient against the simulated broker', () => {
     expect((dup as BrokerRequestError).action).toBe('DUPLICATE');
   });
 
-  it('a lost answer rejects with a plain error after the timeout (outcome unknown)', async () => {
+  it('a lost answer rejects with REQUEST_TIMEOUT after the timeout (outcome unknown)', async () => {
     const b = await sim({ faults: { dropReply: 1 } });
     const c = client(b.url);
     await c.connect();
     const lost = await c.request('order.place', place('a')).catch((e: unknown) => e);
     expect(lost).toBeInstanceOf(Error);
     expect(lost).not.toBeInstanceOf(BrokerRequestError);
+    expect(isBulwarkError(lost, 'REQUEST_TIMEOUT')).toBe(true);
     expect(b.book.get('a')).toBeDefined(); // the broker did execute it
   });
 
@@ -139,7 +140,7 @@ describe('WsBrokerClient against the simulated broker', () => {
     cleanup.push(() => bad.close());
     const e = await bad.connect().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(BrokerRequestError);
-    expect((e as BrokerRequestError).code).toBe(-1022);
+    expect(e).toMatchObject({ code: 'BROKER_ERROR', brokerCode: -1022 });
     const saved = [process.env['BULWARK_API_KEY'], process.env['BULWARK_API_SECRET']];
     delete process.env['BULWARK_API_KEY'];
     delete process.env['BULWARK_API_SECRET'];

@@ -705,6 +705,8 @@ describe('hostile orders through beforeOrder', () => {
       'MISSING_FIELD',
       'INVALID_SYMBOL',
       'INVALID_SIDE',
+      'INVALID_TYPE',
+      'INVALID_INTENT',
       'INVALID_QUANTITY',
       'NON_FINITE_VALUE',
       'NON_POSITIVE_PRICE',

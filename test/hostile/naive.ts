@@ -26,8 +26,10 @@ export type Verdict<T> =
 const bad = (code: RejectionCode): { ok: false; code: RejectionCode } => ({ ok: false, code });
 
 /** Thrown inside a naive check to end it with a code. */
-class Refused {
-  constructor(readonly code: RejectionCode) {}
+class Refused extends Error {
+  constructor(readonly code: RejectionCode) {
+    super(code);
+  }
 }
 
 /** Runs `body`; a Refused becomes its code, anything else thrown (a hostile getter) MALFORMED_RECORD. */
@@ -92,9 +94,13 @@ function idOf(v: unknown): string {
   return v;
 }
 
-function oneOf<T extends string>(v: unknown, allowed: readonly T[]): T {
+function oneOf<T extends string>(
+  v: unknown,
+  allowed: readonly T[],
+  code: 'INVALID_SIDE' | 'INVALID_TYPE' | 'INVALID_INTENT' = 'INVALID_SIDE',
+): T {
   if (v === undefined) throw new Refused('MISSING_FIELD');
-  if (!allowed.some((a) => a === v)) throw new Refused('INVALID_SIDE');
+  if (!allowed.some((a) => a === v)) throw new Refused(code);
   return v as T;
 }
 
@@ -181,8 +187,8 @@ export function naiveOrder(raw: unknown): Verdict<OrderRequest> {
     const symbol = symbolOf(r['symbol']);
     const side = oneOf(r['side'], ['BUY', 'SELL'] as const);
     const quantity = quantityOf(r['quantity']);
-    const type = oneOf(r['type'], ['MARKET', 'LIMIT', 'STOP'] as const);
-    const intent = oneOf(r['intent'], ['ENTRY', 'EXIT', 'PROTECTIVE'] as const);
+    const type = oneOf(r['type'], ['MARKET', 'LIMIT', 'STOP'] as const, 'INVALID_TYPE');
+    const intent = oneOf(r['intent'], ['ENTRY', 'EXIT', 'PROTECTIVE'] as const, 'INVALID_INTENT');
     const given = r['price'];
     const p = type !== 'MARKET' || given !== undefined ? price(given) : undefined;
     const reduceOnly = r['reduceOnly'];

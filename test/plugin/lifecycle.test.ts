@@ -43,7 +43,7 @@ async function observe(plugin: RiskPlugin) {
   };
 }
 
-/** Calls every hook that changes state and expects each to refuse: throw BANK_DISPOSED, or deny without counting. */
+/** Calls every hook that changes state and expects each to refuse: throw PLUGIN_DISPOSED, or deny without counting. */
 async function expectInert(plugin: RiskPlugin): Promise<void> {
   const code = (f: () => unknown) => {
     try {
@@ -53,15 +53,15 @@ async function expectInert(plugin: RiskPlugin): Promise<void> {
     }
     return 'no error';
   };
-  expect(code(() => plugin.onBars([bar('AAA', T0 + 99 * MIN, 100)]))).toBe('BANK_DISPOSED');
-  expect(code(() => plugin.onBar(bar('AAA', T0 + 99 * MIN, 100)))).toBe('BANK_DISPOSED');
+  expect(code(() => plugin.onBars([bar('AAA', T0 + 99 * MIN, 100)]))).toBe('PLUGIN_DISPOSED');
+  expect(code(() => plugin.onBar(bar('AAA', T0 + 99 * MIN, 100)))).toBe('PLUGIN_DISPOSED');
   expect(
     code(() =>
       plugin.onFill({ fillId: 'f', orderId: 'o', symbol: 'AAA', side: 'SELL', quantity: 1, price: 1, timestamp: T0 }),
     ),
-  ).toBe('BANK_DISPOSED');
-  expect(code(() => plugin.onPortfolio({ timestamp: T0 + 99 * MIN, equity: 1, positions: [] }))).toBe('BANK_DISPOSED');
-  expect(code(() => plugin.reset())).toBe('BANK_DISPOSED');
+  ).toBe('PLUGIN_DISPOSED');
+  expect(code(() => plugin.onPortfolio({ timestamp: T0 + 99 * MIN, equity: 1, positions: [] }))).toBe('PLUGIN_DISPOSED');
+  expect(code(() => plugin.reset())).toBe('PLUGIN_DISPOSED');
   expect(plugin.beforeOrder(order())).toEqual({ allow: false, code: 'PLUGIN_ERROR', message: 'risk plugin disposed' });
   await expect(plugin.onInit(fakeContext().context)).resolves.toBeUndefined(); // the first onInit's promise
 }
@@ -250,10 +250,10 @@ describe('RiskPlugin lifecycle: after onDispose nothing changes state', () => {
     expect([events, late]).toEqual([[], []]);
   });
 
-  it('a plugin disposed before onInit refuses to start: onInit rejects BANK_DISPOSED; in shadow mode beforeOrder lets orders through', async () => {
+  it('a plugin disposed before onInit refuses to start: onInit rejects PLUGIN_DISPOSED; in shadow mode beforeOrder lets orders through', async () => {
     const plugin = createRiskPlugin({ shadow: true });
     await plugin.onDispose();
-    await expect(plugin.onInit(fakeContext().context)).rejects.toMatchObject({ code: 'BANK_DISPOSED' });
+    await expect(plugin.onInit(fakeContext().context)).rejects.toMatchObject({ code: 'PLUGIN_DISPOSED' });
     expect(plugin.beforeOrder(order())).toEqual({ allow: true });
     expect(plugin.stats().orders).toEqual({ allowed: 0, denied: {} });
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isBulwarkError } from '../../src/errors.js';
 import { StopColumns } from '../../src/stops/stop-columns.js';
 
 const init = (i: number) => ({
@@ -20,7 +21,14 @@ describe('StopColumns', () => {
     const states = Array.from({ length: 3_000 }, (_, i) => cols.create(init(i)));
     expect(cols.capacity).toBe(3_000);
     expect(cols.size).toBe(3_000);
-    expect(() => cols.create(init(9))).toThrow(RangeError);
+    let refused: unknown;
+    try {
+      cols.create(init(9));
+    } catch (e) {
+      refused = e;
+    }
+    expect(isBulwarkError(refused, 'LIMIT_EXCEEDED')).toBe(true);
+    expect(cols.size).toBe(3_000);
     // Every state still reads its own numbers after the growths moved the columns.
     states.forEach((s, i) => {
       expect(s.entryPrice).toBe(100 + i);
