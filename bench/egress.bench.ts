@@ -1,4 +1,4 @@
-import { startSimBroker } from '../src/broker/sim-broker.js';
+import { startSimBroker } from '../src/testing/sim-broker.js';
 import { WsBrokerClient } from '../src/broker/ws-broker-client.js';
 import { OrderEgress } from '../src/egress/order-egress.js';
 import { SlidingWindowRateLimiter } from '../src/egress/rate-limiter.js';

@@ -3,7 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
-import { startSimBroker } from '../broker/sim-broker.js';
+import { startSimBroker } from '../testing/sim-broker.js';
 import pino from 'pino';
 import { createLogger } from '../logging/logger.js';
 import { BulwarkMetrics } from '../metrics/bulwark-metrics.js';

@@ -7,10 +7,10 @@
  *
  * @packageDocumentation
  */
-export { startSimBroker, type SimBroker, type SimBrokerOptions, type SimFaults } from '../broker/sim-broker.js';
-export type { SimBook, SimOrder, SimExecution } from '../broker/sim-book.js';
+export { startSimBroker, type SimBroker, type SimBrokerOptions, type SimFaults } from './sim-broker.js';
+export type { SimBook, SimOrder, SimExecution } from './sim-book.js';
 export { VirtualClock } from '../util/clock.js';
-export { createDemoStrategy, type DemoStrategyOptions } from '../demo/demo-strategy.js';
+export { createDemoStrategy, type DemoStrategyOptions } from './demo-strategy.js';
 export {
   DEMO_SEED,
   DEMO_START,
@@ -25,4 +25,4 @@ export {
   DEMO_CSV_PATH,
   demoCsvLines,
   writeDemoCsv,
-} from '../demo/generate-demo-data.js';
+} from './generate-demo-data.js';

@@ -97,6 +97,27 @@ describe('the package entry points', () => {
     }
   });
 
+  it('the library does not depend on the fixtures: only src/testing and the CLI import from src/testing', async () => {
+    const { readdir } = await import('node:fs/promises');
+    const files = (await readdir(join(ROOT, 'src'), { recursive: true })).filter((f) => f.endsWith('.ts'));
+    const offenders: string[] = [];
+    for (const f of files) {
+      if (f.startsWith('testing/') || f.startsWith('cli/')) continue;
+      const text = await readFile(join(ROOT, 'src', f), 'utf8');
+      if (/from '(\.\.\/)+testing\//.test(text) || /from '\.\/testing\//.test(text)) offenders.push(f);
+    }
+    expect(offenders).toEqual([]);
+    expect(files.filter((f) => f.startsWith('testing/')).sort()).toEqual(
+      [
+        'testing/demo-strategy.ts',
+        'testing/generate-demo-data.ts',
+        'testing/index.ts',
+        'testing/sim-book.ts',
+        'testing/sim-broker.ts',
+      ].sort(),
+    );
+  });
+
   it('deep imports into dist are refused (ERR_PACKAGE_PATH_NOT_EXPORTED): the entry points are the API', async () => {
     await expect(exportsOf('bulwark/dist/concurrency/keyed-lock.js')).rejects.toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
   });

@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startSimBroker } from '../../src/broker/sim-broker.js';
+import { startSimBroker } from '../../src/testing/sim-broker.js';
 import { WsBrokerClient } from '../../src/broker/ws-broker-client.js';
 import { DeadLetterQueue } from '../../src/egress/dead-letter-queue.js';
 import { OrderEgress } from '../../src/egress/order-egress.js';

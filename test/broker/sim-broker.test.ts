@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startSimBroker, type SimBroker, type SimBrokerOptions } from '../../src/broker/sim-broker.js';
+import { startSimBroker, type SimBroker, type SimBrokerOptions } from '../../src/testing/sim-broker.js';
 
 const KEY = 'test-key';
 const SECRET = 'test-secret';

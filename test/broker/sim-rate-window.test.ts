@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startSimBroker, type SimBroker, type SimBrokerOptions } from '../../src/broker/sim-broker.js';
+import { startSimBroker, type SimBroker, type SimBrokerOptions } from '../../src/testing/sim-broker.js';
 import { isBulwarkError } from '../../src/index.js';
 
 // The protocol (shared/docs/broker-protocol.md, "Rate limits"): the announced limit is the

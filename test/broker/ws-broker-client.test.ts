@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { startSimBroker, type SimBroker, type SimBrokerOptions } from '../../src/broker/sim-broker.js';
+import { startSimBroker, type SimBroker, type SimBrokerOptions } from '../../src/testing/sim-broker.js';
 import { WsBrokerClient } from '../../src/broker/ws-broker-client.js';
 import { DeadLetterQueue } from '../../src/egress/dead-letter-queue.js';
 import { OrderEgress } from '../../src/egress/order-egress.js';

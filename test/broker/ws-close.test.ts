@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startSimBroker, type SimBroker } from '../../src/broker/sim-broker.js';
+import { startSimBroker, type SimBroker } from '../../src/testing/sim-broker.js';
 import { WsBrokerClient } from '../../src/broker/ws-broker-client.js';
 import { isBulwarkError } from '../../src/index.js';
 

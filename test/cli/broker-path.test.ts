@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerOrderService } from '../../src/broker/broker-order-service.js';
-import { startSimBroker, type SimBroker } from '../../src/broker/sim-broker.js';
+import { startSimBroker, type SimBroker } from '../../src/testing/sim-broker.js';
 import { WsBrokerClient } from '../../src/broker/ws-broker-client.js';
 import { listDeadLetters, replayDeadLetters } from '../../src/cli/dlq.js';
 import { runReplay } from '../../src/cli/replay.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { startSimBroker, type SimBroker } from '../../src/broker/sim-broker.js';
+import { startSimBroker, type SimBroker } from '../../src/testing/sim-broker.js';
 import type { ReplayReport } from '../../src/cli/replay.js';
 import { DeadLetterQueue } from '../../src/egress/dead-letter-queue.js';
 import { OrderJournal } from '../../src/egress/order-journal.js';

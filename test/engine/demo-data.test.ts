@@ -12,7 +12,7 @@ import {
   DEMO_SYMBOLS,
   demoCsvLines,
   demoMinute,
-} from '../../src/demo/generate-demo-data.js';
+} from '../../src/testing/generate-demo-data.js';
 import { Engine, type BarRejected } from '../../src/engine/engine.js';
 import type { Bar } from '../../src/vocabulary/market.js';
 

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/index.js';
-import { createDemoStrategy } from '../../src/demo/demo-strategy.js';
+import { createDemoStrategy } from '../../src/testing/demo-strategy.js';
 import { createLogger, REDACTION_DEPTH, type RiskLogger } from '../../src/logging/logger.js';
 import { createRiskPlugin } from '../../src/plugin/risk-plugin.js';
 import type { ProtectiveCommand } from '../../src/vocabulary/orders.js';

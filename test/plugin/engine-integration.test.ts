@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO_BAD_TICK, DEMO_STALE } from '../../src/demo/generate-demo-data.js';
+import { DEMO_BAD_TICK, DEMO_STALE } from '../../src/testing/generate-demo-data.js';
 import { createRiskPlugin, type RiskEvent } from '../../src/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { Bar } from '../../src/vocabulary/market.js';

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startSimBroker } from '../../src/broker/sim-broker.js';
+import { startSimBroker } from '../../src/testing/sim-broker.js';
 import { runReplay } from '../../src/cli/replay.js';
 
 const KEY = 'rate-key';

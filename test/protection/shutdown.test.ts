@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { startSimBroker } from '../../src/broker/sim-broker.js';
+import { startSimBroker } from '../../src/testing/sim-broker.js';
 import type { ReplayReport } from '../../src/cli/replay.js';
 import { OrderJournal } from '../../src/egress/order-journal.js';
 

@@ -2,7 +2,7 @@
  * Writes `data/demo-day.csv`: one synthetic trading day of 1-minute OHLCV bars for 50
  * fictional symbols, deterministic (seeded mulberry32 PRNG), for the replay demo and tests.
  *
- *     npx tsx src/demo/generate-demo-data.ts      # rewrites data/demo-day.csv
+ *     npx tsx src/testing/generate-demo-data.ts      # rewrites data/demo-day.csv
  *
  * Format: header `timestamp,symbol,open,high,low,close,volume`, ISO-8601 UTC timestamps
  * (`2026-03-02T14:30:00Z` … `2026-03-02T20:59:00Z`, 390 minutes), prices to the cent, rows
