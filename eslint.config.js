@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['build/**', 'dist/**', 'node_modules/**', 'coverage/**', 'assembly/**'],
+    ignores: ['build/**', 'dist/**', 'node_modules/**', 'coverage/**', 'assembly/**', '.readme-examples/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -33,12 +33,25 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/only-throw-error': 'error',
       '@typescript-eslint/prefer-promise-reject-errors': 'error',
+      // A variable declared first and assigned once later, because closures made in between refer to it.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {
-    // Tests and benchmarks drive the library with stand-ins and reach into results freely.
-    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    // Plain JavaScript (this config, scripts) is outside the TypeScript project.
+    files: ['**/*.{js,mjs,cjs}'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly' },
+    },
+  },
+  {
+    // Tests, benchmarks and examples drive the library with stand-ins (async methods that
+    // implement an interface without awaiting) and reach into results freely.
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
     rules: {
+      '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isBulwarkError, loadKernels, type Kernels, type WindowBank } from '../src/index.js';
+import { isBulwarkError, loadKernels, type Kernels } from '../src/index.js';
 import { windowBankBytes } from '../src/kernels/windows.js';
 import { BUILDS } from './helpers/builds.js';
 import { gaussian, rng } from './helpers/random.js';

@@ -212,7 +212,8 @@ function checkActions(raw: unknown, problems: string[]): Partial<Record<AnomalyT
  */
 export function resolveAnomalyConfig(input: AnomalyConfigInput = {}): AnomalyConfig {
   const problems: string[] = [];
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+  const raw: unknown = input; // untyped (JavaScript) callers reach here too
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new BulwarkError('INVALID_OPTION', 'invalid anomaly config: it must be an object', {
       problems: ['the config must be an object'],
     });

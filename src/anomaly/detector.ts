@@ -343,17 +343,22 @@ export class AnomalyDetector {
 }
 
 /** What the validator guarantees, rechecked cheaply: finite, 0 < low ≤ close ≤ high, volume ≥ 0. */
-function isUsable(bar: Bar): boolean {
+function isUsable(bar: Partial<Bar> | null | undefined): boolean {
+  if (bar === null || bar === undefined) return false; // untyped (JavaScript) callers reach here too
+  const { symbol, timestamp, low, close, high, volume } = bar;
   return (
-    typeof bar === 'object' &&
-    bar !== null &&
-    typeof bar.symbol === 'string' &&
-    Number.isFinite(bar.timestamp) &&
-    bar.low > 0 &&
-    bar.low <= bar.close &&
-    bar.close <= bar.high &&
-    Number.isFinite(bar.high) &&
-    bar.volume >= 0 &&
-    Number.isFinite(bar.volume)
+    typeof symbol === 'string' &&
+    typeof timestamp === 'number' &&
+    typeof low === 'number' &&
+    typeof close === 'number' &&
+    typeof high === 'number' &&
+    typeof volume === 'number' &&
+    Number.isFinite(timestamp) &&
+    low > 0 &&
+    low <= close &&
+    close <= high &&
+    Number.isFinite(high) &&
+    volume >= 0 &&
+    Number.isFinite(volume)
   );
 }

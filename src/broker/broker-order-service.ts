@@ -1,7 +1,7 @@
 import { BulwarkError } from '../errors.js';
 import { FINAL_ORDER_STATUSES, observedOrderOf, type ExecutionReport } from '../egress/protocol.js';
 import type { OrderEgress } from '../egress/order-egress.js';
-import type { OrderJournal, PendingStop } from '../egress/order-journal.js';
+import type { OrderJournal } from '../egress/order-journal.js';
 import { BrokerRequestError } from '../egress/venue-guard.js';
 import type { Fill } from '../vocabulary/market.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import WebSocket from 'ws';
 import { BulwarkError } from '../errors.js';
+import { frameText } from './frame-text.js';
 import { SYSTEM_CLOCK, type Clock, type TimerHandle } from '../util/clock.js';
 import { classifyBrokerError } from '../egress/broker-errors.js';
 import type { BrokerClient, BrokerMethod } from '../egress/order-egress.js';
@@ -213,7 +214,7 @@ export class WsBrokerClient implements BrokerClient {
         } finally {
           this.#connecting = undefined;
         }
-        if (this.#closed) {
+        if (this.#isClosed()) {
           ws.terminate(); // opened after close(): dropped before anything is sent on it
           throw clientClosed();
         }
@@ -221,7 +222,7 @@ export class WsBrokerClient implements BrokerClient {
         this.#seq = 0;
         // Frames already received when close() terminated the socket are still delivered by ws: ignored.
         ws.on('message', (data, isBinary) => {
-          if (!this.#closed) this.#onFrame(isBinary ? '' : String(data));
+          if (!this.#closed) this.#onFrame(isBinary ? '' : frameText(data));
         });
         ws.on('ping', () => {
           if (!this.#closed) this.#alive();
@@ -234,7 +235,7 @@ export class WsBrokerClient implements BrokerClient {
           .update(`apiKey=${this.#key}&timestamp=${timestamp}`)
           .digest('hex');
         const result = await this.#send(ws, 'session.logon', { apiKey: this.#key, timestamp, signature });
-        if (this.#closed) throw clientClosed(); // no callbacks after close()
+        if (this.#isClosed()) throw clientClosed(); // no callbacks after close()
         const limits = result['rateLimits'];
         const limit = Array.isArray(limits) ? (limits[0] as { limit?: unknown } | undefined)?.limit : undefined;
         if (typeof limit === 'number') this.#o.onRateLimit?.(limit);
@@ -245,7 +246,7 @@ export class WsBrokerClient implements BrokerClient {
       } catch (e) {
         this.#ws?.terminate();
         if (e instanceof BrokerRequestError && e.action === 'RELOGON' && e.brokerCode === -1022) throw e; // bad credentials: retrying will not help
-        if (this.#closed) throw clientClosed();
+        if (this.#isClosed()) throw clientClosed();
         const base = Math.min(
           this.#o.maxReconnectDelayMs ?? 10_000,
           (this.#o.reconnectDelayMs ?? 250) * 2 ** this.#attempt++,
@@ -266,10 +267,15 @@ export class WsBrokerClient implements BrokerClient {
     });
   }
 
+  /** Read through a call, so that a check after an `await` is not narrowed by one before it. */
+  #isClosed(): boolean {
+    return this.#closed;
+  }
+
   #alive(): void {
     if (this.#deadTimer !== undefined) clearTimeout(this.#deadTimer);
     this.#deadTimer = setTimeout(() => this.#ws?.terminate(), this.#o.deadAfterMs ?? 30_000);
-    this.#deadTimer.unref?.();
+    this.#deadTimer.unref();
   }
 
   #onClose(ws: WebSocket): void {

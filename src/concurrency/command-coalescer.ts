@@ -70,7 +70,8 @@ export class CommandCoalescer {
 
   /** Resolves when every lane has drained. */
   async idle(): Promise<void> {
-    while (this.#lanes.size > 0) await Promise.all([...this.#lanes.values()].map((l) => l.running));
+    while (this.#lanes.size > 0)
+      await Promise.all([...this.#lanes.values()].map((l) => l.running ?? Promise.resolve()));
   }
 
   async #drain(key: string, lane: Lane): Promise<void> {

@@ -296,12 +296,12 @@ export class RedisCoordinator implements InstanceCoordinator {
       this.#emitGains(await this.#leases.claim(mine));
       this.#applyKill(await this.#killSwitch.read());
       await this.#ensureSubscribed();
-      if (this.#running) this.#setHealth('HEALTHY');
+      if (this.#isRunning()) this.#setHealth('HEALTHY');
     } catch (e) {
       this.#fail(e);
     }
     this.#armSweep();
-    if (this.#running) {
+    if (this.#isRunning()) {
       const wait = Math.max(0, startedAt + this.options.renewIntervalMs - monotonicNow());
       this.#tickTimer = setTimeout(() => void this.#startRound(), wait);
     }
@@ -329,6 +329,11 @@ export class RedisCoordinator implements InstanceCoordinator {
       },
       Math.max(0, next - monotonicNow()) + 1,
     );
+  }
+
+  /** Read through a call, so that a check after an `await` is not narrowed by one before it. */
+  #isRunning(): boolean {
+    return this.#running;
   }
 
   #fail(error: unknown): void {

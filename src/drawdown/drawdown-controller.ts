@@ -186,7 +186,7 @@ export class DrawdownController {
     if (this.#recoveringSince === undefined) {
       this.#recoveringSince = now;
       this.#timer = setTimeout(() => this.#resumeIfDue(this.#o.context.now()), l.cooldownMs);
-      this.#timer.unref?.();
+      this.#timer.unref();
     } else {
       this.#resumeIfDue(now);
     }

@@ -65,9 +65,11 @@ export class DeadLetterQueue {
 
   /** Opens (or creates) the queue at `path`, loading what is there. */
   static async open(path: string, options: DeadLetterQueueOptions = {}): Promise<DeadLetterQueue> {
-    const isEntry = (e: unknown): e is DeadLetter =>
-      typeof (e as DeadLetter | null)?.command?.clientOrderId === 'string' &&
-      typeof (e as DeadLetter).code === 'string';
+    // A parsed line is untrusted JSON: every field may be missing or of another type.
+    const isEntry = (e: unknown): e is DeadLetter => {
+      const entry = e as { command?: { clientOrderId?: unknown } | null; code?: unknown } | null;
+      return typeof entry?.command?.clientOrderId === 'string' && typeof entry.code === 'string';
+    };
     const { items, corrupt } = await readJsonLines(path, isEntry);
     const file = await openForAppend(path);
     return new DeadLetterQueue(

@@ -169,7 +169,8 @@ export function roundToStep(value: number, step: number, mode: RoundingMode): nu
  */
 export function roundStopPrice(price: number, side: 'BUY' | 'SELL', tick: number): number {
   if (!(checkFinite('price', price) > 0)) throw invalid(`price must be > 0, got ${price}`, { price });
-  if (side !== 'BUY' && side !== 'SELL') throw invalid(`side must be BUY or SELL, got ${String(side)}`, { side });
+  const given: string = side; // untyped (JavaScript) callers reach here too
+  if (given !== 'BUY' && given !== 'SELL') throw invalid(`side must be BUY or SELL, got ${given}`, { side });
   return roundToStep(price, tick, side === 'SELL' ? 'UP' : 'DOWN');
 }
 

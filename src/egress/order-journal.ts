@@ -95,7 +95,14 @@ export class OrderJournal {
   /** Opens (or creates) the journal at `path` and replays it. */
   static async open(path: string, options: OrderJournalOptions = {}): Promise<OrderJournal> {
     const isLine = (l: unknown): l is Line => {
-      const line = l as Line | null;
+      // A parsed line is untrusted JSON: every field may be missing or of another type.
+      const line = l as {
+        t?: unknown;
+        command?: { clientOrderId?: unknown } | null;
+        clientOrderId?: unknown;
+        stops?: unknown;
+        cumQty?: unknown;
+      } | null;
       return (
         (line?.t === 'INTENT' && typeof line.command?.clientOrderId === 'string') ||
         ((line?.t === 'OUTCOME' || line?.t === 'DONE') && typeof line.clientOrderId === 'string') ||
@@ -204,10 +211,7 @@ export class OrderJournal {
       return;
     }
     if (line.t === 'PENDING') {
-      this.#pendingStops = line.stops.filter(
-        (p) =>
-          typeof p?.symbol === 'string' && (p.side === 'BUY' || p.side === 'SELL') && p.quantity > 0 && p.stopPrice > 0,
-      );
+      this.#pendingStops = line.stops.filter(isPendingStop);
       return;
     }
     if (line.t === 'DONE') {
@@ -266,4 +270,17 @@ export class OrderJournal {
     this.#file = await open(this.path, 'a');
     this.#lines = keep.length;
   }
+}
+
+/** A pending stop read back from the journal file (untrusted JSON) that is well formed. */
+function isPendingStop(p: unknown): p is PendingStop {
+  const stop = p as { symbol?: unknown; side?: unknown; quantity?: unknown; stopPrice?: unknown } | null;
+  return (
+    typeof stop?.symbol === 'string' &&
+    (stop.side === 'BUY' || stop.side === 'SELL') &&
+    typeof stop.quantity === 'number' &&
+    stop.quantity > 0 &&
+    typeof stop.stopPrice === 'number' &&
+    stop.stopPrice > 0
+  );
 }

@@ -72,9 +72,8 @@ export class Engine {
   readonly #ctx: PluginContext;
   #clock = 0;
   #batch = 0;
-  #state: { readonly phase: 'IDLE' } | { readonly phase: 'REPLAYING' } | { readonly phase: 'DISPOSED' } = {
-    phase: 'IDLE',
-  };
+  /** STOPPING: stop() was called while a replay runs; the replay ends after its current batch. */
+  #state: { readonly phase: 'IDLE' | 'REPLAYING' | 'STOPPING' | 'DISPOSED' } = { phase: 'IDLE' };
   #submitted = 0;
   readonly #denied = new CodeCounter<DenyCode>();
   #fills = 0;
@@ -193,8 +192,8 @@ export class Engine {
    */
   async replay(source: BarSource, options: ReplayOptions = {}): Promise<ReplaySummary> {
     this.#assertLive();
-    if (this.#state.phase === 'REPLAYING')
-      throw new EngineError('REPLAY_IN_PROGRESS', 'another replay is running on this engine');
+    if (this.#state.phase === 'REPLAYING' || this.#state.phase === 'STOPPING')
+      throw new EngineError('REPLAY_IN_PROGRESS', 'another replay is running (or stopping) on this engine');
     const { strategy, onReject } = options;
     if (strategy !== undefined && typeof strategy !== 'function')
       throw new EngineError('INVALID_ENGINE_OPTION', 'strategy must be a function');
@@ -209,13 +208,13 @@ export class Engine {
     let batches = 0;
     let first: number | undefined;
     const run = async (bars: readonly Bar[]): Promise<void> => {
-      first ??= (bars[0] as Bar).timestamp;
+      first ??= bars[0]?.timestamp;
       batches++;
       await this.#runBatch(bars, strategy);
     };
     try {
       for await (const item of sourceItems(source, this.#opts.maxCsvLineLength)) {
-        if (this.#state.phase !== 'REPLAYING') break;
+        if (this.#phase() !== 'REPLAYING') break;
         read++;
         const raw = item.kind === 'RAW' ? item.raw : undefined;
         let rejection: Rejection | undefined;
@@ -226,19 +225,20 @@ export class Engine {
           if (v.ok) rejection = sequencer.check((bar = v.value));
           else rejection = v.rejection;
         }
-        if (rejection !== undefined || bar === undefined) {
-          const r = rejection as Rejection;
-          rejected.add(r.code);
-          onReject?.(Object.freeze({ rejection: r, line: item.line, raw }));
+        if (rejection !== undefined) {
+          rejected.add(rejection.code);
+          onReject?.(Object.freeze({ rejection, line: item.line, raw }));
           continue;
         }
+        if (bar === undefined) continue; // unreachable: a bar is set whenever nothing rejected it
         const done = batcher.push(bar);
         if (done !== undefined) await run(done);
       }
       const tail = batcher.flush();
-      if (tail !== undefined && this.#state.phase === 'REPLAYING') await run(tail);
+      if (tail !== undefined && this.#phase() === 'REPLAYING') await run(tail);
     } finally {
-      if (this.#state.phase === 'REPLAYING') this.#state = { phase: 'IDLE' };
+      const phase = this.#phase();
+      if (phase === 'REPLAYING' || phase === 'STOPPING') this.#state = { phase: 'IDLE' };
     }
     return this.#summary(before, { read, rejected, batches, first });
   }
@@ -248,7 +248,12 @@ export class Engine {
    * returns its summary as usual. Does nothing when no replay runs.
    */
   stop(): void {
-    if (this.#state.phase === 'REPLAYING') this.#state = { phase: 'IDLE' };
+    if (this.#state.phase === 'REPLAYING') this.#state = { phase: 'STOPPING' };
+  }
+
+  /** Read through a call, so that a check after an `await` is not narrowed by one before it. */
+  #phase(): 'IDLE' | 'REPLAYING' | 'STOPPING' | 'DISPOSED' {
+    return this.#state.phase;
   }
 
   /** Counters since the engine was built. */

@@ -78,7 +78,8 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
   const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...options.limits };
   const problems: string[] = [];
   if (!positiveFinite(o.startingCash)) problems.push('startingCash must be a finite number > 0');
-  if (o.marketFill !== 'NEXT_OPEN' && o.marketFill !== 'CURRENT_CLOSE')
+  const marketFill: string = o.marketFill; // untyped (JavaScript) callers reach here too
+  if (marketFill !== 'NEXT_OPEN' && marketFill !== 'CURRENT_CLOSE')
     problems.push("marketFill must be 'NEXT_OPEN' or 'CURRENT_CLOSE'");
   for (const key of ['maxSymbols', 'maxWorkingOrders', 'maxOrderHistory', 'maxCsvLineLength'] as const) {
     if (!positiveInt(o[key])) problems.push(`${key} must be a positive integer`);

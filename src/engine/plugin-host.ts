@@ -37,10 +37,13 @@ function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** JSON.stringify as it behaves: undefined for undefined, functions and symbols (its type says string). */
+const stringify: (v: unknown) => string | undefined = JSON.stringify;
+
 /** `v` for a message, never throwing (a BigInt, a cycle, a throwing toString). */
 function shown(v: unknown): string {
   try {
-    return JSON.stringify(v) ?? String(v);
+    return stringify(v) ?? String(v);
   } catch {
     return typeof v;
   }
@@ -159,11 +162,11 @@ export class PluginHost {
    */
   async beforeOrder(order: OrderRequest): Promise<OrderDecision> {
     for (const reg of this.#regs.slice()) {
-      const check = reg.plugin.beforeOrder;
-      if (check === undefined || !(await this.#live(reg))) continue;
+      const plugin = reg.plugin;
+      if (plugin.beforeOrder === undefined || !(await this.#live(reg))) continue;
       let decision: unknown;
       try {
-        decision = check.call(reg.plugin, order);
+        decision = plugin.beforeOrder(order);
         if (isThenable(decision)) decision = await decision;
       } catch (e) {
         this.#fail(reg, 'beforeOrder', e);
@@ -248,7 +251,7 @@ export class PluginHost {
   #fail(reg: Registration, hook: HookName, error: unknown): void {
     const name = reg.plugin.name;
     let hooks = this.#errors.get(name);
-    if (hooks === undefined) this.#errors.set(name, (hooks = new Map()));
+    if (hooks === undefined) this.#errors.set(name, (hooks = new Map<HookName, number>()));
     hooks.set(hook, (hooks.get(hook) ?? 0) + 1);
     this.#errorTotal++;
     try {

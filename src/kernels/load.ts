@@ -85,7 +85,7 @@ function compile(build: KernelBuild): Promise<WebAssembly.Module> {
  * ```
  */
 export async function loadKernels(options: LoadKernelsOptions = {}): Promise<Kernels> {
-  const build = options.build ?? 'release';
+  const build: string = options.build ?? 'release'; // untyped (JavaScript) callers reach here too
   if (build !== 'release' && build !== 'scalar' && build !== 'debug') {
     throw new BulwarkError('INVALID_OPTION', `build must be release, scalar or debug, got ${String(build)}`, { build });
   }

@@ -537,13 +537,18 @@ export class StopReconciler {
     );
   }
 
+  /** Read through a call, so that a check after an `await` is not narrowed by one before it. */
+  #isDisposed(): boolean {
+    return this.#disposed;
+  }
+
   async #step(e: Entry): Promise<void> {
     if (e.running || e.kicked || this.#disposed) return;
     e.running = true;
     this.#active++;
     try {
       // A released symbol (another instance took it over) is left as it is, mid-step included.
-      for (let i = 0; i < 64 && !this.#disposed && this.#entries.get(e.symbol) === e; i++) {
+      for (let i = 0; i < 64 && !this.#isDisposed() && this.#entries.get(e.symbol) === e; i++) {
         const action = this.#plan(e);
         if (action.kind === 'DONE') {
           this.#setState(e, action.state, action.code, action.message);
@@ -570,7 +575,7 @@ export class StopReconciler {
           return;
         }
       }
-      if (!this.#disposed && this.#entries.get(e.symbol) === e) this.#later(e, 0);
+      if (!this.#isDisposed() && this.#entries.get(e.symbol) === e) this.#later(e, 0);
     } finally {
       e.running = false;
       this.#done();

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BulwarkError } from '../errors.js';
 import { positiveIntegerProblem } from '../util/option-checks.js';
+import { frameText } from '../broker/frame-text.js';
 import { mulberry32 } from '../util/prng.js';
 import { SimBook, type SimExecution, type SimOrder } from './sim-book.js';
 
@@ -382,7 +383,7 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
       if (session === undefined || session.stalled) return;
       let msg: { id?: unknown; method?: unknown; params?: unknown };
       try {
-        msg = JSON.parse(isBinary ? '' : String(data)) as typeof msg;
+        msg = JSON.parse(isBinary ? '' : frameText(data)) as typeof msg;
       } catch {
         send(ws, { id: null, status: 400, error: { code: -1100, msg: 'malformed frame' } });
         return;
@@ -459,7 +460,7 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
         let after: 'UNKNOWN' | 'DROP' | 'DISCONNECT' | 'REPLY' = 'REPLY';
         if (r < (p += faults.unknownExecuted ?? 0)) after = 'UNKNOWN';
         else if (r < (p += faults.dropReply ?? 0)) after = 'DROP';
-        else if (r < (p += faults.disconnectExecuted ?? 0)) after = 'DISCONNECT';
+        else if (r < p + (faults.disconnectExecuted ?? 0)) after = 'DISCONNECT';
         const respond = (result: unknown) =>
           reply(() => {
             if (after === 'UNKNOWN') fail(503, -1007, 'timeout waiting for matching engine');

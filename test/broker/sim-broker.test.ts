@@ -1,3 +1,4 @@
+import { frameText } from '../../src/broker/frame-text.js';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -18,7 +19,7 @@ async function connect(b: SimBroker) {
   const waiting = new Map<string, (m: Record<string, unknown>) => void>();
   const events: Array<Record<string, unknown>> = [];
   ws.on('message', (data) => {
-    const m = JSON.parse(String(data)) as Record<string, unknown>;
+    const m = JSON.parse(frameText(data)) as Record<string, unknown>;
     if ('event' in m) events.push(m);
     else waiting.get(String(m['id']))?.(m);
   });

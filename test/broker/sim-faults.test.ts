@@ -1,3 +1,4 @@
+import { frameText } from '../../src/broker/frame-text.js';
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
@@ -84,7 +85,7 @@ async function raw(b: SimBroker, options: WebSocket.ClientOptions = {}) {
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   const waiting = new Map<string, (m: Record<string, unknown>) => void>();
   ws.on('message', (data) => {
-    const m = JSON.parse(String(data)) as Record<string, unknown>;
+    const m = JSON.parse(frameText(data)) as Record<string, unknown>;
     if (typeof m['id'] === 'string') waiting.get(m['id'])?.(m);
   });
   const pings = recorder<number>();

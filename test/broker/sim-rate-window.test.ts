@@ -1,3 +1,4 @@
+import { frameText } from '../../src/broker/frame-text.js';
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -41,7 +42,7 @@ async function connect(b: SimBroker, clock: { now: number }) {
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   const waiting = new Map<string, (m: Answer) => void>();
   ws.on('message', (data) => {
-    const m = JSON.parse(String(data)) as Answer;
+    const m = JSON.parse(frameText(data)) as Answer;
     waiting.get(m.id)?.(m);
   });
   const request = (method: string, params: Record<string, unknown>) =>

@@ -1,3 +1,4 @@
+import { frameText } from '../../src/broker/frame-text.js';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +59,7 @@ async function scripted(answer: (ws: WebSocket, n: number, m: { id: string; meth
   server.on('connection', (ws) => {
     connections.push(ws);
     const n = connections.length;
-    ws.on('message', (data) => answer(ws, n, JSON.parse(String(data)) as { id: string; method: string }));
+    ws.on('message', (data) => answer(ws, n, JSON.parse(frameText(data)) as { id: string; method: string }));
   });
   return { port: (server.address() as { port: number }).port, connections };
 }
@@ -126,7 +127,7 @@ describe('WsBrokerClient against the simulated broker', () => {
     const reconciles: string[] = [];
     const c = client(b.url, { onReconcile: (r) => reconciles.push(r) });
     await c.connect();
-    b.close(); // drops every connection; the port is gone for a moment
+    await b.close(); // drops every connection; the port is gone for a moment
     const again = await startSimBroker({ apiKey: KEY, apiSecret: SECRET, port: Number(new URL(b.url).port) });
     cleanup.push(() => again.close());
     await new Promise((r) => setTimeout(r, 500));
@@ -214,7 +215,7 @@ describe('WsBrokerClient against the simulated broker', () => {
     cleanup.push(() => new Promise((r) => rogue.close(r)));
     rogue.on('connection', (ws) => {
       ws.on('message', (data) => {
-        const m = JSON.parse(String(data)) as { id: string };
+        const m = JSON.parse(frameText(data)) as { id: string };
         ws.send('not json');
         ws.send('{"event":"executionReport","data":{"seq":-1}}');
         ws.send('{"id":"zzz","status":200,"result":{}}');

@@ -8,7 +8,7 @@ const redis = await startRedis();
 const extraServers: RedisServer[] = [];
 afterAll(async () => {
   await closeAll();
-  await Promise.all([redis, ...extraServers].map((s) => s?.stop()));
+  await Promise.all([redis, ...extraServers].map((s) => s?.stop() ?? Promise.resolve()));
 });
 
 const started: RedisCoordinator[] = [];

@@ -1,4 +1,3 @@
-import { BrokenCircuitError } from 'cockatiel';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BrokerRequestError, VenueGuard } from '../../src/egress/venue-guard.js';
 import { isBulwarkError, type TradingState } from '../../src/index.js';

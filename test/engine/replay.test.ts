@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import { isEngineError } from '../../src/engine/errors.js';
-import type { EnginePlugin } from '../../src/engine/plugin.js';
 import type { Bar } from '../../src/vocabulary/market.js';
 import { deny } from '../../src/vocabulary/orders.js';
 import type { PluginContext } from '../../src/vocabulary/services.js';

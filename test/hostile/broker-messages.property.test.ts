@@ -6,6 +6,7 @@
  * WebSocket framing) sees them dropped and counted by code, or the connection closed with the
  * RFC 6455 code ws uses, after which the client reconnects and logs on again.
  */
+import { frameText } from '../../src/broker/frame-text.js';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -183,6 +184,7 @@ describe('parseInbound over hostile input', () => {
     const seen = new Map<string, number>();
     const count = (input: unknown) => {
       const r = parseInbound(input as string);
+      if (!r.ok) expect(CODES).toContain(r.code);
       const key = r.ok ? r.value.kind : r.code;
       seen.set(key, (seen.get(key) ?? 0) + 1);
     };
@@ -288,7 +290,7 @@ async function rawBroker() {
     ws.on('close', (code) => closes.push(code));
     ws.on('error', () => {});
     ws.on('message', (data) => {
-      const m = JSON.parse(String(data)) as { id: string; method: string };
+      const m = JSON.parse(frameText(data)) as { id: string; method: string };
       if (m.method === 'session.logon')
         ws.send(JSON.stringify({ id: m.id, status: 200, result: { rateLimits: [{ limit: 10 }] } }));
       else ws.send(JSON.stringify({ id: m.id, status: 200, result: { status: 'NEW' } }));

@@ -381,7 +381,6 @@ async function stopManagerSchedule(seed: number, side: PositionSide, tally: Tall
   let t = 0;
   let quantity = 10;
 
-  // eslint-disable-next-line prefer-const
   let stops: StopManager;
   const step = (op: Op): void => {
     const before = stops.get(symbol);

@@ -141,7 +141,7 @@ describe('session', () => {
   });
 
   it('drops a connection on a frame over 64 KiB (1009) or one that is not a request (1002)', () => {
-    const { model, client } = world();
+    const { client } = world();
     const big = client();
     big.send('ping', { pad: 'x'.repeat(64 * 1024) });
     expect([big.conn.open, big.closeCodes]).toEqual([false, [1009]]);
@@ -224,7 +224,7 @@ describe('rate limit', () => {
         fc.integer({ min: 1, max: 4 }),
         fc.array(fc.tuple(fc.integer({ min: 0, max: 700 }), fc.integer({ min: 1, max: 8 })), { maxLength: 30 }),
         (lim, bursts) => {
-          const { clock, model, client } = world({ limit: lim });
+          const { clock, client } = world({ limit: lim });
           const c = client();
           let retryAfter = -Infinity;
           let afterWait = false;

@@ -60,7 +60,9 @@ async function expectInert(plugin: RiskPlugin): Promise<void> {
       plugin.onFill({ fillId: 'f', orderId: 'o', symbol: 'AAA', side: 'SELL', quantity: 1, price: 1, timestamp: T0 }),
     ),
   ).toBe('PLUGIN_DISPOSED');
-  expect(code(() => plugin.onPortfolio({ timestamp: T0 + 99 * MIN, equity: 1, positions: [] }))).toBe('PLUGIN_DISPOSED');
+  expect(code(() => plugin.onPortfolio({ timestamp: T0 + 99 * MIN, equity: 1, positions: [] }))).toBe(
+    'PLUGIN_DISPOSED',
+  );
   expect(code(() => plugin.reset())).toBe('PLUGIN_DISPOSED');
   expect(plugin.beforeOrder(order())).toEqual({ allow: false, code: 'PLUGIN_ERROR', message: 'risk plugin disposed' });
   await expect(plugin.onInit(fakeContext().context)).resolves.toBeUndefined(); // the first onInit's promise

@@ -55,6 +55,7 @@ export function findRedisServer(): string | undefined {
     if (redisRequired()) {
       throw new Error(
         `BULWARK_REQUIRE_REDIS=1 but no redis-server is available:\n${typeof stderr === 'string' ? stderr : String(e)}`,
+        { cause: e },
       );
     }
     binary = null;
