@@ -12,6 +12,7 @@ import { RoundSplitter } from '../market/round-splitter.js';
 import { RobustScorer } from './robust.js';
 import { StaleFeed } from './stale.js';
 import { VolumeSpikes } from './volume-spikes.js';
+import { at } from '../util/indexed.js';
 
 /**
  * Detects market-data anomalies for the risk plugin: PRICE_SPIKE, VOLUME_SPIKE,
@@ -156,7 +157,7 @@ export class AnomalyDetector {
     cols.clear();
     const known = slots !== undefined && slots.length === bars.length ? slots : undefined;
     for (let b = 0; b < bars.length; b++) {
-      const bar = bars[b] as Bar;
+      const bar = at(bars, b);
       if (!isUsable(bar)) {
         this.#invalid++;
         continue;
@@ -313,9 +314,9 @@ export class AnomalyDetector {
     volume.begin();
     let timestamp = Number.NEGATIVE_INFINITY;
     for (let k = from; k < to; k++) {
-      const i = order[k] as number;
-      const slot = cols.slot[i] as number;
-      const t = cols.timestamp[i] as number;
+      const i = at(order, k);
+      const slot = at(cols.slot, i);
+      const t = at(cols.timestamp, i);
       bar.at = i;
       this.#stale.touch(slot, t);
       price.stage(k - from, slot, bar);
@@ -325,8 +326,8 @@ export class AnomalyDetector {
     price.run();
     volume.run(to - from);
     for (let k = from; k < to; k++) {
-      const i = order[k] as number;
-      const slot = cols.slot[i] as number;
+      const i = at(order, k);
+      const slot = at(cols.slot, i);
       bar.at = i;
       const r = price.finish(k - from, slot, bar, out);
       if (price.confirmed) {

@@ -11,6 +11,7 @@ import { QuarantineBook } from './quarantine.js';
 import type { Kernels } from '../kernels/load.js';
 import type { WindowBank } from '../kernels/windows.js';
 import { type RobustScorer } from './robust.js';
+import { at } from '../util/indexed.js';
 
 /** How a bar of the current round is scored (see {@link PriceSpikes.stage}). */
 const enum Row {
@@ -109,7 +110,7 @@ export class PriceSpikes {
       this.#kind[row] = Row.Quarantined;
       return;
     }
-    const prev = this.#last[slot] as number;
+    const prev = at(this.#last, slot);
     if (!(prev > 0)) {
       this.#kind[row] = Row.First;
       return;
@@ -141,9 +142,9 @@ export class PriceSpikes {
       this.#last[slot] = bar.close;
       return Number.NaN;
     }
-    const b = this.#batchRow[row] as number;
-    const r = this.#values[b] as number;
-    const prev = this.#last[slot] as number;
+    const b = at(this.#batchRow, row);
+    const r = at(this.#values, b);
+    const prev = at(this.#last, slot);
     if (this.#flags[b] === 1) {
       if (this.#score(slot, bar, r, prev, out)) return Number.NaN;
       this.#windows.push(slot, r);
@@ -157,7 +158,7 @@ export class PriceSpikes {
     this.held = false;
     this.confirmed = false;
     const cfg = this.#config;
-    let prev = this.#last[slot] as number;
+    let prev = at(this.#last, slot);
     if (this.book.isActive(slot)) {
       this.book.release(slot);
       const retrace = this.book.retrace(slot, bar.close);

@@ -312,7 +312,8 @@ export class WsBrokerClient implements BrokerClient {
       const fill = `${r.clientOrderId}|${r.cumQty}|${r.status}`;
       if (this.#seenFills.has(fill)) return;
       this.#seenFills.add(fill);
-      if (this.#seenFills.size > SEEN_FILLS) this.#seenFills.delete(this.#seenFills.values().next().value as string);
+      const oldest = this.#seenFills.values().next();
+      if (this.#seenFills.size > SEEN_FILLS && !oldest.done) this.#seenFills.delete(oldest.value);
       this.#o.onReport?.(r);
       return;
     }

@@ -1,5 +1,6 @@
 import { CircularBuffer } from 'mnemonist';
 import { accept, reject, type Validated } from '../validation/validated.js';
+import { defined } from '../util/indexed.js';
 
 /** The underwater (drawdown) curve, or why there is none. */
 export type UnderwaterCurve =
@@ -60,6 +61,14 @@ export class EquityHistory {
     return accept(equity);
   }
 
+  #time(i: number): number {
+    return defined(this.#times.get(i), i, this.size);
+  }
+
+  #value(i: number): number {
+    return defined(this.#values.get(i), i, this.size);
+  }
+
   /** Index of the last point at or before `timestamp`, or -1. O(log n). */
   indexAt(timestamp: number): number {
     let lo = 0;
@@ -67,7 +76,7 @@ export class EquityHistory {
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if ((this.#times.get(mid) as number) <= timestamp) {
+      if (this.#time(mid) <= timestamp) {
         found = mid;
         lo = mid + 1;
       } else {
@@ -80,13 +89,13 @@ export class EquityHistory {
   /** Equity at `timestamp` (the last point at or before it), or NaN before the first point. */
   valueAt(timestamp: number): number {
     const i = this.indexAt(timestamp);
-    return i < 0 ? Number.NaN : (this.#values.get(i) as number);
+    return i < 0 ? Number.NaN : this.#value(i);
   }
 
   /** The i-th point (0 = oldest held). */
   point(i: number): { readonly timestamp: number; readonly equity: number } | undefined {
     if (i < 0 || i >= this.size) return undefined;
-    return { timestamp: this.#times.get(i) as number, equity: this.#values.get(i) as number };
+    return { timestamp: this.#time(i), equity: this.#value(i) };
   }
 
   /**
@@ -101,10 +110,10 @@ export class EquityHistory {
     const drawdown = new Float64Array(n);
     let peak = 0;
     for (let i = 0; i < n; i++) {
-      const v = this.#values.get(i) as number;
+      const v = this.#value(i);
       if (!Number.isFinite(v) || !(v > 0)) return { ok: false, reason: 'INVALID_DATA', points: n };
       if (v > peak) peak = v;
-      timestamps[i] = this.#times.get(i) as number;
+      timestamps[i] = this.#time(i);
       drawdown[i] = (peak - v) / peak;
     }
     return { ok: true, timestamps, drawdown };

@@ -1,4 +1,5 @@
 import { BulwarkError } from '../errors.js';
+import { at } from '../util/indexed.js';
 
 /**
  * Prices and quantities for the wire. The protocol carries them as decimal strings;
@@ -42,7 +43,7 @@ function checkStep(step: unknown): number {
 function decimalParts(x: number): { readonly digits: bigint; readonly exp10: number } {
   const m = /^(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/.exec(String(x)) as RegExpExecArray;
   const fraction = m[2] ?? '';
-  return { digits: BigInt((m[1] as string) + fraction), exp10: Number(m[3] ?? '0') - fraction.length };
+  return { digits: BigInt(at(m, 1) + fraction), exp10: Number(m[3] ?? '0') - fraction.length };
 }
 
 /**
@@ -81,6 +82,8 @@ function unitsToText(units: bigint, decimals: number): string {
  * it (see the module note), else rounded by `mode`; undefined for a value that is not a
  * multiple when no mode is given.
  */
+function stepsIn(value: number, step: number, mode: RoundingMode): number;
+function stepsIn(value: number, step: number, mode: undefined): number | undefined;
 function stepsIn(value: number, step: number, mode: RoundingMode | undefined): number | undefined {
   const q = value / step;
   if (!(Math.abs(q) <= Number.MAX_SAFE_INTEGER)) {
@@ -151,7 +154,7 @@ export function roundToStep(value: number, step: number, mode: RoundingMode): nu
   checkFinite('value', value);
   checkStep(step);
   if (!MODES.includes(mode)) throw invalid(`mode must be one of ${MODES.join(', ')}, got ${String(mode)}`, { mode });
-  return Number(stepsToText(stepsIn(value, step, mode) as number, step));
+  return Number(stepsToText(stepsIn(value, step, mode), step));
 }
 
 /**

@@ -1,3 +1,4 @@
+import { at } from '../util/indexed.js';
 /** Priority lanes, served in this order. */
 export type EgressLane = 'PROTECTIVE' | 'REDUCE' | 'NORMAL';
 
@@ -81,10 +82,10 @@ export class EgressQueue<T extends EgressItem> {
   /** Queues `item` in `lane`. */
   enqueue(lane: EgressLane, item: T): EnqueueResult {
     if (item.kind === this.#amendKind) {
-      const at = this.#amends.get(item.clientOrderId);
-      if (at !== undefined) {
-        const queued = this.#lanes[at.lane].items[at.index] as T;
-        if ((item.version ?? 0) > (queued.version ?? 0)) this.#lanes[at.lane].items[at.index] = item;
+      const where = this.#amends.get(item.clientOrderId);
+      if (where !== undefined) {
+        const queued = at(this.#lanes[where.lane].items, where.index);
+        if ((item.version ?? 0) > (queued.version ?? 0)) this.#lanes[where.lane].items[where.index] = item;
         this.#coalesced++;
         return { ok: true, coalesced: true };
       }
@@ -106,7 +107,7 @@ export class EgressQueue<T extends EgressItem> {
       if (!lanes.includes(lane)) continue;
       if (this.#sizes[lane] === 0) continue;
       const l = this.#lanes[lane];
-      const item = l.items[l.head] as T;
+      const item = at(l.items, l.head);
       l.items[l.head] = undefined;
       l.head++;
       this.#sizes[lane]--;

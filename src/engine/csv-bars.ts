@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Rejection } from '../validation/validated.js';
 import { EngineError } from './errors.js';
+import { at } from '../util/indexed.js';
 
 /** The columns a bar CSV must name in its header (any order, case-insensitive; others ignored). */
 export const CSV_BAR_COLUMNS = Object.freeze([
@@ -158,7 +159,7 @@ export function csvLineToRow(text: string, line: number, header: Header, maxLine
   }
   const record: Record<string, unknown> = {};
   for (const [field, index] of header.columns) {
-    const cell = (cells[index] as string).trim();
+    const cell = at(cells, index).trim();
     if (cell === '') continue;
     record[field] = NUMERIC_COLUMNS.has(field) ? numericCell(cell) : cell;
   }

@@ -17,6 +17,7 @@ import type { EnginePlugin } from './plugin.js';
 import { PluginHost, type PluginErrorCounts } from './plugin-host.js';
 import { Portfolio, type PortfolioView } from './portfolio.js';
 import type { EngineStats, ReplaySummary } from './stats.js';
+import { at } from '../util/indexed.js';
 
 /** Called once per batch, after the plugins saw it and before fills are simulated. */
 export type Strategy = (bars: readonly Bar[], engine: Engine) => void | Promise<void>;
@@ -286,7 +287,7 @@ export class Engine {
 
   async #runBatch(bars: readonly Bar[], strategy: Strategy | undefined): Promise<void> {
     this.#batch++;
-    this.#clock = (bars[0] as Bar).timestamp;
+    this.#clock = at(bars, 0).timestamp;
     await this.#host.bars(bars);
     if (strategy !== undefined) await strategy(bars, this);
     const fills = this.#sim.simulate(bars, this.#batch);

@@ -321,9 +321,11 @@ export class FillSimulator {
     this.#workingCount--;
     this.#finished.set(s.order.clientOrderId, true);
     if (this.#finished.size > this.#opts.maxOrderHistory) {
-      const oldest = this.#finished.keys().next().value as string;
-      this.#finished.delete(oldest);
-      this.#orders.delete(oldest);
+      const oldest = this.#finished.keys().next();
+      if (!oldest.done) {
+        this.#finished.delete(oldest.value);
+        this.#orders.delete(oldest.value);
+      }
     }
   }
 }

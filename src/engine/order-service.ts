@@ -133,7 +133,8 @@ export class SimulatedOrderService implements OrderService {
   #apply(command: ProtectiveCommand): CommandResult {
     const rec = asRecord(command);
     const id = typeof rec?.['clientOrderId'] === 'string' ? rec['clientOrderId'] : '';
-    if (rec === undefined || !KINDS.includes(rec['kind'] as string))
+    const kind = rec?.['kind'];
+    if (rec === undefined || typeof kind !== 'string' || !KINDS.includes(kind))
       return fail(id, 'INVALID_COMMAND', `unknown command kind ${String(rec?.['kind'])}`);
     this.#kinds.add(command.kind);
     switch (command.kind) {

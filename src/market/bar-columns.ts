@@ -1,5 +1,6 @@
 import { grown } from '../util/typed-arrays.js';
 import type { Bar } from '../vocabulary/market.js';
+import { at } from '../util/indexed.js';
 
 /**
  * A batch of bars as columns (structure of arrays): row i is one bar, with its registry slot.
@@ -83,13 +84,13 @@ export class BarColumns {
   /** A fresh, independent Bar object of row `i` (for code that keeps bars: a queue). */
   toBar(i: number): Bar {
     return {
-      symbol: this.symbol[i] as string,
-      timestamp: this.timestamp[i] as number,
-      open: this.open[i] as number,
-      high: this.high[i] as number,
-      low: this.low[i] as number,
-      close: this.close[i] as number,
-      volume: this.volume[i] as number,
+      symbol: at(this.symbol, i),
+      timestamp: at(this.timestamp, i),
+      open: at(this.open, i),
+      high: at(this.high, i),
+      low: at(this.low, i),
+      close: at(this.close, i),
+      volume: at(this.volume, i),
     };
   }
 
@@ -115,35 +116,35 @@ export class BarRow implements Bar {
   }
 
   get symbol(): string {
-    return this.#cols.symbol[this.at] as string;
+    return at(this.#cols.symbol, this.at);
   }
 
   get timestamp(): number {
-    return this.#cols.timestamp[this.at] as number;
+    return at(this.#cols.timestamp, this.at);
   }
 
   get open(): number {
-    return this.#cols.open[this.at] as number;
+    return at(this.#cols.open, this.at);
   }
 
   get high(): number {
-    return this.#cols.high[this.at] as number;
+    return at(this.#cols.high, this.at);
   }
 
   get low(): number {
-    return this.#cols.low[this.at] as number;
+    return at(this.#cols.low, this.at);
   }
 
   get close(): number {
-    return this.#cols.close[this.at] as number;
+    return at(this.#cols.close, this.at);
   }
 
   get volume(): number {
-    return this.#cols.volume[this.at] as number;
+    return at(this.#cols.volume, this.at);
   }
 
   /** The slot of the row (−1 when none). */
   get slot(): number {
-    return this.#cols.slot[this.at] as number;
+    return at(this.#cols.slot, this.at);
   }
 }

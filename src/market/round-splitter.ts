@@ -1,3 +1,4 @@
+import { at } from '../util/indexed.js';
 /**
  * Splits a batch into rounds with at most one bar per slot, keeping order: a slot's first
  * bar goes in round 0, its second in round 1, and so on, so each slot's bars reach the
@@ -39,12 +40,12 @@ export class RoundSplitter {
     const round = this.#round;
     let rounds = 0;
     for (let i = 0; i < rows; i++) {
-      const s = slot[i] as number;
+      const s = at(slot, i);
       if (seenStamp[s] !== stamp) {
         seenStamp[s] = stamp;
         seenCount[s] = 0;
       }
-      const r = seenCount[s] as number;
+      const r = at(seenCount, s);
       seenCount[s] = r + 1;
       round[i] = r;
       if (r + 1 > rounds) rounds = r + 1;
@@ -59,15 +60,15 @@ export class RoundSplitter {
     }
     starts.fill(0);
     for (let i = 0; i < rows; i++) {
-      const k = (round[i] as number) + 1;
+      const k = at(round, i) + 1;
       starts[k] = (starts[k] ?? 0) + 1;
     }
     for (let r = 1; r <= rounds; r++) starts[r] = (starts[r] ?? 0) + (starts[r - 1] ?? 0);
-    const at = starts.slice(0, rounds);
+    const cursor = starts.slice(0, rounds);
     for (let i = 0; i < rows; i++) {
-      const r = round[i] as number;
-      const to = at[r] ?? 0;
-      at[r] = to + 1;
+      const r = at(round, i);
+      const to = cursor[r] ?? 0;
+      cursor[r] = to + 1;
       this.order[to] = i;
     }
     return rounds;
@@ -80,6 +81,6 @@ export class RoundSplitter {
 
   /** Index in {@link RoundSplitter.order} where round `r` starts (`r` = rounds: the end). */
   start(r: number): number {
-    return this.#starts[r] as number;
+    return at(this.#starts, r);
   }
 }

@@ -1,12 +1,18 @@
 import { underwater, type ReportData } from './report-data.js';
 import { lineChart } from './svg-chart.js';
+import { at } from '../util/indexed.js';
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 }
 
 const STATE_COLOURS: Readonly<Record<string, string>> = { ACTIVE: '#2e7d32', REDUCING: '#f9a825', HALTED: '#c62828' };
@@ -77,8 +83,8 @@ export function renderReport(data: ReportData): string {
 /** The state timeline: one coloured band per state interval, anomalies as ticks above it. */
 function timeline(data: ReportData, xs: readonly number[], width: number): string {
   if (xs.length === 0) return '<svg id="timeline" width="0" height="0"></svg>';
-  const x0 = xs[0] as number;
-  const x1 = xs[xs.length - 1] as number;
+  const x0 = at(xs, 0);
+  const x1 = at(xs, xs.length - 1);
   const span = x1 - x0 || 1;
   const pad = 76;
   const w = width - pad - 40;

@@ -1,5 +1,6 @@
 import type { RiskEvent } from '../plugin/risk-events.js';
 import type { EquityPoint, ReportData, RiskAction } from './report-data.js';
+import { at } from '../util/indexed.js';
 
 /** Options of {@link ReportRecorder}. */
 export interface ReportRecorderOptions {
@@ -66,7 +67,7 @@ export class ReportRecorder {
         this.action({
           t: a.timestamp,
           kind: e.kind,
-          symbol: a.symbols.length === 1 ? (a.symbols[0] as string) : `${a.symbols.length} symbols`,
+          symbol: a.symbols.length === 1 ? at(a.symbols, 0) : `${a.symbols.length} symbols`,
           code: a.type,
           detail: `${a.severity}; actions ${a.actions.join(', ') || 'none'}`,
         });

@@ -1,3 +1,4 @@
+import { at } from '../util/indexed.js';
 /** A line chart as an SVG fragment: one path over a time axis, with min/max labels. */
 export interface LineChartOptions {
   readonly width: number;
@@ -31,25 +32,23 @@ export function lineChart(xs: readonly number[], ys: readonly number[], o: LineC
   let yMin = Number.POSITIVE_INFINITY;
   let yMax = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
-    const y = ys[i] as number;
+    const y = at(ys, i);
     if (y < yMin) yMin = y;
     if (y > yMax) yMax = y;
   }
   const lo = o.fillToZero === true ? Math.min(yMin, 0) : yMin;
   const hi = o.fillToZero === true ? Math.max(yMax, 0) : yMax;
-  const x0 = xs[0] as number;
-  const xSpan = (xs[n - 1] as number) - x0 || 1;
+  const x0 = at(xs, 0);
+  const xSpan = at(xs, n - 1) - x0 || 1;
   const ySpan = hi - lo || 1;
   const w = o.width - LEFT - PAD;
   const h = o.height - 2 * PAD;
   const px = (x: number) => (LEFT + ((x - x0) / xSpan) * w).toFixed(1);
   const py = (y: number) => (PAD + (1 - (y - lo) / ySpan) * h).toFixed(1);
   let d = '';
-  for (let i = 0; i < n; i++) d += `${i === 0 ? 'M' : 'L'}${px(xs[i] as number)},${py(ys[i] as number)}`;
+  for (let i = 0; i < n; i++) d += `${i === 0 ? 'M' : 'L'}${px(at(xs, i))},${py(at(ys, i))}`;
   const area =
-    o.fillToZero === true
-      ? `<path class="area" d="${d}L${px(xs[n - 1] as number)},${py(0)}L${px(x0)},${py(0)}Z"/>`
-      : '';
+    o.fillToZero === true ? `<path class="area" d="${d}L${px(at(xs, n - 1))},${py(0)}L${px(x0)},${py(0)}Z"/>` : '';
   const time = (t: number) => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
   return [
     `<svg id="${o.id}" viewBox="0 0 ${o.width} ${o.height}" width="${o.width}" height="${o.height}" role="img" aria-label="${o.label}">`,
@@ -59,7 +58,7 @@ export function lineChart(xs: readonly number[], ys: readonly number[], o: LineC
     `<text x="${LEFT - 4}" y="${PAD + 4}" class="ylabel">${o.format(hi)}</text>`,
     `<text x="${LEFT - 4}" y="${PAD + h}" class="ylabel">${o.format(lo)}</text>`,
     `<text x="${LEFT}" y="${o.height - 8}" class="xlabel">${time(x0)}</text>`,
-    `<text x="${LEFT + w}" y="${o.height - 8}" class="xlabel end">${time(xs[n - 1] as number)}</text>`,
+    `<text x="${LEFT + w}" y="${o.height - 8}" class="xlabel end">${time(at(xs, n - 1))}</text>`,
     `<text x="${LEFT}" y="${PAD - 10}" class="title">${o.label}</text>`,
     '</svg>',
   ].join('');

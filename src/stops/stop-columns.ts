@@ -1,6 +1,7 @@
 import { BulwarkError } from '../errors.js';
 import type { PositionSide } from '../vocabulary/market.js';
 import { grown } from '../util/typed-arrays.js';
+import { at } from '../util/indexed.js';
 
 /**
  * The numbers every bar reads and writes for each managed position (stop, high and low water,
@@ -162,7 +163,7 @@ export class StopState {
   }
 
   get stop(): number {
-    return this.row >= 0 ? (this.#cols.stop[this.row] as number) : this.#stop;
+    return this.row >= 0 ? at(this.#cols.stop, this.row) : this.#stop;
   }
 
   set stop(v: number) {
@@ -171,7 +172,7 @@ export class StopState {
   }
 
   get version(): number {
-    return this.row >= 0 ? (this.#cols.version[this.row] as number) : this.#version;
+    return this.row >= 0 ? at(this.#cols.version, this.row) : this.#version;
   }
 
   set version(v: number) {
@@ -180,15 +181,15 @@ export class StopState {
   }
 
   get highWater(): number {
-    return this.row >= 0 ? (this.#cols.highWater[this.row] as number) : this.#highWater;
+    return this.row >= 0 ? at(this.#cols.highWater, this.row) : this.#highWater;
   }
 
   get lowWater(): number {
-    return this.row >= 0 ? (this.#cols.lowWater[this.row] as number) : this.#lowWater;
+    return this.row >= 0 ? at(this.#cols.lowWater, this.row) : this.#lowWater;
   }
 
   get entryPrice(): number {
-    return this.row >= 0 ? (this.#cols.entryPrice[this.row] as number) : this.#entryPrice;
+    return this.row >= 0 ? at(this.#cols.entryPrice, this.row) : this.#entryPrice;
   }
 
   /** Copies the row's values into this object and leaves the row. */

@@ -5,6 +5,7 @@ import { candidateStop, isTighter, isTriggered, type StopInputs, type StopPolicy
 import { StopColumns, type StopState } from './stop-columns.js';
 import { grown } from '../util/typed-arrays.js';
 import type { DesiredStop, ProtectionState } from '../protection/stop-reconciler.js';
+import { at } from '../util/indexed.js';
 
 /**
  * `LOCAL`: Bulwark watches bars and sends CLOSE_POSITION when a stop is traded through
@@ -296,7 +297,7 @@ export class StopManager {
   onBar(bar: Bar, atr: number, quarantined?: boolean, slot = -1): void {
     let row: number;
     if (slot >= 0) {
-      row = slot < this.#rowOfSlot.length ? (this.#rowOfSlot[slot] as number) : -1;
+      row = slot < this.#rowOfSlot.length ? at(this.#rowOfSlot, slot) : -1;
       if (row < 0) row = this.#bind(bar.symbol, slot);
     } else {
       row = this.#states.get(bar.symbol)?.row ?? -1;
@@ -304,24 +305,24 @@ export class StopManager {
     const c = this.#cols;
     if (row < 0 || c.open[row] === 0) return;
     const side: PositionSide = c.long[row] === 1 ? 'LONG' : 'SHORT';
-    const traded = isTriggered(side, c.stop[row] as number, bar.low, bar.high);
+    const traded = isTriggered(side, at(c.stop, row), bar.low, bar.high);
     this.#time = bar.timestamp;
     if (quarantined ?? this.#o.isQuarantined(bar.symbol)) {
       if (traded) {
-        const s = c.state[row] as StopState;
+        const s = at(c.state, row);
         this.counters.suppressed++;
         this.#report('SUPPRESSED', s, s.stop, bar.close, atr);
       }
       return;
     }
     if (traded && (this.#o.mode === 'LOCAL' || this.#o.protection?.stateOf(bar.symbol) === 'UNPROTECTED')) {
-      const s = c.state[row] as StopState;
+      const s = at(c.state, row);
       this.#report('TRIGGERED', s, s.stop, bar.close, atr);
       this.#trigger(s);
       return;
     }
-    if (bar.high > (c.highWater[row] as number)) c.highWater[row] = bar.high;
-    if (bar.low < (c.lowWater[row] as number)) c.lowWater[row] = bar.low;
+    if (bar.high > at(c.highWater, row)) c.highWater[row] = bar.high;
+    if (bar.low < at(c.lowWater, row)) c.lowWater[row] = bar.low;
     this.#refresh(row, bar.close, atr);
   }
 
@@ -454,14 +455,14 @@ export class StopManager {
     const c = this.#cols;
     const x = this.#inputs; // one scratch object, refilled: no allocation per bar
     x.side = c.long[row] === 1 ? 'LONG' : 'SHORT';
-    x.entryPrice = c.entryPrice[row] as number;
-    x.highWater = c.highWater[row] as number;
-    x.lowWater = c.lowWater[row] as number;
+    x.entryPrice = at(c.entryPrice, row);
+    x.highWater = at(c.highWater, row);
+    x.lowWater = at(c.lowWater, row);
     x.close = close;
     x.atr = atr;
     const candidate = candidateStop(this.#o.policy, x);
-    if (candidate > 0 && isTighter(x.side, candidate, c.stop[row] as number)) {
-      this.#apply(c.state[row] as StopState, candidate, (c.version[row] as number) + 1);
+    if (candidate > 0 && isTighter(x.side, candidate, at(c.stop, row))) {
+      this.#apply(at(c.state, row), candidate, at(c.version, row) + 1);
     }
   }
 

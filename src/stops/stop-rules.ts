@@ -1,4 +1,5 @@
 import type { PositionSide } from '../vocabulary/market.js';
+import { at } from '../util/indexed.js';
 
 /**
  * How a stop is placed and trailed. Every rule yields a candidate stop price; the position's
@@ -104,7 +105,7 @@ export function candidateStop(policy: StopPolicy, x: StopInputs): number {
   const rules = policy.rules;
   // An indexed loop: for-of over the (frozen) rules allocates an iterator result per rule per bar.
   for (let i = 0; i < rules.length; i++) {
-    const c = ruleStop(rules[i] as StopRule, x);
+    const c = ruleStop(at(rules, i), x);
     if (!Number.isNaN(c) && isTighter(x.side, c, best)) best = c;
   }
   const be = policy.breakeven;

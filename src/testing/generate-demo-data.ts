@@ -29,6 +29,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mulberry32 } from '../util/prng.js';
+import { at } from '../util/indexed.js';
 
 const MINUTE = 60_000;
 
@@ -181,10 +182,10 @@ export function demoCsvLines(): string[] {
     if (m >= DEMO_CRASH.recoveryFromMinute && m <= DEMO_CRASH.recoveryToMinute) market += DEMO_CRASH.recoveryPerMinute;
     const ts = iso(demoMinute(m));
     for (let s = 0; s < n; s++) {
-      const symbol = DEMO_SYMBOLS[s] as string;
-      const sigma = vol[s] as number;
-      const open = cents(price[s] as number);
-      const exact = (price[s] as number) * Math.exp((beta[s] as number) * market + sigma * gaussian(next));
+      const symbol = at(DEMO_SYMBOLS, s);
+      const sigma = at(vol, s);
+      const open = cents(at(price, s));
+      const exact = at(price, s) * Math.exp(at(beta, s) * market + sigma * gaussian(next));
       price[s] = exact;
       const close = cents(exact);
       let high = Math.max(cents(Math.max(open, close) * Math.exp(0.5 * sigma * Math.abs(gaussian(next)))), open, close);
@@ -195,7 +196,7 @@ export function demoCsvLines(): string[] {
       );
       if (high - low < 0.02) high = cents(low + 0.02);
       const volume = Math.round(
-        (baseVolume[s] as number) * Math.exp(0.3 * gaussian(next)) * (crash ? DEMO_CRASH.volumeMultiple : 1),
+        at(baseVolume, s) * Math.exp(0.3 * gaussian(next)) * (crash ? DEMO_CRASH.volumeMultiple : 1),
       );
       if (symbol === DEMO_STALE.symbol && m >= DEMO_STALE.fromMinute && m <= DEMO_STALE.toMinute) continue;
       if (symbol === DEMO_BAD_TICK.symbol && m === DEMO_BAD_TICK.minute) {

@@ -6,6 +6,7 @@ import { positiveIntegerProblem } from '../util/option-checks.js';
 import { frameText } from '../broker/frame-text.js';
 import { mulberry32 } from '../util/prng.js';
 import { SimBook, type SimExecution, type SimOrder } from './sim-book.js';
+import { at } from '../util/indexed.js';
 
 /**
  * Seeded, deterministic faults, each a probability (default 0). The request faults (`busy`
@@ -161,7 +162,7 @@ class RecentTimes {
 
   /** The `i`-th oldest (0: the oldest kept). */
   at(i: number): number {
-    return this.#items[(this.#start + i) % this.#items.length] as number;
+    return at(this.#items, (this.#start + i) % this.#items.length);
   }
 
   toArray(): number[] {
@@ -179,7 +180,7 @@ class RecentTimes {
 function maxInWindow(times: readonly number[], windowMs: number): number {
   let sorted = times;
   for (let i = 1; i < times.length; i++) {
-    if ((times[i] as number) < (times[i - 1] as number)) {
+    if (at(times, i) < at(times, i - 1)) {
       sorted = [...times].sort((a, b) => a - b); // the clock went back
       break;
     }
@@ -187,8 +188,8 @@ function maxInWindow(times: readonly number[], windowMs: number): number {
   let best = 0;
   let from = 0;
   for (let to = 0; to < sorted.length; to++) {
-    const t = sorted[to] as number;
-    while (from < to && !(t < (sorted[from] as number) + windowMs)) from++;
+    const t = at(sorted, to);
+    while (from < to && !(t < at(sorted, from) + windowMs)) from++;
     best = Math.max(best, to - from + 1);
   }
   return best;

@@ -10,7 +10,7 @@
  * ```
  */
 export function positiveIntegerProblem(name: string, value: unknown): string | undefined {
-  return Number.isSafeInteger(value) && (value as number) >= 1
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1
     ? undefined
     : `${name} must be a positive integer, got ${String(value)}`;
 }
