@@ -200,15 +200,18 @@ export class StopManager {
         continue;
       if (this.#states.has(r.symbol) || this.#restored.has(r.symbol)) {
         const kept = this.#restored.get(r.symbol);
-        // Two stops found for one symbol: the tighter price is the one to keep (a reconciler
-        // cancels the extra order itself).
+        // Two stops found for one symbol: the tighter price is the one to keep, the other is
+        // cancelled (a reconciler cancels the extra order itself).
+        let extra = r;
         if (
           kept !== undefined &&
           kept.side === r.side &&
           isTighter(r.side === 'SELL' ? 'LONG' : 'SHORT', r.stopPrice, kept.stopPrice)
-        )
+        ) {
           this.#restored.set(r.symbol, r);
-        if (this.#o.protection === undefined) this.#cancel(r.symbol, r.clientOrderId);
+          extra = kept;
+        }
+        if (this.#o.protection === undefined) this.#cancel(r.symbol, extra.clientOrderId);
         continue;
       }
       this.#restored.set(r.symbol, r);

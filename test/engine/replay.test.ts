@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import { isEngineError } from '../../src/engine/errors.js';
 import type { Bar } from '../../src/vocabulary/market.js';
@@ -175,6 +175,25 @@ describe('Engine.replay', () => {
     release();
     expect((await first).batches).toBe(1);
     expect((await engine.replay([bar(1, 'ACME', 1, 1, 1, 1)])).batches).toBe(1);
+  });
+
+  it('stop() ends a replay after its batch; until then the engine is still busy (a new replay is refused), afterwards it is free', async () => {
+    const engine = new Engine();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    let strategyCalls = 0;
+    const strategy = async (): Promise<void> => {
+      strategyCalls++;
+      await gate; // the batch is in progress while stop() is called
+    };
+    const first = engine.replay([bar(0, 'ACME', 1, 1, 1, 1), bar(60_000, 'ACME', 1, 1, 1, 1)], { strategy });
+    await vi.waitFor(() => expect(strategyCalls).toBe(1));
+    engine.stop();
+    await expect(engine.replay([])).rejects.toSatisfy((e) => isEngineError(e, 'REPLAY_IN_PROGRESS'));
+    release();
+    expect((await first).batches).toBe(1); // the second bar's batch never ran
+    expect(strategyCalls).toBe(1);
+    expect((await engine.replay([bar(120_000, 'ACME', 1, 1, 1, 1)])).batches).toBe(1);
   });
 
   it('propagates an error thrown by the strategy (user code, not a plugin) and frees the engine', async () => {

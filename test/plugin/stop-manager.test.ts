@@ -215,6 +215,18 @@ describe('StopManager', () => {
     expect(by('CANCEL', 'old-G')).toBe(1);
   });
 
+  it('BROKER mode after a restart: of two stops found for one symbol the tighter is kept whichever comes first, and the other is the one cancelled', async () => {
+    const { stops, sent, coalescer } = setup('BROKER', { rules: [{ kind: 'PERCENT', percent: 5 }] });
+    stops.restore([
+      { clientOrderId: 'loose-L', symbol: 'L', side: 'SELL', stopPrice: 96 },
+      { clientOrderId: 'tight-L', symbol: 'L', side: 'SELL', stopPrice: 97 }, // tighter, found second
+    ]);
+    stops.syncPositions([pos('L', 'LONG')]);
+    await coalescer.idle();
+    expect(stops.get('L')?.stop).toBe(97); // the rule's 95 is looser: the resting 97 stays
+    expect(sent).toEqual([{ kind: 'CANCEL', clientOrderId: 'loose-L', symbol: 'L' }]);
+  });
+
   it('BROKER mode after a restart: a restored stop waits restoreGraceMs for its position (a host rebuilding its book), then is cancelled', async () => {
     const { stops, sent, coalescer } = setup('BROKER', { rules: [{ kind: 'PERCENT', percent: 5 }] });
     stops.restore([
