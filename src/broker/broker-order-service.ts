@@ -7,6 +7,7 @@ import type { Fill } from '../vocabulary/market.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
 import type { ObservedOrder, OpenOrder, OrderService } from '../vocabulary/services.js';
 import { addTo, rememberIn } from '../util/bounded.js';
+import { withDefaults, type WithDefaults } from '../util/defaults.js';
 
 /** The broker requests this service makes besides those the egress sends. */
 export interface BrokerQueries {
@@ -57,7 +58,7 @@ export interface BrokerOrderServiceOptions {
  * ```
  */
 export class BrokerOrderService implements OrderService {
-  readonly #o: BrokerOrderServiceOptions;
+  readonly #o: WithDefaults<BrokerOrderServiceOptions, 'maxTrackedOrders'>;
   /** Executed quantity booked per client order id (insertion-ordered, bounded). */
   readonly #booked = new Map<string, number>();
   #fills = 0;
@@ -67,7 +68,7 @@ export class BrokerOrderService implements OrderService {
   #reconciling: Promise<void> | undefined;
 
   constructor(options: BrokerOrderServiceOptions) {
-    this.#o = options;
+    this.#o = withDefaults(options, { maxTrackedOrders: 100_000 });
   }
 
   /** Fills booked so far. */
@@ -89,7 +90,7 @@ export class BrokerOrderService implements OrderService {
   /** Sends a protective command through the egress; resolves with its final outcome. */
   async send(command: ProtectiveCommand): Promise<CommandResult> {
     if (command.kind === 'PLACE_STOP' || command.kind === 'CLOSE_POSITION') {
-      addTo(this.#sent, command.clientOrderId, this.#o.maxTrackedOrders ?? 100_000);
+      addTo(this.#sent, command.clientOrderId, this.#o.maxTrackedOrders);
     }
     const started = performance.now();
     const result = await this.#o.egress.send(command);
@@ -237,7 +238,7 @@ export class BrokerOrderService implements OrderService {
     const booked = Math.max(this.#booked.get(clientOrderId) ?? 0, this.#o.journal.bookedQty(clientOrderId));
     if (!(cumQty > booked) || !(price > 0)) return; // stale, repeated, or nothing executed
     void this.#o.journal.booked(clientOrderId, cumQty).catch(() => {}); // a failed write is re-booked at most once, after a restart
-    rememberIn(this.#booked, clientOrderId, cumQty, this.#o.maxTrackedOrders ?? 100_000);
+    rememberIn(this.#booked, clientOrderId, cumQty, this.#o.maxTrackedOrders);
     this.#fills++;
     this.#o.onFill({
       fillId: `${clientOrderId}:${cumQty}`,

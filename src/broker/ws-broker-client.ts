@@ -7,6 +7,7 @@ import { classifyBrokerError } from '../egress/broker-errors.js';
 import type { BrokerClient, BrokerMethod } from '../egress/order-egress.js';
 import { MAX_FRAME_BYTES, parseInbound, type ExecutionReport, type InboundRejection } from '../egress/protocol.js';
 import { BrokerRequestError } from '../egress/venue-guard.js';
+import { withDefaults, type WithDefaults } from '../util/defaults.js';
 
 /** Options of {@link WsBrokerClient}. */
 export interface WsBrokerClientOptions {
@@ -70,8 +71,17 @@ const clientClosed = () => new BulwarkError('CLIENT_CLOSED', 'broker client clos
  * const egress = new OrderEgress({ client, limiter, venue });
  * ```
  */
+/** The defaults of {@link WsBrokerClientOptions}, in one place. */
+const CLIENT_DEFAULTS = {
+  requestTimeoutMs: 5_000,
+  deadAfterMs: 30_000,
+  reconnectDelayMs: 250,
+  maxReconnectDelayMs: 10_000,
+  maxBufferedBytes: 1024 * 1024,
+} as const;
+
 export class WsBrokerClient implements BrokerClient {
-  readonly #o: WsBrokerClientOptions;
+  readonly #o: WithDefaults<WsBrokerClientOptions, keyof typeof CLIENT_DEFAULTS>;
   readonly #key: string;
   readonly #secret: string;
   readonly #pending = new Map<string, Pending>();
@@ -94,7 +104,7 @@ export class WsBrokerClient implements BrokerClient {
   #backoff: { readonly timer: ReturnType<typeof setTimeout>; readonly end: () => void } | undefined;
 
   constructor(options: WsBrokerClientOptions) {
-    this.#o = options;
+    this.#o = withDefaults(options, CLIENT_DEFAULTS);
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     const key = options.apiKey ?? process.env['BULWARK_API_KEY'];
     const secret = options.apiSecret ?? process.env['BULWARK_API_SECRET'];
@@ -139,12 +149,9 @@ export class WsBrokerClient implements BrokerClient {
     if (this.#closed) return Promise.reject(clientClosed());
     if (!this.#live || ws === undefined || ws.readyState !== WebSocket.OPEN)
       return Promise.reject(new BulwarkError('NOT_CONNECTED', `not logged on to ${this.#o.url}: ${method} not sent`));
-    if (ws.bufferedAmount > (this.#o.maxBufferedBytes ?? 1024 * 1024))
+    if (ws.bufferedAmount > this.#o.maxBufferedBytes)
       return Promise.reject(
-        new BulwarkError(
-          'NOT_CONNECTED',
-          `send buffer over ${this.#o.maxBufferedBytes ?? 1024 * 1024} bytes: ${method} not sent`,
-        ),
+        new BulwarkError('NOT_CONNECTED', `send buffer over ${this.#o.maxBufferedBytes} bytes: ${method} not sent`),
       );
     return this.#send(ws, method, params);
   }
@@ -193,11 +200,11 @@ export class WsBrokerClient implements BrokerClient {
       const timer = this.#clock.setTimeout(() => {
         this.#pending.delete(id);
         reject(
-          new BulwarkError('REQUEST_TIMEOUT', `no answer to ${method} within ${this.#o.requestTimeoutMs ?? 5_000} ms`, {
+          new BulwarkError('REQUEST_TIMEOUT', `no answer to ${method} within ${this.#o.requestTimeoutMs} ms`, {
             method,
           }),
         );
-      }, this.#o.requestTimeoutMs ?? 5_000);
+      }, this.#o.requestTimeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
       ws.send(JSON.stringify({ id, method, params }));
     });
@@ -247,10 +254,7 @@ export class WsBrokerClient implements BrokerClient {
         this.#ws?.terminate();
         if (e instanceof BrokerRequestError && e.action === 'RELOGON' && e.brokerCode === -1022) throw e; // bad credentials: retrying will not help
         if (this.#isClosed()) throw clientClosed();
-        const base = Math.min(
-          this.#o.maxReconnectDelayMs ?? 10_000,
-          (this.#o.reconnectDelayMs ?? 250) * 2 ** this.#attempt++,
-        );
+        const base = Math.min(this.#o.maxReconnectDelayMs, this.#o.reconnectDelayMs * 2 ** this.#attempt++);
         await this.#backoffWait(base / 2 + (Math.random() * base) / 2);
       }
     }
@@ -274,7 +278,7 @@ export class WsBrokerClient implements BrokerClient {
 
   #alive(): void {
     if (this.#deadTimer !== undefined) clearTimeout(this.#deadTimer);
-    this.#deadTimer = setTimeout(() => this.#ws?.terminate(), this.#o.deadAfterMs ?? 30_000);
+    this.#deadTimer = setTimeout(() => this.#ws?.terminate(), this.#o.deadAfterMs);
     this.#deadTimer.unref();
   }
 

@@ -14,6 +14,7 @@ const PROTECTIVE_LANES: readonly EgressLane[] = Object.freeze(['PROTECTIVE']);
 const OTHER_LANES: readonly EgressLane[] = Object.freeze(['REDUCE', 'NORMAL']);
 import { SlidingWindowRateLimiter } from './rate-limiter.js';
 import { BrokerRequestError, type VenueGuard } from './venue-guard.js';
+import { withDefaults, type WithDefaults } from '../util/defaults.js';
 
 /** Broker methods the egress calls. */
 export type BrokerMethod = 'order.place' | 'order.amend' | 'order.cancel' | 'order.status';
@@ -101,8 +102,17 @@ export function laneOf(command: ProtectiveCommand): EgressLane {
  * const result = await egress.send({ kind: 'PLACE_STOP', clientOrderId, symbol, side: 'SELL', quantity, stopPrice });
  * ```
  */
+/** The defaults of {@link OrderEgressOptions}, in one place. */
+const EGRESS_DEFAULTS = {
+  queueCapacity: 10_000,
+  maxInFlight: 8,
+  reserveForProtective: 0.2,
+  maxInDoubtRounds: 3,
+  sharedBudgetRetryMs: 20,
+} as const;
+
 export class OrderEgress implements OrderSink {
-  readonly #o: OrderEgressOptions;
+  readonly #o: WithDefaults<OrderEgressOptions, keyof typeof EGRESS_DEFAULTS>;
   readonly #queue: EgressQueue<ProtectiveCommand>;
   readonly #waiting = new Map<string, Pending[]>();
   readonly #bulkhead: BulkheadPolicy;
@@ -119,13 +129,14 @@ export class OrderEgress implements OrderSink {
   #started: Promise<void> = Promise.resolve();
 
   constructor(options: OrderEgressOptions) {
-    this.#o = options;
-    this.#queue = new EgressQueue<ProtectiveCommand>({ capacity: options.queueCapacity ?? 10_000 });
-    this.#bulkhead = bulkhead(options.maxInFlight ?? 8, 0);
-    const places = options.maxInFlight ?? 8;
+    const o = (this.#o = withDefaults(options, EGRESS_DEFAULTS));
+    this.#queue = new EgressQueue<ProtectiveCommand>({ capacity: o.queueCapacity });
+    this.#bulkhead = bulkhead(o.maxInFlight, 0);
+    const places = o.maxInFlight;
     this.#reservedSlots = places > 1 ? Math.max(1, Math.floor(places / 4)) : 0;
-    this.#now = options.now ?? (options.clock === undefined ? Date.now : () => (options.clock as Clock).now());
-    const reserve = options.reserveForProtective ?? 0.2;
+    const clock = options.clock;
+    this.#now = options.now ?? (clock === undefined ? Date.now : () => clock.now());
+    const reserve = o.reserveForProtective;
     this.#otherGate = new SlidingWindowRateLimiter({
       limit: options.limiter.capacity,
       windowMs: options.limiter.windowMs,
@@ -360,7 +371,7 @@ export class OrderEgress implements OrderSink {
     const protective = lane !== 'NORMAL';
     // Stops and closes go first at the limiter and bypass a shared budget nobody can grant.
     const urgent = lane === 'PROTECTIVE';
-    const rounds = this.#o.maxInDoubtRounds ?? 3;
+    const rounds = this.#o.maxInDoubtRounds;
     let reconnects = 0;
     for (let round = 0; round <= rounds; round++) {
       try {
@@ -485,7 +496,7 @@ export class OrderEgress implements OrderSink {
       if (protective && budget.state !== 'ACTIVE') return;
       if (await budget.tryTakeOrders(1)) return;
       if (this.#closed) return;
-      await new Promise((r) => setTimeout(r, this.#o.sharedBudgetRetryMs ?? 20));
+      await new Promise((r) => setTimeout(r, this.#o.sharedBudgetRetryMs));
     }
   }
 

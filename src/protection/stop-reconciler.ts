@@ -5,6 +5,7 @@ import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
 import type { BrokerOrderStatus, ObservedOrder, OrderService } from '../vocabulary/services.js';
 import { roundQuantity, roundStopPrice } from '../egress/decimal.js';
 import { classifyResult, type ResultClass } from './result-class.js';
+import { withDefaults, type WithDefaults } from '../util/defaults.js';
 
 /** Where a position's protection stands, judged by what the broker has shown. */
 export type ProtectionState =
@@ -195,8 +196,19 @@ const awaitsBooking = (t: Tracked) =>
  * await r.whenConverged();
  * ```
  */
+/** The defaults of {@link StopReconcilerOptions}, in one place. */
+const RECONCILER_DEFAULTS = {
+  initialBackoffMs: 100,
+  maxBackoffMs: 5_000,
+  rereadMs: 30_000,
+  fenceMs: 5_000,
+  unprotectedAfterMs: 10_000,
+  orphanGraceMs: 300_000,
+  hardRetryMs: 60_000,
+} as const;
+
 export class StopReconciler {
-  readonly #o: StopReconcilerOptions;
+  readonly #o: WithDefaults<StopReconcilerOptions, keyof typeof RECONCILER_DEFAULTS>;
   readonly #clock: Clock;
   readonly #entries = new Map<string, Entry>();
   readonly #backoff: ExponentialBackoff<unknown>;
@@ -214,12 +226,9 @@ export class StopReconciler {
   readonly sent = { place: 0, amend: 0, cancel: 0, status: 0, reads: 0 };
 
   constructor(options: StopReconcilerOptions) {
-    this.#o = options;
+    this.#o = withDefaults(options, RECONCILER_DEFAULTS);
     this.#clock = options.clock ?? SYSTEM_CLOCK;
-    this.#backoff = new ExponentialBackoff({
-      initialDelay: options.initialBackoffMs ?? 100,
-      maxDelay: options.maxBackoffMs ?? 5_000,
-    });
+    this.#backoff = new ExponentialBackoff({ initialDelay: this.#o.initialBackoffMs, maxDelay: this.#o.maxBackoffMs });
   }
 
   /** Reads the broker once (adopting Bulwark's resting stops) and starts the periodic re-read. */
@@ -372,7 +381,7 @@ export class StopReconciler {
     this.#rereading = this.#read()
       .catch(() => {
         // The broker could not list: asked again at the next re-read, sooner than usual.
-        this.#scheduleReread(this.#o.initialBackoffMs ?? 100);
+        this.#scheduleReread(this.#o.initialBackoffMs);
       })
       .finally(() => {
         this.#rereading = undefined;
@@ -428,7 +437,7 @@ export class StopReconciler {
       for (const t of e.orders.values()) if (isLive(t) && !seen.has(t.id)) t.status = 'UNKNOWN'; // no longer open: ask what became of it
       this.#kick(e);
     }
-    this.#scheduleReread(this.#o.rereadMs ?? 30_000);
+    this.#scheduleReread(this.#o.rereadMs);
   }
 
   /** The broker's open orders; `protective` collects those the order service marks PROTECTIVE (its own record of Bulwark's orders). */
@@ -587,7 +596,7 @@ export class StopReconciler {
     let due: number | undefined;
     for (const t of e.orders.values()) {
       if (!awaitsBooking(t)) continue;
-      const at = t.unbookedSince + (this.#o.fenceMs ?? 5_000);
+      const at = t.unbookedSince + this.#o.fenceMs;
       if (due === undefined || at < due) due = at;
     }
     return due;
@@ -595,7 +604,7 @@ export class StopReconciler {
 
   /** True when the position has had no stop of its side resting for `unprotectedAfterMs`. */
   #bareFor(e: Entry): boolean {
-    return !Number.isNaN(e.bareSince) && this.#clock.now() - e.bareSince >= (this.#o.unprotectedAfterMs ?? 10_000);
+    return !Number.isNaN(e.bareSince) && this.#clock.now() - e.bareSince >= this.#o.unprotectedAfterMs;
   }
 
   #plan(e: Entry): Action {
@@ -606,7 +615,7 @@ export class StopReconciler {
     // executed off the size.
     if (e.fenceEpoch !== undefined) {
       if (e.sizeEpoch <= e.fenceEpoch) {
-        const until = e.fenceSince + (this.#o.fenceMs ?? 5_000);
+        const until = e.fenceSince + this.#o.fenceMs;
         if (now < until) return { kind: 'WAIT', until, state: 'PENDING' };
         if (e.desired != null) {
           const rest = e.desired.quantity - e.fenceExecuted;
@@ -621,7 +630,7 @@ export class StopReconciler {
     // to show a seq gap): the order path is asked to book it from the broker's record.
     for (const t of e.orders.values()) {
       if (!awaitsBooking(t)) continue;
-      if (now < t.unbookedSince + (this.#o.fenceMs ?? 5_000)) continue;
+      if (now < t.unbookedSince + this.#o.fenceMs) continue;
       t.bookAsked = t.executed;
       this.#o.orders.bookExecuted?.({
         clientOrderId: t.id,
@@ -639,7 +648,7 @@ export class StopReconciler {
     if (desired === null) {
       // Found at the broker before the plugin spoke of the symbol: wait for its position.
       if (live.length === 0) return { kind: 'DONE', state: 'CONVERGED' };
-      const until = e.since + (this.#o.orphanGraceMs ?? 300_000);
+      const until = e.since + this.#o.orphanGraceMs;
       if (now < until) return { kind: 'WAIT', until, state: 'PENDING' };
       desired = undefined;
     }
@@ -837,7 +846,7 @@ export class StopReconciler {
         if (hardKey !== undefined)
           e.hard = {
             key: hardKey,
-            until: this.#clock.now() + (this.#o.hardRetryMs ?? 60_000),
+            until: this.#clock.now() + this.#o.hardRetryMs,
             code: hardCode ?? 'STOP_REJECTED',
             message: `${code}: ${message}`,
           };
