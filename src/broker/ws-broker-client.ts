@@ -52,6 +52,15 @@ const SEEN_FILLS = 10_000;
 /** What every connection attempt and call ends with once {@link WsBrokerClient.close} has been called. */
 const clientClosed = () => new BulwarkError('CLIENT_CLOSED', 'broker client closed');
 
+/** The defaults of {@link WsBrokerClientOptions}, in one place. */
+const CLIENT_DEFAULTS = {
+  requestTimeoutMs: 5_000,
+  deadAfterMs: 30_000,
+  reconnectDelayMs: 250,
+  maxReconnectDelayMs: 10_000,
+  maxBufferedBytes: 1024 * 1024,
+} as const;
+
 /**
  * The broker adapter: speaks `shared/docs/broker-protocol.md` over one WebSocket (ws),
  * `perMessageDeflate` off, `maxPayload` 64 KiB. Logs on with an HMAC-SHA256 signature from
@@ -71,15 +80,6 @@ const clientClosed = () => new BulwarkError('CLIENT_CLOSED', 'broker client clos
  * const egress = new OrderEgress({ client, limiter, venue });
  * ```
  */
-/** The defaults of {@link WsBrokerClientOptions}, in one place. */
-const CLIENT_DEFAULTS = {
-  requestTimeoutMs: 5_000,
-  deadAfterMs: 30_000,
-  reconnectDelayMs: 250,
-  maxReconnectDelayMs: 10_000,
-  maxBufferedBytes: 1024 * 1024,
-} as const;
-
 export class WsBrokerClient implements BrokerClient {
   readonly #o: WithDefaults<WsBrokerClientOptions, keyof typeof CLIENT_DEFAULTS>;
   readonly #key: string;

@@ -87,6 +87,15 @@ export function laneOf(command: ProtectiveCommand): EgressLane {
   return command.kind === 'CANCEL' ? 'REDUCE' : 'PROTECTIVE';
 }
 
+/** The defaults of {@link OrderEgressOptions}, in one place. */
+const EGRESS_DEFAULTS = {
+  queueCapacity: 10_000,
+  maxInFlight: 8,
+  reserveForProtective: 0.2,
+  maxInDoubtRounds: 3,
+  sharedBudgetRetryMs: 20,
+} as const;
+
 /**
  * The order path to the broker, an {@link OrderSink}: a priority queue (protective first,
  * never dropped), the broker's rate limit (shared by place, amend and cancel, paused on
@@ -102,15 +111,6 @@ export function laneOf(command: ProtectiveCommand): EgressLane {
  * const result = await egress.send({ kind: 'PLACE_STOP', clientOrderId, symbol, side: 'SELL', quantity, stopPrice });
  * ```
  */
-/** The defaults of {@link OrderEgressOptions}, in one place. */
-const EGRESS_DEFAULTS = {
-  queueCapacity: 10_000,
-  maxInFlight: 8,
-  reserveForProtective: 0.2,
-  maxInDoubtRounds: 3,
-  sharedBudgetRetryMs: 20,
-} as const;
-
 export class OrderEgress implements OrderSink {
   readonly #o: WithDefaults<OrderEgressOptions, keyof typeof EGRESS_DEFAULTS>;
   readonly #queue: EgressQueue<ProtectiveCommand>;

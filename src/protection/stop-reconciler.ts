@@ -1,175 +1,38 @@
-import { ExponentialBackoff, type IBackoff } from 'cockatiel';
+import { ExponentialBackoff } from 'cockatiel';
 import { SYSTEM_CLOCK, type Clock, type TimerHandle } from '../util/clock.js';
-import type { OrderSide } from '../vocabulary/market.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
-import type { BrokerOrderStatus, ObservedOrder, OrderService } from '../vocabulary/services.js';
+import type { ObservedOrder } from '../vocabulary/services.js';
 import { roundQuantity, roundStopPrice } from '../egress/decimal.js';
 import { classifyResult, type ResultClass } from './result-class.js';
 import { withDefaults, type WithDefaults } from '../util/defaults.js';
+import type {
+  DesiredStop,
+  ProtectionRow,
+  ProtectionState,
+  ProtectionSummary,
+  StopReconcilerOptions,
+} from './protection-types.js';
+import { awaitsBooking, isLive, type Action, type Entry, type Tracked } from './reconciler-entry.js';
 
-/** Where a position's protection stands, judged by what the broker has shown. */
-export type ProtectionState =
-  /** Exactly one live Bulwark stop at the broker, at the desired price and for the position's size (or none for a flat symbol). */
-  | 'CONVERGED'
-  /** Commands under way, or waiting for the broker to show their outcome. */
-  | 'PENDING'
-  /** The broker cannot be made to hold the stop (a hard rejection, a size below the lot, or no stop resting for too long). */
-  | 'UNPROTECTED';
+export type {
+  DesiredStop,
+  ProtectionChange,
+  ProtectionRow,
+  ProtectionState,
+  ProtectionSummary,
+  StopReconcilerOptions,
+} from './protection-types.js';
 
-/** The stop a position should have: from the plugin (side closes the position). */
-export interface DesiredStop {
-  /** SELL protects a long, BUY a short. */
-  readonly side: OrderSide;
-  /** The position's size. */
-  readonly quantity: number;
-  /** Trigger price; rounded to the symbol's tick toward the tighter side before it is sent. */
-  readonly stopPrice: number;
-}
-
-/** A change of a symbol's {@link ProtectionState}, with the reason code when not converged. */
-export interface ProtectionChange {
-  /** Instrument of the position. */
-  readonly symbol: string;
-  /** State before the change. */
-  readonly from: ProtectionState;
-  /** State after the change; equal to `from` when only the reason code changed. */
-  readonly to: ProtectionState;
-  /** SCREAMING_SNAKE reason (`STOP_REJECTED`, `AMEND_REJECTED`, `QUANTITY_BELOW_LOT`, `NO_STOP_AT_BROKER`) or the broker's code. */
-  readonly code?: string;
-  /** Human-readable detail of `code`, when there is one. */
-  readonly message?: string;
-}
-
-/** One position's protection, for reports (`bulwark replay --json`). */
-export interface ProtectionRow {
-  /** Instrument of the position. */
-  readonly symbol: string;
-  /** Where the position's protection stands now. */
-  readonly state: ProtectionState;
-  /** The reason code while not converged, as in {@link ProtectionChange}. */
-  readonly code?: string;
-  /** What the plugin wants (undefined: flat). */
-  readonly desired?: DesiredStop;
-  /** Bulwark's live stops on the symbol as the broker last showed them. */
-  readonly live: readonly {
-    readonly clientOrderId: string;
-    readonly side: OrderSide;
-    readonly quantity: number;
-    readonly stopPrice: number;
-  }[];
-}
-
-/** Counts of {@link ProtectionState}s over managed symbols. */
-export interface ProtectionSummary {
-  /** Symbols whose protection matches what the plugin wants. */
-  readonly converged: number;
-  /** Symbols with commands under way or outcomes not yet shown by the broker. */
-  readonly pending: number;
-  /** Symbols the broker cannot be made to protect; the plugin watches them locally and trades REDUCING. */
-  readonly unprotected: number;
-}
-
-/** Options of {@link StopReconciler}. */
-export interface StopReconcilerOptions {
-  /** The order path: commands go out with `send`, the broker is read with `orderStatus` and `observedOpenOrders`/`openOrders`. */
-  readonly orders: OrderService;
-  /** A new client order id for each new stop order. */
-  readonly nextId: () => string;
-  /** True for client ids Bulwark placed (this process or an earlier one): only those are adopted or cancelled. */
-  readonly isOurs: (clientOrderId: string) => boolean;
-  /** Symbols this instance manages (a coordinator's ownership). Default: all. */
-  readonly manages?: (symbol: string) => boolean;
-  /** Price step per symbol: a stop is rounded to it toward the tighter side. */
-  readonly tickSize: (symbol: string) => number;
-  /** Quantity step per symbol: a quantity is rounded down to it. */
-  readonly lotSize: (symbol: string) => number;
-  readonly clock?: Clock;
-  /** First retry delay after a failed command (ms), doubling with jitter. Default 100. */
-  readonly initialBackoffMs?: number;
-  /** Longest retry delay (ms). Default 5 000. */
-  readonly maxBackoffMs?: number;
-  /** Re-read the broker's open orders this often (ms). Default 30 000. */
-  readonly rereadMs?: number;
-  /** How long an execution of a stop seen at the broker waits for the host's fill before the size is taken from the broker (ms). Default 5 000. */
-  readonly fenceMs?: number;
-  /** How long a stop of ours found at the broker for a symbol the plugin has not spoken of yet waits before it is cancelled (ms). Default 300 000. */
-  readonly orphanGraceMs?: number;
-  /** How long a hard-rejected stop waits before it is tried again unchanged (ms). Default 60 000. */
-  readonly hardRetryMs?: number;
-  /** A position with no stop resting at the broker this long is UNPROTECTED (ms). Default 10 000. */
-  readonly unprotectedAfterMs?: number;
-  /** Told every change of a symbol's state. */
-  readonly onChange?: (change: ProtectionChange) => void;
-}
-
-type TrackedStatus = BrokerOrderStatus | 'UNKNOWN' | 'NEVER';
-
-/** One of Bulwark's orders on a symbol, as far as the broker has shown it. */
-interface Tracked {
-  readonly id: string;
-  side: OrderSide;
-  quantity: number;
-  executed: number;
-  /** Executed quantity the host has booked as fills (through {@link StopReconciler.fillApplied}). */
-  acked: number;
-  stopPrice: number;
-  status: TrackedStatus;
-  /** Since when the broker has shown more executed than the host booked (NaN: nothing unbooked). */
-  unbookedSince: number;
-  /** The executed quantity the order path was last asked to book (see `bookExecuted`). */
-  bookAsked: number;
-}
-
-interface Entry {
-  readonly symbol: string;
-  /** undefined: flat; null: not told yet (an order found at the broker before the plugin spoke of the symbol). */
-  desired: DesiredStop | undefined | null;
-  readonly orders: Map<string, Tracked>;
-  running: boolean;
-  /** A step is queued for the end of the current synchronous work. */
-  kicked: boolean;
-  timer: TimerHandle | undefined;
-  backoff: IBackoff<unknown> | undefined;
-  state: ProtectionState;
-  code: string | undefined;
-  message: string | undefined;
-  /** A hard rejection of one desired stop: not tried again unchanged before `until`. */
-  hard: { readonly key: string; readonly until: number; readonly code: string; readonly message: string } | undefined;
-  readonly since: number;
-  /** Since when no live stop of the desired side rests (NaN while one does). */
-  bareSince: number;
-  /** Position updates (snapshots) received for the symbol: each confirms the desired size. */
-  sizeEpoch: number;
-  /**
-   * The size epoch at which an execution of one of our stops was seen (undefined: none
-   * pending): the desired size predates it until a newer position update comes.
-   */
-  fenceEpoch: number | undefined;
-  /** Since when that execution waits for a position update. */
-  fenceSince: number;
-  /** What executed since the fence began (taken off the desired size if no update comes in time). */
-  fenceExecuted: number;
-}
-
-type Action =
-  | { readonly kind: 'STATUS'; readonly order: Tracked }
-  | { readonly kind: 'CANCEL'; readonly order: Tracked }
-  | { readonly kind: 'PLACE'; readonly id: string; readonly want: DesiredStop }
-  | { readonly kind: 'AMEND'; readonly order: Tracked; readonly want: DesiredStop }
-  | {
-      readonly kind: 'WAIT';
-      readonly until: number;
-      readonly state: ProtectionState;
-      readonly code?: string;
-      readonly message?: string;
-    }
-  | { readonly kind: 'DONE'; readonly state: ProtectionState; readonly code?: string; readonly message?: string };
-
-const LIVE: ReadonlySet<TrackedStatus> = new Set(['NEW', 'PARTIALLY_FILLED']);
-const isLive = (t: Tracked) => LIVE.has(t.status);
-/** Executed at the broker beyond what the host booked, and not yet handed to `bookExecuted`. */
-const awaitsBooking = (t: Tracked) =>
-  t.executed > t.acked && t.executed > t.bookAsked && !Number.isNaN(t.unbookedSince);
+/** The defaults of {@link StopReconcilerOptions}, in one place. */
+const RECONCILER_DEFAULTS = {
+  initialBackoffMs: 100,
+  maxBackoffMs: 5_000,
+  rereadMs: 30_000,
+  fenceMs: 5_000,
+  unprotectedAfterMs: 10_000,
+  orphanGraceMs: 300_000,
+  hardRetryMs: 60_000,
+} as const;
 
 /**
  * Converges the broker's protective stops (observed) to the plugin's (desired), as a
@@ -196,17 +59,6 @@ const awaitsBooking = (t: Tracked) =>
  * await r.whenConverged();
  * ```
  */
-/** The defaults of {@link StopReconcilerOptions}, in one place. */
-const RECONCILER_DEFAULTS = {
-  initialBackoffMs: 100,
-  maxBackoffMs: 5_000,
-  rereadMs: 30_000,
-  fenceMs: 5_000,
-  unprotectedAfterMs: 10_000,
-  orphanGraceMs: 300_000,
-  hardRetryMs: 60_000,
-} as const;
-
 export class StopReconciler {
   readonly #o: WithDefaults<StopReconcilerOptions, keyof typeof RECONCILER_DEFAULTS>;
   readonly #clock: Clock;
