@@ -6,6 +6,7 @@ import { StopColumns, type StopState } from './stop-columns.js';
 import { grown } from '../util/typed-arrays.js';
 import type { DesiredStop, ProtectionState } from '../protection/stop-reconciler.js';
 import { at } from '../util/indexed.js';
+import { withDefaults, type WithDefaults } from '../util/defaults.js';
 
 /**
  * `LOCAL`: Bulwark watches bars and sends CLOSE_POSITION when a stop is traded through
@@ -137,7 +138,7 @@ export type StopChange = 'MOVED' | 'UNCHANGED' | 'STALE' | 'LOOSER' | 'UNKNOWN';
  * ```
  */
 export class StopManager {
-  readonly #o: StopManagerOptions;
+  readonly #o: WithDefaults<StopManagerOptions, 'restoreGraceMs'>;
   readonly #states = new Map<string, StopState>();
   /** The hot numbers of every managed position, one row each (see StopColumns). */
   readonly #cols: StopColumns;
@@ -160,7 +161,7 @@ export class StopManager {
   #restoredSince = Number.NaN;
 
   constructor(options: StopManagerOptions) {
-    this.#o = options;
+    this.#o = withDefaults(options, { restoreGraceMs: 300_000 });
     this.#cols = new StopColumns(options.maxPositions);
   }
 
@@ -279,7 +280,7 @@ export class StopManager {
     // nothing: cancel them.
     if (this.#restored.size > 0) {
       if (Number.isNaN(this.#restoredSince)) this.#restoredSince = now ?? Number.NEGATIVE_INFINITY;
-      const expired = now === undefined || now - this.#restoredSince >= (this.#o.restoreGraceMs ?? 300_000);
+      const expired = now === undefined || now - this.#restoredSince >= this.#o.restoreGraceMs;
       if (expired) {
         // With a reconciler, orphans of ours are its to cancel (after its own grace).
         if (this.#o.protection === undefined)

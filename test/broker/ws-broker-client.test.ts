@@ -2,7 +2,7 @@ import { frameText } from '../../src/broker/frame-text.js';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startSimBroker, type SimBroker, type SimBrokerOptions } from '../../src/testing/sim-broker.js';
 import { WsBrokerClient } from '../../src/broker/ws-broker-client.js';
@@ -130,9 +130,11 @@ describe('WsBrokerClient against the simulated broker', () => {
     await b.close(); // drops every connection; the port is gone for a moment
     const again = await startSimBroker({ apiKey: KEY, apiSecret: SECRET, port: Number(new URL(b.url).port) });
     cleanup.push(() => again.close());
-    await new Promise((r) => setTimeout(r, 500));
+    // Wait for the condition (the second logon), not for a fixed time.
+    await vi.waitFor(() => expect(reconciles.filter((r) => r === 'LOGON').length).toBeGreaterThanOrEqual(2), {
+      timeout: 10_000,
+    });
     expect(await c.request('order.place', place('after'))).toMatchObject({ clientOrderId: 'after' });
-    expect(reconciles.filter((r) => r === 'LOGON').length).toBeGreaterThanOrEqual(2);
   });
 
   it('bad credentials fail logon without retrying forever; missing ones are refused up front, unnamed', async () => {
