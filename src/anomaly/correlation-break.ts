@@ -3,7 +3,7 @@ import type { Kernels } from '../kernels/load.js';
 import type { AnomalyConfig } from './config.js';
 import { anomalyEvent, type AnomalyEvent, type CorrelationBreakEvent } from './events.js';
 import type { SymbolRegistry } from '../market/symbol-registry.js';
-import { at } from '../util/indexed.js';
+import { f64At } from '../util/indexed.js';
 
 /**
  * CORRELATION_BREAK detection over a watch-list: the first min(`correlationSymbols`,
@@ -76,7 +76,7 @@ export class CorrelationBreak {
     let sum = 0;
     let pairs = 0;
     for (let p = 0; p < packed.length; p++) {
-      const r = at(packed, p);
+      const r = f64At(packed, p);
       if (r === r) {
         sum += r;
         pairs++;

@@ -12,7 +12,7 @@ import { RoundSplitter } from '../market/round-splitter.js';
 import { RobustScorer } from './robust.js';
 import { StaleFeed } from './stale.js';
 import { VolumeSpikes } from './volume-spikes.js';
-import { at } from '../util/indexed.js';
+import { at, f64At, i32At } from '../util/indexed.js';
 
 /**
  * Detects market-data anomalies for the risk plugin: PRICE_SPIKE, VOLUME_SPIKE,
@@ -314,9 +314,9 @@ export class AnomalyDetector {
     volume.begin();
     let timestamp = Number.NEGATIVE_INFINITY;
     for (let k = from; k < to; k++) {
-      const i = at(order, k);
-      const slot = at(cols.slot, i);
-      const t = at(cols.timestamp, i);
+      const i = i32At(order, k);
+      const slot = i32At(cols.slot, i);
+      const t = f64At(cols.timestamp, i);
       bar.at = i;
       this.#stale.touch(slot, t);
       price.stage(k - from, slot, bar);
@@ -326,8 +326,8 @@ export class AnomalyDetector {
     price.run();
     volume.run(to - from);
     for (let k = from; k < to; k++) {
-      const i = at(order, k);
-      const slot = at(cols.slot, i);
+      const i = i32At(order, k);
+      const slot = i32At(cols.slot, i);
       bar.at = i;
       const r = price.finish(k - from, slot, bar, out);
       if (price.confirmed) {

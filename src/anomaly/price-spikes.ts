@@ -11,7 +11,7 @@ import { QuarantineBook } from './quarantine.js';
 import type { Kernels } from '../kernels/load.js';
 import type { WindowBank } from '../kernels/windows.js';
 import { type RobustScorer } from './robust.js';
-import { at } from '../util/indexed.js';
+import { f64At, i32At } from '../util/indexed.js';
 
 /** How a bar of the current round is scored (see {@link PriceSpikes.stage}). */
 const enum Row {
@@ -110,7 +110,7 @@ export class PriceSpikes {
       this.#kind[row] = Row.Quarantined;
       return;
     }
-    const prev = at(this.#last, slot);
+    const prev = f64At(this.#last, slot);
     if (!(prev > 0)) {
       this.#kind[row] = Row.First;
       return;
@@ -142,9 +142,9 @@ export class PriceSpikes {
       this.#last[slot] = bar.close;
       return Number.NaN;
     }
-    const b = at(this.#batchRow, row);
-    const r = at(this.#values, b);
-    const prev = at(this.#last, slot);
+    const b = i32At(this.#batchRow, row);
+    const r = f64At(this.#values, b);
+    const prev = f64At(this.#last, slot);
     if (this.#flags[b] === 1) {
       if (this.#score(slot, bar, r, prev, out)) return Number.NaN;
       this.#windows.push(slot, r);
@@ -158,7 +158,7 @@ export class PriceSpikes {
     this.held = false;
     this.confirmed = false;
     const cfg = this.#config;
-    let prev = at(this.#last, slot);
+    let prev = f64At(this.#last, slot);
     if (this.book.isActive(slot)) {
       this.book.release(slot);
       const retrace = this.book.retrace(slot, bar.close);

@@ -1,5 +1,5 @@
 import type { Bar } from '../vocabulary/market.js';
-import { at } from '../util/indexed.js';
+import { f64At } from '../util/indexed.js';
 
 /**
  * Per-slot quarantine of a suspected bad tick: the held spike bar (high, low, close, time,
@@ -60,33 +60,33 @@ export class QuarantineBook {
    * spike, negative moves further. 0 when the spike did not move the price.
    */
   retrace(slot: number, close: number): number {
-    const spike = at(this.#close, slot);
-    const move = Math.log(spike / at(this.#previousClose, slot));
+    const spike = f64At(this.#close, slot);
+    const move = Math.log(spike / f64At(this.#previousClose, slot));
     return move === 0 ? 0 : Math.log(spike / close) / move;
   }
 
   high(slot: number): number {
-    return at(this.#high, slot);
+    return f64At(this.#high, slot);
   }
 
   low(slot: number): number {
-    return at(this.#low, slot);
+    return f64At(this.#low, slot);
   }
 
   close(slot: number): number {
-    return at(this.#close, slot);
+    return f64At(this.#close, slot);
   }
 
   timestamp(slot: number): number {
-    return at(this.#timestamp, slot);
+    return f64At(this.#timestamp, slot);
   }
 
   z(slot: number): number {
-    return at(this.#z, slot);
+    return f64At(this.#z, slot);
   }
 
   previousClose(slot: number): number {
-    return at(this.#previousClose, slot);
+    return f64At(this.#previousClose, slot);
   }
 
   /** The typed arrays this object owns (for memory accounting). */

@@ -4,7 +4,7 @@ import type { Bar } from '../vocabulary/market.js';
 import type { AnomalyConfig } from './config.js';
 import { anomalyEvent, type AnomalyEvent, type VolatilityRegimeEvent } from './events.js';
 import type { SymbolRegistry } from '../market/symbol-registry.js';
-import { at } from '../util/indexed.js';
+import { f64At, i32At } from '../util/indexed.js';
 
 /**
  * VOLATILITY_REGIME detection: two streaming ATR banks (`atrShortPeriod`, `atrLongPeriod`)
@@ -101,7 +101,7 @@ export class VolatilityRegime {
       this.#short.update(this.#cuHigh, this.#cuLow, this.#cuClose);
       this.#long.update(this.#cuHigh, this.#cuLow, this.#cuClose);
       for (let i = 0; i < this.#cuCount; i++) {
-        const s = at(this.#cuTouched, i);
+        const s = i32At(this.#cuTouched, i);
         this.#cuHigh[s] = this.#cuLow[s] = this.#cuClose[s] = Number.NaN;
       }
       this.#cuCount = 0;
@@ -113,10 +113,10 @@ export class VolatilityRegime {
     const long = this.#long.valuesInto(this.#longNow);
     const cfg = this.#config;
     for (let i = 0; i < this.#touchedCount; i++) {
-      const s = at(this.#touched, i);
+      const s = i32At(this.#touched, i);
       this.#high[s] = this.#low[s] = this.#close[s] = Number.NaN;
-      const a = at(short, s);
-      const b = at(long, s);
+      const a = f64At(short, s);
+      const b = f64At(long, s);
       if (!(b > 0) || !Number.isFinite(a)) continue; // not seeded yet, or no range at all
       const ratio = a / b;
       if (this.#elevated[s] === 1) {
@@ -135,7 +135,7 @@ export class VolatilityRegime {
       type: 'VOLATILITY_REGIME',
       severity: 'WARNING',
       symbols: [this.#registry.symbolAt(slot)],
-      timestamp: at(this.#timestamp, slot),
+      timestamp: f64At(this.#timestamp, slot),
       inputs: {
         ratio,
         atrShort,

@@ -1,7 +1,7 @@
 import type { AnomalyConfig } from './config.js';
 import { anomalyEvent, type StaleFeedEvent } from './events.js';
 import type { SymbolRegistry } from '../market/symbol-registry.js';
-import { at } from '../util/indexed.js';
+import { f64At } from '../util/indexed.js';
 
 /**
  * STALE_FEED detection: the last bar time per slot, and whether the current stale episode
@@ -39,7 +39,7 @@ export class StaleFeed {
     const out: StaleFeedEvent[] = [];
     const n = this.#registry.size;
     for (let s = 0; s < n; s++) {
-      const last = at(this.#last, s);
+      const last = f64At(this.#last, s);
       if (this.#reported[s] === 1 || !(now - last > cfg.staleAfterMs)) continue;
       this.#reported[s] = 1;
       out.push(

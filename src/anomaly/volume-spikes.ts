@@ -4,7 +4,7 @@ import type { WindowBank } from '../kernels/windows.js';
 import type { AnomalyConfig } from './config.js';
 import { anomalyEvent, type AnomalyEvent, type VolumeSpikeEvent } from './events.js';
 import { type RobustScorer } from './robust.js';
-import { at } from '../util/indexed.js';
+import { f64At } from '../util/indexed.js';
 
 /**
  * VOLUME_SPIKE detection, per slot: log(1 + volume) scored against the symbol's previous
@@ -66,7 +66,7 @@ export class VolumeSpikes {
   finish(row: number, slot: number, bar: Bar, out: AnomalyEvent[]): void {
     if (this.#flags[row] !== 1) return;
     const cfg = this.#config;
-    const x = at(this.#values, row);
+    const x = f64At(this.#values, row);
     const scorer = this.#scorer;
     scorer.fit(this.#windows, slot, cfg.volumeScaleFloor);
     const z = scorer.z(x);

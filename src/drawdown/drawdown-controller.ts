@@ -8,7 +8,7 @@ import type { PluginContext } from '../vocabulary/services.js';
 import { stricter, type TradingState } from '../vocabulary/trading-state.js';
 import { EquityHistory, type UnderwaterCurve } from './equity-history.js';
 import type { DrawdownLadder } from './ladder.js';
-import { at } from '../util/indexed.js';
+import { f64At } from '../util/indexed.js';
 
 /** Why the trading state changed, or a warning was raised. */
 export type DrawdownReason =
@@ -103,12 +103,12 @@ export class DrawdownController {
 
   /** Drawdown from the running peak since inception (or the last reset), in [0, 1]. */
   get runningDrawdown(): number {
-    return at((this.#running ?? this.#bank).current(), 0) || 0;
+    return f64At((this.#running ?? this.#bank).current(), 0) || 0;
   }
 
   /** Worst drawdown since inception (or the last reset), in [0, 1]; NaN before any equity. */
   get maxDrawdown(): number {
-    return at(this.#bank.max(), 0);
+    return f64At(this.#bank.max(), 0);
   }
 
   /** Resolves when the last HALTED's cancels/closes have been handed to the order path. */
@@ -123,7 +123,7 @@ export class DrawdownController {
     this.#bank.update([equity]);
     this.#running?.update([equity]);
     this.#lastEquity = equity;
-    this.#lastDrawdown = at(this.#bank.current(), 0);
+    this.#lastDrawdown = f64At(this.#bank.current(), 0);
     this.#evaluate();
     return pushed;
   }

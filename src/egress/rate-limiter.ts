@@ -1,7 +1,7 @@
 import { BulwarkError } from '../errors.js';
 import { positiveIntegerProblem } from '../util/option-checks.js';
 import { SYSTEM_CLOCK, type Clock, type TimerHandle } from '../util/clock.js';
-import { at } from '../util/indexed.js';
+import { f64At } from '../util/indexed.js';
 
 /** Options of {@link SlidingWindowRateLimiter}. */
 export interface RateLimiterOptions {
@@ -136,7 +136,7 @@ export class SlidingWindowRateLimiter {
     const now = this.#now();
     let n = 0;
     for (let k = 0; k < this.#count; k++)
-      if (at(this.#stamps, (this.#head + k) % this.capacity) > now - this.windowMs) n++;
+      if (f64At(this.#stamps, (this.#head + k) % this.capacity) > now - this.windowMs) n++;
     return n;
   }
 
@@ -152,7 +152,7 @@ export class SlidingWindowRateLimiter {
   #delay(now: number): number {
     const paused = this.#pausedUntil - now;
     if (this.#count < this.capacity) return Math.max(0, paused);
-    const oldest = at(this.#stamps, this.#head);
+    const oldest = f64At(this.#stamps, this.#head);
     return Math.max(0, paused, oldest + this.#spacing - now);
   }
 

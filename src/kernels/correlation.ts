@@ -3,7 +3,7 @@ import { KernelBank, checkInput, copyInput, type NumericInput } from './bank.js'
 import { checkBytes, checkInteger, type KernelLimits } from './limits.js';
 import type { WasmRuntime } from './runtime.js';
 import { correlationBankBytes, pairCount } from './sizes.js';
-import { at } from '../util/indexed.js';
+import { f64At } from '../util/indexed.js';
 
 /** Options of {@link CorrelationBank}. */
 export interface CorrelationBankOptions {
@@ -147,7 +147,7 @@ export class CorrelationBank extends KernelBank {
     for (let i = 0; i < n; i++) {
       m[i * n + i] = 1;
       for (let j = i + 1; j < n; j++, p++) {
-        const r = at(packed, p);
+        const r = f64At(packed, p);
         m[i * n + j] = r;
         m[j * n + i] = r;
       }

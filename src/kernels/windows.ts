@@ -3,7 +3,7 @@ import { KernelBank } from './bank.js';
 import { checkBytes, checkInteger, type KernelLimits } from './limits.js';
 import type { WasmRuntime } from './runtime.js';
 import { windowBankBytes } from './sizes.js';
-import { at } from '../util/indexed.js';
+import { f64At, i32At } from '../util/indexed.js';
 
 /** Options of {@link WindowBank}. */
 export interface WindowBankOptions {
@@ -69,7 +69,7 @@ export class WindowBank extends KernelBank {
   /** Values in `slot`'s window (at most `window`). */
   count(slot: number): number {
     this.ready();
-    return at(this.#count, slot);
+    return i32At(this.#count, slot);
   }
 
   /** Appends `value` (not NaN) to `slot`'s window, dropping the oldest when full. */
@@ -83,11 +83,11 @@ export class WindowBank extends KernelBank {
   /** Median of `slot`'s window (mean of the middle two when even); NaN when empty. */
   median(slot: number): number {
     this.ready();
-    const n = at(this.#count, slot);
+    const n = i32At(this.#count, slot);
     if (n === 0) return Number.NaN;
     const mid = slot * this.window + (n >>> 1);
     const s = this.#sorted;
-    return (n & 1) === 1 ? at(s, mid) : (at(s, mid - 1) + at(s, mid)) / 2;
+    return (n & 1) === 1 ? f64At(s, mid) : (f64At(s, mid - 1) + f64At(s, mid)) / 2;
   }
 
   /**
@@ -98,7 +98,7 @@ export class WindowBank extends KernelBank {
    */
   mad(slot: number, center: number): number {
     this.ready();
-    const n = at(this.#count, slot);
+    const n = i32At(this.#count, slot);
     if (n === 0) return Number.NaN;
     const s = this.#sorted;
     const mid = slot * this.window + (n >>> 1);
@@ -111,18 +111,18 @@ export class WindowBank extends KernelBank {
     while (lo <= hi) {
       i = (lo + hi) >>> 1;
       const j = k - i;
-      if (i < lenL && j > 0 && at(s, mid + j - 1) - center > center - at(s, mid - 1 - i)) lo = i + 1;
-      else if (i > 0 && j < lenR && center - at(s, mid - i) > at(s, mid + j) - center) hi = i - 1;
+      if (i < lenL && j > 0 && f64At(s, mid + j - 1) - center > center - f64At(s, mid - 1 - i)) lo = i + 1;
+      else if (i > 0 && j < lenR && center - f64At(s, mid - i) > f64At(s, mid + j) - center) hi = i - 1;
       else break;
     }
     const j = k - i;
-    const lastL = i > 0 ? center - at(s, mid - i) : Number.NEGATIVE_INFINITY;
-    const lastR = j > 0 ? at(s, mid + j - 1) - center : Number.NEGATIVE_INFINITY;
+    const lastL = i > 0 ? center - f64At(s, mid - i) : Number.NEGATIVE_INFINITY;
+    const lastR = j > 0 ? f64At(s, mid + j - 1) - center : Number.NEGATIVE_INFINITY;
     const kth = Math.max(lastL, lastR);
     if ((n & 1) === 1) return kth;
     // Even n: average with the next smaller of the k taken.
-    const prevL = i > 1 ? center - at(s, mid - i + 1) : Number.NEGATIVE_INFINITY;
-    const prevR = j > 1 ? at(s, mid + j - 2) - center : Number.NEGATIVE_INFINITY;
+    const prevL = i > 1 ? center - f64At(s, mid - i + 1) : Number.NEGATIVE_INFINITY;
+    const prevR = j > 1 ? f64At(s, mid + j - 2) - center : Number.NEGATIVE_INFINITY;
     const below = lastL >= lastR ? Math.max(prevL, lastR) : Math.max(lastL, prevR);
     return (below + kth) / 2;
   }
@@ -130,11 +130,11 @@ export class WindowBank extends KernelBank {
   /** Mean of |x − `center`| over `slot`'s window; NaN when empty. */
   meanAbsDev(slot: number, center: number): number {
     this.ready();
-    const n = at(this.#count, slot);
+    const n = i32At(this.#count, slot);
     const base = slot * this.window;
     const s = this.#sorted;
     let sum = 0;
-    for (let i = base; i < base + n; i++) sum += Math.abs(at(s, i) - center);
+    for (let i = base; i < base + n; i++) sum += Math.abs(f64At(s, i) - center);
     return sum / n;
   }
 
@@ -186,7 +186,7 @@ export class WindowBank extends KernelBank {
     // A slot out of range would make the kernel write outside this bank: checked for every row.
     const slots = this.#slots;
     const n = this.symbols;
-    for (let i = 0; i < rows; i++) if (at(slots, i) >>> 0 >= n) this.#slot(at(slots, i));
+    for (let i = 0; i < rows; i++) if (i32At(slots, i) >>> 0 >= n) this.#slot(i32At(slots, i));
     this.#flagged = this.runtime.exports.winCheckPush(this.state, rows, minSamples, z, floorScale, upOnly ? 1 : 0);
     return this.#flags;
   }

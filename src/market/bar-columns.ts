@@ -1,6 +1,6 @@
 import { grown } from '../util/typed-arrays.js';
 import type { Bar } from '../vocabulary/market.js';
-import { at } from '../util/indexed.js';
+import { at, f64At, i32At } from '../util/indexed.js';
 
 /**
  * A batch of bars as columns (structure of arrays): row i is one bar, with its registry slot.
@@ -85,12 +85,12 @@ export class BarColumns {
   toBar(i: number): Bar {
     return {
       symbol: at(this.symbol, i),
-      timestamp: at(this.timestamp, i),
-      open: at(this.open, i),
-      high: at(this.high, i),
-      low: at(this.low, i),
-      close: at(this.close, i),
-      volume: at(this.volume, i),
+      timestamp: f64At(this.timestamp, i),
+      open: f64At(this.open, i),
+      high: f64At(this.high, i),
+      low: f64At(this.low, i),
+      close: f64At(this.close, i),
+      volume: f64At(this.volume, i),
     };
   }
 
@@ -120,31 +120,31 @@ export class BarRow implements Bar {
   }
 
   get timestamp(): number {
-    return at(this.#cols.timestamp, this.at);
+    return f64At(this.#cols.timestamp, this.at);
   }
 
   get open(): number {
-    return at(this.#cols.open, this.at);
+    return f64At(this.#cols.open, this.at);
   }
 
   get high(): number {
-    return at(this.#cols.high, this.at);
+    return f64At(this.#cols.high, this.at);
   }
 
   get low(): number {
-    return at(this.#cols.low, this.at);
+    return f64At(this.#cols.low, this.at);
   }
 
   get close(): number {
-    return at(this.#cols.close, this.at);
+    return f64At(this.#cols.close, this.at);
   }
 
   get volume(): number {
-    return at(this.#cols.volume, this.at);
+    return f64At(this.#cols.volume, this.at);
   }
 
   /** The slot of the row (−1 when none). */
   get slot(): number {
-    return at(this.#cols.slot, this.at);
+    return i32At(this.#cols.slot, this.at);
   }
 }

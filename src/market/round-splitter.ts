@@ -1,4 +1,4 @@
-import { at } from '../util/indexed.js';
+import { at, i32At } from '../util/indexed.js';
 /**
  * Splits a batch into rounds with at most one bar per slot, keeping order: a slot's first
  * bar goes in round 0, its second in round 1, and so on, so each slot's bars reach the
@@ -40,12 +40,12 @@ export class RoundSplitter {
     const round = this.#round;
     let rounds = 0;
     for (let i = 0; i < rows; i++) {
-      const s = at(slot, i);
+      const s = i32At(slot, i);
       if (seenStamp[s] !== stamp) {
         seenStamp[s] = stamp;
         seenCount[s] = 0;
       }
-      const r = at(seenCount, s);
+      const r = i32At(seenCount, s);
       seenCount[s] = r + 1;
       round[i] = r;
       if (r + 1 > rounds) rounds = r + 1;
@@ -60,13 +60,13 @@ export class RoundSplitter {
     }
     starts.fill(0);
     for (let i = 0; i < rows; i++) {
-      const k = at(round, i) + 1;
+      const k = i32At(round, i) + 1;
       starts[k] = (starts[k] ?? 0) + 1;
     }
     for (let r = 1; r <= rounds; r++) starts[r] = (starts[r] ?? 0) + (starts[r - 1] ?? 0);
     const cursor = starts.slice(0, rounds);
     for (let i = 0; i < rows; i++) {
-      const r = at(round, i);
+      const r = i32At(round, i);
       const to = cursor[r] ?? 0;
       cursor[r] = to + 1;
       this.order[to] = i;

@@ -1,7 +1,7 @@
 import { BulwarkError } from '../errors.js';
 import type { PositionSide } from '../vocabulary/market.js';
 import { grown } from '../util/typed-arrays.js';
-import { at } from '../util/indexed.js';
+import { f64At } from '../util/indexed.js';
 
 /**
  * The numbers every bar reads and writes for each managed position (stop, high and low water,
@@ -163,7 +163,7 @@ export class StopState {
   }
 
   get stop(): number {
-    return this.row >= 0 ? at(this.#cols.stop, this.row) : this.#stop;
+    return this.row >= 0 ? f64At(this.#cols.stop, this.row) : this.#stop;
   }
 
   set stop(v: number) {
@@ -172,7 +172,7 @@ export class StopState {
   }
 
   get version(): number {
-    return this.row >= 0 ? at(this.#cols.version, this.row) : this.#version;
+    return this.row >= 0 ? f64At(this.#cols.version, this.row) : this.#version;
   }
 
   set version(v: number) {
@@ -181,15 +181,15 @@ export class StopState {
   }
 
   get highWater(): number {
-    return this.row >= 0 ? at(this.#cols.highWater, this.row) : this.#highWater;
+    return this.row >= 0 ? f64At(this.#cols.highWater, this.row) : this.#highWater;
   }
 
   get lowWater(): number {
-    return this.row >= 0 ? at(this.#cols.lowWater, this.row) : this.#lowWater;
+    return this.row >= 0 ? f64At(this.#cols.lowWater, this.row) : this.#lowWater;
   }
 
   get entryPrice(): number {
-    return this.row >= 0 ? at(this.#cols.entryPrice, this.row) : this.#entryPrice;
+    return this.row >= 0 ? f64At(this.#cols.entryPrice, this.row) : this.#entryPrice;
   }
 
   /** Copies the row's values into this object and leaves the row. */

@@ -5,7 +5,7 @@ import { candidateStop, isTighter, isTriggered, type StopInputs, type StopPolicy
 import { StopColumns, type StopState } from './stop-columns.js';
 import { grown } from '../util/typed-arrays.js';
 import type { DesiredStop, ProtectionState } from '../protection/stop-reconciler.js';
-import { at } from '../util/indexed.js';
+import { at, f64At, i32At } from '../util/indexed.js';
 import { withDefaults, type WithDefaults } from '../util/defaults.js';
 
 /**
@@ -301,7 +301,7 @@ export class StopManager {
   onBar(bar: Bar, atr: number, quarantined?: boolean, slot = -1): void {
     let row: number;
     if (slot >= 0) {
-      row = slot < this.#rowOfSlot.length ? at(this.#rowOfSlot, slot) : -1;
+      row = slot < this.#rowOfSlot.length ? i32At(this.#rowOfSlot, slot) : -1;
       if (row < 0) row = this.#bind(bar.symbol, slot);
     } else {
       row = this.#states.get(bar.symbol)?.row ?? -1;
@@ -309,7 +309,7 @@ export class StopManager {
     const c = this.#cols;
     if (row < 0 || c.open[row] === 0) return;
     const side: PositionSide = c.long[row] === 1 ? 'LONG' : 'SHORT';
-    const traded = isTriggered(side, at(c.stop, row), bar.low, bar.high);
+    const traded = isTriggered(side, f64At(c.stop, row), bar.low, bar.high);
     this.#time = bar.timestamp;
     if (quarantined ?? this.#o.isQuarantined(bar.symbol)) {
       if (traded) {
@@ -325,8 +325,8 @@ export class StopManager {
       this.#trigger(s);
       return;
     }
-    if (bar.high > at(c.highWater, row)) c.highWater[row] = bar.high;
-    if (bar.low < at(c.lowWater, row)) c.lowWater[row] = bar.low;
+    if (bar.high > f64At(c.highWater, row)) c.highWater[row] = bar.high;
+    if (bar.low < f64At(c.lowWater, row)) c.lowWater[row] = bar.low;
     this.#refresh(row, bar.close, atr);
   }
 
@@ -459,14 +459,14 @@ export class StopManager {
     const c = this.#cols;
     const x = this.#inputs; // one scratch object, refilled: no allocation per bar
     x.side = c.long[row] === 1 ? 'LONG' : 'SHORT';
-    x.entryPrice = at(c.entryPrice, row);
-    x.highWater = at(c.highWater, row);
-    x.lowWater = at(c.lowWater, row);
+    x.entryPrice = f64At(c.entryPrice, row);
+    x.highWater = f64At(c.highWater, row);
+    x.lowWater = f64At(c.lowWater, row);
     x.close = close;
     x.atr = atr;
     const candidate = candidateStop(this.#o.policy, x);
-    if (candidate > 0 && isTighter(x.side, candidate, at(c.stop, row))) {
-      this.#apply(at(c.state, row), candidate, at(c.version, row) + 1);
+    if (candidate > 0 && isTighter(x.side, candidate, f64At(c.stop, row))) {
+      this.#apply(at(c.state, row), candidate, f64At(c.version, row) + 1);
     }
   }
 
