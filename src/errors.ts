@@ -56,6 +56,9 @@ export const BULWARK_ERROR_CODES_BY_AREA = Object.freeze({
     'NO_INPUT', // an input file cannot be read (exit 3)
     'BROKER', // the broker cannot be reached or refused the logon (exit 4)
     'FAILED', // anything else that failed while running (exit 1)
+    'BAD_CONFIG', // the --config file is not valid JSON or not a valid risk configuration (exit 2)
+    'NO_OUTPUT', // an output (report, log file, state dir) cannot be written (exit 7)
+    'PORT_UNAVAILABLE', // a port to listen on is in use or not permitted (exit 8)
   ] as const),
   lifecycle: Object.freeze([
     'NOT_INITIALIZED', // used before its initialisation (onInit) completed

@@ -20,26 +20,35 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   replay: {
-    usage: `bulwark replay [--data file.csv] [--broker ws://host:port] [--speed X] [--drain-ms N] [--state-dir dir] [--report file.html] [--metrics-port N] [--log-file F] [--log-level L] [--shadow] [--json]
+    usage: `bulwark replay [--data file.csv] [--config risk.json] [--print-config] [--broker ws://host:port] [--speed X] [--drain-ms N] [--state-dir dir] [--report file.html] [--metrics-port N] [--log-file F] [--log-level L] [--max-rejected-rows N] [--shadow] [--json]
 
 Replays bars (default: the bundled demo day) through the reference engine with the risk plugin;
 its stops rest at a broker and every protective order goes through the resilient egress.
   --data FILE         CSV of timestamp,symbol,open,high,low,close,volume
+  --config FILE       JSON risk configuration merged over the demo's (drawdown ladder, stop
+                      rules, limits, anomaly settings); invalid: BAD_CONFIG, exit 2
+  --print-config      print the effective risk configuration as JSON and exit
   --broker URL        a broker speaking the protocol (default: an embedded simulated broker,
                       run on the replay's own clock: each bar waits for the last bar's orders)
   --speed X           with --broker: bars replayed at X times wall time (default 1, real time)
   --drain-ms N        at the end, how long to let the broker's stops converge (default 30000);
                       still unconverged: printed, journaled as pending, exit code 6
   --state-dir DIR     journal and dead-letter queue (default .bulwark with --broker, else a temp dir)
-  --report FILE       write a self-contained HTML report
+  --report FILE       write a self-contained HTML report (its folder is created)
+                      every output is checked before the replay starts: NO_OUTPUT, exit 7
   --metrics-port N    serve Prometheus metrics on http://127.0.0.1:N/metrics during the replay
                       (and afterwards until Ctrl-C when attached to a terminal)
   --log-file FILE     write every risk decision and order outcome as JSON lines (pino)
   --log-level LEVEL   debug (includes every stop move), info, warn, error, silent; default info
+  --max-rejected-rows N  rejected bars located by line and code in the output, log and report
+                      (default 20; the count is always exact)
   --shadow            decide and log everything, but send no order and deny none
   --json              print the result as one JSON line instead of the summary table`,
     options: {
       data: { type: 'string' },
+      config: { type: 'string' },
+      'print-config': { type: 'boolean' },
+      'max-rejected-rows': { type: 'string' },
       broker: { type: 'string' },
       speed: { type: 'string' },
       'drain-ms': { type: 'string' },
@@ -61,10 +70,10 @@ Runs the simulated broker until Ctrl-C. It checks logons against BULWARK_API_KEY
     run: runBroker,
   },
   'dlq list': {
-    usage: `bulwark dlq list [--state-dir dir]
+    usage: `bulwark dlq list [--state-dir dir] [--json]
 
-Lists the dead-letter queue (default state dir .bulwark).`,
-    options: { 'state-dir': { type: 'string' } },
+Lists the dead-letter queue (default state dir .bulwark); a missing folder is an empty queue.`,
+    options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' } },
     run: runDlqList,
   },
   'dlq replay': {
@@ -83,17 +92,29 @@ Runs the benchmarks (from a checkout of the repository) and rewrites the README'
   },
 };
 
-const USAGE = `usage: bulwark <command> [flags]   (bulwark <command> --help for its flags)
+/** The first line of a command's usage, without `bulwark `. */
+const synopsis = (c: Command) => (c.usage.split('\n')[0] ?? '').slice('bulwark '.length);
+
+const USAGE = `usage: bulwark <command> [flags]   (bulwark <command> --help, or bulwark help <command>, for its flags)
 
 commands:
 ${Object.values(COMMANDS)
-  .map((c) => `  ${(c.usage.split('\n')[0] as string).slice('bulwark '.length)}`)
+  .map((c) => `  ${synopsis(c)}`)
   .join('\n')}
 
 exit codes: ${Object.entries(EXIT)
   .map(([k, v]) => `${v} ${k}`)
   .join(', ')}
 credentials: BULWARK_API_KEY, BULWARK_API_SECRET`;
+
+const isHelp = (arg: string) => arg === '--help' || arg === '-h';
+
+const DLQ_USAGE = `usage: bulwark dlq <list|replay> [flags]   (bulwark dlq <list|replay> --help for its flags)
+
+${Object.entries(COMMANDS)
+  .filter(([name]) => name.startsWith('dlq '))
+  .map(([, c]) => c.usage)
+  .join('\n\n')}`;
 
 /**
  * Runs one `bulwark` command line and resolves with the exit code; never throws (errors are
@@ -106,9 +127,14 @@ credentials: BULWARK_API_KEY, BULWARK_API_SECRET`;
  */
 export async function main(argv: readonly string[], out: Output = console): Promise<number> {
   const [first, second] = argv;
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+  if (first === 'help' && second !== undefined) return main([...argv.slice(1), '--help'], out); // help <command> [sub]
+  if (first === undefined || isHelp(first) || first === 'help') {
     out.log(USAGE);
     return first === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (first === 'dlq' && (second === undefined || isHelp(second) || second === 'help')) {
+    out.log(DLQ_USAGE);
+    return second === undefined ? EXIT.USAGE : EXIT.OK;
   }
   const name = first === 'dlq' ? `dlq ${second ?? ''}` : first;
   const command = COMMANDS[name];
@@ -147,5 +173,12 @@ export async function main(argv: readonly string[], out: Output = console): Prom
 
 // Run when executed (also through npm's bin symlink), not when imported.
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      // main() never rejects; if it ever did, say so and fail rather than leave it unhandled.
+      console.error(`FAILED: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(EXIT.FAILURE);
+    },
+  );
 }

@@ -19,10 +19,14 @@ export const EXIT = Object.freeze({
    * next start.
    */
   UNCONVERGED: 6,
+  /** An output (report, log file, state dir) cannot be written: found before the replay starts. */
+  NO_OUTPUT: 7,
+  /** A port to listen on (`--port`, `--metrics-port`) is in use or not permitted. */
+  PORT_UNAVAILABLE: 8,
 });
 
 /** The codes of {@link CliError}: the `cli` area of Bulwark's error codes. */
-export type CliErrorCode = 'USAGE' | 'NO_INPUT' | 'BROKER' | 'FAILED';
+export type CliErrorCode = 'USAGE' | 'NO_INPUT' | 'BROKER' | 'FAILED' | 'BAD_CONFIG' | 'NO_OUTPUT' | 'PORT_UNAVAILABLE';
 
 /**
  * An error the CLI reports as `CODE: message` (saying what to do) with its exit code; a

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
-import { access, constants } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
 import { startSimBroker } from '../testing/sim-broker.js';
@@ -10,7 +10,9 @@ import { BulwarkMetrics } from '../metrics/bulwark-metrics.js';
 import { serveMetrics, type MetricsServer } from '../metrics/metrics-server.js';
 import { CliError, EXIT } from './cli-error.js';
 import { listDeadLetters, replayDeadLetters } from './dlq.js';
+import { checkInputFile, listenFailure, prepareOutputDir, prepareOutputFile, probeBroker } from './preflight.js';
 import { runReplay } from './replay.js';
+import { replayRiskConfig } from './replay-config.js';
 
 type Values = Readonly<Record<string, string | boolean | undefined>>;
 
@@ -44,14 +46,6 @@ function brokerUrl(v: Values, required: boolean): string | undefined {
   return url;
 }
 
-async function readable(path: string, what: string): Promise<void> {
-  try {
-    await access(path, constants.R_OK);
-  } catch {
-    throw new CliError('NO_INPUT', `cannot read ${what} ${path}: check the path and its permissions`, EXIT.NO_INPUT);
-  }
-}
-
 /** Resolves on Ctrl-C (SIGINT) or SIGTERM. */
 function untilStopped(): Promise<void> {
   return new Promise((resolve) => {
@@ -69,16 +63,33 @@ async function countLines(path: string): Promise<number> {
 
 /** `bulwark replay`. */
 export async function runReplayCommand(v: Values, out: Output = console): Promise<number> {
+  const riskConfig = await replayRiskConfig(str(v, 'config'), v['shadow'] === true);
+  if (v['print-config'] === true) {
+    out.log(JSON.stringify(riskConfig, null, 2));
+    return EXIT.OK;
+  }
   const data = str(v, 'data') ?? DEMO_DATA;
-  await readable(data, 'the bar data');
+  await checkInputFile(data, 'the bar data');
   const broker = brokerUrl(v, false);
   if (broker !== undefined) requireCredentials('an external broker needs them for the logon');
   const port = str(v, 'metrics-port') === undefined ? undefined : intFlag(v, 'metrics-port', 0, 0, 65_535);
+  const maxRejectedRows = intFlag(v, 'max-rejected-rows', 20, 0, 100_000);
   const json = v['json'] === true;
   const level = str(v, 'log-level') ?? 'info';
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level))
     throw new CliError('USAGE', `--log-level must be debug, info, warn, error or silent, got "${level}"`, EXIT.USAGE);
+  const speed = str(v, 'speed') === undefined ? undefined : Number(str(v, 'speed'));
+  if (speed !== undefined && !(speed > 0 && speed <= 1e6))
+    throw new CliError('USAGE', `--speed must be a number in (0, 1000000], got "${str(v, 'speed')}"`, EXIT.USAGE);
+  const drainMs = str(v, 'drain-ms') === undefined ? undefined : intFlag(v, 'drain-ms', 30_000, 0, 3_600_000);
+  // A broker that refuses the connection fails now; every output is checked before any work: a replay never runs only to fail at the end.
   const logFile = str(v, 'log-file');
+  const reportFile = str(v, 'report');
+  const stateDir = str(v, 'state-dir') ?? (broker === undefined ? undefined : '.bulwark');
+  if (logFile !== undefined) await prepareOutputFile(logFile, 'the log file');
+  if (reportFile !== undefined) await prepareOutputFile(reportFile, 'the report');
+  if (broker !== undefined) await probeBroker(broker);
+  if (stateDir !== undefined) await prepareOutputDir(stateDir, 'the state folder');
   const logger =
     logFile === undefined
       ? undefined
@@ -87,11 +98,7 @@ export async function runReplayCommand(v: Values, out: Output = console): Promis
   let server: MetricsServer | undefined;
   if (metrics !== undefined && port !== undefined) {
     server = await serveMetrics(metrics.registry, port).catch((e: unknown) => {
-      throw new CliError(
-        'USAGE',
-        `cannot serve metrics on port ${port}: ${e instanceof Error ? e.message : String(e)}`,
-        EXIT.USAGE,
-      );
+      throw listenFailure(e, port, '127.0.0.1', '--metrics-port');
     });
     if (!json) out.error(`metrics at ${server.url}`);
   }
@@ -106,10 +113,6 @@ export async function runReplayCommand(v: Values, out: Output = console): Promis
       : undefined;
   if (bar !== undefined) bar.start(Math.max((await countLines(data)) - 1, 1), 0);
   let done = 0;
-  const speed = str(v, 'speed') === undefined ? undefined : Number(str(v, 'speed'));
-  if (speed !== undefined && !(speed > 0 && speed <= 1e6))
-    throw new CliError('USAGE', `--speed must be a number in (0, 1000000], got "${str(v, 'speed')}"`, EXIT.USAGE);
-  const drainMs = str(v, 'drain-ms') === undefined ? undefined : intFlag(v, 'drain-ms', 30_000, 0, 3_600_000);
   // SIGTERM (and Ctrl-C) stop feeding bars; the replay then drains its stops and reports.
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -120,8 +123,10 @@ export async function runReplayCommand(v: Values, out: Output = console): Promis
     report = await runReplay({
       data,
       ...(broker === undefined ? {} : { broker }),
-      ...(str(v, 'state-dir') === undefined ? {} : { stateDir: str(v, 'state-dir') as string }),
-      ...(str(v, 'report') === undefined ? {} : { report: str(v, 'report') as string }),
+      riskConfig,
+      maxRejectedRows,
+      ...(stateDir === undefined ? {} : { stateDir }),
+      ...(reportFile === undefined ? {} : { report: reportFile }),
       ...(metrics === undefined ? {} : { metrics }),
       ...(logger === undefined ? {} : { logger }),
       shadow: v['shadow'] === true,
@@ -172,20 +177,12 @@ export async function runBroker(v: Values, out: Output = console): Promise<numbe
   const port = intFlag(v, 'port', 0, 0, 65_535);
   const rate = intFlag(v, 'rate', 50, 1, 1_000_000);
   const seed = intFlag(v, 'seed', 1, -(2 ** 31), 2 ** 31 - 1);
-  const broker = await startSimBroker({
-    apiKey,
-    apiSecret,
-    port,
-    host: str(v, 'host') ?? '127.0.0.1',
-    ordersPerSecond: rate,
-    seed,
-  }).catch((e: unknown) => {
-    throw new CliError(
-      'USAGE',
-      `cannot listen on port ${port}: ${e instanceof Error ? e.message : String(e)}`,
-      EXIT.USAGE,
-    );
-  });
+  const host = str(v, 'host') ?? '127.0.0.1';
+  const broker = await startSimBroker({ apiKey, apiSecret, port, host, ordersPerSecond: rate, seed }).catch(
+    (e: unknown) => {
+      throw listenFailure(e, port, host, '--port');
+    },
+  );
   out.log(`simulated broker listening on ${broker.url} (${rate} orders/s); Ctrl-C stops it`);
   await untilStopped();
   await broker.close();
@@ -194,16 +191,31 @@ export async function runBroker(v: Values, out: Output = console): Promise<numbe
 
 /** `bulwark dlq list`. */
 export async function runDlqList(v: Values, out: Output = console): Promise<number> {
-  await listDeadLetters(str(v, 'state-dir') ?? '.bulwark', (line) => out.log(line));
+  const stateDir = str(v, 'state-dir') ?? '.bulwark';
+  const json = v['json'] === true;
+  // A missing folder or queue file is an empty queue (nothing was ever dead-lettered there).
+  if (!existsSync(join(stateDir, 'dlq.jsonl'))) {
+    out.log(json ? JSON.stringify({ stateDir, deadLetters: [] }) : `no dead letters in ${stateDir}`);
+    return EXIT.OK;
+  }
+  const entries = await listDeadLetters(stateDir, json ? () => undefined : (line) => out.log(line));
+  if (json) out.log(JSON.stringify({ stateDir, deadLetters: entries }));
   return EXIT.OK;
 }
 
 /** `bulwark dlq replay`. */
 export async function runDlqReplay(v: Values, out: Output = console): Promise<number> {
-  const broker = brokerUrl(v, true) as string;
+  const broker = brokerUrl(v, true);
+  if (broker === undefined) throw new CliError('USAGE', '--broker ws://host:port is required', EXIT.USAGE);
   requireCredentials('the broker needs them for the logon');
+  const stateDir = str(v, 'state-dir') ?? '.bulwark';
+  if (!existsSync(join(stateDir, 'dlq.jsonl'))) {
+    out.log(`no dead letters in ${stateDir}: nothing to replay`);
+    return EXIT.OK;
+  }
+  await probeBroker(broker);
   const tally = await replayDeadLetters({
-    stateDir: str(v, 'state-dir') ?? '.bulwark',
+    stateDir,
     broker,
     print: (line) => out.log(line),
   });

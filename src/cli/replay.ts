@@ -17,6 +17,8 @@ import { Engine } from '../engine/index.js';
 import type { ReplaySummary } from '../engine/stats.js';
 import type { BarSource } from '../engine/bar-source.js';
 import { createRiskPlugin, type RiskPlugin } from '../plugin/risk-plugin.js';
+import type { RiskPluginConfig } from '../plugin/config.js';
+import { DEMO_RISK_CONFIG } from './replay-config.js';
 import { SYSTEM_CLOCK, VirtualClock, type Clock } from '../util/clock.js';
 import type { DesiredStop, ProtectionState, ProtectionSummary } from '../protection/stop-reconciler.js';
 import { renderReport } from '../report/html-report.js';
@@ -73,6 +75,18 @@ export interface ReplayCommandOptions {
   readonly drainMs?: number;
   /** Stops the replay after the current batch (e.g. SIGTERM); it then drains and reports as at the end. */
   readonly signal?: AbortSignal;
+  /** The risk plugin's configuration. Default {@link DEMO_RISK_CONFIG}. */
+  readonly riskConfig?: RiskPluginConfig;
+  /** How many rejected rows are located (line, code) in the result, the log and the report; the count stays exact. Default 20. */
+  readonly maxRejectedRows?: number;
+}
+
+/** A bar the replay rejected, located in its file. */
+export interface RejectedRow {
+  /** Line number in the CSV file (1-based; the header is line 1); undefined for records not read from a file. */
+  readonly line: number | undefined;
+  readonly code: string;
+  readonly message: string;
 }
 
 /** One position's stop at the end of a replay: the plugin's wish and how the broker holds it. */
@@ -121,14 +135,25 @@ export interface ReplayReport {
   readonly inDoubt: number;
   /** Worst drawdown of the equity the plugin accepted (the kernel's), in [0, 1]. */
   readonly maxDrawdown: number;
+  /** Equity at the start (the engine's starting cash). */
+  readonly startingEquity: number;
+  /** The first `maxRejectedRows` rejected bars, located; `summary.barsRejected` counts them all. */
+  readonly rejectedRows: readonly RejectedRow[];
+  /** Rejected bars beyond `maxRejectedRows`: counted, not listed. */
+  readonly rejectedRowsNotListed: number;
 }
+
+/** The reference engine's starting cash in a replay: the starting equity. */
+const STARTING_EQUITY = 1_000_000;
 
 /** Longest wait for the embedded broker's execution reports after each batch (ms). */
 const REPORT_WAIT_MS = 1_000;
 /** Longest wall-clock wait for the order path to go quiet before the replay clock moves on anyway (ms). */
 const QUIET_GUARD_MS = 2_000;
 
-const time = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+/** A time of day in UTC, marked as such (ISO 8601: `14:30Z`). */
+const time = (ms: number) => `${new Date(ms).toISOString().slice(11, 16)}Z`;
+const money = (x: number) => x.toFixed(0);
 const counts = (o: Readonly<Record<string, number | undefined>>) =>
   Object.entries(o)
     .map(([k, v]) => `${k} ${v}`)
@@ -200,7 +225,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     },
   });
   const engine = new Engine({
-    startingCash: 1_000_000,
+    startingCash: STARTING_EQUITY,
     protectiveOrders: {
       send: (c) => (service as BrokerOrderService).send(c),
       openOrders: () => (service as BrokerOrderService).openOrders(),
@@ -286,7 +311,8 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     engine.use({
       name: 'replay-clock',
       onBars: async (bars: readonly Bar[]) => {
-        const t = (bars[0] as Bar).timestamp;
+        const t = bars[0]?.timestamp;
+        if (t === undefined) return;
         if (virtual !== undefined) {
           // The protective commands decided on the last bar have their outcome before this one.
           if (virtual.now() === 0) virtual.advanceTo(t - 1_000); // the first bar: the clock starts here
@@ -320,22 +346,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       });
     }
     const risk = createRiskPlugin(
-      {
-        shadow: options.shadow === true,
-        stops: {
-          mode: 'BROKER',
-          tickSize: 0.01,
-          lotSize: 1,
-          policy: {
-            rules: [
-              { kind: 'CHANDELIER', multiple: 4 },
-              { kind: 'PERCENT', percent: 3 },
-            ],
-            breakeven: { afterGainPercent: 2, offsetPercent: 0.1 },
-          },
-        },
-        drawdown: { warnAt: 0.01, reduceAt: 0.03, haltAt: 0.05, resumeBelow: 0.008, cooldownMs: 20 * 60_000 },
-      },
+      { ...(options.riskConfig ?? DEMO_RISK_CONFIG), ...(options.shadow === true ? { shadow: true } : {}) },
       { ...(logger === undefined ? {} : { logger }), ...(metrics === undefined ? {} : { metrics }), clock },
     );
     plugin = risk;
@@ -367,7 +378,28 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
 
     if (virtual === undefined && options.json !== true)
       print(`  pacing          bars replayed against wall time at ${options.speed ?? 1}x (--speed)`);
-    const summary = await engine.replay(options.data, { strategy: createDemoStrategy() });
+    const maxRejectedRows = options.maxRejectedRows ?? 20;
+    const rejectedRows: RejectedRow[] = [];
+    let rejectedRowsNotListed = 0;
+    const summary = await engine.replay(options.data, {
+      strategy: createDemoStrategy(),
+      onReject: ({ rejection, line }) => {
+        if (rejectedRows.length >= maxRejectedRows) {
+          rejectedRowsNotListed++;
+          return;
+        }
+        rejectedRows.push({ line, code: rejection.code, message: rejection.message });
+        logger?.warn(
+          {
+            event: 'BAR_REJECTED',
+            line,
+            code: rejection.code,
+            source: typeof options.data === 'string' ? options.data : undefined,
+          },
+          `bar rejected${line === undefined ? '' : ` at line ${line}`}: ${rejection.code} ${rejection.message}`,
+        );
+      },
+    });
     // Drain: the broker's stops converge to the plugin's, or the deadline passes.
     const drainMs = options.drainMs ?? 30_000;
     const protection = risk.protection;
@@ -431,8 +463,16 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       stopCommands: { ...(protection?.sent ?? { place: 0, amend: 0, cancel: 0, status: 0, reads: 0 }) },
       inDoubt: journal.inDoubt().length,
       maxDrawdown: risk.maxDrawdown,
+      startingEquity: STARTING_EQUITY,
+      rejectedRows,
+      rejectedRowsNotListed,
     };
-    if (recorder !== undefined && options.report !== undefined) {
+    const located = rejectedRows.map(
+      (r) => `${r.line === undefined ? 'record' : `line ${r.line}`} ${r.code}: ${r.message}`,
+    );
+    if (rejectedRowsNotListed > 0) located.push(`… and ${rejectedRowsNotListed} more (--max-rejected-rows)`);
+    const writeReport = async (): Promise<void> => {
+      if (recorder === undefined || options.report === undefined) return;
       for (const d of dlq.list())
         recorder.action({
           t: d.deadAt,
@@ -448,18 +488,31 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
         ['orders allowed / denied', `${s.orders.allowed} / ${summary.ordersDenied}`],
         ['final state', s.state],
         ['max drawdown (kernel)', `${(100 * risk.maxDrawdown).toFixed(2)} %`],
-        ['final equity', summary.finalEquity.toFixed(0)],
+        ['starting equity', money(STARTING_EQUITY)],
+        ['final equity', money(summary.finalEquity)],
         ['protective fills at the broker', String(orders.fills)],
         [
           'protection at the end',
           `converged ${counts0.converged}, pending ${counts0.pending}, unprotected ${counts0.unprotected}`,
         ],
         ['dead letters', String(dlq.size)],
+        ['stop commands superseded by an execution', String(s.commands.superseded)],
+        ...located.map((l) => ['rejected bar', l] as const),
       ];
-      await writeFile(options.report, renderReport(recorder.data(title, summaryRows)));
-    }
+      try {
+        await writeFile(options.report, renderReport(recorder.data(title, summaryRows)));
+      } catch (e) {
+        // The summary is already printed: nothing of the replay is lost.
+        throw new CliError(
+          'NO_OUTPUT',
+          `cannot write the report ${options.report}: ${e instanceof Error ? e.message : String(e)}`,
+          EXIT.NO_OUTPUT,
+        );
+      }
+    };
     if (options.json === true) {
       print(JSON.stringify(report));
+      await writeReport();
       return report;
     }
     print(
@@ -468,6 +521,11 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     print(
       `  bars            read ${summary.barsRead}, accepted ${summary.barsAccepted}, rejected ${summary.barsRejected} (${counts(summary.rejectedByCode)})`,
     );
+    for (const l of located) print(`                  ${l}`);
+    if (summary.firstTimestamp !== undefined && summary.lastTimestamp !== undefined)
+      print(
+        `  period          ${new Date(summary.firstTimestamp).toISOString()} to ${new Date(summary.lastTimestamp).toISOString()} (UTC)`,
+      );
     print(`  plugin          ${s.bars.accepted} bars accepted, rejections: ${counts(s.rejections)}`);
     print(
       `  stops           placed ${s.stops.placed}, moved ${s.stops.moved}, triggered ${s.stops.triggered}, held back by quarantine ${s.stops.suppressed}; adopted from the broker at start ${risk.restoredStops}`,
@@ -478,6 +536,11 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     print(
       `  orders          submitted ${summary.ordersSubmitted}, allowed ${s.orders.allowed}, denied ${summary.ordersDenied} (${counts(summary.deniedByCode)}), filled ${summary.ordersFilled}`,
     );
+    // LOCAL stops go through the plugin's command path; BROKER stops through the reconciler (the broker line).
+    if (protection === undefined)
+      print(
+        `  commands        sent ${s.commands.sent}, failed ${s.commands.failed}, superseded by an execution ${s.commands.superseded}, coalesced ${s.commands.coalesced}`,
+      );
     const sent = protection?.sent;
     print(
       `  broker          ${sent === undefined ? '' : `stop commands: place ${sent.place}, amend ${sent.amend}, cancel ${sent.cancel}; `}protective fills booked ${orders.fills}${embedded === undefined ? '' : ` (broker's own record: ${embedded.executions.length} executions)`}; foreign reports ${orders.foreignExecutions}; dead letters ${dlq.size}`,
@@ -495,7 +558,10 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       print(
         `                  ${r.symbol} ${r.state}${r.code === undefined ? '' : ` ${r.code}`} (wanted ${(r.desired as DesiredStop).side} ${(r.desired as DesiredStop).quantity} @ ${(r.desired as DesiredStop).stopPrice}; journaled as pending)`,
       );
-    print(`  equity          ${summary.finalEquity.toFixed(0)} (realised P&L ${summary.realisedPnl.toFixed(0)})`);
+    print(
+      `  equity          starting ${money(STARTING_EQUITY)}, final ${money(summary.finalEquity)} (realised P&L ${money(summary.realisedPnl)})`,
+    );
+    await writeReport();
     return report;
   } finally {
     await cleanup();
@@ -528,7 +594,7 @@ async function within<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise
       try {
         resolve(onTimeout());
       } catch (e) {
-        reject(e);
+        reject(e instanceof Error ? e : new CliError('FAILED', String(e), EXIT.FAILURE));
       }
     }, ms);
   });

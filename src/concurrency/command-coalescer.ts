@@ -10,8 +10,13 @@ interface Lane {
 export interface CoalescerStats {
   /** Commands the sink answered `ok`. */
   sent: number;
-  /** Commands the sink refused, or whose send threw (reported as `SEND_FAILED`). */
+  /** Commands the sink refused, or whose send threw (reported as `SEND_FAILED`); not those superseded. */
   failed: number;
+  /**
+   * Amends and cancels refused because their order had already executed or closed
+   * (`ORDER_CLOSED`): the stop did its job first; not a failure.
+   */
+  superseded: number;
   /** Amends replaced by a newer amend before they were sent. */
   coalesced: number;
 }
@@ -33,7 +38,7 @@ export class CommandCoalescer {
   readonly #locks: KeyedLock<string>;
   readonly #lanes = new Map<string, Lane>();
   readonly #onResult: (command: ProtectiveCommand, ok: boolean, code?: string) => void;
-  readonly stats: CoalescerStats = { sent: 0, failed: 0, coalesced: 0 };
+  readonly stats: CoalescerStats = { sent: 0, failed: 0, superseded: 0, coalesced: 0 };
 
   constructor(
     sink: OrderSink,
@@ -81,6 +86,7 @@ export class CommandCoalescer {
           try {
             const result = await this.#sink.send(command);
             if (result.ok) this.stats.sent++;
+            else if (isSuperseded(command, result.code)) this.stats.superseded++;
             else this.stats.failed++;
             this.#onResult(command, result.ok, result.ok ? undefined : result.code);
           } catch {
@@ -97,4 +103,9 @@ export class CommandCoalescer {
       }
     }
   }
+}
+
+/** An amend or cancel whose order had already executed or closed: overtaken, not failed. */
+function isSuperseded(command: ProtectiveCommand, code: string | undefined): boolean {
+  return (command.kind === 'AMEND_STOP' || command.kind === 'CANCEL') && code === 'ORDER_CLOSED';
 }

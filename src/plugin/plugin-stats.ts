@@ -71,7 +71,7 @@ export const BEFORE_INIT: LiveStats = Object.freeze({
   state: 'ACTIVE',
   coalescedBars: 0,
   stops: Object.freeze({ placed: 0, moved: 0, triggered: 0, suppressed: 0, refused: 0, overLimit: 0 }),
-  commands: Object.freeze({ sent: 0, failed: 0, coalesced: 0 }),
+  commands: Object.freeze({ sent: 0, failed: 0, superseded: 0, coalesced: 0 }),
   symbols: 0,
   positions: 0,
   protection: Object.freeze({ converged: 0, pending: 0, unprotected: 0 }),

@@ -260,7 +260,14 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
     maxPayload: MAX_PAYLOAD,
     perMessageDeflate: false,
   });
-  await new Promise<void>((resolve) => server.once('listening', resolve));
+  // A port in use (or not permitted) rejects with Node's error (code EADDRINUSE, EACCES).
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve();
+    });
+    server.once('error', reject);
+  });
 
   /** A one-shot timer that close() clears. */
   const later = (fn: () => void, ms: number) => {
