@@ -49,17 +49,17 @@ export async function prepareOutputFile(path: string, what: string): Promise<voi
 
 /** Creates the folder `path` (if missing) and checks it is writable, or NO_OUTPUT (exit 7). */
 export async function prepareOutputDir(path: string, what: string): Promise<void> {
+  const refuse = (why: string) =>
+    new CliError('NO_OUTPUT', `cannot write ${what} ${path} (${why}): choose another folder`, EXIT.NO_OUTPUT);
   try {
     await mkdir(path, { recursive: true });
-    if (!(await stat(path)).isDirectory()) throw new Error('ENOTDIR');
-    await access(path, constants.W_OK);
   } catch (e) {
-    throw new CliError(
-      'NO_OUTPUT',
-      `cannot write ${what} ${path} (${codeOf(e) ?? String(e)}): choose another folder`,
-      EXIT.NO_OUTPUT,
-    );
+    throw refuse(codeOf(e) ?? String(e));
   }
+  if (!(await stat(path)).isDirectory()) throw refuse('not a folder');
+  await access(path, constants.W_OK).catch((e: unknown) => {
+    throw refuse(codeOf(e) ?? String(e));
+  });
 }
 
 /**

@@ -4,144 +4,30 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { BrokerOrderService } from '../broker/broker-order-service.js';
 import { startSimBroker, type SimBroker } from '../testing/sim-broker.js';
-import type { SimExecution } from '../testing/sim-book.js';
 import { WsBrokerClient } from '../broker/ws-broker-client.js';
 import { createDemoStrategy } from '../testing/demo-strategy.js';
 import { DeadLetterQueue } from '../egress/dead-letter-queue.js';
 import { OrderEgress, type EgressEvent } from '../egress/order-egress.js';
 import { OrderJournal } from '../egress/order-journal.js';
 import { SlidingWindowRateLimiter } from '../egress/rate-limiter.js';
-import { BrokerRequestError, VenueGuard } from '../egress/venue-guard.js';
+import { VenueGuard } from '../egress/venue-guard.js';
 import { CliError, EXIT } from './cli-error.js';
 import { Engine } from '../engine/index.js';
-import type { ReplaySummary } from '../engine/stats.js';
-import type { BarSource } from '../engine/bar-source.js';
 import { createRiskPlugin, type RiskPlugin } from '../plugin/risk-plugin.js';
-import type { RiskPluginConfig } from '../plugin/config.js';
 import { DEMO_RISK_CONFIG } from './replay-config.js';
 import { SYSTEM_CLOCK, VirtualClock, type Clock } from '../util/clock.js';
-import type { DesiredStop, ProtectionState, ProtectionSummary } from '../protection/stop-reconciler.js';
+import type { DesiredStop } from '../protection/stop-reconciler.js';
 import { renderReport } from '../report/html-report.js';
 import { ReportRecorder } from '../report/report-recorder.js';
 import type { RiskEvent } from '../plugin/risk-events.js';
-import type { RiskPluginStats } from '../plugin/plugin-stats.js';
 import type { Bar } from '../vocabulary/market.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
 import type { TradingState } from '../vocabulary/trading-state.js';
-import type { BulwarkMetrics } from '../metrics/bulwark-metrics.js';
-import type { RiskLogger } from '../logging/logger.js';
 import { logEgressEvent } from '../logging/risk-log.js';
 
-/** Options of {@link runReplay}. */
-export interface ReplayCommandOptions {
-  /** A CSV of bars (`timestamp,symbol,open,high,low,close,volume`), or raw bar records (an iterable or async iterable). */
-  readonly data: BarSource;
-  /** The embedded simulated broker's announced order rate. Default 200 per second. */
-  readonly ordersPerSecond?: number;
-  /** Called after each batch has gone through the engine and the plugin (e.g. to sample memory). */
-  readonly afterBatch?: (bars: readonly Bar[], engine: Engine) => void;
-  /** `ws://host:port` of a broker speaking the protocol; without it an embedded simulated broker is started. */
-  readonly broker?: string;
-  /**
-   * Where the journal and the dead-letter queue live. Default: `.bulwark` with an external
-   * broker; a fresh temporary directory with the embedded one (its book dies with the process,
-   * so a journal of an earlier run's orders would describe orders no broker has).
-   */
-  readonly stateDir?: string;
-  /** Write a self-contained HTML report (equity and drawdown curves, state timeline, risk actions) here. */
-  readonly report?: string;
-  /** Structured logs of every risk decision and egress outcome (pino or compatible). */
-  readonly logger?: RiskLogger;
-  /** Shadow mode: decide and report everything, send no order, deny none. */
-  readonly shadow?: boolean;
-  /** Metrics to update (Prometheus, prom-client); `bulwark replay --metrics-port` serves their registry. */
-  readonly metrics?: BulwarkMetrics;
-  /** Give up (exit code BROKER) if the broker cannot be reached and logged on to within this. Default 10 000 ms. */
-  readonly connectTimeoutMs?: number;
-  /** Print the report as one JSON line instead of the summary. */
-  readonly json?: boolean;
-  /** Printed lines go here. Default console.log. */
-  readonly print?: (line: string) => void;
-  /**
-   * With an external broker: replay speed against wall time (1 = real time, 60 = a minute of
-   * bars per second). Default 1. The embedded broker runs on the replay's own clock instead.
-   */
-  readonly speed?: number;
-  /**
-   * At the end (or on `signal`), how long to keep converging the broker's stops to the
-   * plugin's before giving up (ms: of replay time with the embedded broker, of wall time with
-   * an external one). Default 30 000.
-   */
-  readonly drainMs?: number;
-  /** Stops the replay after the current batch (e.g. SIGTERM); it then drains and reports as at the end. */
-  readonly signal?: AbortSignal;
-  /** The risk plugin's configuration. Default {@link DEMO_RISK_CONFIG}. */
-  readonly riskConfig?: RiskPluginConfig;
-  /** How many rejected rows are located (line, code) in the result, the log and the report; the count stays exact. Default 20. */
-  readonly maxRejectedRows?: number;
-}
-
-/** A bar the replay rejected, located in its file. */
-export interface RejectedRow {
-  /** Line number in the CSV file (1-based; the header is line 1); undefined for records not read from a file. */
-  readonly line: number | undefined;
-  readonly code: string;
-  readonly message: string;
-}
-
-/** One position's stop at the end of a replay: the plugin's wish and how the broker holds it. */
-export interface ReplayStop {
-  readonly symbol: string;
-  readonly side: 'LONG' | 'SHORT';
-  readonly quantity: number;
-  readonly stop: number;
-  readonly status: 'OPEN' | 'CLOSING';
-  /** CONVERGED (the broker holds exactly this stop), PENDING or UNPROTECTED; LOCAL in shadow mode. */
-  readonly protection: ProtectionState | 'LOCAL';
-  /** The reason when not converged. */
-  readonly code?: string;
-}
-
-/** What a replay did, engine, plugin and broker side. */
-export interface ReplayReport {
-  readonly summary: ReplaySummary;
-  readonly plugin: RiskPluginStats;
-  /** Executions the embedded broker recorded (its own truth); undefined with an external broker. */
-  readonly brokerExecutions: number | undefined;
-  /** The embedded broker's record of executions (client id, symbol, side, quantity, price, time); empty with an external broker. */
-  readonly executions: readonly SimExecution[];
-  /** Fills of protective orders booked from the broker's reports and reconciliations. */
-  readonly brokerFills: number;
-  readonly deadLetters: number;
-  /** Protective stops adopted from the broker at start (a restart with stops resting). */
-  readonly restoredStops: number;
-  /** The plugin's stops at the end, with how the broker holds each. */
-  readonly stops: readonly ReplayStop[];
-  /** Protective state at the end, counted per symbol: converged, pending, unprotected. */
-  readonly protection: ProtectionSummary;
-  /** True when every stop the plugin wants rests at the broker as wanted (and no flat symbol has one). */
-  readonly converged: boolean;
-  /** Execution reports for client ids Bulwark never sent: counted, not booked. */
-  readonly foreignExecutions: number;
-  /** Stop commands the reconciler sent (place, amend, cancel), its `order.status` questions and open-order reads. */
-  readonly stopCommands: {
-    readonly place: number;
-    readonly amend: number;
-    readonly cancel: number;
-    readonly status: number;
-    readonly reads: number;
-  };
-  /** Journal intents still without an outcome at the end. */
-  readonly inDoubt: number;
-  /** Worst drawdown of the equity the plugin accepted (the kernel's), in [0, 1]. */
-  readonly maxDrawdown: number;
-  /** Equity at the start (the engine's starting cash). */
-  readonly startingEquity: number;
-  /** The first `maxRejectedRows` rejected bars, located; `summary.barsRejected` counts them all. */
-  readonly rejectedRows: readonly RejectedRow[];
-  /** Rejected bars beyond `maxRejectedRows`: counted, not listed. */
-  readonly rejectedRowsNotListed: number;
-}
+import type { RejectedRow, ReplayCommandOptions, ReplayReport, ReplayStop } from './replay-types.js';
+import { connectOrFail, waitFor, within } from './replay-timing.js';
+export type { RejectedRow, ReplayCommandOptions, ReplayReport, ReplayStop } from './replay-types.js';
 
 /** The reference engine's starting cash in a replay: the starting equity. */
 const STARTING_EQUITY = 1_000_000;
@@ -566,57 +452,4 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
   } finally {
     await cleanup();
   }
-}
-
-/** Connects and logs on, or throws a CliError (BROKER) saying what to check. */
-async function connectOrFail(client: WsBrokerClient, url: string, ms: number): Promise<void> {
-  try {
-    await within(client.connect(), ms, () => {
-      throw new CliError('BROKER', `no logon at ${url} within ${ms} ms: is the broker running there?`, EXIT.BROKER);
-    });
-  } catch (e) {
-    client.close();
-    if (e instanceof BrokerRequestError)
-      throw new CliError(
-        'BROKER',
-        `the broker at ${url} refused the logon (${e.message}): check BULWARK_API_KEY and BULWARK_API_SECRET`,
-        EXIT.BROKER,
-      );
-    throw e;
-  }
-}
-
-/** `p`, or what `onTimeout` returns (or throws) after `ms`, whichever comes first; the timer is always cleared. */
-async function within<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<T>((resolve, reject) => {
-    timer = setTimeout(() => {
-      try {
-        resolve(onTimeout());
-      } catch (e) {
-        reject(e instanceof Error ? e : new CliError('FAILED', String(e), EXIT.FAILURE));
-      }
-    }, ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Resolves when `done()` holds (checked on each wake-up `register` arranges) or after `ms`. */
-function waitFor(done: () => boolean, register: (wake: (() => void) | undefined) => void, ms: number): Promise<void> {
-  if (done()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const finish = () => {
-      clearTimeout(timer);
-      register(undefined);
-      resolve();
-    };
-    const timer = setTimeout(finish, ms);
-    register(() => {
-      if (done()) finish();
-    });
-  });
 }

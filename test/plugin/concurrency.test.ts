@@ -80,8 +80,35 @@ describe('CommandCoalescer', () => {
     expect(sink.sent.map((x) => (x as { version: number }).version)).toEqual([1, 3]); // 2 was coalesced away
     sink.release();
     await c.idle();
-    expect(c.stats).toEqual({ sent: 2, failed: 0, coalesced: 1 });
+    expect(c.stats).toEqual({ sent: 2, failed: 0, superseded: 0, coalesced: 1 });
     expect(c.busy).toBe(0);
+  });
+
+  it('counts an amend or cancel refused because its order already executed (ORDER_CLOSED) as superseded, not failed', async () => {
+    const answers: Record<string, CommandResult> = {
+      AMEND_STOP: { ok: false, clientOrderId: 's1', code: 'ORDER_CLOSED', message: 'the order already filled' },
+      CANCEL: { ok: false, clientOrderId: 's1', code: 'ORDER_CLOSED', message: 'the order already filled' },
+      PLACE_STOP: { ok: false, clientOrderId: 's1', code: 'ORDER_CLOSED', message: 'a placement is not superseded' },
+    };
+    const results: (string | undefined)[] = [];
+    const c = new CommandCoalescer(
+      { send: (command) => Promise.resolve(answers[command.kind] ?? { ok: true, clientOrderId: 's1' }) },
+      undefined,
+      (_command, ok, code) => results.push(ok ? 'ok' : code),
+    );
+    await c.submit('AAA', amend(1));
+    await c.submit('AAA', { kind: 'CANCEL', clientOrderId: 's1', symbol: 'AAA' });
+    await c.submit('AAA', {
+      kind: 'PLACE_STOP',
+      clientOrderId: 's2',
+      symbol: 'AAA',
+      side: 'SELL',
+      quantity: 1,
+      stopPrice: 99,
+    });
+    await c.submit('AAA', { kind: 'CLOSE_POSITION', clientOrderId: 'c1', symbol: 'AAA', side: 'SELL', quantity: 1 });
+    expect(c.stats).toEqual({ sent: 1, failed: 1, superseded: 2, coalesced: 0 });
+    expect(results).toEqual(['ORDER_CLOSED', 'ORDER_CLOSED', 'ORDER_CLOSED', 'ok']); // the callback still hears the code
   });
 
   it('never lets an older amend replace a newer queued one', async () => {
