@@ -1,0 +1,159 @@
+/**
+ * The README's claims about the demo (`npm start`: `bulwark replay` on data/demo-day.csv),
+ * checked against the bundled file itself (read here, independently of the generator) and
+ * against what the demo prints.
+ */
+import { readFile } from 'node:fs/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/bulwark.js';
+import { EXIT } from '../../src/cli/cli-error.js';
+
+const README = new URL('../../README.md', import.meta.url);
+const DATA = new URL('../../data/demo-day.csv', import.meta.url);
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, {
+    log: (s: string) => void (out += `${s}\n`),
+    error: (s: string) => void (err += `${s}\n`),
+  });
+  return { code, out, err };
+}
+
+interface Row {
+  readonly line: number;
+  readonly timestamp: string;
+  readonly symbol: string;
+  readonly open: number;
+  readonly high: number;
+  readonly low: number;
+  readonly close: number;
+}
+
+interface DemoJson {
+  readonly summary: { barsRead: number; barsRejected: number; batches: number; finalEquity: number };
+  readonly plugin: { anomalies: Record<string, number>; state: string };
+  readonly brokerExecutions: number;
+  readonly brokerFills: number;
+  readonly converged: boolean;
+  readonly protection: { converged: number; pending: number; unprotected: number };
+  readonly startingEquity: number;
+  readonly rejectedRows: { line: number; code: string }[];
+}
+
+let readme = '';
+let rows: Row[] = [];
+let demo: DemoJson;
+let demoText = '';
+let again = '';
+
+beforeAll(async () => {
+  readme = (await readFile(README, 'utf8')).replace(/\s+/g, ' ');
+  rows = (await readFile(DATA, 'utf8'))
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l, i) => {
+      const [timestamp = '', symbol = '', open, high, low, close] = l.split(',');
+      return {
+        line: i + 2,
+        timestamp,
+        symbol,
+        open: Number(open),
+        high: Number(high),
+        low: Number(low),
+        close: Number(close),
+      };
+    });
+  const json = await cli('replay', '--json');
+  expect(json.code).toBe(EXIT.OK);
+  demo = JSON.parse(json.out) as DemoJson;
+  const text = await cli('replay');
+  expect(text.code).toBe(EXIT.OK);
+  demoText = text.out;
+  again = (await cli('replay')).out;
+}, 120_000);
+
+describe('the README’s demo claims', () => {
+  it('"50 symbols × 390 one-minute bars": the file has 50 symbols and 390 minutes, and the demo reads every row', () => {
+    expect(readme).toMatch(/50 symbols × 390 one-minute bars/);
+    expect(new Set(rows.map((r) => r.symbol)).size).toBe(50);
+    expect(new Set(rows.map((r) => r.timestamp)).size).toBe(390);
+    expect(demo.summary.barsRead).toBe(rows.length);
+    expect(demo.summary.batches).toBe(390);
+  });
+
+  it('"a 10× bad tick on HALO at 16:30Z": in the file, and caught as a BAD_TICK', () => {
+    expect(readme).toMatch(/a 10× bad tick on HALO at 16:30Z/);
+    const halo = rows.filter((r) => r.symbol === 'HALO');
+    const i = halo.findIndex((r) => r.timestamp === '2026-03-02T16:30:00Z');
+    const tick = halo[i];
+    const before = halo[i - 1];
+    if (tick === undefined || before === undefined) throw new Error('no HALO bar at 16:30Z');
+    expect(tick.close / before.close).toBeCloseTo(10, 0);
+    expect(demo.plugin.anomalies['BAD_TICK']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('"an invalid row": exactly one row is invalid (high < low), rejected and located by its line', () => {
+    expect(readme).toMatch(/an invalid row/);
+    const invalid = rows.filter((r) => !(r.low <= Math.min(r.open, r.close) && Math.max(r.open, r.close) <= r.high));
+    expect(invalid).toHaveLength(1);
+    expect(demo.summary.barsRejected).toBe(1);
+    expect(demo.rejectedRows).toEqual([expect.objectContaining({ line: invalid[0]?.line, code: 'INCONSISTENT_OHLC' })]);
+    expect(demoText).toContain(`line ${invalid[0]?.line} INCONSISTENT_OHLC`);
+  });
+
+  it('"a symbol that goes stale for 30 minutes": one symbol misses 30 consecutive minutes, and STALE_FEED fires', () => {
+    expect(readme).toMatch(/a symbol that goes stale for 30 minutes/);
+    const minutes = [...new Set(rows.map((r) => r.timestamp))];
+    const missing = new Map<string, number>();
+    for (const r of rows) missing.set(r.symbol, (missing.get(r.symbol) ?? 0) + 1);
+    const short = [...missing].filter(([, n]) => n < minutes.length);
+    expect(short).toEqual([[expect.any(String), minutes.length - 30]]);
+    expect(demo.plugin.anomalies['STALE_FEED']).toBeGreaterThanOrEqual(1);
+  });
+
+  it('"a market crash at 17:50Z": the drawdown ladder moves trading at 17:50Z, printed with its zone', () => {
+    expect(readme).toMatch(/a market crash at 17:50Z/);
+    expect(demoText).toMatch(/17:50Z ACTIVE → REDUCING \(DRAWDOWN_REDUCE_THRESHOLD\)/);
+  });
+
+  it('the summary shows what the README lists, the broker’s executions beside the fills booked, the protection at the end and both equities', () => {
+    for (const heading of [
+      'bars',
+      'period',
+      'plugin',
+      'stops',
+      'anomalies',
+      'state',
+      'orders',
+      'broker',
+      'protection',
+      'equity',
+    ])
+      expect(demoText).toMatch(new RegExp(`^  ${heading} +\\S`, 'm'));
+    expect(demoText).toMatch(/protective fills booked (\d+) \(broker's own record: \1 executions\)/);
+    expect(demo.brokerFills).toBe(demo.brokerExecutions);
+    expect(demoText).toMatch(/^ {2}protection {6}converged: \d+ converged, 0 pending, 0 unprotected$/m);
+    expect(demo.converged).toBe(true);
+    expect(demoText).toMatch(/^ {2}equity {10}starting 1000000, final \d+/m);
+    expect(demo.startingEquity).toBe(1_000_000);
+  });
+
+  it('"the same data prints the same summary every run"', () => {
+    expect(again).toBe(demoText);
+  });
+
+  it('the risk configuration the README states is what --print-config prints', async () => {
+    expect(readme).toMatch(/warn at 1 %, reduce at 3 %, halt at 5 %, resume below 0\.8 % after 20 minutes/);
+    const config = JSON.parse((await cli('replay', '--print-config')).out) as { drawdown: Record<string, number> };
+    expect(config.drawdown).toEqual({
+      warnAt: 0.01,
+      reduceAt: 0.03,
+      haltAt: 0.05,
+      resumeBelow: 0.008,
+      cooldownMs: 20 * 60_000,
+    });
+  });
+});
