@@ -9,20 +9,9 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/bulwark.js';
+import { cli } from './run-cli.js';
 import { EXIT } from '../../src/cli/cli-error.js';
 import { BULWARK_ERROR_CODES_BY_AREA } from '../../src/errors.js';
-
-/** Runs the CLI in-process, capturing what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, {
-    log: (s: string) => void (out += `${s}\n`),
-    error: (s: string) => void (err += `${s}\n`),
-  });
-  return { code, out, err };
-}
 
 const HEADER = 'timestamp,symbol,open,high,low,close,volume';
 /** A small CSV: two good bars, then bad rows at known lines (the header is line 1). */

@@ -2,24 +2,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/bulwark.js';
+import { cli } from './run-cli.js';
 import { EXIT } from '../../src/cli/cli-error.js';
 import { runReplay } from '../../src/cli/replay.js';
 import { BulwarkMetrics } from '../../src/metrics/bulwark-metrics.js';
 import { serveMetrics } from '../../src/metrics/metrics-server.js';
 
 const DATA = new URL('../../data/demo-day.csv', import.meta.url).pathname;
-
-/** Runs the CLI in-process, capturing what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, {
-    log: (s: string) => void (out += `${s}\n`),
-    error: (s: string) => void (err += `${s}\n`),
-  });
-  return { code, out, err };
-}
 
 describe('bulwark command line', () => {
   it('prints usage with the commands and exit codes; --help on each command prints its flags', async () => {

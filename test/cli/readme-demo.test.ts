@@ -5,21 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/bulwark.js';
+import { cli } from './run-cli.js';
 import { EXIT } from '../../src/cli/cli-error.js';
 
 const README = new URL('../../README.md', import.meta.url);
 const DATA = new URL('../../data/demo-day.csv', import.meta.url);
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, {
-    log: (s: string) => void (out += `${s}\n`),
-    error: (s: string) => void (err += `${s}\n`),
-  });
-  return { code, out, err };
-}
 
 interface Row {
   readonly line: number;
