@@ -63,10 +63,18 @@ its stops rest at a broker and every protective order goes through the resilient
     run: runReplayCommand,
   },
   broker: {
-    usage: `bulwark broker [--port N] [--host 127.0.0.1] [--rate ordersPerSecond] [--seed N]
+    usage: `bulwark broker [--port N] [--host 127.0.0.1] [--rate ordersPerSecond] [--seed N] [--dialect bulwark|binance]
 
-Runs the simulated broker until Ctrl-C. It checks logons against BULWARK_API_KEY / BULWARK_API_SECRET.`,
-    options: { port: { type: 'string' }, host: { type: 'string' }, rate: { type: 'string' }, seed: { type: 'string' } },
+Runs the simulated broker until Ctrl-C. It checks logons against BULWARK_API_KEY / BULWARK_API_SECRET.
+  --dialect binance   speak Binance's spot REST API (the subset ccxt uses; signed requests,
+                      exchangeInfo filters, ORDERS windows) instead of Bulwark's WebSocket protocol`,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      rate: { type: 'string' },
+      seed: { type: 'string' },
+      dialect: { type: 'string' },
+    },
     run: runBroker,
   },
   'dlq list': {

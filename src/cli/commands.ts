@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
 import { startSimBroker } from '../testing/sim-broker.js';
+import { startSimBinance } from '../testing/sim-binance.js';
 import pino from 'pino';
 import { createLogger } from '../logging/logger.js';
 import { BulwarkMetrics } from '../metrics/bulwark-metrics.js';
@@ -178,12 +179,21 @@ export async function runBroker(v: Values, out: Output = console): Promise<numbe
   const rate = intFlag(v, 'rate', 50, 1, 1_000_000);
   const seed = intFlag(v, 'seed', 1, -(2 ** 31), 2 ** 31 - 1);
   const host = str(v, 'host') ?? '127.0.0.1';
-  const broker = await startSimBroker({ apiKey, apiSecret, port, host, ordersPerSecond: rate, seed }).catch(
-    (e: unknown) => {
-      throw listenFailure(e, port, host, '--port');
-    },
+  const dialect = str(v, 'dialect') ?? 'bulwark';
+  if (dialect !== 'bulwark' && dialect !== 'binance')
+    throw new CliError('USAGE', `--dialect must be bulwark or binance, got "${dialect}"`, EXIT.USAGE);
+  const started =
+    dialect === 'binance'
+      ? startSimBinance({ apiKey, apiSecret, port, host, ordersPer10s: rate * 10 })
+      : startSimBroker({ apiKey, apiSecret, port, host, ordersPerSecond: rate, seed });
+  const broker = await started.catch((e: unknown) => {
+    throw listenFailure(e, port, host, '--port');
+  });
+  out.log(
+    dialect === 'binance'
+      ? `simulated Binance spot REST API on ${broker.url}/api/v3 (${rate * 10} orders per 10 s); Ctrl-C stops it`
+      : `simulated broker listening on ${broker.url} (${rate} orders/s); Ctrl-C stops it`,
   );
-  out.log(`simulated broker listening on ${broker.url} (${rate} orders/s); Ctrl-C stops it`);
   await untilStopped();
   await broker.close();
   return EXIT.OK;

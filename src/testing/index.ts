@@ -1,7 +1,8 @@
 /**
  * `bulwark/testing`: what a user needs to try Bulwark without a venue, and to test an
  * integration deterministically: the simulated broker (the broker protocol over WebSocket,
- * with fault injection), the demo day's data and strategy, and a virtual clock.
+ * with fault injection), a simulated Binance spot REST API (the subset ccxt uses to protect
+positions), the demo day's data and strategy, and a virtual clock.
  *
  * Fixtures, not production code: nothing in the other entry points depends on them.
  *
@@ -9,6 +10,7 @@
  */
 export { startSimBroker, type SimBroker, type SimBrokerOptions, type SimFaults } from './sim-broker.js';
 export type { SimBook, SimOrder, SimExecution } from './sim-book.js';
+export { startSimBinance, type SimBinance, type SimBinanceOptions, type SimBinanceSymbol } from './sim-binance.js';
 export { VirtualClock } from '../util/clock.js';
 export { createDemoStrategy, type DemoStrategyOptions } from './demo-strategy.js';
 export {

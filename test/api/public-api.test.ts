@@ -112,6 +112,7 @@ describe('the package entry points', () => {
         'testing/demo-strategy.ts',
         'testing/generate-demo-data.ts',
         'testing/index.ts',
+        'testing/sim-binance.ts',
         'testing/sim-book.ts',
         'testing/sim-broker.ts',
       ].sort(),
