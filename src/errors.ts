@@ -38,6 +38,7 @@ export const BULWARK_ERROR_CODES_BY_AREA = Object.freeze({
     'CLIENT_CLOSED', // the broker client was closed
     'EGRESS_CLOSED', // the order egress was closed
     'VENUE_REDUCING', // the venue's breaker is open: only protective orders are sent
+    'CCXT_NOT_INSTALLED', // bulwark/ccxt was imported without the optional peer ccxt installed
   ] as const),
   engine: Object.freeze([
     'INVALID_ENGINE_OPTION', // an EngineOptions field is out of range or of the wrong type

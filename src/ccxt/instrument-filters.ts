@@ -7,12 +7,19 @@ const TICK_SIZE = 4;
 
 /** The fields of a ccxt market (`exchange.markets[symbol]`) this module reads. */
 export interface CcxtMarketLike {
+  /** The venue's market id (`BTCUSDT`). */
   readonly id: string;
+  /** ccxt's unified symbol (`BTC/USDT`). */
   readonly symbol: string;
+  /** A spot market. */
   readonly spot?: boolean;
+  /** A perpetual swap (a derivative: stops are STOP_MARKET with reduceOnly). */
   readonly swap?: boolean;
+  /** A dated future (a derivative, as `swap`). */
   readonly future?: boolean;
+  /** Price and amount grids, in the exchange's `precisionMode`. */
   readonly precision: { readonly price?: number | undefined; readonly amount?: number | undefined };
+  /** Minimum amount and cost (notional). */
   readonly limits: {
     readonly amount?: { readonly min?: number | undefined };
     readonly cost?: { readonly min?: number | undefined };
@@ -30,7 +37,9 @@ export interface InstrumentFilters {
   readonly symbol: string;
   /** The venue's market id, e.g. `BTCUSDT`. */
   readonly id: string;
+  /** Price grid step. */
   readonly tickSize: number;
+  /** Quantity grid step. */
   readonly lotStep: number;
   /** Smallest quantity (0 when the venue gives none). */
   readonly minQuantity: number;

@@ -25,9 +25,11 @@ export type VenueOutcomeKind =
 
 /** A classified venue error. */
 export interface VenueOutcome {
+  /** What to do (see {@link VenueOutcomeKind}). */
   readonly kind: VenueOutcomeKind;
   /** The venue's code when the body carried one (e.g. `-2010`), else ccxt's class name (e.g. `RequestTimeout`). */
   readonly code: string;
+  /** The error's message, as ccxt gave it. */
   readonly message: string;
   /** From a `Retry-After` header, when one was given (seconds, converted to ms). */
   readonly retryAfterMs?: number;

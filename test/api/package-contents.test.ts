@@ -59,6 +59,7 @@ describe('the packed package', () => {
       'dist/egress/index.d.ts',
       'dist/coordination/index.d.ts',
       'dist/testing/index.d.ts',
+      'dist/ccxt/index.d.ts',
       'dist/cli/bulwark.js',
       'build/release.wasm',
       'build/scalar.wasm',
@@ -94,5 +95,12 @@ describe('the packed package', () => {
     expect(example.stdout).toMatch(/bars/);
     const cli = await run(process.execPath, [join(app, 'node_modules/.bin/bulwark'), '--help'], { cwd: app });
     expect(cli.stdout).toMatch(/replay/);
+    // ccxt is an optional peer: not installed here, bulwark runs (above) and bulwark/ccxt says what to do.
+    await writeFile(
+      join(app, 'venue.mjs'),
+      "import('bulwark/ccxt').then(() => console.log('LOADED'), (e) => console.log(e.code, e.message));",
+    );
+    const venue = await run(process.execPath, ['venue.mjs'], { cwd: app });
+    expect(venue.stdout).toMatch(/^CCXT_NOT_INSTALLED CCXT_NOT_INSTALLED: .*npm install ccxt/);
   }, 240_000);
 });

@@ -27,15 +27,22 @@ async function exportsOf(specifier: string): Promise<string[]> {
   return JSON.parse(stdout) as string[];
 }
 
-const ENTRIES = ['bulwark', 'bulwark/engine', 'bulwark/egress', 'bulwark/coordination', 'bulwark/testing'] as const;
+const ENTRIES = [
+  'bulwark',
+  'bulwark/engine',
+  'bulwark/egress',
+  'bulwark/coordination',
+  'bulwark/testing',
+  'bulwark/ccxt',
+] as const;
 
 describe('the package entry points', () => {
-  it('package.json exports exactly the five entry points (and package.json), each with types and a module', async () => {
+  it('package.json exports exactly the six entry points (and package.json), each with types and a module', async () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
       exports: Record<string, string | { types: string; import: string }>;
     };
     expect(Object.keys(pkg.exports).sort()).toEqual(
-      ['.', './coordination', './egress', './engine', './package.json', './testing'].sort(),
+      ['.', './ccxt', './coordination', './egress', './engine', './package.json', './testing'].sort(),
     );
     for (const [key, target] of Object.entries(pkg.exports)) {
       if (key === './package.json') continue;
@@ -76,7 +83,16 @@ describe('the package entry points', () => {
     );
     expect(names['bulwark/coordination']).toEqual(expect.arrayContaining(['RedisCoordinator', 'LocalCoordinator']));
     expect(names['bulwark/testing']).toEqual(
-      expect.arrayContaining(['startSimBroker', 'VirtualClock', 'createDemoStrategy', 'writeDemoCsv']),
+      expect.arrayContaining([
+        'startSimBroker',
+        'startSimBinance',
+        'VirtualClock',
+        'createDemoStrategy',
+        'writeDemoCsv',
+      ]),
+    );
+    expect(names['bulwark/ccxt']).toEqual(
+      expect.arrayContaining(['classifyVenueError', 'filtersFromMarket', 'venueStop', 'marketFor']),
     );
     // What the review found exported by accident stays internal.
     const all = Object.values(names).flat();
@@ -128,6 +144,6 @@ describe('the package entry points', () => {
       (e: { stdout: string; stderr: string }) => e,
     );
     expect(report.stderr).toBe('');
-    expect(report.stdout).toMatch(/5 entry points, \d+ exported names/);
+    expect(report.stdout).toMatch(/6 entry points, \d+ exported names/);
   });
 });
