@@ -1,0 +1,251 @@
+import { BrokerRequestError } from '../egress/venue-guard.js';
+import type { BrokerClient, BrokerMethod } from '../egress/order-egress.js';
+import { roundQuantity } from '../egress/decimal.js';
+import {
+  filtersFromMarket,
+  marketFor,
+  venueStop,
+  type CcxtMarketLike,
+  type InstrumentFilters,
+} from './instrument-filters.js';
+import { classifyVenueError, type VenueOutcome } from './venue-errors.js';
+
+/** An order as ccxt returns it (the fields read here). */
+export interface CcxtOrderLike {
+  readonly id?: string | undefined;
+  readonly clientOrderId?: string | undefined;
+  readonly symbol?: string | undefined;
+  readonly side?: string | undefined;
+  readonly type?: string | undefined;
+  readonly status?: string | undefined;
+  readonly amount?: number | undefined;
+  readonly filled?: number | undefined;
+  readonly price?: number | undefined;
+  readonly triggerPrice?: number | undefined;
+  readonly stopPrice?: number | undefined;
+  readonly reduceOnly?: boolean | undefined;
+  readonly timestamp?: number | undefined;
+  readonly lastUpdateTimestamp?: number | undefined;
+}
+
+/** The ccxt exchange methods the adapter calls (any ccxt exchange instance has them). */
+export interface CcxtExchangeLike {
+  readonly precisionMode?: number | undefined;
+  readonly options: Record<string, unknown>;
+  readonly last_response_headers?: unknown;
+  loadMarkets(): Promise<Readonly<Record<string, CcxtMarketLike>>>;
+  createOrder(
+    symbol: string,
+    type: string,
+    side: 'buy' | 'sell',
+    amount: number,
+    price?: number,
+    params?: Record<string, unknown>,
+  ): Promise<CcxtOrderLike>;
+  cancelOrder(id: string, symbol?: string, params?: Record<string, unknown>): Promise<CcxtOrderLike>;
+  fetchOrder(id: string, symbol?: string, params?: Record<string, unknown>): Promise<CcxtOrderLike>;
+  fetchOpenOrders(
+    symbol?: string,
+    since?: number,
+    limit?: number,
+    params?: Record<string, unknown>,
+  ): Promise<CcxtOrderLike[]>;
+}
+
+/** The adapter: the egress's client, and the broker reads the order service makes. */
+export interface CcxtBroker extends BrokerClient {
+  request(
+    method: BrokerMethod | 'openOrders.status',
+    params: Readonly<Record<string, unknown>>,
+  ): Promise<Readonly<Record<string, unknown>>>;
+}
+
+/** Options of {@link createCcxtBroker}. */
+export interface CcxtBrokerOptions {
+  /** For STOP_LOSS_LIMIT markets: how far beyond the stop the limit goes. Default 0.005 (0.5 %). */
+  readonly limitSlippage?: number;
+  /** The time answers carry when the venue gives none. Default Date.now. */
+  readonly now?: () => number;
+}
+
+/** The protocol's order states from ccxt's unified ones. */
+function stateOf(o: CcxtOrderLike): string {
+  switch (o.status) {
+    case 'open':
+      return (o.filled ?? 0) > 0 ? 'PARTIALLY_FILLED' : 'NEW';
+    case 'closed':
+      return 'FILLED';
+    case 'canceled':
+      return 'CANCELED';
+    case 'expired':
+      return 'EXPIRED';
+    default:
+      return 'REJECTED';
+  }
+}
+
+/** The protocol's order object (`shared/docs/broker-protocol.md`) from a ccxt order on `market`. */
+function orderObject(o: CcxtOrderLike, market: CcxtMarketLike, now: () => number): Record<string, unknown> {
+  const type = (o.type ?? '').toLowerCase();
+  const stop = o.triggerPrice ?? o.stopPrice;
+  // ccxt reports Binance's STOP_LOSS as a `market` order with a trigger price: a trigger makes it a stop.
+  const kind = stop !== undefined && stop > 0 ? 'STOP_MARKET' : type === 'limit' ? 'LIMIT' : 'MARKET';
+  return {
+    symbol: market.id,
+    orderId: Number(o.id ?? 0),
+    clientOrderId: o.clientOrderId ?? '',
+    side: o.side === 'buy' ? 'BUY' : 'SELL',
+    type: kind,
+    status: stateOf(o),
+    quantity: String(o.amount ?? 0),
+    executedQty: String(o.filled ?? 0),
+    ...(kind === 'LIMIT' && o.price !== undefined ? { price: String(o.price) } : {}),
+    ...(kind === 'STOP_MARKET' && stop !== undefined ? { stopPrice: String(stop) } : {}),
+    reduceOnly: o.reduceOnly ?? false,
+    updateTime: o.lastUpdateTimestamp ?? o.timestamp ?? now(),
+  };
+}
+
+/** A venue outcome as the protocol's error, which the egress and the reconciler act on. */
+function brokerError(outcome: VenueOutcome, method: string): BrokerRequestError {
+  const code = Number.isInteger(Number(outcome.code)) ? Number(outcome.code) : 0;
+  switch (outcome.kind) {
+    case 'PAUSE':
+      return new BrokerRequestError('RATE_LIMITED', 429, code || -1015, outcome.message, outcome.retryAfterMs);
+    case 'NOT_FOUND':
+      // A status read learns the order does not exist; a cancel learns nothing about its fate.
+      return method === 'order.status'
+        ? new BrokerRequestError('NOT_FOUND', 400, -2013, outcome.message)
+        : new BrokerRequestError('QUERY_STATUS', 400, -2011, outcome.message);
+    case 'DUPLICATE':
+      return new BrokerRequestError('DUPLICATE', 400, -2010, outcome.message);
+    case 'AUTH':
+      return new BrokerRequestError('RELOGON', 401, code || -2015, outcome.message);
+    case 'UNKNOWN':
+      return new BrokerRequestError('IN_DOUBT', 503, code || -1007, outcome.message);
+    case 'WOULD_TRIGGER':
+    case 'REJECTED':
+      return new BrokerRequestError('REJECT', 400, code || -1013, outcome.message);
+  }
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/**
+ * A ccxt exchange as the egress's {@link BrokerClient}: `order.place`, `order.cancel`,
+ * `order.status` and `openOrders.status` become ccxt calls, and venue errors become the
+ * protocol's errors ({@link classifyVenueError}). Stops are sent as the market's stop type
+ * at tick-rounded prices (towards the tighter side) and lot-rounded quantities; one below the
+ * minimum quantity or notional is refused here (REJECT) without a request. It turns ccxt's
+ * own throttle off: Bulwark's limiter is the only one. Markets are loaded on first use.
+ *
+ * Not yet: `order.amend` (venues without an in-place amend need the reconciler to replace a
+ * stop under a new client id; refused here as REJECT -1116).
+ */
+export function createCcxtBroker(exchange: CcxtExchangeLike, options: CcxtBrokerOptions = {}): CcxtBroker {
+  const now = options.now ?? Date.now;
+  exchange.options['enableRateLimit'] = false;
+  (exchange as { enableRateLimit?: boolean }).enableRateLimit = false;
+  // Binance refuses an open-order read without a symbol unless told it is meant.
+  exchange.options['warnOnFetchOpenOrdersWithoutSymbol'] = false;
+  let markets: Promise<Readonly<Record<string, CcxtMarketLike>>> | undefined;
+  const filters = new Map<string, InstrumentFilters>();
+
+  const marketOf = async (symbol: unknown): Promise<{ market: CcxtMarketLike; f: InstrumentFilters }> => {
+    markets ??= exchange.loadMarkets().catch((e: unknown) => {
+      markets = undefined; // try again next time
+      throw e;
+    });
+    const all = await markets;
+    const market = typeof symbol === 'string' ? marketFor(all, symbol) : undefined;
+    if (market === undefined) throw new BrokerRequestError('REJECT', 400, -1121, `unknown symbol ${String(symbol)}`);
+    let f = filters.get(market.symbol);
+    if (f === undefined) filters.set(market.symbol, (f = filtersFromMarket(market, exchange.precisionMode)));
+    return { market, f };
+  };
+
+  const call = async (method: BrokerMethod | 'openOrders.status', p: Readonly<Record<string, unknown>>) => {
+    switch (method) {
+      case 'order.place': {
+        const { market, f } = await marketOf(p['symbol']);
+        const side = p['side'] === 'BUY' ? 'BUY' : 'SELL';
+        const id = str(p['newClientOrderId']);
+        const quantity = Number(p['quantity']);
+        if (p['type'] === 'MARKET') {
+          const amount = roundQuantity(quantity, f.lotStep);
+          const o = await exchange.createOrder(
+            market.symbol,
+            'market',
+            side === 'BUY' ? 'buy' : 'sell',
+            amount,
+            undefined,
+            {
+              ...(id === undefined ? {} : { newClientOrderId: id }),
+              ...(f.reduceOnly && p['reduceOnly'] === true ? { reduceOnly: true } : {}),
+            },
+          );
+          return orderObject(o, market, now);
+        }
+        const stop = venueStop({ side, quantity, stopPrice: Number(p['stopPrice']) }, f, options.limitSlippage);
+        if (!stop.ok) throw new BrokerRequestError('REJECT', 400, -1013, `${stop.code}: ${stop.message}`);
+        const o = await exchange.createOrder(
+          market.symbol,
+          stop.type,
+          side === 'BUY' ? 'buy' : 'sell',
+          stop.quantity,
+          stop.limitPrice,
+          {
+            stopPrice: stop.stopPrice,
+            ...(stop.type === 'STOP_LOSS_LIMIT' ? { timeInForce: 'GTC' } : {}),
+            ...(id === undefined ? {} : { newClientOrderId: id }),
+            ...(stop.reduceOnly ? { reduceOnly: true } : {}),
+          },
+        );
+        return orderObject(o, market, now);
+      }
+      case 'order.cancel': {
+        const { market } = await marketOf(p['symbol']);
+        const o = await exchange.cancelOrder('', market.symbol, { origClientOrderId: p['origClientOrderId'] });
+        return orderObject(o, market, now);
+      }
+      case 'order.status': {
+        const { market } = await marketOf(p['symbol']);
+        const o = await exchange.fetchOrder('', market.symbol, { origClientOrderId: p['origClientOrderId'] });
+        return orderObject(o, market, now);
+      }
+      case 'openOrders.status': {
+        const all = (markets ??= exchange.loadMarkets());
+        const symbol = p['symbol'];
+        const one = typeof symbol === 'string' ? await marketOf(symbol) : undefined;
+        const orders = await exchange.fetchOpenOrders(one?.market.symbol);
+        const bySymbol = await all;
+        return {
+          orders: orders.flatMap((o) => {
+            const m = o.symbol === undefined ? undefined : bySymbol[o.symbol];
+            return m === undefined ? [] : [orderObject(o, m, now)];
+          }),
+        };
+      }
+      case 'order.amend':
+        throw new BrokerRequestError('REJECT', 400, -1116, 'order.amend is not supported on this venue adapter yet');
+    }
+  };
+
+  return {
+    async request(method, params) {
+      try {
+        return await call(method, params);
+      } catch (e) {
+        if (e instanceof BrokerRequestError) throw e;
+        const headers = exchange.last_response_headers;
+        throw brokerError(
+          classifyVenueError(
+            e,
+            typeof headers === 'object' && headers !== null ? (headers as Record<string, unknown>) : undefined,
+          ),
+          method,
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The ccxt adapter (internal, issue 14 in progress) with the real ccxt client against the
+ * simulated Binance spot API: Bulwark's protocol requests become venue orders at the venue's
+ * grid, answers become the protocol's order objects, venue errors the protocol's errors; and
+ * the order egress (limiter, journal) places and cancels a stop through it, judged by the
+ * venue's own record.
+ */
+import ccxt from 'ccxt';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCcxtBroker, type CcxtExchangeLike } from '../../src/ccxt/ccxt-broker.js';
+import { BrokerRequestError } from '../../src/egress/venue-guard.js';
+import { observedOrderOf } from '../../src/egress/protocol.js';
+import { OrderEgress } from '../../src/egress/order-egress.js';
+import { OrderJournal } from '../../src/egress/order-journal.js';
+import { SlidingWindowRateLimiter } from '../../src/egress/rate-limiter.js';
+import { VenueGuard } from '../../src/egress/venue-guard.js';
+import { startSimBinance, type SimBinanceOptions } from '../../src/testing/sim-binance.js';
+
+const KEY = 'k';
+const SECRET = 's';
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function setup(options: Partial<SimBinanceOptions> = {}, secret = SECRET) {
+  const venue = await startSimBinance({ apiKey: KEY, apiSecret: SECRET, ...options });
+  cleanup.push(() => venue.close());
+  venue.feedPrice('BTCUSDT', 62_000);
+  const exchange = new ccxt.binance({
+    apiKey: KEY,
+    secret,
+    options: { defaultType: 'spot', fetchCurrencies: false, fetchMargins: false, fetchMarkets: { types: ['spot'] } },
+  });
+  const api = exchange.urls['api'] as Record<string, string>;
+  exchange.urls['api'] = { ...api, public: `${venue.url}/api/v3`, private: `${venue.url}/api/v3` };
+  const broker = createCcxtBroker(exchange as unknown as CcxtExchangeLike);
+  return { venue, exchange, broker };
+}
+
+async function rejection(p: Promise<unknown>): Promise<BrokerRequestError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof BrokerRequestError) return e;
+    throw e;
+  }
+  throw new Error('expected a BrokerRequestError');
+}
+
+const place = (id: string, stopPrice: string | number, quantity: string | number = '0.0123456') => ({
+  symbol: 'BTCUSDT',
+  side: 'SELL',
+  type: 'STOP_MARKET',
+  quantity: String(quantity),
+  stopPrice: String(stopPrice),
+  reduceOnly: true,
+  newClientOrderId: id,
+});
+
+describe('createCcxtBroker over the real ccxt client and the simulated Binance', () => {
+  it('turns ccxt’s own throttle off: Bulwark’s limiter is the only one', async () => {
+    const { exchange } = await setup();
+    expect(exchange.enableRateLimit).toBe(false);
+  });
+
+  it('places a protocol stop as STOP_LOSS on the grid (no reduceOnly on spot) and answers protocol order objects', async () => {
+    const { venue, broker } = await setup();
+    const placed = await broker.request('order.place', place('bw-1', '61234.561'));
+    expect(venue.open('BTCUSDT')).toMatchObject([{ clientOrderId: 'bw-1', stopPrice: 61_234.57, quantity: 0.01234 }]);
+    expect(observedOrderOf(placed)).toEqual({
+      clientOrderId: 'bw-1',
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      type: 'STOP',
+      quantity: 0.01234,
+      executedQty: 0,
+      price: 61_234.57,
+      status: 'NEW',
+    });
+    const open = await broker.request('openOrders.status', {});
+    expect(
+      (open['orders'] as unknown[]).map((o) => observedOrderOf(o as Record<string, unknown>)?.clientOrderId),
+    ).toEqual(['bw-1']);
+    venue.feedPrice('BTCUSDT', 61_000);
+    const status = await broker.request('order.status', { symbol: 'BTCUSDT', origClientOrderId: 'bw-1' });
+    expect(observedOrderOf(status)).toMatchObject({ status: 'FILLED', executedQty: 0.01234 });
+    expect(venue.executions).toHaveLength(1);
+  });
+
+  it('maps venue errors to the protocol’s actions', async () => {
+    const { venue, broker } = await setup();
+    expect(
+      (await rejection(broker.request('order.status', { symbol: 'BTCUSDT', origClientOrderId: 'nope' }))).action,
+    ).toBe('NOT_FOUND');
+    expect(
+      (await rejection(broker.request('order.cancel', { symbol: 'BTCUSDT', origClientOrderId: 'nope' }))).action,
+    ).toBe('QUERY_STATUS');
+    await broker.request('order.place', place('bw-1', 60_000));
+    expect((await rejection(broker.request('order.place', place('bw-1', 60_000)))).action).toBe('DUPLICATE');
+    expect((await rejection(broker.request('order.place', place('bw-2', 63_000)))).action).toBe('REJECT'); // would trigger
+    expect(
+      (await rejection(broker.request('order.place', { ...place('bw-3', 60_000), symbol: 'DOGEUSDT' }))).brokerCode,
+    ).toBe(-1121);
+    // Below the minimum notional: refused here, nothing sent (the venue counted one order only).
+    const small = await rejection(broker.request('order.place', place('bw-4', 60_000, '0.00005')));
+    expect([small.action, small.message]).toEqual(['REJECT', expect.stringMatching(/BELOW_MIN_NOTIONAL/)]);
+    expect(venue.orderTimes).toHaveLength(1);
+    expect(
+      (await rejection(broker.request('order.amend', { symbol: 'BTCUSDT', origClientOrderId: 'bw-1' }))).action,
+    ).toBe('REJECT');
+  });
+
+  it('a rate-limited order is RATE_LIMITED with the venue’s Retry-After', async () => {
+    let t = 5_000_000;
+    const { broker } = await setup({ ordersPer10s: 1, now: () => t });
+    await broker.request('order.place', place('bw-1', 60_000));
+    t += 4_000;
+    const e = await rejection(broker.request('order.place', place('bw-2', 60_000)));
+    expect([e.action, e.brokerCode, e.retryAfter]).toEqual(['RATE_LIMITED', -1015, 6_000]);
+  });
+
+  it('bad credentials are RELOGON', async () => {
+    const { broker } = await setup({}, 'wrong');
+    expect(
+      (await rejection(broker.request('order.status', { symbol: 'BTCUSDT', origClientOrderId: 'x' }))).action,
+    ).toBe('RELOGON');
+  });
+
+  it('the order egress places and cancels a stop through it; the venue’s record shows exactly that', async () => {
+    const { venue, broker } = await setup();
+    const dir = await mkdtemp(join(tmpdir(), 'bulwark-ccxt-'));
+    const journal = await OrderJournal.open(join(dir, 'journal.jsonl'));
+    cleanup.push(() => journal.close());
+    const limiter = new SlidingWindowRateLimiter({ limit: 5, windowMs: 1_000 });
+    cleanup.push(() => limiter.dispose());
+    const egress = new OrderEgress({ client: broker, limiter, venue: new VenueGuard(), journal });
+    cleanup.push(() => egress.close());
+    const placed = await egress.send({
+      kind: 'PLACE_STOP',
+      clientOrderId: 'bw-9',
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      quantity: 0.5,
+      stopPrice: 59_999.995,
+    });
+    expect(placed.ok).toBe(true);
+    expect(venue.open()).toMatchObject([{ clientOrderId: 'bw-9', stopPrice: 60_000, quantity: 0.5 }]);
+    const cancelled = await egress.send({ kind: 'CANCEL', clientOrderId: 'bw-9', symbol: 'BTCUSDT' });
+    expect(cancelled.ok).toBe(true);
+    expect(venue.open()).toEqual([]);
+    expect(journal.inDoubt()).toEqual([]);
+  });
+});
