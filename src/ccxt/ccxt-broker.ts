@@ -64,7 +64,7 @@ export interface CcxtBroker extends BrokerClient {
 export interface CcxtBrokerOptions {
   /** For STOP_LOSS_LIMIT markets: how far beyond the stop the limit goes. Default 0.005 (0.5 %). */
   readonly limitSlippage?: number;
-  /** The time answers carry when the venue gives none. Default Date.now. */
+  /** The time (epoch ms) answers carry when the venue gives none, and `retryAfter` is counted from. Default Date.now. */
   readonly now?: () => number;
 }
 
@@ -107,11 +107,18 @@ function orderObject(o: CcxtOrderLike, market: CcxtMarketLike, now: () => number
 }
 
 /** A venue outcome as the protocol's error, which the egress and the reconciler act on. */
-function brokerError(outcome: VenueOutcome, method: string): BrokerRequestError {
+function brokerError(outcome: VenueOutcome, method: string, now: () => number): BrokerRequestError {
   const code = Number.isInteger(Number(outcome.code)) ? Number(outcome.code) : 0;
   switch (outcome.kind) {
     case 'PAUSE':
-      return new BrokerRequestError('RATE_LIMITED', 429, code || -1015, outcome.message, outcome.retryAfterMs);
+      // The protocol's retryAfter is a time (epoch ms), the venue's Retry-After a duration.
+      return new BrokerRequestError(
+        'RATE_LIMITED',
+        429,
+        code || -1015,
+        outcome.message,
+        outcome.retryAfterMs === undefined ? undefined : now() + outcome.retryAfterMs,
+      );
     case 'NOT_FOUND':
       // A status read learns the order does not exist; a cancel learns nothing about its fate.
       return method === 'order.status'
@@ -244,6 +251,7 @@ export function createCcxtBroker(exchange: CcxtExchangeLike, options: CcxtBroker
             typeof headers === 'object' && headers !== null ? (headers as Record<string, unknown>) : undefined,
           ),
           method,
+          now,
         );
       }
     },

@@ -26,7 +26,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup(options: Partial<SimBinanceOptions> = {}, secret = SECRET) {
+async function setup(options: Partial<SimBinanceOptions> = {}, secret = SECRET, now?: () => number) {
   const venue = await startSimBinance({ apiKey: KEY, apiSecret: SECRET, ...options });
   cleanup.push(() => venue.close());
   venue.feedPrice('BTCUSDT', 62_000);
@@ -37,7 +37,7 @@ async function setup(options: Partial<SimBinanceOptions> = {}, secret = SECRET) 
   });
   const api = exchange.urls['api'] as Record<string, string>;
   exchange.urls['api'] = { ...api, public: `${venue.url}/api/v3`, private: `${venue.url}/api/v3` };
-  const broker = createCcxtBroker(exchange as unknown as CcxtExchangeLike);
+  const broker = createCcxtBroker(exchange as unknown as CcxtExchangeLike, now === undefined ? {} : { now });
   return { venue, exchange, broker };
 }
 
@@ -116,11 +116,11 @@ describe('createCcxtBroker over the real ccxt client and the simulated Binance',
 
   it('a rate-limited order is RATE_LIMITED with the venue’s Retry-After', async () => {
     let t = 5_000_000;
-    const { broker } = await setup({ ordersPer10s: 1, now: () => t });
+    const { broker } = await setup({ ordersPer10s: 1, now: () => t }, SECRET, () => t);
     await broker.request('order.place', place('bw-1', 60_000));
     t += 4_000;
     const e = await rejection(broker.request('order.place', place('bw-2', 60_000)));
-    expect([e.action, e.brokerCode, e.retryAfter]).toEqual(['RATE_LIMITED', -1015, 6_000]);
+    expect([e.action, e.brokerCode, e.retryAfter]).toEqual(['RATE_LIMITED', -1015, t + 6_000]); // a time, as the protocol's
   });
 
   it('bad credentials are RELOGON', async () => {
