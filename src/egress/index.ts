@@ -17,7 +17,12 @@ export {
   type BrokerMethod,
 } from './order-egress.js';
 export type { EgressLane } from './egress-queue.js';
-export { SlidingWindowRateLimiter, type RateLimiterOptions } from './rate-limiter.js';
+export {
+  MAX_RATE_WINDOWS,
+  MAX_WINDOW_LIMIT,
+  SlidingWindowRateLimiter,
+  type RateLimiterOptions,
+} from './rate-limiter.js';
 export { VenueGuard, BrokerRequestError, type VenueGuardOptions } from './venue-guard.js';
 export { OrderJournal, type OrderJournalOptions, type PendingStop, type Reconciled } from './order-journal.js';
 export {

@@ -22,6 +22,58 @@ export interface RateLimiterOptions {
   readonly now?: () => number;
   /** Time and timers (a replay's virtual clock). Default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Further windows the venue announces, all honoured at once (e.g. Binance: orders per
+   * 10 s and per day beside the per-second limit). Each admits at most ⌊limit·safety⌋ in any
+   * of its windows; at most {@link MAX_RATE_WINDOWS} windows of at most
+   * {@link MAX_WINDOW_LIMIT} requests each (one timestamp per admitted request is kept).
+   */
+  readonly windows?: readonly { readonly limit: number; readonly windowMs: number }[];
+}
+
+/** Windows a limiter honours at most (the main one and `windows`). */
+export const MAX_RATE_WINDOWS = 8;
+/** The largest limit of one window: its timestamps are kept (8 bytes each). */
+export const MAX_WINDOW_LIMIT = 1_000_000;
+
+/** One sliding window: the times of the last `capacity` admitted requests. */
+class Window {
+  readonly #stamps: Float64Array;
+  #head = 0;
+  #count = 0;
+
+  constructor(
+    readonly capacity: number,
+    readonly windowMs: number,
+    /** The window plus the wire's jitter: how far apart the first and the (capacity+1)-th request are written. */
+    readonly spacing: number,
+  ) {
+    this.#stamps = new Float64Array(capacity);
+  }
+
+  /** Ms until this window has a free slot. */
+  delay(now: number): number {
+    if (this.#count < this.capacity) return 0;
+    return Math.max(0, f64At(this.#stamps, this.#head) + this.spacing - now);
+  }
+
+  record(now: number): void {
+    const i = (this.#head + this.#count) % this.capacity;
+    if (this.#count < this.capacity) {
+      this.#stamps[i] = now;
+      this.#count++;
+    } else {
+      this.#stamps[this.#head] = now; // the oldest has left the window
+      this.#head = (this.#head + 1) % this.capacity;
+    }
+  }
+
+  inWindow(now: number): number {
+    let n = 0;
+    for (let k = 0; k < this.#count; k++)
+      if (f64At(this.#stamps, (this.#head + k) % this.capacity) > now - this.windowMs) n++;
+    return n;
+  }
 }
 
 /**
@@ -45,17 +97,15 @@ export interface RateLimiterOptions {
 export class SlidingWindowRateLimiter {
   /** Requests admitted per window. */
   readonly capacity: number;
+  /** The main window's length (ms). */
   readonly windowMs: number;
   readonly #now: () => number;
-  readonly #stamps: Float64Array;
-  #head = 0;
-  #count = 0;
+  /** The main window first, then the further ones. */
+  readonly #windows: readonly Window[];
   #pausedUntil = Number.NEGATIVE_INFINITY;
   readonly #waiters: Array<() => void> = [];
   readonly #urgent: Array<() => void> = [];
   readonly #clock: Clock;
-  /** The window plus the wire's jitter: how far apart the first and the (capacity+1)-th request are written. */
-  readonly #spacing: number;
   #timer: TimerHandle | undefined;
 
   constructor(options: RateLimiterOptions) {
@@ -67,13 +117,25 @@ export class SlidingWindowRateLimiter {
     if (!(typeof jitterMs === 'number' && jitterMs >= 0 && jitterMs <= 60_000))
       problems.push(`jitterMs must be in [0, 60000], got ${String(jitterMs)}`);
     if (!(safety > 0 && safety <= 1)) problems.push(`safety must be in (0, 1], got ${String(safety)}`);
+    const all = [{ limit, windowMs }, ...(options.windows ?? [])];
+    if (all.length > MAX_RATE_WINDOWS) problems.push(`at most ${MAX_RATE_WINDOWS} windows, got ${all.length}`);
+    all.forEach((w, i) => {
+      const name = i === 0 ? '' : `windows[${i - 1}].`;
+      for (const p of [
+        positiveIntegerProblem(`${name}limit`, w.limit),
+        positiveIntegerProblem(`${name}windowMs`, w.windowMs),
+      ])
+        if (p !== undefined && i > 0) problems.push(p);
+      if (w.limit > MAX_WINDOW_LIMIT) problems.push(`${name}limit must be at most ${MAX_WINDOW_LIMIT}, got ${w.limit}`);
+    });
     if (problems.length > 0) throw new BulwarkError('INVALID_OPTION', problems.join('; '), { problems });
+    this.#windows = all.map(
+      (w) => new Window(Math.max(1, Math.floor(w.limit * safety)), w.windowMs, w.windowMs + jitterMs),
+    );
     this.capacity = Math.max(1, Math.floor(limit * safety));
     this.windowMs = windowMs;
-    this.#spacing = windowMs + jitterMs;
     this.#now = now;
     this.#clock = clock;
-    this.#stamps = new Float64Array(this.capacity);
   }
 
   /** Requests waiting for a slot. */
@@ -133,11 +195,7 @@ export class SlidingWindowRateLimiter {
 
   /** Requests sent in the last window (by this limiter's record). */
   get inWindow(): number {
-    const now = this.#now();
-    let n = 0;
-    for (let k = 0; k < this.#count; k++)
-      if (f64At(this.#stamps, (this.#head + k) % this.capacity) > now - this.windowMs) n++;
-    return n;
+    return this.#windows[0]?.inWindow(this.#now()) ?? 0;
   }
 
   /** Stops every timer; waiters are left waiting (nothing is sent after dispose). */
@@ -150,21 +208,13 @@ export class SlidingWindowRateLimiter {
 
   /** Ms until a slot frees (0: one is free now). */
   #delay(now: number): number {
-    const paused = this.#pausedUntil - now;
-    if (this.#count < this.capacity) return Math.max(0, paused);
-    const oldest = f64At(this.#stamps, this.#head);
-    return Math.max(0, paused, oldest + this.#spacing - now);
+    let wait = Math.max(0, this.#pausedUntil - now);
+    for (const w of this.#windows) wait = Math.max(wait, w.delay(now));
+    return wait;
   }
 
   #record(now: number): void {
-    const i = (this.#head + this.#count) % this.capacity;
-    if (this.#count < this.capacity) {
-      this.#stamps[i] = now;
-      this.#count++;
-    } else {
-      this.#stamps[this.#head] = now; // the oldest has left the window
-      this.#head = (this.#head + 1) % this.capacity;
-    }
+    for (const w of this.#windows) w.record(now);
   }
 
   #schedule(): void {
