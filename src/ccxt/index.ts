@@ -7,7 +7,8 @@
  * So far: what a venue's errors mean for a protective order ({@link classifyVenueError}),
  * instrument filters from ccxt's markets and protective stops put on their grid
  * ({@link filtersFromMarket}, {@link venueStop}), and symbols by venue id or unified symbol
- * ({@link marketFor}). The simulated Binance spot API to try them offline is in
+ * ({@link marketFor}), and the venue's announced rate limits as the limiter's windows
+({@link venueRateWindows}). The simulated Binance spot API to try them offline is in
  * `bulwark/testing` (`startSimBinance`, `bulwark broker --dialect binance`).
  *
  * @packageDocumentation
@@ -26,3 +27,4 @@ export {
   type StopOrderType,
   type VenueStop,
 } from './instrument-filters.js';
+export { venueRateWindows, type VenueRateLimit, type VenueRateWindows } from './venue-rate-limits.js';
