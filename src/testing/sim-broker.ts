@@ -121,6 +121,13 @@ export interface SimBroker {
    * executed. Connections opened later are served normally.
    */
   stall(): void;
+  /**
+   * The next connection to log on serves `count` order requests normally, then goes silent
+   * as in {@link SimBroker.stall} on the one after: it and everything later on that connection
+   * are never received. A deterministic "the connection went half-open right after request N"
+   * for crash and fault tests; later connections are served normally.
+   */
+  stallAfter(count: number): void;
   /** Terminates every connection and stops every timer (heartbeat, pong checks, held reports, delayed replies). */
   close(): Promise<void>;
 }
@@ -200,6 +207,8 @@ interface Session {
   seq: number;
   /** Silent for good (see {@link SimBroker.stall}). */
   stalled: boolean;
+  /** Order requests this connection serves before it stalls (see {@link SimBroker.stallAfter}). */
+  stallAfter: number | undefined;
   /** Armed by the first unanswered ping; fires to drop the connection. */
   pongTimer: ReturnType<typeof setTimeout> | undefined;
   /** An out-of-order report waiting for its successor. */
@@ -250,6 +259,7 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
   const recent = new RecentTimes(limit);
   let limitedSince: number | undefined;
   let bannedUntil = 0;
+  let armedStall: number | undefined;
   const received = new RecentTimes(maxRecorded);
   const sockets = new Set<WebSocket>();
   const sessions = new Map<WebSocket, Session>();
@@ -373,7 +383,14 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
 
   server.on('connection', (ws) => {
     sockets.add(ws);
-    sessions.set(ws, { loggedOn: false, seq: 0, stalled: false, pongTimer: undefined, held: undefined });
+    sessions.set(ws, {
+      loggedOn: false,
+      seq: 0,
+      stalled: false,
+      stallAfter: undefined,
+      pongTimer: undefined,
+      held: undefined,
+    });
     ws.on('close', () => {
       const session = sessions.get(ws);
       if (session !== undefined) quiesce(session);
@@ -429,6 +446,8 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
           timingSafeEqual(Buffer.from(signature), Buffer.from(want));
         if (!good) return fail(401, -1022, 'invalid signature');
         session.loggedOn = true;
+        session.stallAfter = armedStall;
+        armedStall = undefined;
         return ok({
           serverTime: now(),
           rateLimits: [{ rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 1, limit }],
@@ -438,6 +457,14 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
       const isOrderRequest =
         msg.method === 'order.place' || msg.method === 'order.amend' || msg.method === 'order.cancel';
       if (isOrderRequest) {
+        if (session.stallAfter !== undefined) {
+          if (session.stallAfter === 0) {
+            session.stalled = true;
+            quiesce(session);
+            return;
+          }
+          session.stallAfter--;
+        }
         const t = now();
         const second = Math.floor(t / 1_000);
         perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
@@ -574,6 +601,13 @@ export async function startSimBroker(options: SimBrokerOptions): Promise<SimBrok
         session.stalled = true;
         quiesce(session);
       }
+    },
+    stallAfter(count) {
+      if (!Number.isSafeInteger(count) || count < 0)
+        throw new BulwarkError('INVALID_OPTION', `stallAfter: count must be a non-negative integer, got ${count}`, {
+          count,
+        });
+      armedStall = count;
     },
     close() {
       clearInterval(heartbeat);

@@ -360,6 +360,27 @@ describe('heartbeat and dead connections', () => {
   );
 
   it(
+    'stallAfter(n): the next connection serves n order requests, then receives nothing more; the connection after it is served',
+    async () => {
+      const b = await sim({ pingIntervalMs: 20 });
+      expect(() => b.stallAfter(-1)).toThrow(/non-negative integer/);
+      b.stallAfter(2);
+      const { c, reconciles } = client(b, { deadAfterMs: 200, requestTimeoutMs: 5_000 });
+      await c.connect();
+      b.feedPrice('AAA', 100);
+      expect(await c.request('order.place', market('a'))).toMatchObject({ status: 'FILLED' });
+      expect(await c.request('order.place', market('b'))).toMatchObject({ status: 'FILLED' });
+      const lost = c.request('order.place', market('c')).catch((e: unknown) => e);
+      await reconciles.atLeast(2); // the dead timeout dropped the silent connection, the client logged on again
+      expect(String(await lost)).toContain('connection lost');
+      expect(b.executions.map((e) => e.clientOrderId)).toEqual(['a', 'b']); // 'c' never received
+      expect(await c.request('order.place', market('d'))).toMatchObject({ status: 'FILLED' });
+      expect(b.executions.map((e) => e.clientOrderId)).toEqual(['a', 'b', 'd']);
+    },
+    T,
+  );
+
+  it(
     'close() clears every timer: heartbeat, pong check, held report',
     async () => {
       vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date'] });

@@ -110,22 +110,20 @@ describe('crash safety: SIGKILL during order egress, then restart', () => {
         // Kill after a seeded number of order requests reached the broker: from the first
         // placements to deep in the amends.
         const drawn = 1 + Math.floor(killAt() * 30);
-        // Every fourth run stalls the connection after the first request (below): the other
-        // placements are then in flight, never received, at the kill.
-        const after = run % 4 === 0 ? 1 : drawn;
+        // Every fourth run, the connection goes half-open right after the first order request
+        // (the broker serves it, then receives nothing more), and the kill waits until every
+        // placement is journaled: the others are certainly in flight at the kill, journaled but
+        // never received.
+        const stalls = run % 4 === 0;
+        if (stalls) broker.stallAfter(1);
         const first = replay(data, broker.url, stateDir);
-        await until(() => requests(broker) >= after || first.output().includes('"summary"'), 30_000);
-        if (run % 4 === 0) {
-          // Every fourth run, the connection goes silent first (half-open: what is written to it
-          // never executes) until every placement is journaled: those are certainly in flight
-          // at the kill, journaled but never received.
-          broker.stall();
+        if (stalls) {
           const journalPath = join(stateDir, 'journal.jsonl');
           await until(() => {
             const text = existsSync(journalPath) ? readFileSync(journalPath, 'utf8') : '';
             return (text.match(/"t":"INTENT","command":\{"kind":"PLACE_STOP"/g) ?? []).length >= SYMBOLS;
           }, 30_000);
-        }
+        } else await until(() => requests(broker) >= drawn || first.output().includes('"summary"'), 30_000);
         first.kill();
         await first.exited;
         await new Promise((r) => setImmediate(r)); // frames already received are handled
@@ -149,6 +147,8 @@ describe('crash safety: SIGKILL during order egress, then restart', () => {
           expect(broker.book.get(o.clientOrderId)?.status, `run ${run} ${o.clientOrderId}`).toBe('NEW');
         for (const o of neverArrived)
           expect(broker.book.get(o.clientOrderId), `run ${run} ${o.clientOrderId}`).toBeUndefined();
+        // A stalled run served one placement of eight: the others were journaled, never received.
+        if (stalls) expect(neverArrived.length, `run ${run}`).toBeGreaterThan(0);
         lostInFlight += neverArrived.length;
         expect(report.converged, `run ${run}`).toBe(true);
         adopted += report.restoredStops;
@@ -199,6 +199,6 @@ describe('crash safety: SIGKILL during order egress, then restart', () => {
     }
     // The seeded kill points do cover both cases: stops resting at the kill, and placements lost in flight.
     expect(adopted).toBeGreaterThan(RUNS);
-    expect(lostInFlight).toBeGreaterThan(0);
+    expect(lostInFlight).toBeGreaterThanOrEqual(5);
   }, 300_000);
 });
