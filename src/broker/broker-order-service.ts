@@ -5,7 +5,7 @@ import type { OrderJournal } from '../egress/order-journal.js';
 import { BrokerRequestError } from '../egress/venue-guard.js';
 import type { Fill } from '../vocabulary/market.js';
 import type { CommandResult, ProtectiveCommand } from '../vocabulary/orders.js';
-import type { ObservedOrder, OpenOrder, OrderService } from '../vocabulary/services.js';
+import type { AmendStyle, ObservedOrder, OpenOrder, OrderService } from '../vocabulary/services.js';
 import { addTo, rememberIn } from '../util/bounded.js';
 import { withDefaults, type WithDefaults } from '../util/defaults.js';
 
@@ -81,6 +81,11 @@ export class BrokerOrderService implements OrderService {
     return this.#foreign;
   }
 
+  /** How the venue changes a resting stop, as the egress's client declares it. */
+  get amend(): AmendStyle {
+    return this.#o.egress.amend;
+  }
+
   /** True for a client id Bulwark sent (through this service, or recorded in the journal). */
   isOurs(clientOrderId: string): boolean {
     if (this.#o.isOurs !== undefined) return this.#o.isOurs(clientOrderId);
@@ -89,7 +94,7 @@ export class BrokerOrderService implements OrderService {
 
   /** Sends a protective command through the egress; resolves with its final outcome. */
   async send(command: ProtectiveCommand): Promise<CommandResult> {
-    if (command.kind === 'PLACE_STOP' || command.kind === 'CLOSE_POSITION') {
+    if (command.kind === 'PLACE_STOP' || command.kind === 'REPLACE_STOP' || command.kind === 'CLOSE_POSITION') {
       addTo(this.#sent, command.clientOrderId, this.#o.maxTrackedOrders);
     }
     const started = performance.now();

@@ -33,6 +33,7 @@ export interface CcxtExchangeLike {
   readonly precisionMode?: number | undefined;
   readonly options: Record<string, unknown>;
   readonly last_response_headers?: unknown;
+  readonly last_json_response?: unknown;
   loadMarkets(): Promise<Readonly<Record<string, CcxtMarketLike>>>;
   createOrder(
     symbol: string,
@@ -44,6 +45,15 @@ export interface CcxtExchangeLike {
   ): Promise<CcxtOrderLike>;
   cancelOrder(id: string, symbol?: string, params?: Record<string, unknown>): Promise<CcxtOrderLike>;
   fetchOrder(id: string, symbol?: string, params?: Record<string, unknown>): Promise<CcxtOrderLike>;
+  editOrder(
+    id: string,
+    symbol: string,
+    type: string,
+    side: 'buy' | 'sell',
+    amount?: number,
+    price?: number,
+    params?: Record<string, unknown>,
+  ): Promise<CcxtOrderLike>;
   fetchOpenOrders(
     symbol?: string,
     since?: number,
@@ -54,6 +64,8 @@ export interface CcxtExchangeLike {
 
 /** The adapter: the egress's client, and the broker reads the order service makes. */
 export interface CcxtBroker extends BrokerClient {
+  /** Always `cancel-replace`: a stop moves by `order.replace` (a new client id), never in place. */
+  readonly amend: 'cancel-replace';
   request(
     method: BrokerMethod | 'openOrders.status',
     params: Readonly<Record<string, unknown>>,
@@ -131,12 +143,71 @@ function brokerError(outcome: VenueOutcome, method: string, now: () => number): 
     case 'UNKNOWN':
       return new BrokerRequestError('IN_DOUBT', 503, code || -1007, outcome.message);
     case 'WOULD_TRIGGER':
+      // Refused for its price (already through the market): as a filter failure, not a duplicate to adopt.
+      return new BrokerRequestError('REJECT', 400, -1013, `STOP_WOULD_TRIGGER: ${outcome.message}`);
     case 'REJECTED':
       return new BrokerRequestError('REJECT', 400, code || -1013, outcome.message);
   }
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/**
+ * The cancelled order of a cancel-replace, as `cancelled` (the protocol's order object), from
+ * the venue's answer: ccxt's `editOrder` keeps only the new order, the raw answer has both.
+ * The raw answer is the exchange's last one, so it is used only when its new order is this one.
+ */
+function cancelledOf(
+  last: unknown,
+  placed: CcxtOrderLike,
+  market: CcxtMarketLike,
+  clientOrderId: string,
+): { cancelled?: Record<string, unknown> } {
+  const body = last as {
+    newOrderResponse?: { clientOrderId?: unknown };
+    cancelResponse?: Record<string, unknown>;
+  } | null;
+  const old = body?.cancelResponse;
+  if (body?.newOrderResponse?.clientOrderId !== placed.clientOrderId || typeof old !== 'object') return {};
+  const dec = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '0');
+  return {
+    cancelled: {
+      symbol: market.id,
+      orderId: Number(old['orderId'] ?? 0),
+      clientOrderId, // Binance's `clientOrderId` here is the cancel's own id
+      side: old['side'] === 'BUY' ? 'BUY' : 'SELL',
+      type: 'STOP_MARKET',
+      status: typeof old['status'] === 'string' ? old['status'] : 'CANCELED',
+      quantity: dec(old['origQty']),
+      executedQty: dec(old['executedQty']),
+      ...(old['stopPrice'] === undefined ? {} : { stopPrice: dec(old['stopPrice']) }),
+      reduceOnly: false,
+      updateTime: Number(old['updateTime'] ?? old['transactTime'] ?? 0),
+    },
+  };
+}
+
+/** What a failed cancel-replace's body says (`data.cancelResult` / `newOrderResult`), if the error carries it. */
+function replaceFailure(
+  e: unknown,
+): { readonly cancelled: boolean; readonly newOrder: { code?: unknown; msg?: unknown } | undefined } | undefined {
+  const message = e instanceof Error ? e.message : '';
+  const at = message.indexOf('{');
+  if (at < 0) return undefined;
+  let body: { data?: { cancelResult?: unknown; newOrderResult?: unknown; newOrderResponse?: unknown } };
+  try {
+    body = JSON.parse(message.slice(at)) as typeof body;
+  } catch {
+    return undefined;
+  }
+  const data = body.data;
+  if (typeof data?.cancelResult !== 'string') return undefined;
+  const newOrder = data.newOrderResponse;
+  return {
+    cancelled: data.cancelResult === 'SUCCESS',
+    newOrder: typeof newOrder === 'object' && newOrder !== null ? newOrder : undefined,
+  };
+}
 
 /**
  * A ccxt exchange as the egress's {@link BrokerClient}: `order.place`, `order.cancel`,
@@ -146,13 +217,16 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
  * minimum quantity or notional is refused here (REJECT) without a request. It turns ccxt's
  * own throttle off: Bulwark's limiter is the only one. Markets are loaded on first use.
  *
- * Not yet: `order.amend` (venues without an in-place amend need the reconciler to replace a
- * stop under a new client id; refused here as REJECT -1116).
+ * A stop moves by `order.replace` (Binance spot's cancel-replace through ccxt's `editOrder`):
+ * the adapter declares `amend: 'cancel-replace'`, so the stop reconciler gives every move a
+ * new client id; `order.amend` is refused (REJECT -1116).
  */
 export function createCcxtBroker(exchange: CcxtExchangeLike, options: CcxtBrokerOptions = {}): CcxtBroker {
   const now = options.now ?? Date.now;
   exchange.options['enableRateLimit'] = false;
   (exchange as { enableRateLimit?: boolean }).enableRateLimit = false;
+  // A cancel-replace's raw answer holds the cancelled order, which ccxt's editOrder drops.
+  (exchange as { enableLastJsonResponse?: boolean }).enableLastJsonResponse = true;
   // Binance refuses an open-order read without a symbol unless told it is meant.
   exchange.options['warnOnFetchOpenOrdersWithoutSymbol'] = false;
   let markets: Promise<Readonly<Record<string, CcxtMarketLike>>> | undefined;
@@ -210,10 +284,39 @@ export function createCcxtBroker(exchange: CcxtExchangeLike, options: CcxtBroker
         );
         return orderObject(o, market, now);
       }
+      case 'order.replace': {
+        // Binance spot's order/cancelReplace (STOP_ON_FAILURE) through ccxt's editOrder: the
+        // old stop is cancelled and, only if that worked, the new one placed under its own id.
+        const { market, f } = await marketOf(p['symbol']);
+        const side = p['side'] === 'BUY' ? 'BUY' : 'SELL';
+        const stop = venueStop(
+          { side, quantity: Number(p['quantity']), stopPrice: Number(p['stopPrice']) },
+          f,
+          options.limitSlippage,
+        );
+        if (!stop.ok) throw new BrokerRequestError('REJECT', 400, -1013, `${stop.code}: ${stop.message}`);
+        const o = await exchange.editOrder(
+          '',
+          market.symbol,
+          stop.type,
+          side === 'BUY' ? 'buy' : 'sell',
+          stop.quantity,
+          stop.limitPrice,
+          {
+            stopPrice: stop.stopPrice,
+            cancelOrigClientOrderId: p['cancelOrigClientOrderId'],
+            ...(stop.type === 'STOP_LOSS_LIMIT' ? { timeInForce: 'GTC' } : {}),
+            ...(str(p['newClientOrderId']) === undefined ? {} : { newClientOrderId: p['newClientOrderId'] }),
+          },
+        );
+        const cancelled = cancelledOf(exchange.last_json_response, o, market, str(p['cancelOrigClientOrderId']) ?? '');
+        return { ...orderObject(o, market, now), ...cancelled };
+      }
       case 'order.cancel': {
         const { market } = await marketOf(p['symbol']);
         const o = await exchange.cancelOrder('', market.symbol, { origClientOrderId: p['origClientOrderId'] });
-        return orderObject(o, market, now);
+        // Binance answers a cancel with the cancel's own id as `clientOrderId`: the order's is the one asked about.
+        return { ...orderObject(o, market, now), clientOrderId: str(p['origClientOrderId']) ?? '' };
       }
       case 'order.status': {
         const { market } = await marketOf(p['symbol']);
@@ -234,16 +337,24 @@ export function createCcxtBroker(exchange: CcxtExchangeLike, options: CcxtBroker
         };
       }
       case 'order.amend':
-        throw new BrokerRequestError('REJECT', 400, -1116, 'order.amend is not supported on this venue adapter yet');
+        throw new BrokerRequestError('REJECT', 400, -1116, 'no in-place amend on this venue: use order.replace');
     }
   };
 
   return {
+    amend: 'cancel-replace',
     async request(method, params) {
       try {
         return await call(method, params);
       } catch (e) {
         if (e instanceof BrokerRequestError) throw e;
+        const failed = method === 'order.replace' ? replaceFailure(e) : undefined;
+        if (failed !== undefined && !failed.cancelled)
+          // The old stop was not cancelled (filled, gone, unknown), so nothing was placed: ask.
+          throw new BrokerRequestError('QUERY_STATUS', 400, -2022, e instanceof Error ? e.message : String(e));
+        if (failed?.newOrder !== undefined)
+          // The old stop is cancelled and the new one refused: the refusal is the new order's.
+          throw brokerError(classifyVenueError(new Error(JSON.stringify(failed.newOrder))), 'order.place', now);
         const headers = exchange.last_response_headers;
         throw brokerError(
           classifyVenueError(

@@ -20,7 +20,10 @@ export async function listDeadLetters(
     );
     for (const e of entries) {
       const c = e.command;
-      const what = c.kind === 'PLACE_STOP' || c.kind === 'AMEND_STOP' ? `${c.kind} stop ${c.stopPrice}` : c.kind;
+      const what =
+        c.kind === 'PLACE_STOP' || c.kind === 'AMEND_STOP' || c.kind === 'REPLACE_STOP'
+          ? `${c.kind} stop ${c.stopPrice}`
+          : c.kind;
       print(
         `  ${new Date(e.deadAt).toISOString()}  ${c.clientOrderId}  ${c.symbol}  ${what}  code ${e.code}  attempts ${e.attempts}`,
       );
@@ -49,12 +52,15 @@ export async function verdictOf(
     order = await client.request('order.status', { symbol: command.symbol, origClientOrderId: command.clientOrderId });
   } catch (e) {
     if (e instanceof BrokerRequestError && e.action === 'NOT_FOUND') {
-      return command.kind === 'PLACE_STOP' || command.kind === 'CLOSE_POSITION' ? 'NEVER_EXECUTED' : 'UNKNOWN';
+      return command.kind === 'PLACE_STOP' || command.kind === 'REPLACE_STOP' || command.kind === 'CLOSE_POSITION'
+        ? 'NEVER_EXECUTED'
+        : 'UNKNOWN';
     }
     return 'UNKNOWN';
   }
   switch (command.kind) {
     case 'PLACE_STOP':
+    case 'REPLACE_STOP': // the new id exists: the replace was carried out
     case 'CLOSE_POSITION':
       return 'EXECUTED';
     case 'CANCEL':

@@ -7,7 +7,7 @@ import type { OrderJournal } from './order-journal.js';
 import { EgressQueue, type EgressLane } from './egress-queue.js';
 import { FINAL_ORDER_STATUSES, observedOrderOf } from './protocol.js';
 import { wire } from './decimal.js';
-import type { ObservedOrder } from '../vocabulary/services.js';
+import type { AmendStyle, ObservedOrder } from '../vocabulary/services.js';
 import type { Clock } from '../util/clock.js';
 
 const PROTECTIVE_LANES: readonly EgressLane[] = Object.freeze(['PROTECTIVE']);
@@ -17,7 +17,7 @@ import { BrokerRequestError, type VenueGuard } from './venue-guard.js';
 import { withDefaults, type WithDefaults } from '../util/defaults.js';
 
 /** Broker methods the egress calls. */
-export type BrokerMethod = 'order.place' | 'order.amend' | 'order.cancel' | 'order.status';
+export type BrokerMethod = 'order.place' | 'order.amend' | 'order.replace' | 'order.cancel' | 'order.status';
 
 /**
  * The broker connection as the egress sees it: one request, one answer. It rejects with a
@@ -29,6 +29,11 @@ export interface BrokerClient {
   request(method: BrokerMethod, params: Readonly<Record<string, unknown>>): Promise<Readonly<Record<string, unknown>>>;
   /** Resolves once requests can be written (logged on); the egress waits for it before taking a rate slot. */
   ready?(): Promise<void>;
+  /**
+   * How the venue changes a resting stop (see {@link AmendStyle}): `native` takes
+   * `order.amend`, `cancel-replace` takes `order.replace` instead. Default `native`.
+   */
+  readonly amend?: AmendStyle;
 }
 
 /** What happened to one command, for logs and metrics (past tense). */
@@ -219,6 +224,11 @@ export class OrderEgress implements OrderSink {
     this.#settleIdle();
   }
 
+  /** How the venue changes a resting stop: the client's declaration (default `native`). */
+  get amend(): AmendStyle {
+    return this.#o.client.amend ?? 'native';
+  }
+
   /** Commands waiting to be sent. */
   get queued(): number {
     return this.#queue.size();
@@ -335,11 +345,11 @@ export class OrderEgress implements OrderSink {
     // An outcome still unknown stays in doubt in the journal: the next reconcile asks the broker.
     if (result.ok || result.code !== 'IN_DOUBT') await this.#o.journal?.outcome(command, result);
     for (const w of waiters) w.resolve(result);
-    // Stop placements, amends and cancels are the stop reconciler's to retry until the broker
+    // Stop placements, amends, replaces and cancels are the stop reconciler's to retry until the broker
     // shows them converged (or the position is reported UNPROTECTED): a dead letter of one
     // would be a stale copy of a decision that has moved on. Closes and normal orders are
     // dead-lettered.
-    const reconciled = command.kind === 'PLACE_STOP' || command.kind === 'AMEND_STOP' || command.kind === 'CANCEL';
+    const reconciled = command.kind !== 'CLOSE_POSITION';
     if (
       !result.ok &&
       !reconciled &&
@@ -400,7 +410,17 @@ export class OrderEgress implements OrderSink {
         });
         this.#emit({ kind: 'SENT', command, attempts: attempts.count });
         const order = observedOrderOf(answer);
-        return order === undefined ? { ok: true, clientOrderId: id } : { ok: true, clientOrderId: id, order };
+        const cancelled = answer['cancelled'];
+        const replaced =
+          command.kind === 'REPLACE_STOP' && typeof cancelled === 'object' && cancelled !== null
+            ? observedOrderOf(cancelled as Record<string, unknown>)
+            : undefined;
+        return {
+          ok: true,
+          clientOrderId: id,
+          ...(order === undefined ? {} : { order }),
+          ...(replaced === undefined ? {} : { replaced }),
+        };
       } catch (e) {
         if (isBulwarkError(e, 'VENUE_REDUCING'))
           return { ok: false, clientOrderId: id, code: 'VENUE_REDUCING', message: e.message };
@@ -467,7 +487,7 @@ export class OrderEgress implements OrderSink {
               code: 'ORDER_FINAL',
               message: `order is ${known.order.status} at the broker`,
             };
-          if (command.kind === 'PLACE_STOP' || command.kind === 'CLOSE_POSITION') {
+          if (command.kind === 'PLACE_STOP' || command.kind === 'REPLACE_STOP' || command.kind === 'CLOSE_POSITION') {
             // The broker holds a different order under this id: never send the id again.
             return {
               ok: false,
@@ -480,7 +500,8 @@ export class OrderEgress implements OrderSink {
           continue;
         }
         // NEVER_SEEN: an amend or cancel of an order the broker never had is moot; a placement
-        // is re-sent with the same client order id (next round).
+        // is re-sent with the same client order id (next round), and so is a replace (the
+        // broker cancels the old stop only if it still works, and the new id can exist once).
         if (command.kind === 'AMEND_STOP' || command.kind === 'CANCEL')
           return { ok: false, clientOrderId: id, code: '-2013', message: 'the broker never had this order' };
       }
@@ -534,6 +555,7 @@ export class OrderEgress implements OrderSink {
 function appliedAt(command: ProtectiveCommand, order: ObservedOrder): 'APPLIED' | 'FINAL' | 'PENDING' {
   switch (command.kind) {
     case 'PLACE_STOP':
+    case 'REPLACE_STOP':
       return order.side === command.side &&
         order.type === 'STOP' &&
         same(order.quantity, command.quantity) &&
@@ -565,6 +587,8 @@ function methodOf(c: ProtectiveCommand): BrokerMethod {
       return 'order.place';
     case 'AMEND_STOP':
       return 'order.amend';
+    case 'REPLACE_STOP':
+      return 'order.replace';
     case 'CANCEL':
       return 'order.cancel';
   }
@@ -575,6 +599,17 @@ function paramsOf(c: ProtectiveCommand): Readonly<Record<string, unknown>> {
     case 'PLACE_STOP':
       return {
         symbol: c.symbol,
+        side: c.side,
+        type: 'STOP_MARKET',
+        quantity: wire(c.quantity),
+        stopPrice: wire(c.stopPrice),
+        reduceOnly: true,
+        newClientOrderId: c.clientOrderId,
+      };
+    case 'REPLACE_STOP':
+      return {
+        symbol: c.symbol,
+        cancelOrigClientOrderId: c.replaces,
         side: c.side,
         type: 'STOP_MARKET',
         quantity: wire(c.quantity),

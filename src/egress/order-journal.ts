@@ -228,7 +228,12 @@ export class OrderJournal {
     this.#pending.delete(k);
     if (!line.ok || command === undefined) return;
     if (command.kind === 'PLACE_STOP') this.#stops.set(command.clientOrderId, command);
-    else if (command.kind === 'AMEND_STOP') {
+    else if (command.kind === 'REPLACE_STOP') {
+      // The chain moves on: the replaced link is cancelled, the new one is the live stop.
+      this.#stops.delete(command.replaces);
+      const { replaces: _replaced, ...placed } = command;
+      this.#stops.set(command.clientOrderId, { ...placed, kind: 'PLACE_STOP' });
+    } else if (command.kind === 'AMEND_STOP') {
       const placed = this.#stops.get(command.clientOrderId);
       if (placed?.kind === 'PLACE_STOP')
         this.#stops.set(command.clientOrderId, { ...placed, stopPrice: command.stopPrice });

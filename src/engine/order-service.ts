@@ -24,7 +24,7 @@ export type CommandFailureCode = (typeof COMMAND_FAILURE_CODES)[number];
 /** The kinds of {@link ProtectiveCommand}. */
 export type CommandKind = ProtectiveCommand['kind'];
 
-const KINDS: readonly string[] = ['PLACE_STOP', 'AMEND_STOP', 'CANCEL', 'CLOSE_POSITION'];
+const KINDS: readonly string[] = ['PLACE_STOP', 'AMEND_STOP', 'REPLACE_STOP', 'CANCEL', 'CLOSE_POSITION'];
 
 function ok(clientOrderId: string): CommandResult {
   return Object.freeze({ ok: true, clientOrderId });
@@ -41,6 +41,9 @@ function fail(clientOrderId: string, code: CommandFailureCode, message: string):
  *   id and terms) is an idempotent retry: `ok`, nothing new placed.
  * - AMEND_STOP: moves the stop; an amend whose version is ≤ the last applied one is ignored
  *   (answered `ok`, counted in `amendsIgnored`). Tightening or loosening is not checked.
+ * - REPLACE_STOP: cancels the working stop `replaces` and places the new one under its own id,
+ *   in one step; nothing happens when the old stop is not working (`ORDER_CLOSED`,
+ *   `UNKNOWN_ORDER`) or the new one is invalid. Resending it once done is an idempotent retry.
  * - CANCEL: `ok` if it was working or was already cancelled; `ORDER_CLOSED` if it filled.
  * - CLOSE_POSITION: a reduce-only MARKET order (intent PROTECTIVE) for at most the position;
  *   `NO_POSITION` when there is no position its side would reduce.
@@ -144,6 +147,8 @@ export class SimulatedOrderService implements OrderService {
         return this.#close(rec);
       case 'AMEND_STOP':
         return this.#amend(rec, command);
+      case 'REPLACE_STOP':
+        return this.#replace(rec, command);
       case 'CANCEL':
         return this.#cancel(rec, command);
     }
@@ -215,6 +220,29 @@ export class SimulatedOrderService implements OrderService {
     if (r.outcome === 'REFUSED') return fail(id, r.code as CommandFailureCode, r.message);
     if (r.outcome === 'STALE') this.#amendsIgnored++;
     return ok(id);
+  }
+
+  #replace(rec: Record<string, unknown>, command: Extract<ProtectiveCommand, { kind: 'REPLACE_STOP' }>): CommandResult {
+    const id = String(rec['clientOrderId']);
+    const replaces = rec['replaces'];
+    if (typeof replaces !== 'string' || replaces === id)
+      return fail(id, 'INVALID_COMMAND', 'replaces must be the client id of another order');
+    // Done already (a retry of a replace that went through): the new stop exists as asked.
+    const done = this.#sim.get(id);
+    if (done !== undefined) return this.#place(rec, 'STOP', command.stopPrice);
+    const old = this.#sim.get(replaces);
+    if (old === undefined) return fail(id, 'UNKNOWN_ORDER', `no order ${replaces}`);
+    if (old.symbol !== command.symbol)
+      return fail(id, 'SYMBOL_MISMATCH', `order ${replaces} is for ${old.symbol}, not ${String(command.symbol)}`);
+    if (old.state.status !== 'WORKING') return fail(id, 'ORDER_CLOSED', `order ${replaces} is ${old.state.status}`);
+    if (old.type !== 'STOP') return fail(id, 'NOT_A_STOP', `order ${replaces} is a ${old.type} order`);
+    const v = validateOrder(
+      { ...rec, type: 'STOP', intent: 'PROTECTIVE', reduceOnly: true, price: command.stopPrice },
+      this.#limits,
+    );
+    if (!v.ok) return fail(id, 'INVALID_COMMAND', v.rejection.message);
+    this.#sim.cancel(replaces, 'CANCEL_COMMAND');
+    return this.#place(rec, 'STOP', command.stopPrice);
   }
 
   #cancel(rec: Record<string, unknown>, command: Extract<ProtectiveCommand, { kind: 'CANCEL' }>): CommandResult {

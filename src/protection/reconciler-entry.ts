@@ -59,6 +59,8 @@ export type Action =
   | { readonly kind: 'CANCEL'; readonly order: Tracked }
   | { readonly kind: 'PLACE'; readonly id: string; readonly want: DesiredStop }
   | { readonly kind: 'AMEND'; readonly order: Tracked; readonly want: DesiredStop }
+  /** Cancel-replace (venues without an in-place amend): `order` is cancelled, `want` placed as `id`. */
+  | { readonly kind: 'REPLACE'; readonly order: Tracked; readonly id: string; readonly want: DesiredStop }
   | {
       readonly kind: 'WAIT';
       readonly until: number;

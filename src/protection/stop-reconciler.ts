@@ -44,7 +44,8 @@ const RECONCILER_DEFAULTS = {
  * latest desired and observed state, so a stop that moved five times while an amend was in
  * flight costs one more amend, not five.
  *
- * Per symbol it places, amends (price and size), cancels extra or wrong-side stops and
+ * Per symbol it places, amends (price and size; or, where the order path declares
+ * `amend: 'cancel-replace'`, replaces the stop under a new client id), cancels extra or wrong-side stops and
  * orphans of Bulwark's own ids, and retries with exponential backoff until converged. A hard
  * rejection makes the symbol UNPROTECTED (with the broker's code) until the desired stop
  * changes or `hardRetryMs` passes; so does a position with no stop resting for
@@ -75,7 +76,7 @@ export class StopReconciler {
   /** Versions of amends: rising, so an order path that drops stale amends never drops ours. */
   #version = 0;
   /** Commands sent, by kind, and status reads. */
-  readonly sent = { place: 0, amend: 0, cancel: 0, status: 0, reads: 0 };
+  readonly sent = { place: 0, amend: 0, replace: 0, cancel: 0, status: 0, reads: 0 };
 
   constructor(options: StopReconcilerOptions) {
     this.#o = withDefaults(options, RECONCILER_DEFAULTS);
@@ -541,9 +542,14 @@ export class StopReconciler {
     }
     if (hard !== undefined)
       return { kind: 'WAIT', until: hard.until, state: 'UNPROTECTED', code: hard.code, message: hard.message };
-    if (keep !== undefined) return { kind: 'AMEND', order: keep, want };
     // A placement the broker never saw is re-sent under the same client id (so it can exist once only).
     const unsent = [...e.orders.values()].find((t) => t.status === 'NEVER' && t.side === want.side && t.executed === 0);
+    if (keep !== undefined) {
+      // A venue that cannot amend in place replaces the stop under a new id, in one request.
+      if (this.#o.orders.amend === 'cancel-replace')
+        return { kind: 'REPLACE', order: keep, id: unsent?.id ?? this.#o.nextId(), want };
+      return { kind: 'AMEND', order: keep, want };
+    }
     return { kind: 'PLACE', id: unsent?.id ?? this.#o.nextId(), want };
   }
 
@@ -590,26 +596,7 @@ export class StopReconciler {
       case 'PLACE': {
         this.sent.place++;
         const { want } = a;
-        let t = e.orders.get(a.id);
-        if (t === undefined) {
-          t = {
-            id: a.id,
-            side: want.side,
-            quantity: want.quantity,
-            executed: 0,
-            acked: 0,
-            stopPrice: want.stopPrice,
-            status: 'UNKNOWN',
-            unbookedSince: Number.NaN,
-            bookAsked: 0,
-          };
-          e.orders.set(t.id, t);
-        }
-        // Unknown until the broker answers: a lost answer leaves it to `order.status`.
-        t.side = want.side;
-        t.quantity = want.quantity;
-        t.stopPrice = want.stopPrice;
-        t.status = 'UNKNOWN';
+        const t = this.#placing(e, a.id, want);
         const r = await this.#send({
           kind: 'PLACE_STOP',
           clientOrderId: t.id,
@@ -618,12 +605,40 @@ export class StopReconciler {
           quantity: want.quantity,
           stopPrice: want.stopPrice,
         });
-        const placed = t;
         return this.#after(
           e,
           t,
           r,
-          () => (placed.status = 'NEW'),
+          () => (t.status = 'NEW'),
+          `${want.side}:${want.quantity}:${want.stopPrice}`,
+          'STOP_REJECTED',
+        );
+      }
+      case 'REPLACE': {
+        this.sent.replace++;
+        const { want, order: old } = a;
+        const t = this.#placing(e, a.id, want);
+        const r = await this.#send({
+          kind: 'REPLACE_STOP',
+          clientOrderId: t.id,
+          replaces: old.id,
+          symbol: e.symbol,
+          side: want.side,
+          quantity: want.quantity,
+          stopPrice: want.stopPrice,
+        });
+        const cls: ResultClass = r === undefined ? 'UNKNOWN' : classifyResult(r);
+        // Done: the old link is as the broker showed it in the answer (cancelled, with what had
+        // executed). Not sent: the old link is untouched. Anything else (an answer without the
+        // old link, a venue's partial failure that cancels the old stop and refuses the new
+        // one, an unknown outcome): the broker is asked what became of it.
+        if (cls === 'OK' && r?.ok === true && r.replaced !== undefined) this.#update(old, r.replaced, e);
+        else if (cls !== 'NOT_SENT') old.status = 'UNKNOWN';
+        return this.#after(
+          e,
+          t,
+          r,
+          () => (t.status = 'NEW'),
           `${want.side}:${want.quantity}:${want.stopPrice}`,
           'STOP_REJECTED',
         );
@@ -653,6 +668,31 @@ export class StopReconciler {
         );
       }
     }
+  }
+
+  /** The tracked order a placement (or a replace's new link) is sent as: UNKNOWN until the broker answers. */
+  #placing(e: Entry, id: string, want: DesiredStop): Tracked {
+    let t = e.orders.get(id);
+    if (t === undefined) {
+      t = {
+        id,
+        side: want.side,
+        quantity: want.quantity,
+        executed: 0,
+        acked: 0,
+        stopPrice: want.stopPrice,
+        status: 'UNKNOWN',
+        unbookedSince: Number.NaN,
+        bookAsked: 0,
+      };
+      e.orders.set(t.id, t);
+    }
+    // Unknown until the broker answers: a lost answer leaves it to `order.status`.
+    t.side = want.side;
+    t.quantity = want.quantity;
+    t.stopPrice = want.stopPrice;
+    t.status = 'UNKNOWN';
+    return t;
   }
 
   async #send(command: ProtectiveCommand): Promise<CommandResult | undefined> {

@@ -292,8 +292,24 @@ export async function startSimBinance(options: SimBinanceOptions): Promise<SimBi
     return o?.symbol === p.get('symbol') ? o : undefined;
   };
   const typeOf = (o: SimOrder) => types.get(o.clientOrderId) ?? 'STOP_LOSS';
+  /** A cancel's answer as Binance gives it: the order's id is `origClientOrderId`; `clientOrderId` is the cancel's own. */
+  const cancelJson = (o: SimOrder, p: URLSearchParams): Record<string, unknown> => ({
+    ...orderJson(o, typeOf(o)),
+    origClientOrderId: o.clientOrderId,
+    clientOrderId: p.get('newClientOrderId') ?? `cancel-${nextId++}`,
+  });
 
+  /**
+   * `order/cancelReplace` with STOP_ON_FAILURE, as Binance documents it: the request counts as
+   * one new order; the cancel is tried first and, if it fails, nothing is placed (-2022, HTTP
+   * 400); if the cancel succeeds and the new order is refused, the old order stays cancelled
+   * (-2021 "partially failed", HTTP 409).
+   */
   const cancelReplace = (p: URLSearchParams): Answer => {
+    if (p.get('cancelReplaceMode') !== 'STOP_ON_FAILURE')
+      return fail(400, -1102, "Mandatory parameter 'cancelReplaceMode' was not sent, was empty/null, or malformed.");
+    const limited = takeOrder();
+    if (limited !== undefined) return limited;
     const target = find(p, 'cancelOrigClientOrderId', 'cancelOrderId');
     if (target === undefined || target.status !== 'NEW')
       return {
@@ -309,33 +325,22 @@ export async function startSimBinance(options: SimBinanceOptions): Promise<SimBi
           },
         },
       };
+    const canceled = book.cancel(target.clientOrderId);
+    const cancelResponse = canceled === undefined ? null : cancelJson(canceled, new URLSearchParams());
     const refused = checkNew(p);
     if (refused !== undefined)
       return {
-        status: 400,
+        status: 409,
         body: {
-          code: -2022,
-          msg: 'Order cancel-replace failed.',
-          data: {
-            cancelResult: 'NOT_ATTEMPTED',
-            newOrderResult: 'FAILURE',
-            cancelResponse: null,
-            newOrderResponse: refused.body,
-          },
+          code: -2021,
+          msg: 'Order cancel-replace partially failed.',
+          data: { cancelResult: 'SUCCESS', newOrderResult: 'FAILURE', cancelResponse, newOrderResponse: refused.body },
         },
       };
-    const limited = takeOrder();
-    if (limited !== undefined) return limited;
-    const canceled = book.cancel(target.clientOrderId);
     const placed = place(p);
     return {
       status: 200,
-      body: {
-        cancelResult: 'SUCCESS',
-        newOrderResult: 'SUCCESS',
-        cancelResponse: canceled === undefined ? null : orderJson(canceled, typeOf(canceled)),
-        newOrderResponse: placed.body,
-      },
+      body: { cancelResult: 'SUCCESS', newOrderResult: 'SUCCESS', cancelResponse, newOrderResponse: placed.body },
     };
   };
 
@@ -399,7 +404,7 @@ export async function startSimBinance(options: SimBinanceOptions): Promise<SimBi
       const canceled = o === undefined ? undefined : book.cancel(o.clientOrderId);
       return canceled === undefined
         ? fail(400, -2011, 'Unknown order sent.')
-        : { status: 200, body: orderJson(canceled, typeOf(canceled)) };
+        : { status: 200, body: cancelJson(canceled, p) };
     }
     return fail(405, -1000, `method ${method} not allowed on ${path}`);
   };

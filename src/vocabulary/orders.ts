@@ -65,6 +65,23 @@ export type ProtectiveCommand =
       /** Monotonic per position: a lower version never overwrites a higher one. */
       readonly version: number;
     }
+  | {
+      /**
+       * Cancel-replace, for venues without an in-place amend (Binance spot): one request
+       * cancels the live stop `replaces` and, only if that cancel succeeded, places a new stop
+       * under a new client order id. The trailing stop becomes a chain of client ids.
+       */
+      readonly kind: 'REPLACE_STOP';
+      /** The new stop's client order id (never the id it replaces). */
+      readonly clientOrderId: string;
+      /** The client order id of the live stop cancelled by the same request. */
+      readonly replaces: string;
+      readonly symbol: string;
+      /** SELL protects a long, BUY protects a short. */
+      readonly side: OrderSide;
+      readonly quantity: number;
+      readonly stopPrice: number;
+    }
   | { readonly kind: 'CANCEL'; readonly clientOrderId: string; readonly symbol: string }
   | {
       readonly kind: 'CLOSE_POSITION';
@@ -81,6 +98,8 @@ export type CommandResult =
       readonly clientOrderId: string;
       /** The order as the broker showed it after the command, when it answered with one. */
       readonly order?: ObservedOrder;
+      /** For a REPLACE_STOP: the cancelled order as the broker showed it, when it answered with it. */
+      readonly replaced?: ObservedOrder;
     }
   | { readonly ok: false; readonly clientOrderId: string; readonly code: string; readonly message: string };
 

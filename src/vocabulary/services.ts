@@ -41,6 +41,9 @@ export interface ObservedOrder {
   readonly status: BrokerOrderStatus;
 }
 
+/** How a venue changes a resting order: in place, or by cancelling it and placing a new one. */
+export type AmendStyle = 'native' | 'cancel-replace';
+
 /** The host's order path: Bulwark's commands go out through it. */
 export interface OrderService extends OrderSink {
   /** Every order working at the broker now; at start Bulwark adopts its own resting stops from it. */
@@ -62,6 +65,12 @@ export interface OrderService extends OrderSink {
    * with no later report to reveal a gap): book the difference from this record. Optional.
    */
   bookExecuted?(order: ObservedOrder): void;
+  /**
+   * How the venue changes a resting stop: `native` amends it in place (same client id);
+   * `cancel-replace` cannot, so the stop reconciler sends REPLACE_STOP (a new client id per
+   * move, the old stop cancelled in the same request). Default `native`.
+   */
+  readonly amend?: AmendStyle;
   /** True for a client id Bulwark placed (e.g. recorded in the order path's journal). Optional. */
   isOurs?(clientOrderId: string): boolean;
   /**

@@ -18,6 +18,8 @@ import { OrderJournal } from '../../src/egress/order-journal.js';
 import { SlidingWindowRateLimiter } from '../../src/egress/rate-limiter.js';
 import { VenueGuard } from '../../src/egress/venue-guard.js';
 import { startSimBinance, type SimBinanceOptions } from '../../src/testing/sim-binance.js';
+import { BrokerOrderService } from '../../src/broker/broker-order-service.js';
+import { StopReconciler } from '../../src/protection/stop-reconciler.js';
 
 const KEY = 'k';
 const SECRET = 's';
@@ -152,6 +154,73 @@ describe('createCcxtBroker over the real ccxt client and the simulated Binance',
     const cancelled = await egress.send({ kind: 'CANCEL', clientOrderId: 'bw-9', symbol: 'BTCUSDT' });
     expect(cancelled.ok).toBe(true);
     expect(venue.open()).toEqual([]);
+    expect(journal.inDoubt()).toEqual([]);
+  });
+
+  it('order.replace is the venue’s cancel-replace: a new id and one live stop; nothing placed when the old stop is gone; the old stop stays cancelled when the new one is refused', async () => {
+    const { venue, broker } = await setup();
+    expect(broker.amend).toBe('cancel-replace');
+    await broker.request('order.place', place('bw-1', 60_000));
+    const moved = await broker.request('order.replace', {
+      ...place('bw-2', '60500.004'),
+      cancelOrigClientOrderId: 'bw-1',
+    });
+    expect(observedOrderOf(moved)).toMatchObject({ clientOrderId: 'bw-2', price: 60_500.01, status: 'NEW' });
+    expect(venue.open().map((o) => [o.clientOrderId, o.stopPrice])).toEqual([['bw-2', 60_500.01]]);
+    expect(venue.orderTimes).toHaveLength(2); // one new order each
+    // The old link is gone: the cancel fails, nothing is placed, the caller is told to ask.
+    const gone = await rejection(
+      broker.request('order.replace', { ...place('bw-3', 60_600), cancelOrigClientOrderId: 'bw-1' }),
+    );
+    expect([gone.action, gone.brokerCode]).toEqual(['QUERY_STATUS', -2022]);
+    expect(venue.open().map((o) => o.clientOrderId)).toEqual(['bw-2']);
+    // The new stop would trigger at once: the venue has cancelled the old one and refuses the new.
+    const through = await rejection(
+      broker.request('order.replace', { ...place('bw-4', 63_000), cancelOrigClientOrderId: 'bw-2' }),
+    );
+    expect([through.action, through.brokerCode, through.message]).toEqual([
+      'REJECT',
+      -1013,
+      expect.stringMatching(/STOP_WOULD_TRIGGER/),
+    ]);
+    expect(venue.open()).toEqual([]);
+  });
+
+  it('the stop reconciler trails a stop by cancel-replace through the egress: a new client id per move, one live stop at the venue at the last price, the chain’s last link journaled live', async () => {
+    const { venue, broker } = await setup();
+    const dir = await mkdtemp(join(tmpdir(), 'bulwark-ccxt-'));
+    const journal = await OrderJournal.open(join(dir, 'journal.jsonl'));
+    cleanup.push(() => journal.close());
+    const limiter = new SlidingWindowRateLimiter({ limit: 5, windowMs: 1_000 });
+    cleanup.push(() => limiter.dispose());
+    const egress = new OrderEgress({ client: broker, limiter, venue: new VenueGuard(), journal });
+    cleanup.push(() => egress.close());
+    const orders = new BrokerOrderService({ egress, broker, journal, onFill: () => {}, now: Date.now });
+    let n = 0;
+    const reconciler = new StopReconciler({
+      orders,
+      nextId: () => `bw-${++n}`,
+      isOurs: (id) => id.startsWith('bw-'),
+      tickSize: () => 0.01,
+      lotSize: () => 0.00001,
+    });
+    cleanup.push(() => reconciler.dispose());
+    await reconciler.start();
+    const prices = [60_000, 60_100.004, 60_250, 60_400.5];
+    for (const stopPrice of prices) {
+      reconciler.setDesired('BTCUSDT', { side: 'SELL', quantity: 0.25, stopPrice });
+      await reconciler.whenConverged();
+      await reconciler.idle();
+      // After each step, by the venue's record: exactly one live stop, at the desired price on the grid.
+      expect(venue.open().map((o) => [o.symbol, o.side, o.quantity, o.stopPrice])).toEqual([
+        ['BTCUSDT', 'SELL', 0.25, Math.ceil(stopPrice * 100 - 1e-6) / 100],
+      ]);
+    }
+    // The venue's answer carries the cancelled link: no status read was needed to know it gone.
+    expect(reconciler.sent).toMatchObject({ place: 1, amend: 0, replace: 3, cancel: 0, status: 0 });
+    expect(venue.open().map((o) => o.clientOrderId)).toEqual(['bw-4']);
+    expect(venue.orderTimes).toHaveLength(4);
+    expect(journal.liveStops().map((c) => c.clientOrderId)).toEqual(['bw-4']);
     expect(journal.inDoubt()).toEqual([]);
   });
 });

@@ -129,6 +129,25 @@ export class ScriptedVenue implements OrderService {
         o.price = c.stopPrice;
         if (c.quantity !== undefined) o.quantity = c.quantity;
         break;
+      case 'REPLACE_STOP': {
+        // Binance's cancel-replace (STOP_ON_FAILURE): nothing happens unless the old stop works.
+        const old = this.orders.get(c.replaces);
+        if (old === undefined || (old.status !== 'NEW' && old.status !== 'PARTIALLY_FILLED'))
+          return { ok: false, clientOrderId: c.clientOrderId, code: '-2022', message: 'Order cancel-replace failed.' };
+        if (o !== undefined)
+          return { ok: false, clientOrderId: c.clientOrderId, code: '-2010', message: 'Duplicate order sent.' };
+        old.status = 'CANCELED';
+        this.orders.set(c.clientOrderId, {
+          clientOrderId: c.clientOrderId,
+          symbol: c.symbol,
+          side: c.side,
+          quantity: c.quantity,
+          executed: 0,
+          price: c.stopPrice,
+          status: 'NEW',
+        });
+        break;
+      }
       case 'CANCEL':
         if (o === undefined || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED'))
           return { ok: false, clientOrderId: c.clientOrderId, code: '-2011', message: 'unknown or final order' };
