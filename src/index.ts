@@ -46,6 +46,7 @@ export type {
   OrderService,
   PluginContext,
   ObservedOrder,
+  AmendStyle,
   BrokerOrderStatus,
 } from './vocabulary/services.js';
 export type { Clock, TimerHandle } from './util/clock.js';
