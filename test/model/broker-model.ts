@@ -29,6 +29,16 @@
  *   lastQty/lastPrice "0" when nothing executed, seq from 1, queued before the reply of
  *   the request that caused them. Amounts are echoed as the client sent them; computed
  *   ones (executedQty, cumQty, lastQty of a stop) are minimal decimal strings.
+ *
+ * A venue without an in-place amend (`amend: 'cancel-replace'`, after Binance spot's
+ * `order/cancelReplace` in STOP_ON_FAILURE mode, from Binance's API documentation, not from
+ * Bulwark's code): `order.amend` is an unknown method (-1100); `order.replace` takes the new
+ * order's parameters (as order.place) plus `cancelOrigClientOrderId`, and counts as one
+ * request. Malformed parameters refuse it before anything happens. Otherwise the cancel is
+ * tried first: an unknown or final order refuses it with -2022 (400) and nothing is placed;
+ * a cancelled order whose new order is then refused (a taken client id, -2010 in Binance's
+ * answer) leaves the old order cancelled and answers -2021 (409, "partially failed"). Done,
+ * the result is the new order object with the cancelled one under `cancelled`.
  */
 import { createHmac } from 'node:crypto';
 
@@ -124,6 +134,8 @@ export type BrokerModelOptions = {
   apiSecret?: string;
   /** How long a 418 ban lasts, ms. The document does not say; default 60 000. */
   banMs?: number;
+  /** 'cancel-replace': a venue without order.amend, with order.replace (see the header). Default 'native'. */
+  amend?: 'native' | 'cancel-replace';
   faultFor?: BrokerModel['faultFor'];
   reportFaultFor?: BrokerModel['reportFaultFor'];
 };
@@ -144,7 +156,7 @@ export type DecimalLike = string | number;
 
 const DECIMAL = /^\d+(\.\d+)?$/;
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,36}$/;
-const COUNTED: ReadonlySet<string> = new Set(['order.place', 'order.amend', 'order.cancel']);
+const COUNTED: ReadonlySet<string> = new Set(['order.place', 'order.amend', 'order.replace', 'order.cancel']);
 const SIDES = ['BUY', 'SELL'] as const;
 const TYPES = ['MARKET', 'LIMIT', 'STOP_MARKET'] as const;
 const TIFS = ['GTC', 'IOC'] as const;
@@ -214,6 +226,7 @@ export class BrokerModel {
   readonly #apiKey: string | undefined;
   readonly #apiSecret: string | undefined;
   readonly #banMs: number;
+  readonly #cancelReplace: boolean;
   readonly #conns: ConnState[] = [];
   /** by client order id; insertion order is orderId order. */
   readonly #orders = new Map<string, OrderRec>();
@@ -238,6 +251,7 @@ export class BrokerModel {
     this.#apiKey = options.apiKey;
     this.#apiSecret = options.apiSecret;
     this.#banMs = options.banMs ?? 60_000;
+    this.#cancelReplace = options.amend === 'cancel-replace';
     if (options.faultFor) this.faultFor = options.faultFor;
     if (options.reportFaultFor) this.reportFaultFor = options.reportFaultFor;
   }
@@ -494,7 +508,11 @@ export class BrokerModel {
       case 'order.place':
         return this.#place(p, t);
       case 'order.amend':
+        if (this.#cancelReplace) throw new Refusal(400, -1100, `Unknown method '${method}'.`);
         return this.#amend(p, t);
+      case 'order.replace':
+        if (!this.#cancelReplace) throw new Refusal(400, -1100, `Unknown method '${method}'.`);
+        return this.#replace(p, t);
       case 'order.cancel': {
         const rec = this.#find(p, -2011, 'Cancel rejected: unknown or final order.');
         this.#transition(rec, 'CANCELED', t);
@@ -574,6 +592,31 @@ export class BrokerModel {
     this.#match(rec, false, t);
     if (type === 'LIMIT' && timeInForce === 'IOC' && isWorking(rec)) this.#transition(rec, 'EXPIRED', t);
     return toObject(rec);
+  }
+
+  #replace(p: Record<string, unknown>, t: number): Record<string, unknown> {
+    // Malformed parameters are refused before anything happens.
+    reqString(p, 'symbol');
+    const type = reqEnum(p, 'type', TYPES);
+    reqEnum(p, 'side', SIDES);
+    const quantity = reqDecimal(p, 'quantity');
+    onlyFor(type === 'LIMIT', 'price', optDecimal(p, 'price'));
+    onlyFor(type === 'STOP_MARKET', 'stopPrice', optDecimal(p, 'stopPrice'));
+    const cid = p['newClientOrderId'];
+    if (typeof cid !== 'string' || !CLIENT_ID.test(cid)) throw malformed('newClientOrderId');
+    positive({ quantity, price: optDecimal(p, 'price'), stopPrice: optDecimal(p, 'stopPrice') });
+    const old = this.#orders.get(reqString(p, 'cancelOrigClientOrderId'));
+    if (!old || old.symbol !== p['symbol'] || !isWorking(old))
+      throw new Refusal(400, -2022, 'Order cancel-replace failed.');
+    this.#transition(old, 'CANCELED', t);
+    let placed: Record<string, unknown>;
+    try {
+      placed = this.#place(p, t);
+    } catch (e) {
+      if (e instanceof Refusal) throw new Refusal(409, -2021, `Order cancel-replace partially failed: ${e.message}`);
+      throw e;
+    }
+    return { ...placed, cancelled: toObject(old) };
   }
 
   #amend(p: Record<string, unknown>, t: number): Record<string, unknown> {

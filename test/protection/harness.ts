@@ -57,7 +57,10 @@ export const PLUGIN_CONFIG: RiskPluginConfig = {
 // ---- the schedule
 
 export type PositionSide = 'LONG' | 'SHORT';
-/** `order`: any of order.place / order.amend / order.cancel. */
+/**
+ * `order`: any of order.place / order.amend / order.replace / order.cancel. On a cancel-replace
+ * venue a fault for `order.amend` hits `order.replace` (the request that moves a stop there).
+ */
 export type FaultMethod =
   'any' | 'order' | 'order.place' | 'order.amend' | 'order.cancel' | 'order.status' | 'openOrders.status';
 export interface RequestFault {
@@ -104,6 +107,8 @@ export interface Schedule {
   /** Starting prices in cents, per symbol. */
   readonly cents: readonly number[];
   readonly steps: readonly Step[];
+  /** How the venue moves a stop: in place (`order.amend`), or by cancel-replace (`order.replace`). Default native. */
+  readonly venue?: 'native' | 'cancel-replace';
 }
 
 export function describeStep(s: Step): string {
@@ -227,6 +232,8 @@ export interface Coverage {
   busiestSecond: Record<string, number>;
   overshoots: number;
   delayedRepliesFlushed: number;
+  /** Order requests received, by method (order.amend on a native venue, order.replace on a cancel-replace one). */
+  requestsByMethod: Record<string, number>;
 }
 
 export function newCoverage(): Coverage {
@@ -247,10 +254,12 @@ export function newCoverage(): Coverage {
     busiestSecond: {},
     overshoots: 0,
     delayedRepliesFlushed: 0,
+    requestsByMethod: {},
   };
 }
 
-const isOrderMethod = (m: string) => m === 'order.place' || m === 'order.amend' || m === 'order.cancel';
+const isOrderMethod = (m: string) =>
+  m === 'order.place' || m === 'order.amend' || m === 'order.replace' || m === 'order.cancel';
 const closingSide = (side: PositionSide): 'BUY' | 'SELL' => (side === 'LONG' ? 'SELL' : 'BUY');
 const round2 = (x: number) => Math.max(0.01, Number(x.toFixed(2)));
 
@@ -288,7 +297,11 @@ export class World {
     readonly coverage: Coverage,
   ) {
     this.symbols = SYMBOLS.slice(0, schedule.symbols);
-    this.model = new BrokerModel({ now: () => this.clock.now(), limit: schedule.limit });
+    this.model = new BrokerModel({
+      now: () => this.clock.now(),
+      limit: schedule.limit,
+      amend: schedule.venue ?? 'native',
+    });
     this.model.faultFor = (method, _params, n) => this.#faultFor(method, n);
     this.model.reportFaultFor = (report) => this.#reportFaultFor(report.data.clientOrderId, report.data.status);
     this.symbols.forEach((s, i) => {
@@ -307,7 +320,10 @@ export class World {
     const head = this.#faults[0];
     if (head === undefined) return 'NONE';
     const matches =
-      head.method === 'any' || head.method === method || (head.method === 'order' && isOrderMethod(method));
+      head.method === 'any' ||
+      head.method === method ||
+      (head.method === 'order.amend' && method === 'order.replace') ||
+      (head.method === 'order' && isOrderMethod(method));
     if (!matches) return 'NONE';
     if (head.count <= 1) this.#faults.shift();
     else this.#faults[0] = { ...head, count: head.count - 1 };
@@ -367,6 +383,7 @@ export class World {
     };
     const client = new ModelClient({
       model: this.model,
+      amend: this.schedule.venue ?? 'native',
       clock,
       name: `i${n}`,
       onReport: (r) => service?.onReport(r),
@@ -971,6 +988,9 @@ export async function runSchedule(
       coverage.seqGaps += inc.client.stats.seqGaps;
       coverage.rateLimitedAnswers += inc.client.stats.rateLimitedAnswers;
     }
+    for (const r of w.model.requests)
+      if (typeof r.method === 'string' && isOrderMethod(r.method) && r.fault !== 'LOSE_REQUEST')
+        coverage.requestsByMethod[r.method] = (coverage.requestsByMethod[r.method] ?? 0) + 1;
     const key = String(s.limit);
     coverage.busiestSecond[key] = Math.max(coverage.busiestSecond[key] ?? 0, w.model.maxInAnyWindow(1_000));
   }

@@ -38,6 +38,8 @@ export interface ModelClientOptions {
   /** Delay before reconnecting after the server dropped the connection (or a logon failed). Default 200 ms. */
   readonly reconnectDelayMs?: number;
   readonly onReport?: (report: ReportData) => void;
+  /** What the venue can do, declared to the egress (and so to the reconciler). Default native. */
+  readonly amend?: 'native' | 'cancel-replace';
   readonly onReconcile?: (reason: 'LOGON' | 'SEQ_GAP') => void;
 }
 
@@ -82,7 +84,10 @@ export class ModelClient implements BrokerClient {
 
   constructor(options: ModelClientOptions) {
     this.#o = options;
+    this.amend = options.amend ?? 'native';
   }
+
+  readonly amend: 'native' | 'cancel-replace';
 
   /** Connects and logs on (if not already). */
   connect(): Promise<void> {

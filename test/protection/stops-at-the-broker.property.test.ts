@@ -13,6 +13,9 @@
  *   receive times (across connections and restarts);
  * - the plugin's reconciler ends with nothing pending and nothing unprotected.
  *
+ * All of it runs twice: against a venue model that amends a stop in place, and against one
+ * that can only cancel-replace it (a new client id per move, as on Binance spot).
+ *
  * The fixed schedules run as named tests and first in the property (fast-check `examples`).
  * Knobs (environment): BULWARK_PROP_RUNS (default 100), BULWARK_PROP_SEED (default 20260302),
  * BULWARK_PROP_MIN_STEPS / BULWARK_PROP_MAX_STEPS (default 20 / 60; a minimum of 0 lets a
@@ -37,50 +40,60 @@ const EXAMPLES_IN_PROPERTY = env('BULWARK_PROP_EXAMPLES', 1) !== 0;
 const TIME_LIMIT_MS = env('BULWARK_PROP_TIME_LIMIT_MS', 45_000);
 const SHRINK = env('BULWARK_PROP_SHRINK', 1) !== 0;
 
-describe('protective stops at the broker, judged by the broker model', () => {
-  describe('fixed schedules', () => {
-    for (const { name, schedule } of EXAMPLES) {
-      it(
-        name,
-        async () => {
-          const { problems, world } = await runSchedule(schedule);
-          if (problems.length > 0) throw new Error(failureReport(schedule, problems, world));
-        },
-        60_000,
-      );
-    }
-  });
+/** The two venue models: one that amends a stop in place, one that can only cancel-replace it (Binance spot). */
+for (const venue of ['native', 'cancel-replace'] as const) {
+  const seed = venue === 'native' ? SEED : SEED + 1;
+  const on = (schedule: Schedule): Schedule => (venue === 'native' ? schedule : { ...schedule, venue });
+  describe(`protective stops at the broker, judged by the broker model (${venue} amend)`, () => {
+    describe('fixed schedules', () => {
+      for (const { name, schedule } of EXAMPLES) {
+        it(
+          name,
+          async () => {
+            const { problems, world } = await runSchedule(on(schedule));
+            if (problems.length > 0) throw new Error(failureReport(on(schedule), problems, world));
+          },
+          60_000,
+        );
+      }
+    });
 
-  it(`property: ${RUNS} random schedules (seed ${SEED})${EXAMPLES_IN_PROPERTY ? ` after the ${EXAMPLES.length} fixed ones` : ''}: each open position protected exactly once at the broker, at the plugin's price and the position's size; flat symbols bare; nothing executed twice; booked = executed; foreign not booked; the limit kept; nothing pending or unprotected`, async () => {
-    const coverage = newCoverage();
-    const started = Date.now();
-    await fc.assert(
-      fc.asyncProperty(scheduleArb(MIN_STEPS, MAX_STEPS), async (s) => {
-        const { problems, world } = await runSchedule(s, coverage);
-        if (problems.length > 0) throw new Error(failureReport(s, problems, world));
-      }),
-      {
-        seed: SEED,
-        numRuns: RUNS,
-        endOnFailure: !SHRINK,
-        // Shrinking a failure re-runs schedules: bounded, the best counterexample so far is reported.
-        plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS)],
-        ...(EXAMPLES_IN_PROPERTY ? { examples: EXAMPLES.map((e): [Schedule] => [e.schedule]) } : {}),
-      },
-    );
-    // The schedules did exercise what they are meant to.
-    console.log(
-      `protection property: ${coverage.runs} runs in ${((Date.now() - started) / 1000).toFixed(1)} s; coverage ${JSON.stringify(coverage)}`,
-    );
-    expect(coverage.runs).toBeGreaterThanOrEqual(RUNS);
-    expect(coverage.kills).toBeGreaterThan(0);
-    expect(coverage.killsWithRequestsInFlight).toBeGreaterThan(0);
-    expect(coverage.breakerTrips).toBeGreaterThan(0);
-    expect(coverage.partialFills).toBeGreaterThan(0);
-    expect(coverage.foreignExecutions).toBeGreaterThan(0);
-    expect(coverage.serverDisconnects).toBeGreaterThan(0);
-    expect(coverage.seqGaps).toBeGreaterThan(0);
-    for (const f of FAULTS) expect(coverage.faultsApplied[f] ?? 0, f).toBeGreaterThan(0);
-    for (const f of ['LOSE', 'DUPLICATE', 'HOLD']) expect(coverage.reportFaultsApplied[f] ?? 0, f).toBeGreaterThan(0);
-  }, 600_000);
-});
+    it(`property: ${RUNS} random schedules (seed ${seed})${EXAMPLES_IN_PROPERTY ? ` after the ${EXAMPLES.length} fixed ones` : ''}: each open position protected exactly once at the broker, at the plugin's price and the position's size; flat symbols bare; nothing executed twice; booked = executed; foreign not booked; the limit kept; nothing pending or unprotected`, async () => {
+      const coverage = newCoverage();
+      const started = Date.now();
+      await fc.assert(
+        fc.asyncProperty(scheduleArb(MIN_STEPS, MAX_STEPS).map(on), async (s) => {
+          const { problems, world } = await runSchedule(s, coverage);
+          if (problems.length > 0) throw new Error(failureReport(s, problems, world));
+        }),
+        {
+          seed,
+          numRuns: RUNS,
+          endOnFailure: !SHRINK,
+          // Shrinking a failure re-runs schedules: bounded, the best counterexample so far is reported.
+          plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS)],
+          ...(EXAMPLES_IN_PROPERTY ? { examples: EXAMPLES.map((e): [Schedule] => [on(e.schedule)]) } : {}),
+        },
+      );
+      // The schedules did exercise what they are meant to.
+      console.log(
+        `protection property (${venue}): ${coverage.runs} runs in ${((Date.now() - started) / 1000).toFixed(1)} s; coverage ${JSON.stringify(coverage)}`,
+      );
+      expect(coverage.runs).toBeGreaterThanOrEqual(RUNS);
+      expect(coverage.kills).toBeGreaterThan(0);
+      expect(coverage.killsWithRequestsInFlight).toBeGreaterThan(0);
+      expect(coverage.breakerTrips).toBeGreaterThan(0);
+      expect(coverage.partialFills).toBeGreaterThan(0);
+      expect(coverage.foreignExecutions).toBeGreaterThan(0);
+      expect(coverage.serverDisconnects).toBeGreaterThan(0);
+      expect(coverage.seqGaps).toBeGreaterThan(0);
+      for (const f of FAULTS) expect(coverage.faultsApplied[f] ?? 0, f).toBeGreaterThan(0);
+      for (const f of ['LOSE', 'DUPLICATE', 'HOLD']) expect(coverage.reportFaultsApplied[f] ?? 0, f).toBeGreaterThan(0);
+      // Stops moved the venue's way: in place, or by cancel-replace only.
+      const moves = venue === 'native' ? 'order.amend' : 'order.replace';
+      const never = venue === 'native' ? 'order.replace' : 'order.amend';
+      expect(coverage.requestsByMethod[moves] ?? 0).toBeGreaterThan(0);
+      expect(coverage.requestsByMethod[never] ?? 0).toBe(0);
+    }, 600_000);
+  });
+}
