@@ -39,6 +39,7 @@ export const BULWARK_ERROR_CODES_BY_AREA = Object.freeze({
     'EGRESS_CLOSED', // the order egress was closed
     'VENUE_REDUCING', // the venue's breaker is open: only protective orders are sent
     'CCXT_NOT_INSTALLED', // bulwark/ccxt was imported without the optional peer ccxt installed
+    'UNKNOWN_VENUE', // no ccxt exchange has this id, or it has no sandbox (testnet) to switch to
   ] as const),
   engine: Object.freeze([
     'INVALID_ENGINE_OPTION', // an EngineOptions field is out of range or of the wrong type

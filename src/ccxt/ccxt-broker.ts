@@ -1,14 +1,9 @@
 import { BrokerRequestError } from '../egress/venue-guard.js';
 import type { BrokerClient, BrokerMethod } from '../egress/order-egress.js';
 import { roundQuantity } from '../egress/decimal.js';
-import {
-  filtersFromMarket,
-  marketFor,
-  venueStop,
-  type CcxtMarketLike,
-  type InstrumentFilters,
-} from './instrument-filters.js';
+import { filtersFromMarket, venueStop, type CcxtMarketLike, type InstrumentFilters } from './instrument-filters.js';
 import { classifyVenueError, type VenueOutcome } from './venue-errors.js';
+import { venueRateWindows } from './venue-rate-limits.js';
 
 /** An order as ccxt returns it (the fields read here). */
 export interface CcxtOrderLike {
@@ -34,6 +29,10 @@ export interface CcxtExchangeLike {
   readonly options: Record<string, unknown>;
   readonly last_response_headers?: unknown;
   readonly last_json_response?: unknown;
+  /** ccxt's own spacing between requests (ms), used when the venue announces no limits. */
+  readonly rateLimit?: number;
+  /** Binance's exchangeInfo (with its `rateLimits`), where the venue has it. */
+  publicGetExchangeInfo?(params?: Record<string, unknown>): Promise<unknown>;
   loadMarkets(): Promise<Readonly<Record<string, CcxtMarketLike>>>;
   createOrder(
     symbol: string,
@@ -66,6 +65,18 @@ export interface CcxtExchangeLike {
 export interface CcxtBroker extends BrokerClient {
   /** Always `cancel-replace`: a stop moves by `order.replace` (a new client id), never in place. */
   readonly amend: 'cancel-replace';
+  /** Requests sent and not yet answered. */
+  readonly inFlight: number;
+  /**
+   * The venue's new-order windows for Bulwark's limiter: what it announces (Binance's
+   * `exchangeInfo.rateLimits`, ORDERS), else one window from ccxt's own `rateLimit` spacing.
+   */
+  rateWindows(): Promise<readonly { readonly limit: number; readonly windowMs: number }[]>;
+  /**
+   * Price and quantity steps of every market the venue lists, keyed by market id and by
+   * unified symbol: the plugin's `stops.instruments`, so its stops round as the venue's do.
+   */
+  instruments(): Promise<Record<string, { readonly tickSize: number; readonly lotSize: number }>>;
   request(
     method: BrokerMethod | 'openOrders.status',
     params: Readonly<Record<string, unknown>>,
@@ -231,14 +242,24 @@ export function createCcxtBroker(exchange: CcxtExchangeLike, options: CcxtBroker
   exchange.options['warnOnFetchOpenOrdersWithoutSymbol'] = false;
   let markets: Promise<Readonly<Record<string, CcxtMarketLike>>> | undefined;
   const filters = new Map<string, InstrumentFilters>();
+  let byId: Map<string, CcxtMarketLike> | undefined;
+  let byIdOf: Readonly<Record<string, CcxtMarketLike>> | undefined;
+
+  /** The venue's markets, loaded once (a failed load is tried again next time). */
+  const loaded = () =>
+    (markets ??= exchange.loadMarkets().catch((e: unknown) => {
+      markets = undefined;
+      throw e;
+    }));
 
   const marketOf = async (symbol: unknown): Promise<{ market: CcxtMarketLike; f: InstrumentFilters }> => {
-    markets ??= exchange.loadMarkets().catch((e: unknown) => {
-      markets = undefined; // try again next time
-      throw e;
-    });
-    const all = await markets;
-    const market = typeof symbol === 'string' ? marketFor(all, symbol) : undefined;
+    const all = await loaded();
+    if (byId === undefined || byIdOf !== all) {
+      // An index by market id, so a symbol given as `BTCUSDT` is found in O(1) among thousands.
+      byId = new Map(Object.values(all).map((m) => [m.id, m]));
+      byIdOf = all;
+    }
+    const market = typeof symbol === 'string' ? (all[symbol] ?? byId.get(symbol)) : undefined;
     if (market === undefined) throw new BrokerRequestError('REJECT', 400, -1121, `unknown symbol ${String(symbol)}`);
     let f = filters.get(market.symbol);
     if (f === undefined) filters.set(market.symbol, (f = filtersFromMarket(market, exchange.precisionMode)));
@@ -324,7 +345,7 @@ export function createCcxtBroker(exchange: CcxtExchangeLike, options: CcxtBroker
         return orderObject(o, market, now);
       }
       case 'openOrders.status': {
-        const all = (markets ??= exchange.loadMarkets());
+        const all = loaded();
         const symbol = p['symbol'];
         const one = typeof symbol === 'string' ? await marketOf(symbol) : undefined;
         const orders = await exchange.fetchOpenOrders(one?.market.symbol);
@@ -341,9 +362,34 @@ export function createCcxtBroker(exchange: CcxtExchangeLike, options: CcxtBroker
     }
   };
 
+  let inFlight = 0;
   return {
     amend: 'cancel-replace',
+    get inFlight() {
+      return inFlight;
+    },
+    async rateWindows() {
+      if (exchange.publicGetExchangeInfo !== undefined) {
+        const info = (await exchange.publicGetExchangeInfo()) as { rateLimits?: unknown } | null;
+        const { orders } = venueRateWindows(info?.rateLimits);
+        if (orders.length > 0) return orders;
+      }
+      const spacing = exchange.rateLimit ?? 1_000;
+      return [{ limit: Math.max(1, Math.floor(1_000 / Math.max(spacing, 1))), windowMs: 1_000 }];
+    },
+    async instruments() {
+      const all = await loaded();
+      const out: Record<string, { tickSize: number; lotSize: number }> = {};
+      for (const market of Object.values(all)) {
+        const f = filtersFromMarket(market, exchange.precisionMode);
+        const steps = { tickSize: f.tickSize, lotSize: f.lotStep };
+        out[f.id] = steps;
+        out[f.symbol] = steps;
+      }
+      return out;
+    },
     async request(method, params) {
+      inFlight++;
       try {
         return await call(method, params);
       } catch (e) {
@@ -364,6 +410,8 @@ export function createCcxtBroker(exchange: CcxtExchangeLike, options: CcxtBroker
           method,
           now,
         );
+      } finally {
+        inFlight--;
       }
     },
   };

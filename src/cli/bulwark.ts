@@ -20,7 +20,7 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   replay: {
-    usage: `bulwark replay [--data file.csv] [--config risk.json] [--print-config] [--broker ws://host:port] [--speed X] [--drain-ms N] [--state-dir dir] [--report file.html] [--metrics-port N] [--log-file F] [--log-level L] [--max-rejected-rows N] [--shadow] [--json]
+    usage: `bulwark replay [--data file.csv] [--config risk.json] [--print-config] [--broker ws://host:port | --venue ID [--venue-url URL] [--sandbox]] [--speed X] [--drain-ms N] [--state-dir dir] [--report file.html] [--metrics-port N] [--log-file F] [--log-level L] [--max-rejected-rows N] [--shadow] [--json]
 
 Replays bars (default: the bundled demo day) through the reference engine with the risk plugin;
 its stops rest at a broker and every protective order goes through the resilient egress.
@@ -30,10 +30,17 @@ its stops rest at a broker and every protective order goes through the resilient
   --print-config      print the effective risk configuration as JSON and exit
   --broker URL        a broker speaking the protocol (default: an embedded simulated broker,
                       run on the replay's own clock: each bar waits for the last bar's orders)
-  --speed X           with --broker: bars replayed at X times wall time (default 1, real time)
+  --venue ID          a real venue through ccxt instead (npm install ccxt), by its ccxt id (binance);
+                      credentials from BULWARK_API_KEY / BULWARK_API_SECRET; stops move there
+                      by cancel-replace and round to the venue's own tick and lot filters
+  --venue-url URL     the venue's REST API at another origin (a simulator: bulwark broker
+                      --dialect binance; a proxy)
+  --sandbox           the venue's testnet (ccxt's sandbox mode)
+  --speed X           with --broker or --venue: bars replayed at X times wall time (default 1)
   --drain-ms N        at the end, how long to let the broker's stops converge (default 30000);
                       still unconverged: printed, journaled as pending, exit code 6
-  --state-dir DIR     journal and dead-letter queue (default .bulwark with --broker, else a temp dir)
+  --state-dir DIR     journal and dead-letter queue (default .bulwark with --broker or --venue,
+                      else a temp dir)
   --report FILE       write a self-contained HTML report (its folder is created)
                       every output is checked before the replay starts: NO_OUTPUT, exit 7
   --metrics-port N    serve Prometheus metrics on http://127.0.0.1:N/metrics during the replay
@@ -50,6 +57,9 @@ its stops rest at a broker and every protective order goes through the resilient
       'print-config': { type: 'boolean' },
       'max-rejected-rows': { type: 'string' },
       broker: { type: 'string' },
+      venue: { type: 'string' },
+      'venue-url': { type: 'string' },
+      sandbox: { type: 'boolean' },
       speed: { type: 'string' },
       'drain-ms': { type: 'string' },
       'state-dir': { type: 'string' },
@@ -85,10 +95,16 @@ Lists the dead-letter queue (default state dir .bulwark); a missing folder is an
     run: runDlqList,
   },
   'dlq replay': {
-    usage: `bulwark dlq replay --broker ws://host:port [--state-dir dir]
+    usage: `bulwark dlq replay (--broker ws://host:port | --venue ID [--venue-url URL] [--sandbox]) [--state-dir dir]
 
 Asks the broker about each dead letter and re-sends only what it provably never executed.`,
-    options: { broker: { type: 'string' }, 'state-dir': { type: 'string' } },
+    options: {
+      broker: { type: 'string' },
+      venue: { type: 'string' },
+      'venue-url': { type: 'string' },
+      sandbox: { type: 'boolean' },
+      'state-dir': { type: 'string' },
+    },
     run: runDlqReplay,
   },
   bench: {

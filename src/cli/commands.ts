@@ -47,6 +47,26 @@ function brokerUrl(v: Values, required: boolean): string | undefined {
   return url;
 }
 
+/** `--venue ID [--venue-url URL] [--sandbox]`: a real venue through ccxt, or undefined; USAGE errors for misuse. */
+function venueFlags(v: Values): { id: string; url?: string; sandbox?: boolean } | undefined {
+  const id = str(v, 'venue');
+  const url = str(v, 'venue-url');
+  const sandbox = v['sandbox'] === true;
+  if (id === undefined) {
+    if (url !== undefined || sandbox)
+      throw new CliError('USAGE', '--venue-url and --sandbox go with --venue <ccxt exchange id>', EXIT.USAGE);
+    return undefined;
+  }
+  if (str(v, 'broker') !== undefined)
+    throw new CliError('USAGE', '--broker and --venue are two ways to the market: give one', EXIT.USAGE);
+  if (!/^[a-z0-9]+$/.test(id))
+    throw new CliError('USAGE', `--venue takes a ccxt exchange id such as binance, got "${id}"`, EXIT.USAGE);
+  if (url !== undefined && !/^https?:\/\/[^\s/]+/.test(url))
+    throw new CliError('USAGE', `--venue-url must be an http:// or https:// URL, got "${url}"`, EXIT.USAGE);
+  requireCredentials('the venue signs every order request with them');
+  return { id, ...(url === undefined ? {} : { url }), ...(sandbox ? { sandbox } : {}) };
+}
+
 /** Resolves on Ctrl-C (SIGINT) or SIGTERM. */
 function untilStopped(): Promise<void> {
   return new Promise((resolve) => {
@@ -71,6 +91,7 @@ export async function runReplayCommand(v: Values, out: Output = console): Promis
   }
   const data = str(v, 'data') ?? DEMO_DATA;
   await checkInputFile(data, 'the bar data');
+  const venue = venueFlags(v);
   const broker = brokerUrl(v, false);
   if (broker !== undefined) requireCredentials('an external broker needs them for the logon');
   const port = str(v, 'metrics-port') === undefined ? undefined : intFlag(v, 'metrics-port', 0, 0, 65_535);
@@ -86,10 +107,11 @@ export async function runReplayCommand(v: Values, out: Output = console): Promis
   // A broker that refuses the connection fails now; every output is checked before any work: a replay never runs only to fail at the end.
   const logFile = str(v, 'log-file');
   const reportFile = str(v, 'report');
-  const stateDir = str(v, 'state-dir') ?? (broker === undefined ? undefined : '.bulwark');
+  const stateDir = str(v, 'state-dir') ?? (broker === undefined && venue === undefined ? undefined : '.bulwark');
   if (logFile !== undefined) await prepareOutputFile(logFile, 'the log file');
   if (reportFile !== undefined) await prepareOutputFile(reportFile, 'the report');
   if (broker !== undefined) await probeBroker(broker);
+  if (venue?.url !== undefined) await probeBroker(venue.url);
   if (stateDir !== undefined) await prepareOutputDir(stateDir, 'the state folder');
   const logger =
     logFile === undefined
@@ -124,6 +146,7 @@ export async function runReplayCommand(v: Values, out: Output = console): Promis
     report = await runReplay({
       data,
       ...(broker === undefined ? {} : { broker }),
+      ...(venue === undefined ? {} : { venue }),
       riskConfig,
       maxRejectedRows,
       ...(stateDir === undefined ? {} : { stateDir }),
@@ -215,18 +238,22 @@ export async function runDlqList(v: Values, out: Output = console): Promise<numb
 
 /** `bulwark dlq replay`. */
 export async function runDlqReplay(v: Values, out: Output = console): Promise<number> {
-  const broker = brokerUrl(v, true);
-  if (broker === undefined) throw new CliError('USAGE', '--broker ws://host:port is required', EXIT.USAGE);
+  const venue = venueFlags(v);
+  const broker = brokerUrl(v, venue === undefined);
+  if (broker === undefined && venue === undefined)
+    throw new CliError('USAGE', '--broker ws://host:port (or --venue ID) is required', EXIT.USAGE);
   requireCredentials('the broker needs them for the logon');
   const stateDir = str(v, 'state-dir') ?? '.bulwark';
   if (!existsSync(join(stateDir, 'dlq.jsonl'))) {
     out.log(`no dead letters in ${stateDir}: nothing to replay`);
     return EXIT.OK;
   }
-  await probeBroker(broker);
+  const url = broker ?? venue?.url;
+  if (url !== undefined) await probeBroker(url);
   const tally = await replayDeadLetters({
     stateDir,
-    broker,
+    ...(broker === undefined ? {} : { broker }),
+    ...(venue === undefined ? {} : { venue }),
     print: (line) => out.log(line),
   });
   return tally.kept > 0 ? EXIT.CHECK_FAILED : EXIT.OK;

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
-import { WsBrokerClient } from '../broker/ws-broker-client.js';
 import { DeadLetterQueue, type DeadLetter } from '../egress/dead-letter-queue.js';
 import { OrderEgress, type BrokerClient } from '../egress/order-egress.js';
 import { OrderJournal } from '../egress/order-journal.js';
 import { SlidingWindowRateLimiter } from '../egress/rate-limiter.js';
 import { BrokerRequestError, VenueGuard } from '../egress/venue-guard.js';
 import type { ProtectiveCommand } from '../vocabulary/orders.js';
+import { SYSTEM_CLOCK } from '../util/clock.js';
+import { brokerLink, venueLink } from './replay-link.js';
 
 /** `bulwark dlq list`: one line per dead letter, oldest first. */
 export async function listDeadLetters(
@@ -74,7 +75,10 @@ export async function verdictOf(
 /** Options of {@link replayDeadLetters}. */
 export interface DlqReplayOptions {
   readonly stateDir: string;
-  readonly broker: string;
+  /** `ws://host:port` of a broker speaking the protocol; or `venue`. */
+  readonly broker?: string;
+  /** A real venue through ccxt (as `bulwark replay --venue`). */
+  readonly venue?: { readonly id: string; readonly url?: string; readonly sandbox?: boolean };
   readonly apiKey?: string;
   readonly apiSecret?: string;
   readonly print?: (line: string) => void;
@@ -92,17 +96,23 @@ export async function replayDeadLetters(
   const print = options.print ?? ((line: string) => console.log(line));
   const dlq = await DeadLetterQueue.open(join(options.stateDir, 'dlq.jsonl'));
   const journal = await OrderJournal.open(join(options.stateDir, 'journal.jsonl'));
-  let announced = 0;
-  const client = new WsBrokerClient({
-    url: options.broker,
-    ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
-    ...(options.apiSecret === undefined ? {} : { apiSecret: options.apiSecret }),
-    onRateLimit: (n) => (announced = n),
-  });
+  const credentials =
+    options.apiKey === undefined || options.apiSecret === undefined
+      ? undefined
+      : { apiKey: options.apiKey, apiSecret: options.apiSecret };
+  const link =
+    options.venue === undefined
+      ? brokerLink(options.broker ?? '', credentials, SYSTEM_CLOCK, { onReport: () => {}, onReconcile: () => {} })
+      : await venueLink({
+          ...options.venue,
+          ...(credentials === undefined ? {} : credentials),
+          now: Date.now,
+        });
+  const client = link.client;
   const tally = { resent: 0, executed: 0, kept: 0 };
   try {
-    await client.connect();
-    const limiter = new SlidingWindowRateLimiter({ limit: Math.max(announced, 1), windowMs: 1_000, safety: 0.9 });
+    const [first = { limit: 1, windowMs: 1_000 }, ...more] = await link.connect(10_000);
+    const limiter = new SlidingWindowRateLimiter({ ...first, windows: more, safety: 0.9 });
     const egress = new OrderEgress({ client, limiter, venue: new VenueGuard(), journal });
     for (const entry of dlq.list()) {
       const c = entry.command;
@@ -131,7 +141,7 @@ export async function replayDeadLetters(
     print(`dlq replay: ${tally.resent} re-sent, ${tally.executed} found executed, ${tally.kept} kept`);
     return tally;
   } finally {
-    client.close();
+    link.close();
     await journal.close();
     await dlq.close();
   }

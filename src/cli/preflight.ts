@@ -69,7 +69,7 @@ export async function prepareOutputDir(path: string, what: string): Promise<void
  */
 export function probeBroker(url: string, ms = 2_000): Promise<void> {
   const u = new URL(url);
-  const port = Number(u.port === '' ? (u.protocol === 'wss:' ? 443 : 80) : u.port);
+  const port = Number(u.port === '' ? (u.protocol === 'wss:' || u.protocol === 'https:' ? 443 : 80) : u.port);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });

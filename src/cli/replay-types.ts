@@ -17,8 +17,14 @@ export interface ReplayCommandOptions {
   readonly ordersPerSecond?: number;
   /** Called after each batch has gone through the engine and the plugin (e.g. to sample memory). */
   readonly afterBatch?: (bars: readonly Bar[], engine: Engine) => void;
-  /** `ws://host:port` of a broker speaking the protocol; without it an embedded simulated broker is started. */
+  /** `ws://host:port` of a broker speaking the protocol; without it (or `venue`) an embedded simulated broker is started. */
   readonly broker?: string;
+  /**
+   * A real venue through ccxt instead (the optional peer): its ccxt exchange id, optionally
+   * its testnet (`sandbox`) or another origin for its REST API (`url`: a simulator, a proxy).
+   * Credentials come from BULWARK_API_KEY / BULWARK_API_SECRET.
+   */
+  readonly venue?: { readonly id: string; readonly url?: string; readonly sandbox?: boolean };
   /**
    * Where the journal and the dead-letter queue live. Default: `.bulwark` with an external
    * broker; a fresh temporary directory with the embedded one (its book dies with the process,

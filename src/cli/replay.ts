@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { BrokerOrderService } from '../broker/broker-order-service.js';
 import { startSimBroker, type SimBroker } from '../testing/sim-broker.js';
-import { WsBrokerClient } from '../broker/ws-broker-client.js';
 import { createDemoStrategy } from '../testing/demo-strategy.js';
 import { DeadLetterQueue } from '../egress/dead-letter-queue.js';
 import { OrderEgress, type EgressEvent } from '../egress/order-egress.js';
@@ -26,8 +25,19 @@ import type { TradingState } from '../vocabulary/trading-state.js';
 import { logEgressEvent } from '../logging/risk-log.js';
 
 import type { RejectedRow, ReplayCommandOptions, ReplayReport, ReplayStop } from './replay-types.js';
-import { connectOrFail, waitFor, within } from './replay-timing.js';
+import { waitFor, within } from './replay-timing.js';
+import { brokerLink, venueLink } from './replay-link.js';
 export type { RejectedRow, ReplayCommandOptions, ReplayReport, ReplayStop } from './replay-types.js';
+
+/** Credentials for a venue from the environment (BULWARK_API_KEY / BULWARK_API_SECRET), when set. */
+function venueCredentials(): { apiKey?: string; apiSecret?: string } {
+  const apiKey = process.env['BULWARK_API_KEY'];
+  const apiSecret = process.env['BULWARK_API_SECRET'];
+  return {
+    ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }),
+    ...(apiSecret === undefined || apiSecret === '' ? {} : { apiSecret }),
+  };
+}
 
 /** The reference engine's starting cash in a replay: the starting equity. */
 const STARTING_EQUITY = 1_000_000;
@@ -60,13 +70,13 @@ const counts = (o: Readonly<Record<string, number | undefined>>) =>
  */
 export async function runReplay(options: ReplayCommandOptions): Promise<ReplayReport> {
   const print = options.print ?? ((line: string) => console.log(line));
-  const stateDir =
-    options.stateDir ?? (options.broker === undefined ? await mkdtemp(join(tmpdir(), 'bulwark-replay-')) : '.bulwark');
+  const external = options.broker !== undefined || options.venue !== undefined;
+  const stateDir = options.stateDir ?? (external ? '.bulwark' : await mkdtemp(join(tmpdir(), 'bulwark-replay-')));
   await mkdir(stateDir, { recursive: true });
   // One clock for everything in a replay against the embedded broker: the broker, the rate
   // limiter, request timeouts, the reconciler's retries and the plugin all run on replay time,
   // so the same data gives the same outcome every run. An external broker keeps wall time.
-  const virtual = options.broker === undefined ? new VirtualClock(0) : undefined;
+  const virtual = external ? undefined : new VirtualClock(0);
   const clock: Clock = virtual ?? SYSTEM_CLOCK;
   const journal = await OrderJournal.open(join(stateDir, 'journal.jsonl'), { now: () => clock.now() });
   const dlq = await DeadLetterQueue.open(join(stateDir, 'dlq.jsonl'), {
@@ -75,7 +85,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
 
   let embedded: SimBroker | undefined;
   let credentials: { apiKey: string; apiSecret: string } | undefined;
-  if (options.broker === undefined) {
+  if (!external) {
     credentials = { apiKey: randomBytes(8).toString('hex'), apiSecret: randomBytes(16).toString('hex') };
     embedded = await startSimBroker({
       ...credentials,
@@ -83,38 +93,49 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       now: () => clock.now(),
     });
   }
-  const url = options.broker ?? (embedded as SimBroker).url;
 
-  let announced = 0;
   let service: BrokerOrderService | undefined;
   let reportWaiter: (() => void) | undefined;
   let plugin: RiskPlugin | undefined;
   /** Set once shutdown starts: the broker's callbacks touch nothing that is being disposed. */
   let closing = false;
-  const client = new WsBrokerClient({
-    url,
-    ...credentials,
-    clock,
-    onRateLimit: (n) => (announced = n),
-    onReport: (r) => {
-      if (closing) return;
-      service?.onReport(r);
-      reportWaiter?.();
-    },
-    onReconcile: () => {
-      if (closing) return;
-      // After a (re)logon or a seq gap: in-doubt intents and lost fills, then the stops.
-      void service
-        ?.reconcile()
-        .then(() => plugin?.protection?.reread())
-        .catch(() => {});
-    },
-  });
+  const venueOf = options.venue;
+  const link =
+    venueOf === undefined
+      ? brokerLink(options.broker ?? (embedded as SimBroker).url, credentials, clock, {
+          onReport: (r) => {
+            if (closing) return;
+            service?.onReport(r);
+            reportWaiter?.();
+          },
+          onReconcile: () => {
+            if (closing) return;
+            // After a (re)logon or a seq gap: in-doubt intents and lost fills, then the stops.
+            void service
+              ?.reconcile()
+              .then(() => plugin?.protection?.reread())
+              .catch(() => {});
+          },
+        })
+      : await venueLink({
+          ...venueOf,
+          ...venueCredentials(),
+          now: () => clock.now(),
+        });
+  const client = link.client;
   const engine = new Engine({
     startingCash: STARTING_EQUITY,
+    // The plugin reads the broker through the order service (made once connected): its status
+    // reads, open orders with executions, the journal's pending stops, and how the venue amends.
     protectiveOrders: {
       send: (c) => (service as BrokerOrderService).send(c),
       openOrders: () => (service as BrokerOrderService).openOrders(),
+      orderStatus: (symbol, id) => (service as BrokerOrderService).orderStatus(symbol, id),
+      observedOpenOrders: () => (service as BrokerOrderService).observedOpenOrders(),
+      bookExecuted: (o) => (service as BrokerOrderService).bookExecuted(o),
+      isOurs: (id) => (service as BrokerOrderService).isOurs(id),
+      pendingStops: () => journal.pendingStops(),
+      amend: client.amend ?? 'native',
     },
   });
   let egress: OrderEgress | undefined;
@@ -123,7 +144,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     // Listeners first, then what they call: nothing reaches the engine once it is going.
     closing = true;
     reportWaiter = undefined;
-    client.close();
+    link.close();
     egress?.close();
     limiter?.dispose();
     await engine.dispose();
@@ -132,11 +153,14 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     await embedded?.close();
   };
   try {
-    await connectOrFail(client, url, options.connectTimeoutMs ?? 10_000);
-    limiter = new SlidingWindowRateLimiter({ limit: Math.max(announced, 1), windowMs: 1_000, safety: 0.9, clock });
-    // The broker remembers the last second of an earlier process's requests: wait one window
-    // before the first one of ours.
-    limiter.pauseUntil(clock.now() + limiter.windowMs);
+    const [first = { limit: 1, windowMs: 1_000 }, ...more] = await link.connect(options.connectTimeoutMs ?? 10_000);
+    limiter = new SlidingWindowRateLimiter({ ...first, windows: more, safety: 0.9, clock });
+    // The broker remembers an earlier process's requests: wait out its windows (up to a
+    // minute; a day's count is the venue's to tell) before the first one of ours.
+    const remembered = Math.max(first.windowMs, ...more.map((w) => w.windowMs).filter((ms) => ms <= 60_000));
+    limiter.pauseUntil(clock.now() + remembered);
+    // A venue's price and lot steps: the plugin's stops round as the venue's own filters do.
+    const steps = await link.instruments();
     const metrics = options.metrics;
     const venue = new VenueGuard({
       ...(metrics === undefined ? {} : { onStateChange: (st: TradingState) => metrics.onVenueState(st) }),
@@ -172,10 +196,10 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       while (calm < 2 && performance.now() < until) {
         await journal.flushed();
         await new Promise((r) => setImmediate(r));
-        const io = client.awaiting === 0 && !journal.writing; // nothing on the wire or the disk
+        const io = link.awaiting === 0 && !journal.writing; // nothing on the wire or the disk
         if (io && !(plugin?.busy ?? false) && out.inFlight === 0 && out.queued === 0) return;
         calm = io ? calm + 1 : 0;
-        if (client.awaiting > 0) await new Promise((r) => setTimeout(r, 1));
+        if (link.awaiting > 0) await new Promise((r) => setTimeout(r, 1));
       }
     };
     /** Runs the order path on the replay clock: work, then the next timer due by `limit`, until none is left or `done()`. */
@@ -231,8 +255,15 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
         },
       });
     }
+    const config = options.riskConfig ?? DEMO_RISK_CONFIG;
     const risk = createRiskPlugin(
-      { ...(options.riskConfig ?? DEMO_RISK_CONFIG), ...(options.shadow === true ? { shadow: true } : {}) },
+      {
+        ...config,
+        ...(Object.keys(steps).length === 0
+          ? {}
+          : { stops: { ...config.stops, instruments: { ...steps, ...config.stops?.instruments } } }),
+        ...(options.shadow === true ? { shadow: true } : {}),
+      },
       { ...(logger === undefined ? {} : { logger }), ...(metrics === undefined ? {} : { metrics }), clock },
     );
     plugin = risk;
@@ -346,7 +377,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       protection: counts0,
       converged,
       foreignExecutions: orders.foreignExecutions,
-      stopCommands: { ...(protection?.sent ?? { place: 0, amend: 0, cancel: 0, status: 0, reads: 0 }) },
+      stopCommands: { ...(protection?.sent ?? { place: 0, amend: 0, replace: 0, cancel: 0, status: 0, reads: 0 }) },
       inDoubt: journal.inDoubt().length,
       maxDrawdown: risk.maxDrawdown,
       startingEquity: STARTING_EQUITY,
@@ -402,7 +433,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       return report;
     }
     print(
-      `Bulwark replay: ${source}, ${summary.batches} batches, broker ${embedded === undefined ? url : 'embedded simulator on the replay clock'}`,
+      `Bulwark replay: ${source}, ${summary.batches} batches, broker ${embedded === undefined ? link.label : 'embedded simulator on the replay clock'}`,
     );
     print(
       `  bars            read ${summary.barsRead}, accepted ${summary.barsAccepted}, rejected ${summary.barsRejected} (${counts(summary.rejectedByCode)})`,
@@ -429,7 +460,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       );
     const sent = protection?.sent;
     print(
-      `  broker          ${sent === undefined ? '' : `stop commands: place ${sent.place}, amend ${sent.amend}, cancel ${sent.cancel}; `}protective fills booked ${orders.fills}${embedded === undefined ? '' : ` (broker's own record: ${embedded.executions.length} executions)`}; foreign reports ${orders.foreignExecutions}; dead letters ${dlq.size}`,
+      `  broker          ${sent === undefined ? '' : `stop commands: place ${sent.place}, amend ${sent.amend}, replace ${sent.replace}, cancel ${sent.cancel}; `}protective fills booked ${orders.fills}${embedded === undefined ? '' : ` (broker's own record: ${embedded.executions.length} executions)`}; foreign reports ${orders.foreignExecutions}; dead letters ${dlq.size}`,
     );
     const byCode: Record<string, number> = {};
     for (const d of dlq.list())
