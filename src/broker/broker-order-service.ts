@@ -100,6 +100,9 @@ export class BrokerOrderService implements OrderService {
     const started = performance.now();
     const result = await this.#o.egress.send(command);
     this.#o.onSettled?.(command, result, (performance.now() - started) / 1000);
+    // A replace's answer shows the cancelled link as the broker left it: what it executed is
+    // booked and it is retired. Without it, a status read or a reconcile does the same later.
+    if (command.kind === 'REPLACE_STOP' && result.ok && result.replaced !== undefined) this.#settle(result.replaced);
     return result;
   }
 
@@ -147,6 +150,7 @@ export class BrokerOrderService implements OrderService {
       );
       if (order === undefined)
         throw new BulwarkError('UNEXPECTED_ANSWER', 'order.status answered with no order object');
+      this.#settle(order);
       return order;
     } catch (e) {
       if (e instanceof BrokerRequestError && e.action === 'NOT_FOUND') return undefined;
@@ -235,6 +239,18 @@ export class BrokerOrderService implements OrderService {
       );
       if (FINAL_ORDER_STATUSES.has(status)) await this.#o.journal.done(stop.clientOrderId);
     }
+  }
+
+  /**
+   * A journaled stop the broker shows ended (filled, cancelled, expired): what it executed is
+   * booked (at its stop price, the order object carrying no fill price) and it is retired from
+   * the journal. Anything else is left as it is.
+   */
+  #settle(order: ObservedOrder): void {
+    const stop = this.#o.journal.liveStop(order.clientOrderId);
+    if (stop?.kind !== 'PLACE_STOP' || !FINAL_ORDER_STATUSES.has(order.status)) return;
+    this.#book(order.clientOrderId, stop.symbol, stop.side, order.executedQty, order.price ?? stop.stopPrice);
+    void this.#o.journal.done(order.clientOrderId).catch(() => {}); // asked again at the next reconcile if the write fails
   }
 
   /** Books the part of `cumQty` not booked yet for `clientOrderId`. */

@@ -156,7 +156,11 @@ export class OrderJournal {
     return this.#stops.get(clientOrderId);
   }
 
-  /** Stops the broker accepted (placed or amended) and that were not cancelled since. */
+  /**
+   * Stops the broker accepted (placed, amended or replaced) whose end is not recorded yet: not
+   * cancelled by a CANCEL, nor retired by `done` (filled, cancelled or expired at the broker,
+   * including a link a replace cancelled, once what it executed is booked).
+   */
   liveStops(): readonly ProtectiveCommand[] {
     return [...this.#stops.values()];
   }
@@ -229,8 +233,9 @@ export class OrderJournal {
     if (!line.ok || command === undefined) return;
     if (command.kind === 'PLACE_STOP') this.#stops.set(command.clientOrderId, command);
     else if (command.kind === 'REPLACE_STOP') {
-      // The chain moves on: the replaced link is cancelled, the new one is the live stop.
-      this.#stops.delete(command.replaces);
+      // The chain moves on: the new link is a live stop. The replaced one stays on the books
+      // until its end is recorded (`done`): it may have executed in part before the cancel, and
+      // a reconcile must still ask about it, or that execution would never be booked.
       const { replaces: _replaced, ...placed } = command;
       this.#stops.set(command.clientOrderId, { ...placed, kind: 'PLACE_STOP' });
     } else if (command.kind === 'AMEND_STOP') {

@@ -270,4 +270,58 @@ export const EXAMPLES: readonly { readonly name: string; readonly schedule: Sche
       adv(3_000),
     ]),
   },
+  {
+    // Found by a 1 500-run property on the cancel-replace venue: a stop executes in part (its
+    // report lost), a cancel-replace of it is cut off by a dropped connection and a kill; the
+    // restart learns the replace went through. The replaced link must stay journaled until its
+    // end is read, or its execution is never booked.
+    name: 'a partly executed stop replaced under a lost connection and a kill: its execution is still booked',
+    schedule: {
+      limit: 5,
+      symbols: 3,
+      cents: [2000, 2000, 2000, 2000, 2000, 2000],
+      steps: [
+        { kind: 'faults', requests: [{ method: 'order', fault: 'DISCONNECT_AFTER', count: 2 }], reports: null },
+        { kind: 'open', sym: 1, side: 'LONG', qty: 2 },
+        { kind: 'advance', ms: 1000 },
+        {
+          kind: 'faults',
+          requests: [{ method: 'any', fault: 'LOSE_REQUEST', count: 1 }],
+          reports: { fault: 'LOSE', count: 2 },
+        },
+        { kind: 'kill' },
+        { kind: 'partial', sym: 1, pct: 1 },
+        { kind: 'breaker' },
+        { kind: 'bar', sym: 2, bps: 250, wickBps: 64 },
+        { kind: 'bar', sym: 4, bps: 14, wickBps: 74 },
+        { kind: 'open', sym: 1, side: 'SHORT', qty: 99 },
+        { kind: 'advance', ms: 2001 },
+        { kind: 'open', sym: 2, side: 'LONG', qty: 30 },
+        { kind: 'kill' },
+        { kind: 'advance', ms: 1730 },
+        { kind: 'advance', ms: 1948 },
+        { kind: 'flush', lifo: false },
+        { kind: 'breaker' },
+        { kind: 'grow', sym: 0, qty: 50 },
+        { kind: 'advance', ms: 1238 },
+        { kind: 'partial', sym: 5, pct: 86 },
+        {
+          kind: 'faults',
+          requests: [
+            { method: 'openOrders.status', fault: 'UNKNOWN_NOT_EXECUTED', count: 1 },
+            { method: 'openOrders.status', fault: 'DELAY_REPLY', count: 3 },
+          ],
+          reports: null,
+        },
+        { kind: 'open', sym: 1, side: 'SHORT', qty: 90 },
+        { kind: 'open', sym: 4, side: 'LONG', qty: 80 },
+        { kind: 'advance', ms: 814 },
+        { kind: 'advance', ms: 1943 },
+        { kind: 'open', sym: 4, side: 'LONG', qty: 24 },
+        { kind: 'bar', sym: 2, bps: -16, wickBps: 53 },
+        { kind: 'faults', requests: [{ method: 'order.place', fault: 'BUSY', count: 3 }], reports: null },
+        { kind: 'kill' },
+      ] as Step[],
+    },
+  },
 ];
