@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SimBook, type SimExecution, type SimOrder } from './sim-book.js';
+import { mulberry32 } from '../util/prng.js';
 
 /** One instrument the simulated Binance lists (spot). */
 export interface SimBinanceSymbol {
@@ -21,6 +22,18 @@ export interface SimBinanceSymbol {
   readonly minNotional: string;
 }
 
+/** Faults of {@link startSimBinance}: what a venue does to an order request now and then. */
+export interface SimBinanceFaults {
+  /** Executed, then answered 503 -1007 ("execution status unknown"). */
+  readonly unknownExecuted?: number;
+  /** Not executed, answered 503 -1007 all the same. */
+  readonly unknownNotExecuted?: number;
+  /** Executed, then the connection is dropped without an answer. */
+  readonly dropReply?: number;
+  /** Answer delay range in ms. Default none. */
+  readonly latencyMs?: readonly [number, number];
+}
+
 /** Options of {@link startSimBinance}. */
 export interface SimBinanceOptions {
   /** The API key requests must carry (`X-MBX-APIKEY`). */
@@ -29,8 +42,17 @@ export interface SimBinanceOptions {
   readonly apiSecret: string;
   /** Listed instruments. Default: BTCUSDT and ETHUSDT. */
   readonly symbols?: readonly SimBinanceSymbol[];
-  /** New orders per 10 s (the ORDERS window Binance announces). Default 50. A cancel-replace counts one. */
+  /** New orders per ORDERS window (10 s, as Binance announces it). Default 50. A cancel-replace counts one. */
   readonly ordersPer10s?: number;
+  /** The length of that window in seconds (a shorter one makes tests faster). Default 10. */
+  readonly ordersWindowSeconds?: number;
+  /**
+   * Seeded faults on order requests (new order, cancel, cancel-replace), each a probability
+   * (default 0), drawn once per request from `seed`: at most one hits a request.
+   */
+  readonly faults?: SimBinanceFaults;
+  /** Seed of the fault draws. Default 1. */
+  readonly seed?: number;
   /** New orders per day. Default 160 000. */
   readonly ordersPerDay?: number;
   /** Request weight per minute. Default 6 000. */
@@ -153,6 +175,11 @@ export async function startSimBinance(options: SimBinanceOptions): Promise<SimBi
   const weights: number[] = [];
   let authFailures = 0;
   const per10s = options.ordersPer10s ?? 50;
+  const windowS = options.ordersWindowSeconds ?? 10;
+  const windowMs = windowS * 1_000;
+  const faults = options.faults ?? {};
+  const random = mulberry32(options.seed ?? 1);
+  const timers = new Set<ReturnType<typeof setTimeout>>();
   const perDay = options.ordersPerDay ?? 160_000;
   const perMinute = options.weightPerMinute ?? 6_000;
 
@@ -164,10 +191,10 @@ export async function startSimBinance(options: SimBinanceOptions): Promise<SimBi
   /** Counts one new order as received now, or refuses it (-1015) with when to come back. */
   const takeOrder = (): Answer | undefined => {
     const t = now();
-    if (countIn(orderTimes, 10_000, t) >= per10s || countIn(orderTimes, 86_400_000, t) >= perDay) {
+    if (countIn(orderTimes, windowMs, t) >= per10s || countIn(orderTimes, 86_400_000, t) >= perDay) {
       const oldest = orderTimes[orderTimes.length - per10s] ?? t;
-      const retry = Math.max(1, Math.ceil((oldest + 10_000 - t) / 1_000));
-      return fail(429, -1015, `Too many new orders; current limit is ${per10s} orders per 10 SECOND.`, {
+      const retry = Math.max(1, Math.ceil((oldest + windowMs - t) / 1_000));
+      return fail(429, -1015, `Too many new orders; current limit is ${per10s} orders per ${windowS} SECOND.`, {
         'Retry-After': String(retry),
       });
     }
@@ -182,7 +209,7 @@ export async function startSimBinance(options: SimBinanceOptions): Promise<SimBi
       serverTime: now(),
       rateLimits: [
         { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: perMinute },
-        { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: per10s },
+        { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: windowS, limit: per10s },
         { rateLimitType: 'ORDERS', interval: 'DAY', intervalNum: 1, limit: perDay },
       ],
       exchangeFilters: [],
@@ -420,9 +447,38 @@ export async function startSimBinance(options: SimBinanceOptions): Promise<SimBi
       const url = new URL(req.url ?? '/', 'http://sim');
       const body = Buffer.concat(chunks).toString('utf8');
       const raw = req.method === 'GET' || req.method === 'DELETE' ? url.search.slice(1) : body;
-      const answer = size > 65_536 ? fail(413, -1000, 'request too large') : route(req, url.pathname, raw);
-      res.writeHead(answer.status, { 'Content-Type': 'application/json', ...answer.headers });
-      res.end(JSON.stringify(answer.body));
+      const respond = (answer: Answer) => {
+        res.writeHead(answer.status, { 'Content-Type': 'application/json', ...answer.headers });
+        res.end(JSON.stringify(answer.body));
+      };
+      if (size > 65_536) return respond(fail(413, -1000, 'request too large'));
+      // One draw per order request (new, cancel, cancel-replace): at most one fault hits it.
+      const changes =
+        (url.pathname === '/api/v3/order' && (req.method === 'POST' || req.method === 'DELETE')) ||
+        url.pathname === '/api/v3/order/cancelReplace';
+      const r = changes ? random() : 1;
+      const unknown = () =>
+        fail(
+          503,
+          -1007,
+          'Timeout waiting for response from backend server. Send status unknown; execution status unknown.',
+        );
+      let p = faults.unknownNotExecuted ?? 0;
+      const [lo, hi] = faults.latencyMs ?? [0, 0];
+      const later = (fn: () => void) => {
+        const delay = lo + (hi - lo) * random();
+        if (delay <= 0) return fn();
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          fn();
+        }, delay);
+        timers.add(timer);
+      };
+      if (r < p) return later(() => respond(unknown()));
+      const answer = route(req, url.pathname, raw);
+      if (r < (p += faults.unknownExecuted ?? 0)) return later(() => respond(unknown()));
+      if (r < p + (faults.dropReply ?? 0)) return later(() => req.socket.destroy());
+      later(() => respond(answer));
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -444,6 +500,8 @@ export async function startSimBinance(options: SimBinanceOptions): Promise<SimBi
     open: (symbol) => book.open(symbol),
     close: () =>
       new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

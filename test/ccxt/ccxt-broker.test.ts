@@ -223,4 +223,60 @@ describe('createCcxtBroker over the real ccxt client and the simulated Binance',
     expect(journal.liveStops().map((c) => c.clientOrderId)).toEqual(['bw-4']);
     expect(journal.inDoubt()).toEqual([]);
   });
+
+  it('through seeded venue faults (-1007 executed and not, dropped answers), a stop trailed 30 times by cancel-replace ends as exactly one live stop at the last price; nothing in doubt, no id used twice', async () => {
+    const { venue, broker } = await setup({
+      faults: { unknownExecuted: 0.15, unknownNotExecuted: 0.1, dropReply: 0.1 },
+      seed: 42,
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'bulwark-ccxt-'));
+    const journal = await OrderJournal.open(join(dir, 'journal.jsonl'));
+    cleanup.push(() => journal.close());
+    const limiter = new SlidingWindowRateLimiter({ limit: 40, windowMs: 10_000 });
+    cleanup.push(() => limiter.dispose());
+    const egress = new OrderEgress({
+      client: broker,
+      limiter,
+      venue: new VenueGuard({ initialDelayMs: 1, maxDelayMs: 5 }),
+      journal,
+    });
+    cleanup.push(() => egress.close());
+    const orders = new BrokerOrderService({ egress, broker, journal, onFill: () => {}, now: Date.now });
+    let n = 0;
+    const ids: string[] = [];
+    const reconciler = new StopReconciler({
+      orders,
+      nextId: () => {
+        ids.push(`bw-${++n}`);
+        return `bw-${n}`;
+      },
+      isOurs: (id) => id.startsWith('bw-'),
+      tickSize: () => 0.01,
+      lotSize: () => 0.00001,
+      initialBackoffMs: 1,
+      maxBackoffMs: 10,
+    });
+    cleanup.push(() => reconciler.dispose());
+    await reconciler.start();
+    let stopPrice = 60_000;
+    for (let move = 0; move < 30; move++) {
+      stopPrice += 7.003;
+      reconciler.setDesired('BTCUSDT', { side: 'SELL', quantity: 0.25, stopPrice });
+      await reconciler.whenConverged();
+      await reconciler.idle();
+      expect(venue.open().length, `move ${move}`).toBe(1);
+    }
+    // By the venue's record: one live stop, at the last price on the grid, for the size.
+    expect(venue.open().map((o) => [o.side, o.quantity, o.stopPrice])).toEqual([
+      ['SELL', 0.25, Math.ceil(stopPrice * 100 - 1e-6) / 100],
+    ]);
+    expect(venue.executions).toEqual([]);
+    // Each of the 30 moves (one placement, 29 cancel-replaces) reached the venue's matching
+    // exactly once, however often it was sent; faults did hit (status reads resolved them).
+    expect(venue.orderTimes).toHaveLength(30);
+    expect(reconciler.sent.status).toBeGreaterThan(0);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(journal.inDoubt()).toEqual([]);
+    expect(journal.liveStops().map((c) => c.clientOrderId)).toEqual(venue.open().map((o) => o.clientOrderId));
+  }, 60_000);
 });
