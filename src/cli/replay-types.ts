@@ -106,10 +106,11 @@ export interface ReplayReport {
   readonly converged: boolean;
   /** Execution reports for client ids Bulwark never sent: counted, not booked. */
   readonly foreignExecutions: number;
-  /** Stop commands the reconciler sent (place, amend, cancel), its `order.status` questions and open-order reads. */
+  /** Stop commands the reconciler sent (place, amend, cancel-replace, cancel), its `order.status` questions and open-order reads. */
   readonly stopCommands: {
     readonly place: number;
     readonly amend: number;
+    readonly replace: number;
     readonly cancel: number;
     readonly status: number;
     readonly reads: number;

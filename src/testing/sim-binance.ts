@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { SimBook, type SimExecution, type SimOrder } from './sim-book.js';
 import { mulberry32 } from '../util/prng.js';
+import { BulwarkError } from '../errors.js';
 
 /** One instrument the simulated Binance lists (spot). */
 export interface SimBinanceSymbol {
@@ -79,6 +80,12 @@ export interface SimBinance {
   feedPrice(symbol: string, price: number): void;
   /** Orders still working. */
   open(symbol?: string): readonly SimOrder[];
+  /**
+   * From the next `count` new orders on, each further new-order request (new order,
+   * cancel-replace) is executed but never answered (until `close`): a deterministic "the
+   * answer was lost in flight" for crash tests.
+   */
+  holdAnswersAfter(count: number): void;
   /** Stops listening and drops every connection. */
   close(): Promise<void>;
 }
@@ -180,6 +187,8 @@ export async function startSimBinance(options: SimBinanceOptions): Promise<SimBi
   const faults = options.faults ?? {};
   const random = mulberry32(options.seed ?? 1);
   const timers = new Set<ReturnType<typeof setTimeout>>();
+  /** New orders counted after which answers to new-order requests are held. */
+  let holdFrom = Number.POSITIVE_INFINITY;
   const perDay = options.ordersPerDay ?? 160_000;
   const perMinute = options.weightPerMinute ?? 6_000;
 
@@ -478,6 +487,8 @@ export async function startSimBinance(options: SimBinanceOptions): Promise<SimBi
       const answer = route(req, url.pathname, raw);
       if (r < (p += faults.unknownExecuted ?? 0)) return later(() => respond(unknown()));
       if (r < p + (faults.dropReply ?? 0)) return later(() => req.socket.destroy());
+      // Held: executed, the answer never leaves (the socket is dropped at close).
+      if (changes && req.method === 'POST' && orderTimes.length > holdFrom) return;
       later(() => respond(answer));
     });
   });
@@ -497,6 +508,17 @@ export async function startSimBinance(options: SimBinanceOptions): Promise<SimBi
       return authFailures;
     },
     feedPrice: (symbol, price) => void book.setPrice(symbol, price),
+    holdAnswersAfter: (count) => {
+      if (!Number.isSafeInteger(count) || count < 0)
+        throw new BulwarkError(
+          'INVALID_OPTION',
+          `holdAnswersAfter: count must be a non-negative integer, got ${count}`,
+          {
+            count,
+          },
+        );
+      holdFrom = orderTimes.length + count;
+    },
     open: (symbol) => book.open(symbol),
     close: () =>
       new Promise<void>((resolve) => {
