@@ -7,33 +7,53 @@ import { venueRateWindows } from './venue-rate-limits.js';
 
 /** An order as ccxt returns it (the fields read here). */
 export interface CcxtOrderLike {
+  /** The venue's order id. */
   readonly id?: string | undefined;
+  /** The client order id it was placed with. */
   readonly clientOrderId?: string | undefined;
+  /** ccxt's unified symbol (`BTC/USDT`). */
   readonly symbol?: string | undefined;
+  /** `buy` or `sell`. */
   readonly side?: string | undefined;
+  /** The venue's type, lower- or upper-case (`limit`, `market`, `STOP_LOSS`). */
   readonly type?: string | undefined;
+  /** ccxt's unified status: `open`, `closed`, `canceled`, `expired`, `rejected`. */
   readonly status?: string | undefined;
+  /** Ordered quantity. */
   readonly amount?: number | undefined;
+  /** Quantity executed so far. */
   readonly filled?: number | undefined;
+  /** Limit price. */
   readonly price?: number | undefined;
+  /** Trigger price of a stop (ccxt's name). */
   readonly triggerPrice?: number | undefined;
+  /** Trigger price of a stop (older ccxt name). */
   readonly stopPrice?: number | undefined;
+  /** Whether it may only reduce a position. */
   readonly reduceOnly?: boolean | undefined;
+  /** When it was placed (epoch ms). */
   readonly timestamp?: number | undefined;
+  /** When it last changed (epoch ms). */
   readonly lastUpdateTimestamp?: number | undefined;
 }
 
 /** The ccxt exchange methods the adapter calls (any ccxt exchange instance has them). */
 export interface CcxtExchangeLike {
+  /** How the markets' precisions are given (ccxt's TICK_SIZE or DECIMAL_PLACES). */
   readonly precisionMode?: number | undefined;
+  /** ccxt's per-exchange options (the adapter turns the open-orders warning off). */
   readonly options: Record<string, unknown>;
+  /** Headers of the last answer (read for `Retry-After`). */
   readonly last_response_headers?: unknown;
+  /** Body of the last answer (read for a cancel-replace's cancelled order; on with the adapter). */
   readonly last_json_response?: unknown;
   /** ccxt's own spacing between requests (ms), used when the venue announces no limits. */
   readonly rateLimit?: number;
   /** Binance's exchangeInfo (with its `rateLimits`), where the venue has it. */
   publicGetExchangeInfo?(params?: Record<string, unknown>): Promise<unknown>;
+  /** The venue's markets by unified symbol. */
   loadMarkets(): Promise<Readonly<Record<string, CcxtMarketLike>>>;
+  /** Places an order. */
   createOrder(
     symbol: string,
     type: string,
@@ -42,8 +62,11 @@ export interface CcxtExchangeLike {
     price?: number,
     params?: Record<string, unknown>,
   ): Promise<CcxtOrderLike>;
+  /** Cancels an order (by `origClientOrderId` in `params` here). */
   cancelOrder(id: string, symbol?: string, params?: Record<string, unknown>): Promise<CcxtOrderLike>;
+  /** Reads an order (by `origClientOrderId` in `params` here). */
   fetchOrder(id: string, symbol?: string, params?: Record<string, unknown>): Promise<CcxtOrderLike>;
+  /** Changes an order; on Binance spot a cancel-replace (`cancelOrigClientOrderId` in `params`). */
   editOrder(
     id: string,
     symbol: string,
@@ -53,6 +76,7 @@ export interface CcxtExchangeLike {
     price?: number,
     params?: Record<string, unknown>,
   ): Promise<CcxtOrderLike>;
+  /** Orders still working. */
   fetchOpenOrders(
     symbol?: string,
     since?: number,
@@ -77,6 +101,7 @@ export interface CcxtBroker extends BrokerClient {
    * unified symbol: the plugin's `stops.instruments`, so its stops round as the venue's do.
    */
   instruments(): Promise<Record<string, { readonly tickSize: number; readonly lotSize: number }>>;
+  /** One protocol request as ccxt calls; rejects with a `BrokerRequestError` for the venue's refusals. */
   request(
     method: BrokerMethod | 'openOrders.status',
     params: Readonly<Record<string, unknown>>,

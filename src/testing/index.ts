@@ -10,7 +10,13 @@ positions), the demo day's data and strategy, and a virtual clock.
  */
 export { startSimBroker, type SimBroker, type SimBrokerOptions, type SimFaults } from './sim-broker.js';
 export type { SimBook, SimOrder, SimExecution } from './sim-book.js';
-export { startSimBinance, type SimBinance, type SimBinanceOptions, type SimBinanceSymbol } from './sim-binance.js';
+export {
+  startSimBinance,
+  type SimBinance,
+  type SimBinanceFaults,
+  type SimBinanceOptions,
+  type SimBinanceSymbol,
+} from './sim-binance.js';
 export { VirtualClock } from '../util/clock.js';
 export { createDemoStrategy, type DemoStrategyOptions } from './demo-strategy.js';
 export {
