@@ -11,6 +11,7 @@ import { batchAtr, streamingAtr } from './atr.bench.js';
 import { correlation } from './correlation.bench.js';
 import { drawdownHistory } from './drawdown.bench.js';
 import { egressLatency } from './egress.bench.js';
+import { venueLatency } from './venue.bench.js';
 import { pluginOnBars } from './plugin.bench.js';
 import { loggingCost } from './logging.bench.js';
 import { calibrationSeconds } from './harness.js';
@@ -43,6 +44,7 @@ const runs: Array<(k: Kernels) => Promise<{ text: string }>> = [
   (kk) => correlation(kk, 100),
   drawdownHistory,
   egressLatency,
+  venueLatency,
   pluginOnBars,
   loggingCost,
 ];

@@ -38,6 +38,12 @@ async function execute(api: HostApi, c: ProtectiveCommand): Promise<CommandResul
       case 'AMEND_STOP':
         await api.moveStop(c.clientOrderId, c.stopPrice);
         break;
+      case 'REPLACE_STOP':
+        // Not sent here: this host moves stops in place (the order service declares no
+        // `amend: 'cancel-replace'`). A host that cannot would map it to its cancel-replace.
+        await api.cancelOrder(c.replaces);
+        await api.placeStop(c.symbol, c.side === 'BUY' ? 'buy' : 'sell', c.quantity, c.stopPrice, c.clientOrderId);
+        break;
       case 'CANCEL':
         await api.cancelOrder(c.clientOrderId);
         break;
