@@ -29,7 +29,6 @@ async function placeAndMove(
   });
   const place: number[] = [];
   const moves: number[] = [];
-  let live = '';
   for (let i = 0; i < ROUNDS; i++) {
     const id = `bw-p${i}`;
     let t0 = performance.now();
@@ -42,7 +41,7 @@ async function placeAndMove(
       stopPrice: price * 0.9,
     });
     if (placed.ok) place.push(performance.now() - t0);
-    live = id;
+    let live = id;
     const next = `bw-m${i}`;
     t0 = performance.now();
     const moved = await egress.send(move(live, next, price * 0.9 + 0.01 * (i + 1)));
