@@ -73,20 +73,26 @@ export interface VenueLinkOptions {
   readonly id: string;
   readonly url?: string;
   readonly sandbox?: boolean;
+  /** Default: BULWARK_API_KEY. */
   readonly apiKey?: string;
+  /** Default: BULWARK_API_SECRET. */
   readonly apiSecret?: string;
   readonly now: () => number;
 }
 
 /** A real venue through ccxt (`--venue`): needs the optional peer ccxt. */
 export async function venueLink(options: VenueLinkOptions): Promise<ReplayLink> {
+  // Credentials as given, else from the environment (as the WebSocket client takes them).
+  const env = (name: string) => (process.env[name] === '' ? undefined : process.env[name]);
+  const apiKey = options.apiKey ?? env('BULWARK_API_KEY');
+  const secret = options.apiSecret ?? env('BULWARK_API_SECRET');
   let exchange;
   try {
     exchange = await createVenueExchange(options.id, {
       ...(options.url === undefined ? {} : { url: options.url }),
       ...(options.sandbox === true ? { sandbox: true } : {}),
-      ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
-      ...(options.apiSecret === undefined ? {} : { secret: options.apiSecret }),
+      ...(apiKey === undefined ? {} : { apiKey }),
+      ...(secret === undefined ? {} : { secret }),
     });
   } catch (e) {
     if (

@@ -29,16 +29,6 @@ import { waitFor, within } from './replay-timing.js';
 import { brokerLink, venueLink } from './replay-link.js';
 export type { RejectedRow, ReplayCommandOptions, ReplayReport, ReplayStop } from './replay-types.js';
 
-/** Credentials for a venue from the environment (BULWARK_API_KEY / BULWARK_API_SECRET), when set. */
-function venueCredentials(): { apiKey?: string; apiSecret?: string } {
-  const apiKey = process.env['BULWARK_API_KEY'];
-  const apiSecret = process.env['BULWARK_API_SECRET'];
-  return {
-    ...(apiKey === undefined || apiKey === '' ? {} : { apiKey }),
-    ...(apiSecret === undefined || apiSecret === '' ? {} : { apiSecret }),
-  };
-}
-
 /** The reference engine's starting cash in a replay: the starting equity. */
 const STARTING_EQUITY = 1_000_000;
 
@@ -117,11 +107,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
               .catch(() => {});
           },
         })
-      : await venueLink({
-          ...venueOf,
-          ...venueCredentials(),
-          now: () => clock.now(),
-        });
+      : await venueLink({ ...venueOf, now: () => clock.now() });
   const client = link.client;
   const engine = new Engine({
     startingCash: STARTING_EQUITY,
