@@ -35,6 +35,8 @@ const NOT_SENT: ReadonlySet<string> = new Set([
 ]);
 const HARD: ReadonlySet<string> = new Set([
   '-1013',
+  '-2014', // a venue's API key refused (format): not executed; the symbol says so until it is fixed
+  '-2015', // a venue's API key, IP or permissions refused: likewise
   '-1100',
   'REJECTED',
   'INVALID_COMMAND',

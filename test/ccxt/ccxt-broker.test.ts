@@ -279,4 +279,48 @@ describe('createCcxtBroker over the real ccxt client and the simulated Binance',
     expect(journal.inDoubt()).toEqual([]);
     expect(journal.liveStops().map((c) => c.clientOrderId)).toEqual(venue.open().map((o) => o.clientOrderId));
   }, 60_000);
+
+  it('a key the venue refuses (-2015) makes the position UNPROTECTED with the venue’s code in the reason, nothing placed', async () => {
+    const venue = await startSimBinance({ apiKey: KEY, apiSecret: SECRET });
+    cleanup.push(() => venue.close());
+    venue.feedPrice('BTCUSDT', 62_000);
+    const exchange = new ccxt.binance({
+      apiKey: 'revoked-key',
+      secret: SECRET,
+      options: { defaultType: 'spot', fetchCurrencies: false, fetchMargins: false, fetchMarkets: { types: ['spot'] } },
+    });
+    const api = exchange.urls['api'] as Record<string, string>;
+    exchange.urls['api'] = { ...api, public: `${venue.url}/api/v3`, private: `${venue.url}/api/v3` };
+    const broker = createCcxtBroker(exchange as unknown as CcxtExchangeLike);
+    const dir = await mkdtemp(join(tmpdir(), 'bulwark-ccxt-'));
+    const journal = await OrderJournal.open(join(dir, 'journal.jsonl'));
+    cleanup.push(() => journal.close());
+    const limiter = new SlidingWindowRateLimiter({ limit: 5, windowMs: 1_000 });
+    cleanup.push(() => limiter.dispose());
+    const egress = new OrderEgress({ client: broker, limiter, venue: new VenueGuard(), journal });
+    cleanup.push(() => egress.close());
+    const orders = new BrokerOrderService({ egress, broker, journal, onFill: () => {}, now: Date.now });
+    const changes: { to: string; code?: string; message?: string }[] = [];
+    const reconciler = new StopReconciler({
+      orders,
+      nextId: () => 'bw-1',
+      isOurs: (id) => id.startsWith('bw-'),
+      tickSize: () => 0.01,
+      lotSize: () => 0.00001,
+      onChange: (c) => changes.push(c),
+    });
+    cleanup.push(() => reconciler.dispose());
+    reconciler.setDesired('BTCUSDT', { side: 'SELL', quantity: 0.25, stopPrice: 60_000 });
+    await new Promise<void>((resolve) => {
+      const poll = () => (reconciler.stateOf('BTCUSDT') === 'UNPROTECTED' ? resolve() : setTimeout(poll, 5));
+      poll();
+    });
+    expect(changes.at(-1)).toMatchObject({
+      to: 'UNPROTECTED',
+      code: 'STOP_REJECTED',
+      message: expect.stringMatching(/-2015/),
+    });
+    expect(venue.open()).toEqual([]);
+    expect(venue.authFailures).toBeGreaterThan(0);
+  });
 });
