@@ -425,7 +425,7 @@ export function createCcxtBroker(exchange: CcxtExchangeLike, options: CcxtBroker
           throw new BrokerRequestError('QUERY_STATUS', 400, -2022, e instanceof Error ? e.message : String(e));
         if (failed?.newOrder !== undefined)
           // The old stop is cancelled and the new one refused: the refusal is the new order's.
-          throw brokerError(classifyVenueError(new Error(JSON.stringify(failed.newOrder))), 'order.place', now);
+          throw brokerError(classifyVenueError(JSON.stringify(failed.newOrder)), 'order.place', now);
         const headers = exchange.last_response_headers;
         throw brokerError(
           classifyVenueError(

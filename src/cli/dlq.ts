@@ -94,8 +94,6 @@ export async function replayDeadLetters(
   options: DlqReplayOptions,
 ): Promise<{ readonly resent: number; readonly executed: number; readonly kept: number }> {
   const print = options.print ?? ((line: string) => console.log(line));
-  const dlq = await DeadLetterQueue.open(join(options.stateDir, 'dlq.jsonl'));
-  const journal = await OrderJournal.open(join(options.stateDir, 'journal.jsonl'));
   const credentials =
     options.apiKey === undefined || options.apiSecret === undefined
       ? undefined
@@ -108,6 +106,8 @@ export async function replayDeadLetters(
           ...(credentials === undefined ? {} : credentials),
           now: Date.now,
         });
+  const dlq = await DeadLetterQueue.open(join(options.stateDir, 'dlq.jsonl'));
+  const journal = await OrderJournal.open(join(options.stateDir, 'journal.jsonl'));
   const client = link.client;
   const tally = { resent: 0, executed: 0, kept: 0 };
   try {

@@ -68,6 +68,9 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
   // so the same data gives the same outcome every run. An external broker keeps wall time.
   const virtual = external ? undefined : new VirtualClock(0);
   const clock: Clock = virtual ?? SYSTEM_CLOCK;
+  // A venue is resolved first: an unknown id or a missing ccxt fails before any file is opened.
+  const venueOf = options.venue;
+  const venueLinked = venueOf === undefined ? undefined : await venueLink({ ...venueOf, now: () => clock.now() });
   const journal = await OrderJournal.open(join(stateDir, 'journal.jsonl'), { now: () => clock.now() });
   const dlq = await DeadLetterQueue.open(join(stateDir, 'dlq.jsonl'), {
     onFull: (n) => print(`  dead-letter queue full (${n} entries): orders are kept in memory`),
@@ -89,25 +92,23 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
   let plugin: RiskPlugin | undefined;
   /** Set once shutdown starts: the broker's callbacks touch nothing that is being disposed. */
   let closing = false;
-  const venueOf = options.venue;
   const link =
-    venueOf === undefined
-      ? brokerLink(options.broker ?? (embedded as SimBroker).url, credentials, clock, {
-          onReport: (r) => {
-            if (closing) return;
-            service?.onReport(r);
-            reportWaiter?.();
-          },
-          onReconcile: () => {
-            if (closing) return;
-            // After a (re)logon or a seq gap: in-doubt intents and lost fills, then the stops.
-            void service
-              ?.reconcile()
-              .then(() => plugin?.protection?.reread())
-              .catch(() => {});
-          },
-        })
-      : await venueLink({ ...venueOf, now: () => clock.now() });
+    venueLinked ??
+    brokerLink(options.broker ?? (embedded as SimBroker).url, credentials, clock, {
+      onReport: (r) => {
+        if (closing) return;
+        service?.onReport(r);
+        reportWaiter?.();
+      },
+      onReconcile: () => {
+        if (closing) return;
+        // After a (re)logon or a seq gap: in-doubt intents and lost fills, then the stops.
+        void service
+          ?.reconcile()
+          .then(() => plugin?.protection?.reread())
+          .catch(() => {});
+      },
+    });
   const client = link.client;
   const engine = new Engine({
     startingCash: STARTING_EQUITY,

@@ -138,7 +138,8 @@ describe('bulwark replay --venue binance (real ccxt, simulated Binance spot)', (
       expect([b.code, b.err]).toEqual([2, expect.stringMatching(/give one/)]);
       const venue = await startSimBinance({ apiKey: KEY, apiSecret: SECRET });
       try {
-        const c = await cli('replay', '--venue', 'nosuchvenue', '--venue-url', venue.url);
+        const state = await mkdtemp(join(tmpdir(), 'bulwark-venue-usage-'));
+        const c = await cli('replay', '--venue', 'nosuchvenue', '--venue-url', venue.url, '--state-dir', state);
         expect([c.code, c.err]).toEqual([2, expect.stringMatching(/UNKNOWN_VENUE|no exchange "nosuchvenue"/)]);
       } finally {
         await venue.close();
