@@ -44,6 +44,13 @@ export function logRiskEvent(logger: RiskLogger, e: RiskEvent, shadow = false): 
           e.shadow === true ? 'order would be denied (shadow: let through)' : 'order denied',
         );
       return;
+    case 'POSITION_CORRECTED':
+      if (logger.isLevelEnabled('warn'))
+        logger.warn(
+          { event: e.kind, symbol: e.symbol, was: e.was, now: e.now, timestamp: e.timestamp, ...mode },
+          'the snapshot corrected the position the fills had built',
+        );
+      return;
     case 'STATE_CHANGED':
       if (logger.isLevelEnabled('warn'))
         logger.warn(

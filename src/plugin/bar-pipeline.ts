@@ -32,6 +32,8 @@ export interface BarPipelineParts {
   now(): number;
   /** Aborted at dispose: a batch in progress stops at its next yield, queued ones are dropped. */
   readonly signal: AbortSignal;
+  /** Told each accepted close not held back as a suspected bad tick (the pre-trade limits' marks). */
+  readonly onClose?: (symbol: string, close: number) => void;
 }
 
 /**
@@ -264,12 +266,16 @@ export class BarPipeline {
     const atrNow = this.#p.atr.values;
     const held = this.#held;
     const bar = cols.row;
+    const onClose = this.#p.onClose;
     let j = start;
     for (const i of rows.subarray(start, end)) {
       bar.at = i;
       const slot = bar.slot;
       const isHeld = held[j++] === 1;
-      if (!isHeld) this.#lastClose[slot] = bar.close;
+      if (!isHeld) {
+        this.#lastClose[slot] = bar.close;
+        onClose?.(bar.symbol, bar.close);
+      }
       stops.onBar(bar, atrNow[slot] ?? Number.NaN, isHeld, slot);
     }
   }

@@ -1,3 +1,9 @@
+import {
+  preTradeProblems,
+  protectionsProblems,
+  type PreTradeConfig,
+  type ProtectionsConfig,
+} from '../limits/pre-trade-config.js';
 import { kernelLimitProblems, resolveAnomalyConfig, type AnomalyConfigInput } from '../anomaly/config.js';
 import { BulwarkError, isBulwarkError } from '../errors.js';
 import { DEFAULT_KERNEL_LIMITS } from '../kernels/limits.js';
@@ -93,6 +99,10 @@ export interface RiskPluginConfig {
    * For trying Bulwark beside a live system. Default false.
    */
   readonly shadow?: boolean;
+  /** Pre-trade limits on what may be opened (every one off unless set). */
+  readonly preTrade?: PreTradeConfig;
+  /** Loss protections and the session day they count by. */
+  readonly protections?: ProtectionsConfig;
 }
 
 /** A validated, frozen configuration. */
@@ -105,6 +115,8 @@ export interface ResolvedRiskConfig {
   readonly anomalyReduceMs: number;
   readonly anomaly: AnomalyConfigInput;
   readonly shadow: boolean;
+  readonly preTrade: PreTradeConfig;
+  readonly protections: { readonly sessionStart: string };
 }
 
 /** Defaults of {@link RiskLimits}. */
@@ -358,7 +370,18 @@ function resolve(config: unknown): ResolvedRiskConfig {
   }
   const c = config as RiskPluginConfig;
   const problems: string[] = [];
-  const known = new Set(['name', 'build', 'limits', 'stops', 'drawdown', 'anomalyReduceMs', 'anomaly', 'shadow']);
+  const known = new Set([
+    'name',
+    'build',
+    'limits',
+    'stops',
+    'drawdown',
+    'anomalyReduceMs',
+    'anomaly',
+    'shadow',
+    'preTrade',
+    'protections',
+  ]);
   for (const key of Object.keys(c)) if (!known.has(key)) problems.push(`unknown config key ${key}`);
   problems.push(
     ...sectionProblems('limits', c.limits, DEFAULT_RISK_LIMITS),
@@ -376,6 +399,8 @@ function resolve(config: unknown): ResolvedRiskConfig {
     anomalyReduceMs: c.anomalyReduceMs === undefined ? 15 * 60_000 : c.anomalyReduceMs,
     anomaly: { ...c.anomaly },
     shadow: c.shadow === undefined ? false : c.shadow,
+    preTrade: { ...c.preTrade },
+    protections: { sessionStart: '00:00Z', ...c.protections },
   };
   if (typeof resolved.name !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(resolved.name))
     problems.push('name must be 1-32 characters of [A-Za-z0-9._-]');
@@ -389,6 +414,7 @@ function resolve(config: unknown): ResolvedRiskConfig {
     ...ladderProblems(resolved.drawdown),
   );
   problems.push(...anomalyProblems(resolved.anomaly, resolved.limits.maxSymbols));
+  problems.push(...preTradeProblems(c.preTrade), ...protectionsProblems(c.protections));
   if (problems.length > 0)
     throw new BulwarkError('INVALID_CONFIG', `invalid risk plugin config: ${problems.join('; ')}`, { problems });
   return freezeDeep(structuredClone(resolved));

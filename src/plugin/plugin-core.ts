@@ -23,6 +23,7 @@ import type { HeldPosition, VetoView } from './pre-trade-veto.js';
 import { createStopAtr, type StopAtr } from './stop-atr.js';
 import { StopAdoption } from './stop-adoption.js';
 import { TradingStateMachine } from './trading-state-machine.js';
+import { PreTradeLimits } from '../limits/pre-trade-limits.js';
 
 /** What the core is built from: the plugin's config and services, the host's context, the loaded kernels. */
 export interface PluginCoreParts {
@@ -61,6 +62,8 @@ export class PluginCore implements VetoView {
   readonly bars: BarPipeline;
   readonly portfolio: PortfolioIntake;
   readonly adoption: StopAdoption;
+  /** The pre-trade limits and their exposure book; undefined when none is configured. */
+  readonly limits: PreTradeLimits | undefined;
   readonly #config: ResolvedRiskConfig;
   readonly #coordinator: InstanceCoordinator | undefined;
   readonly #hub: RiskEventHub;
@@ -153,6 +156,10 @@ export class PluginCore implements VetoView {
       now,
     });
     const owns = coordinator === undefined ? undefined : (symbol: string) => coordinator.owns(symbol);
+    const preTrade = (this.limits =
+      Object.keys(c.preTrade).length === 0
+        ? undefined
+        : new PreTradeLimits(c.preTrade, c.protections.sessionStart, now));
     this.bars = new BarPipeline({
       limits: c.limits,
       registry: this.registry,
@@ -165,6 +172,9 @@ export class PluginCore implements VetoView {
       hub,
       now,
       signal,
+      ...(preTrade === undefined
+        ? {}
+        : { onClose: (symbol: string, close: number) => preTrade.book.setMark(symbol, close) }),
     });
     this.portfolio = new PortfolioIntake({
       limits: c.limits,
@@ -174,6 +184,7 @@ export class PluginCore implements VetoView {
       counters,
       hub,
       owns,
+      preTrade,
     });
     this.adoption = new StopAdoption({ orders: ctx.orders, stops: this.stops, prefix: ids.prefix, owns, signal });
   }
@@ -224,7 +235,11 @@ export class PluginCore implements VetoView {
   }
 
   position(symbol: string): HeldPosition | undefined {
-    return this.portfolio.position(symbol);
+    // With pre-trade limits, the exposure book: the last snapshot with every fill since applied.
+    const book = this.limits?.book;
+    if (book === undefined) return this.portfolio.position(symbol);
+    const q = book.quantity(symbol);
+    return q === 0 ? undefined : { side: q > 0 ? 'LONG' : 'SHORT', quantity: Math.abs(q) };
   }
 
   manages(symbol: string): boolean {

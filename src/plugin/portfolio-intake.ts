@@ -7,6 +7,7 @@ import type { RiskLimits } from './config.js';
 import type { RiskEventHub } from './event-hub.js';
 import type { PluginCounters } from './plugin-stats.js';
 import type { HeldPosition } from './pre-trade-veto.js';
+import type { PreTradeLimits } from '../limits/pre-trade-limits.js';
 
 /** Snapshots a quarantine episode may keep from the ladder before equity is taken as is. */
 const MAX_DEFERRED_SNAPSHOTS = 3;
@@ -21,6 +22,8 @@ export interface PortfolioIntakeParts {
   readonly hub: RiskEventHub;
   /** Whether this instance manages `symbol`'s position (undefined: every position, no coordinator). */
   readonly owns: ((symbol: string) => boolean) | undefined;
+  /** The pre-trade limits, whose exposure book follows fills and snapshots. */
+  readonly preTrade: PreTradeLimits | undefined;
 }
 
 /**
@@ -61,7 +64,9 @@ export class PortfolioIntake {
       counters.rejections.add(v.rejection.code);
       return;
     }
-    this.#p.stops.onFill(v.value);
+    const f = v.value;
+    this.#p.preTrade?.book.applyFill(f.symbol, f.side, f.quantity, f.price);
+    this.#p.stops.onFill(f);
   }
 
   /** One portfolio snapshot: positions to protect, and equity for the drawdown ladder. */
@@ -79,6 +84,25 @@ export class PortfolioIntake {
     this.#p.hub.readLogLevels();
     this.#book.clear();
     for (const p of s.positions) this.#book.set(p.symbol, p);
+    const preTrade = this.#p.preTrade;
+    if (preTrade !== undefined) {
+      // The snapshot wins over what the fills built; each difference is reported.
+      const changed = preTrade.book.replaceAll(
+        s.positions.map((p) => ({
+          symbol: p.symbol,
+          signed: p.side === 'LONG' ? p.quantity : -p.quantity,
+          price: p.entryPrice,
+        })),
+      );
+      for (const d of changed)
+        this.#p.hub.emit({
+          kind: 'POSITION_CORRECTED',
+          symbol: d.symbol,
+          was: d.was,
+          now: d.now,
+          timestamp: s.timestamp,
+        });
+    }
     // With a coordinator, only the positions this instance owns are its to manage.
     const mine = owns === undefined ? s.positions : s.positions.filter((p) => owns(p.symbol));
     // The symbols refused a stop: maxPositions reached.

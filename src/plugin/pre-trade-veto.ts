@@ -7,6 +7,7 @@ import type { TradingState } from '../vocabulary/trading-state.js';
 import type { RiskEventHub } from './event-hub.js';
 import type { PluginCounters } from './plugin-stats.js';
 import { readString } from './guarded-read.js';
+import type { PreTradeLimits } from '../limits/pre-trade-limits.js';
 
 /** Why an order is refused: the code and message `beforeOrder` answers with. */
 export interface Denial {
@@ -36,6 +37,8 @@ export interface VetoView {
   /** Whether this instance owns `symbol` (always true without a coordinator). */
   owns(symbol: string): boolean;
   isQuarantined(symbol: string): boolean;
+  /** The pre-trade limits (undefined: none configured). */
+  readonly limits: PreTradeLimits | undefined;
 }
 
 /**
@@ -55,8 +58,9 @@ export function reducesPosition(o: OrderRequest, position: HeldPosition | undefi
 /**
  * The pre-trade checks, in order, on a validated order: undefined when it may pass. An exit
  * (see {@link reducesPosition}) always passes; anything else is an entry, refused when HALTED,
- * in a symbol another instance owns, when REDUCING, in a quarantined symbol, or as a new
- * position beyond maxPositions.
+ * in a symbol another instance owns, when REDUCING, in a quarantined symbol, as a new
+ * position beyond maxPositions, or over a configured pre-trade limit (`preTrade`); an entry
+ * that passes is counted for `maxOrdersPerDay`.
  *
  * @example
  * ```ts
@@ -66,6 +70,17 @@ export function reducesPosition(o: OrderRequest, position: HeldPosition | undefi
  */
 export function preTradeCheck(o: OrderRequest, v: VetoView): Denial | undefined {
   if (reducesPosition(o, v.position(o.symbol))) return undefined;
+  const denial = entryCheck(o, v);
+  if (denial !== undefined) return denial;
+  const limits = v.limits;
+  if (limits === undefined) return undefined;
+  const over = limits.check(o);
+  if (over === undefined) limits.admitted();
+  return over;
+}
+
+/** The trading-state, ownership, quarantine and capacity checks of an entry. */
+function entryCheck(o: OrderRequest, v: VetoView): Denial | undefined {
   if (v.state === 'HALTED')
     return { code: 'TRADING_HALTED', message: 'trading is HALTED: only exits and protective orders' };
   if (!v.owns(o.symbol)) return { code: 'NOT_OWNER', message: `${o.symbol} is managed by another instance` };

@@ -28,6 +28,16 @@ export type RiskEvent =
       readonly message: string;
       /** Shadow mode: the order was let through; this is what would have been decided. */
       readonly shadow?: boolean;
+    }
+  | {
+      /** A snapshot disagreed with the position the fills had built: the snapshot wins. */
+      readonly kind: 'POSITION_CORRECTED';
+      readonly symbol: string;
+      /** Signed quantity from the fills. */
+      readonly was: number;
+      /** Signed quantity in the snapshot, now the book's. */
+      readonly now: number;
+      readonly timestamp: number;
     };
 
 /** Receives {@link RiskEvent}s. A listener that throws is isolated from the others. */

@@ -73,6 +73,15 @@ export class ReportRecorder {
         });
         return;
       }
+      case 'POSITION_CORRECTED':
+        this.action({
+          t: e.timestamp,
+          kind: e.kind,
+          symbol: e.symbol,
+          code: e.kind,
+          detail: `fills built ${e.was}, the snapshot says ${e.now}`,
+        });
+        return;
       case 'ORDER_DENIED':
         this.action({
           t: this.#now(),

@@ -36,6 +36,14 @@ export const DENY_CODES = Object.freeze([
   'POSITION_LIMIT',
   'NOT_OWNER', // several instances: another one manages this symbol
   'PLUGIN_ERROR', // a plugin threw: the engine fails closed
+  'ORDER_NOTIONAL_LIMIT', // preTrade.maxOrderNotional: |quantity × price| of the order
+  'POSITION_NOTIONAL_LIMIT', // preTrade.maxPositionNotional / positionNotionalBySymbol: the position after it
+  'GROUP_NOTIONAL_LIMIT', // preTrade.maxGroupNotional: a group's gross after it
+  'GROSS_EXPOSURE_LIMIT', // preTrade.maxGrossExposure: Σ |position notional| after it
+  'NET_EXPOSURE_LIMIT', // preTrade.maxNetExposure: |Σ signed position notional| after it
+  'OPEN_POSITIONS_LIMIT', // preTrade.maxOpenPositions: a new position beyond it
+  'PRICE_BAND', // preTrade.priceBandPercent: a limit/stop price too far from the last close
+  'DAILY_ORDER_LIMIT', // preTrade.maxOrdersPerDay: entries this session day
 ] as const);
 
 /** A reason an order was denied. */

@@ -1,0 +1,170 @@
+import type { OrderRequest } from '../vocabulary/orders.js';
+import type { DenyCode } from '../vocabulary/reason-codes.js';
+import { ExposureBook } from './exposure-book.js';
+import { sessionOffsetMs, type PreTradeConfig } from './pre-trade-config.js';
+
+/** A limit's refusal: the deny code and a message with the numbers. */
+export interface LimitDenial {
+  readonly code: DenyCode;
+  readonly message: string;
+}
+
+const DAY_MS = 86_400_000;
+/** Equal passes: a value counts as over a limit only beyond float noise (far below one tick). */
+const over = (value: number, limit: number) => value > limit + 1e-10 * Math.max(1, limit);
+const fmt = (x: number) => (Math.abs(x) >= 1e6 ? x.toExponential(6) : String(Math.round(x * 1e6) / 1e6));
+
+/**
+ * The pre-trade limits of `preTrade` over the plugin's own {@link ExposureBook}: each check is
+ * O(1) (O(groups of the symbol) for group limits). Only orders that add exposure are checked;
+ * exits never reach here. Entries are counted per session day for `maxOrdersPerDay`.
+ *
+ * @example
+ * ```ts
+ * const limits = new PreTradeLimits({ maxOrderNotional: 50_000 }, '00:00Z', () => Date.now());
+ * limits.check(order); // undefined, or { code: 'ORDER_NOTIONAL_LIMIT', message: '…' }
+ * ```
+ */
+export class PreTradeLimits {
+  readonly book: ExposureBook;
+  readonly #c: PreTradeConfig;
+  readonly #now: () => number;
+  readonly #sessionOffset: number;
+  /** Per symbol: the limited groups it is in, with their limits. */
+  readonly #limitedGroupsOf = new Map<string, (readonly [string, number])[]>();
+  readonly #anyGroupLimit: boolean;
+  #day = Number.NaN;
+  #ordersToday = 0;
+
+  constructor(config: PreTradeConfig, sessionStart: string, now: () => number) {
+    this.#c = config;
+    this.#now = now;
+    this.#sessionOffset = sessionOffsetMs(sessionStart) ?? 0;
+    this.book = new ExposureBook(config.groups ?? {});
+    const limits = Object.entries(config.maxGroupNotional ?? {});
+    this.#anyGroupLimit = limits.length > 0;
+    for (const [name, limit] of limits)
+      for (const symbol of new Set(config.groups?.[name] ?? [])) {
+        const list = this.#limitedGroupsOf.get(symbol);
+        if (list === undefined) this.#limitedGroupsOf.set(symbol, [[name, limit]]);
+        else list.push([name, limit]);
+      }
+  }
+
+  /** Entries admitted in the current session day. */
+  get ordersToday(): number {
+    this.#rollover();
+    return this.#ordersToday;
+  }
+
+  /** The refusal of the first limit `o` (an entry) would break, or undefined when it may pass. */
+  check(o: OrderRequest): LimitDenial | undefined {
+    const c = this.#c;
+    const book = this.book;
+    const mark = book.mark(o.symbol);
+    // The order's price: its limit or stop price, else the last accepted close.
+    const price = o.type !== 'MARKET' && o.price !== undefined ? o.price : mark;
+    if (c.priceBandPercent !== undefined && o.type !== 'MARKET') {
+      if (mark === undefined || o.price === undefined)
+        return { code: 'PRICE_BAND', message: `no accepted close for ${o.symbol} to check the price band against` };
+      const off = (Math.abs(o.price - mark) / mark) * 100;
+      if (over(off, c.priceBandPercent))
+        return {
+          code: 'PRICE_BAND',
+          message: `price ${fmt(o.price)} is ${fmt(off)} % from the last close ${fmt(mark)} (band ${c.priceBandPercent} %)`,
+        };
+    }
+    if (c.maxOrdersPerDay !== undefined) {
+      this.#rollover();
+      if (this.#ordersToday + 1 > c.maxOrdersPerDay)
+        return {
+          code: 'DAILY_ORDER_LIMIT',
+          message: `${this.#ordersToday} entries today: maxOrdersPerDay ${c.maxOrdersPerDay} reached`,
+        };
+    }
+    const needsPrice =
+      c.maxOrderNotional !== undefined ||
+      c.maxPositionNotional !== undefined ||
+      c.positionNotionalBySymbol !== undefined ||
+      this.#anyGroupLimit ||
+      c.maxGrossExposure !== undefined ||
+      c.maxNetExposure !== undefined;
+    if (price === undefined || !(price > 0)) {
+      if (!needsPrice) return this.#openPositions(o);
+      return {
+        code: c.maxOrderNotional !== undefined ? 'ORDER_NOTIONAL_LIMIT' : 'POSITION_NOTIONAL_LIMIT',
+        message: `no price for ${o.symbol} (no limit or stop price, no accepted close) to check the notional limits with`,
+      };
+    }
+    const orderNotional = o.quantity * price;
+    if (c.maxOrderNotional !== undefined && over(orderNotional, c.maxOrderNotional))
+      return {
+        code: 'ORDER_NOTIONAL_LIMIT',
+        message: `order notional ${fmt(orderNotional)} over maxOrderNotional ${c.maxOrderNotional}`,
+      };
+    // The position after the order, at the symbol's mark (the order's price where it has none).
+    const at = mark ?? price;
+    const before = book.notional(o.symbol);
+    const qAfter = book.quantity(o.symbol) + (o.side === 'BUY' ? o.quantity : -o.quantity);
+    const after = qAfter * at;
+    const positionLimit = c.positionNotionalBySymbol?.[o.symbol] ?? c.maxPositionNotional;
+    if (positionLimit !== undefined && over(Math.abs(after), positionLimit))
+      return {
+        code: 'POSITION_NOTIONAL_LIMIT',
+        message: `${o.symbol} position notional would be ${fmt(Math.abs(after))}, over its limit ${positionLimit}`,
+      };
+    const dGross = Math.abs(after) - Math.abs(before);
+    for (const [name, limit] of this.#limitedGroupsOf.get(o.symbol) ?? []) {
+      {
+        const g = book.groupGross(name) + dGross;
+        if (over(g, limit))
+          return {
+            code: 'GROUP_NOTIONAL_LIMIT',
+            message: `group ${name} notional would be ${fmt(g)}, over maxGroupNotional ${limit}`,
+          };
+      }
+    }
+    if (c.maxGrossExposure !== undefined) {
+      const gross = book.gross + dGross;
+      if (over(gross, c.maxGrossExposure))
+        return {
+          code: 'GROSS_EXPOSURE_LIMIT',
+          message: `gross exposure would be ${fmt(gross)}, over maxGrossExposure ${c.maxGrossExposure}`,
+        };
+    }
+    if (c.maxNetExposure !== undefined) {
+      const net = Math.abs(book.net + after - before);
+      if (over(net, c.maxNetExposure))
+        return {
+          code: 'NET_EXPOSURE_LIMIT',
+          message: `net exposure would be ${fmt(net)}, over maxNetExposure ${c.maxNetExposure}`,
+        };
+    }
+    return this.#openPositions(o);
+  }
+
+  /** An entry was allowed: counted against the day's `maxOrdersPerDay`. */
+  admitted(): void {
+    this.#rollover();
+    this.#ordersToday++;
+  }
+
+  #openPositions(o: OrderRequest): LimitDenial | undefined {
+    const max = this.#c.maxOpenPositions;
+    if (max === undefined || this.book.quantity(o.symbol) !== 0) return undefined;
+    if (this.book.openPositions + 1 > max)
+      return {
+        code: 'OPEN_POSITIONS_LIMIT',
+        message: `${this.book.openPositions} positions open: maxOpenPositions ${max} reached`,
+      };
+    return undefined;
+  }
+
+  #rollover(): void {
+    const day = Math.floor((this.#now() - this.#sessionOffset) / DAY_MS);
+    if (day !== this.#day) {
+      this.#day = day;
+      this.#ordersToday = 0;
+    }
+  }
+}
