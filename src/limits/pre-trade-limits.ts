@@ -151,11 +151,14 @@ export class PreTradeLimits {
 
   #openPositions(o: OrderRequest): LimitDenial | undefined {
     const max = this.#c.maxOpenPositions;
-    if (max === undefined || this.book.quantity(o.symbol) !== 0) return undefined;
-    if (this.book.openPositions + 1 > max)
+    if (max === undefined) return undefined;
+    // After the order: a new position counts one (an order adding to one does not, but the
+    // book may already be over the limit through fills and snapshots).
+    const after = this.book.openPositions + (this.book.quantity(o.symbol) === 0 ? 1 : 0);
+    if (after > max)
       return {
         code: 'OPEN_POSITIONS_LIMIT',
-        message: `${this.book.openPositions} positions open: maxOpenPositions ${max} reached`,
+        message: `${after} positions would be open, over maxOpenPositions ${max}`,
       };
     return undefined;
   }
