@@ -1,3 +1,5 @@
+import type { DailyLossLimitConfig } from './daily-loss.js';
+
 /**
  * Pre-trade limits (`preTrade` in the plugin's config): every one is off unless configured.
  * Notional is |quantity| × price, in the account's currency.
@@ -27,6 +29,11 @@ export interface PreTradeConfig {
 
 /** When a session day begins, and the protections that count by it. */
 export interface ProtectionsConfig {
+  /**
+   * Loss from the session's starting equity (open P&L included) that halts entries until the
+   * next session: `{ fraction: 0.03 }` of that equity, or `{ amount: 30_000 }`.
+   */
+  readonly dailyLossLimit?: DailyLossLimitConfig;
   /** UTC time of day a session begins, `HH:MMZ`. Default `00:00Z`. */
   readonly sessionStart?: string;
 }
@@ -107,7 +114,18 @@ export function protectionsProblems(value: unknown): string[] {
   if (value === undefined) return [];
   if (!isRecord(value)) return ['protections must be an object'];
   const p: string[] = [];
-  for (const k of Object.keys(value)) if (k !== 'sessionStart') p.push(`unknown config key protections.${k}`);
+  for (const k of Object.keys(value))
+    if (k !== 'sessionStart' && k !== 'dailyLossLimit') p.push(`unknown config key protections.${k}`);
+  const loss = value['dailyLossLimit'];
+  if (loss !== undefined) {
+    const keys = isRecord(loss) ? Object.keys(loss) : [];
+    const ok =
+      isRecord(loss) &&
+      keys.length === 1 &&
+      ((keys[0] === 'fraction' && positive(loss['fraction']) && loss['fraction'] < 1) ||
+        (keys[0] === 'amount' && positive(loss['amount'])));
+    if (!ok) p.push('protections.dailyLossLimit must be { fraction } in (0, 1) or { amount } > 0');
+  }
   const start = value['sessionStart'];
   if (start !== undefined && (typeof start !== 'string' || sessionOffsetMs(start) === undefined))
     p.push('protections.sessionStart must be a UTC time of day, HH:MMZ (e.g. 00:00Z)');

@@ -1,3 +1,4 @@
+import type { DailyLossLimitConfig } from '../limits/daily-loss.js';
 import {
   preTradeProblems,
   protectionsProblems,
@@ -116,7 +117,7 @@ export interface ResolvedRiskConfig {
   readonly anomaly: AnomalyConfigInput;
   readonly shadow: boolean;
   readonly preTrade: PreTradeConfig;
-  readonly protections: { readonly sessionStart: string };
+  readonly protections: { readonly sessionStart: string; readonly dailyLossLimit?: DailyLossLimitConfig };
 }
 
 /** Defaults of {@link RiskLimits}. */

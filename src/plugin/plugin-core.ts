@@ -24,6 +24,9 @@ import { createStopAtr, type StopAtr } from './stop-atr.js';
 import { StopAdoption } from './stop-adoption.js';
 import { TradingStateMachine } from './trading-state-machine.js';
 import { PreTradeLimits } from '../limits/pre-trade-limits.js';
+import { DailyLoss } from '../limits/daily-loss.js';
+import { sessionOffsetMs } from '../limits/pre-trade-config.js';
+import { SYSTEM_CLOCK, type TimerHandle } from '../util/clock.js';
 
 /** What the core is built from: the plugin's config and services, the host's context, the loaded kernels. */
 export interface PluginCoreParts {
@@ -64,6 +67,11 @@ export class PluginCore implements VetoView {
   readonly adoption: StopAdoption;
   /** The pre-trade limits and their exposure book; undefined when none is configured. */
   readonly limits: PreTradeLimits | undefined;
+  /** The daily loss limit; undefined when not configured. */
+  readonly dailyLoss: DailyLoss | undefined;
+  /** Refreshes the state when the session after a tripped daily loss limit begins. */
+  #sessionTimer: TimerHandle | undefined;
+  readonly #clock: Clock;
   readonly #config: ResolvedRiskConfig;
   readonly #coordinator: InstanceCoordinator | undefined;
   readonly #hub: RiskEventHub;
@@ -89,11 +97,16 @@ export class PluginCore implements VetoView {
     this.coalescer = new CommandCoalescer(sink, undefined, (command, ok) => {
       if (!signal.aborted) this.stops.onCommandResult(command, ok);
     });
+    this.#clock = p.clock ?? SYSTEM_CLOCK;
+    const lossLimit = c.protections.dailyLossLimit;
+    const dailyLoss = (this.dailyLoss =
+      lossLimit === undefined ? undefined : new DailyLoss(lossLimit, sessionOffsetMs(c.protections.sessionStart) ?? 0));
     this.machine = new TradingStateMachine(
       {
         ladder: () => this.drawdown.state,
         coordinator: () => coordinator?.state ?? 'ACTIVE',
         unprotected: () => this.reconciler?.unprotected ?? 0,
+        protections: () => dailyLoss?.state(now()) ?? 'ACTIVE',
         now,
       },
       counters,
@@ -185,6 +198,9 @@ export class PluginCore implements VetoView {
       hub,
       owns,
       preTrade,
+      ...(dailyLoss === undefined
+        ? {}
+        : { onEquity: (t: number, equity: number) => this.#onEquity(dailyLoss, t, equity) }),
     });
     this.adoption = new StopAdoption({ orders: ctx.orders, stops: this.stops, prefix: ids.prefix, owns, signal });
   }
@@ -254,6 +270,29 @@ export class PluginCore implements VetoView {
     return this.detector.isQuarantined(symbol);
   }
 
+  /** An accepted equity for the daily loss limit; a trip halts entries until the next session starts. */
+  #onEquity(dailyLoss: DailyLoss, t: number, equity: number): void {
+    if (dailyLoss.onEquity(t, equity)) {
+      this.#clock.clearTimeout(this.#sessionTimer);
+      const at = dailyLoss.nextSessionAt(t);
+      this.#sessionTimer = this.#clock.setTimeout(
+        () => {
+          this.#sessionTimer = undefined;
+          if (!this.#signal.aborted) this.machine.refresh('SESSION_START');
+        },
+        Math.max(0, at - this.ctx.now()),
+      );
+    }
+    this.machine.refresh('DAILY_LOSS_LIMIT');
+  }
+
+  /** Why the daily loss limit halts entries now (the numbers), or undefined when it does not. */
+  dailyLossHalt(): string | undefined {
+    const d = this.dailyLoss?.snapshot(this.ctx.now());
+    if (d?.tripped !== true) return undefined;
+    return `the daily loss limit is reached: loss ${d.loss.toFixed(2)} of ${String(d.limit?.toFixed(2))} from the session's ${String(d.sessionStartEquity)}; entries halted until the next session`;
+  }
+
   /** Manual reset of the drawdown ladder and of anomaly-driven REDUCING. */
   reset(): void {
     this.machine.releaseHold();
@@ -281,6 +320,8 @@ export class PluginCore implements VetoView {
    * here any more). A bar batch parked at a yield stops when it resumes: it checks `signal`.
    */
   async close(): Promise<void> {
+    this.#clock.clearTimeout(this.#sessionTimer);
+    this.#sessionTimer = undefined;
     this.reconciler?.dispose();
     this.drawdown.dispose();
     this.detector.dispose();

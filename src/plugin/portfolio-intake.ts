@@ -24,6 +24,8 @@ export interface PortfolioIntakeParts {
   readonly owns: ((symbol: string) => boolean) | undefined;
   /** The pre-trade limits, whose exposure book follows fills and snapshots. */
   readonly preTrade: PreTradeLimits | undefined;
+  /** Told each equity the drawdown ladder accepted (the daily loss limit's input). */
+  readonly onEquity?: (timestamp: number, equity: number) => void;
 }
 
 /**
@@ -121,6 +123,8 @@ export class PortfolioIntake {
     if (!pushed.ok) {
       counters.snapshotsRejected++;
       counters.rejections.add(pushed.rejection.code);
+      return;
     }
+    this.#p.onEquity?.(s.timestamp, s.equity);
   }
 }

@@ -39,6 +39,8 @@ export interface VetoView {
   isQuarantined(symbol: string): boolean;
   /** The pre-trade limits (undefined: none configured). */
   readonly limits: PreTradeLimits | undefined;
+  /** Why the daily loss limit halts entries now, or undefined when it does not. */
+  dailyLossHalt(): string | undefined;
 }
 
 /**
@@ -81,8 +83,12 @@ export function preTradeCheck(o: OrderRequest, v: VetoView): Denial | undefined 
 
 /** The trading-state, ownership, quarantine and capacity checks of an entry. */
 function entryCheck(o: OrderRequest, v: VetoView): Denial | undefined {
-  if (v.state === 'HALTED')
-    return { code: 'TRADING_HALTED', message: 'trading is HALTED: only exits and protective orders' };
+  if (v.state === 'HALTED') {
+    const loss = v.dailyLossHalt();
+    return loss !== undefined
+      ? { code: 'DAILY_LOSS_LIMIT', message: loss }
+      : { code: 'TRADING_HALTED', message: 'trading is HALTED: only exits and protective orders' };
+  }
   if (!v.owns(o.symbol)) return { code: 'NOT_OWNER', message: `${o.symbol} is managed by another instance` };
   if (v.state === 'REDUCING') return { code: 'REDUCING_NEW_EXPOSURE', message: 'trading is REDUCING: no new exposure' };
   if (v.isQuarantined(o.symbol)) return { code: 'SYMBOL_QUARANTINED', message: `${o.symbol} is quarantined` };

@@ -10,14 +10,17 @@ export interface TradingStateInputs {
   coordinator(): TradingState;
   /** Positions the broker does not protect now (0 outside BROKER mode). */
   unprotected(): number;
+  /** The loss protections' state (HALTED while the daily loss limit is tripped). */
+  protections(): TradingState;
   /** The host's clock (epoch ms). */
   now(): number;
 }
 
 /**
  * The plugin's trading state: the stricter of the drawdown ladder's, the anomaly actions'
- * (REDUCING until a REDUCE action's hold has passed), the coordinator's, and the broker
- * protection's (REDUCING while any position is unprotected). Each change is counted and
+ * (REDUCING until a REDUCE action's hold has passed), the coordinator's, the broker
+ * protection's (REDUCING while any position is unprotected), and the loss protections'
+ * (HALTED for the rest of a session whose daily loss limit tripped). Each change is counted and
  * reported once as STATE_CHANGED, with its cause.
  *
  * @example
@@ -63,7 +66,10 @@ export class TradingStateMachine {
     const anomaly: TradingState = now < this.#reduceUntil ? 'REDUCING' : 'ACTIVE';
     // While any position is unprotected at the broker, no new exposure.
     const protection: TradingState = inputs.unprotected() > 0 ? 'REDUCING' : 'ACTIVE';
-    const next = stricter(stricter(stricter(inputs.ladder(), anomaly), inputs.coordinator()), protection);
+    const next = stricter(
+      stricter(stricter(stricter(inputs.ladder(), anomaly), inputs.coordinator()), protection),
+      inputs.protections(),
+    );
     if (next === this.#state) return;
     const from = this.#state;
     this.#state = next;

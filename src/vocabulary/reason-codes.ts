@@ -44,6 +44,7 @@ export const DENY_CODES = Object.freeze([
   'OPEN_POSITIONS_LIMIT', // preTrade.maxOpenPositions: a new position beyond it
   'PRICE_BAND', // preTrade.priceBandPercent: a limit/stop price too far from the last close
   'DAILY_ORDER_LIMIT', // preTrade.maxOrdersPerDay: entries this session day
+  'DAILY_LOSS_LIMIT', // protections.dailyLossLimit: the session's loss reached it; entries halted until the next
 ] as const);
 
 /** A reason an order was denied. */
