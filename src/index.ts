@@ -63,6 +63,8 @@ export {
   type StopsConfig,
   type ReconcileConfig,
 } from './plugin/config.js';
+export type { PreTradeConfig, ProtectionsConfig } from './limits/pre-trade-config.js';
+export type { DailyLossLimitConfig } from './limits/daily-loss.js';
 export type { RiskEvent, RiskListener } from './plugin/risk-events.js';
 export type { RiskPluginStats } from './plugin/plugin-stats.js';
 export type { StopMode, StopView, StopCounters, StopChange, StopDecision, StopAction } from './stops/stop-manager.js';

@@ -116,7 +116,9 @@ export interface ResolvedRiskConfig {
   readonly anomalyReduceMs: number;
   readonly anomaly: AnomalyConfigInput;
   readonly shadow: boolean;
+  /** The pre-trade limits as configured (an empty object: none). */
   readonly preTrade: PreTradeConfig;
+  /** The loss protections, with the session start filled in. */
   readonly protections: { readonly sessionStart: string; readonly dailyLossLimit?: DailyLossLimitConfig };
 }
 
