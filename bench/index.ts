@@ -12,6 +12,7 @@ import { correlation } from './correlation.bench.js';
 import { drawdownHistory } from './drawdown.bench.js';
 import { egressLatency } from './egress.bench.js';
 import { venueLatency } from './venue.bench.js';
+import { beforeOrderCost } from './limits.bench.js';
 import { pluginOnBars } from './plugin.bench.js';
 import { loggingCost } from './logging.bench.js';
 import { calibrationSeconds } from './harness.js';
@@ -45,6 +46,7 @@ const runs: Array<(k: Kernels) => Promise<{ text: string }>> = [
   drawdownHistory,
   egressLatency,
   venueLatency,
+  beforeOrderCost,
   pluginOnBars,
   loggingCost,
 ];
