@@ -64,7 +64,8 @@ export {
   type ReconcileConfig,
 } from './plugin/config.js';
 export type { PreTradeConfig, ProtectionsConfig } from './limits/pre-trade-config.js';
-export type { DailyLossLimitConfig } from './limits/daily-loss.js';
+export type { DailyLossLimitConfig, DailyLossState } from './limits/daily-loss.js';
+export type { ExposureView } from './limits/pre-trade-limits.js';
 export type { RiskEvent, RiskListener } from './plugin/risk-events.js';
 export type { RiskPluginStats } from './plugin/plugin-stats.js';
 export type { StopMode, StopView, StopCounters, StopChange, StopDecision, StopAction } from './stops/stop-manager.js';

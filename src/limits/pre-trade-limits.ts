@@ -3,6 +3,20 @@ import type { DenyCode } from '../vocabulary/reason-codes.js';
 import { ExposureBook } from './exposure-book.js';
 import { sessionOffsetMs, type PreTradeConfig } from './pre-trade-config.js';
 
+/** The exposure the pre-trade limits check against, as `toJSON()` shows it. */
+export interface ExposureView {
+  /** Σ |position notional| at the marks. */
+  readonly grossExposure: number;
+  /** Σ signed position notional. */
+  readonly netExposure: number;
+  /** Each group's gross. */
+  readonly groups: Readonly<Record<string, number>>;
+  /** Open positions. */
+  readonly openPositions: number;
+  /** Entries admitted this session day. */
+  readonly ordersToday: number;
+}
+
 /** A limit's refusal: the deny code and a message with the numbers. */
 export interface LimitDenial {
   readonly code: DenyCode;
@@ -141,6 +155,18 @@ export class PreTradeLimits {
         };
     }
     return this.#openPositions(o);
+  }
+
+  /** What the limits see now, for `toJSON()` and reports. */
+  view(): ExposureView {
+    const book = this.book;
+    return Object.freeze({
+      grossExposure: book.gross,
+      netExposure: book.net,
+      groups: Object.freeze(book.groups()),
+      openPositions: book.openPositions,
+      ordersToday: this.ordersToday,
+    });
   }
 
   /** An entry was allowed: counted against the day's `maxOrdersPerDay`. */

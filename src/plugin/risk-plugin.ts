@@ -17,6 +17,8 @@ import { RiskEventHub } from './event-hub.js';
 import { PluginCore } from './plugin-core.js';
 import { BEFORE_INIT, buildStats, PluginCounters, type RiskPluginStats } from './plugin-stats.js';
 import { PreTradeVeto } from './pre-trade-veto.js';
+import type { ExposureView } from '../limits/pre-trade-limits.js';
+import type { DailyLossState } from '../limits/daily-loss.js';
 import type { RiskListener } from './risk-events.js';
 
 /**
@@ -302,11 +304,25 @@ export class RiskPlugin implements EnginePlugin {
   }
 
   /**
-   * A snapshot for serialisation: the stats and one small frozen view per managed stop. No
-   * large arrays are copied (ISSUE-2985).
+   * A snapshot for serialisation: the stats, one small frozen view per managed stop, and,
+   * when configured, the exposure the pre-trade limits see and the day's loss against its
+   * limit. No large arrays are copied (ISSUE-2985).
    */
-  toJSON(): { readonly stats: RiskPluginStats; readonly stops: readonly StopView[] } {
-    return Object.freeze({ stats: this.stats(), stops: Object.freeze(this.#core?.stops.views() ?? []) });
+  toJSON(): {
+    readonly stats: RiskPluginStats;
+    readonly stops: readonly StopView[];
+    readonly exposure?: ExposureView;
+    readonly dailyLoss?: DailyLossState;
+  } {
+    const core = this.#core;
+    const exposure = core?.limits?.view();
+    const dailyLoss = core?.dailyLoss?.snapshot(core.ctx.now());
+    return Object.freeze({
+      stats: this.stats(),
+      stops: Object.freeze(core?.stops.views() ?? []),
+      ...(exposure === undefined ? {} : { exposure }),
+      ...(dailyLoss === undefined ? {} : { dailyLoss: Object.freeze(dailyLoss) }),
+    });
   }
 
   /** The initialised core (kept, released, after dispose); undefined before `onInit` has completed. */

@@ -44,6 +44,12 @@ describe('protections.dailyLossLimit', () => {
     expect(events.filter((e) => e.kind === 'STATE_CHANGED')).toEqual([
       expect.objectContaining({ from: 'ACTIVE', to: 'HALTED', cause: 'DAILY_LOSS_LIMIT' }),
     ]);
+    expect(p.toJSON().dailyLoss).toEqual({
+      sessionStartEquity: 1_000_000,
+      loss: expect.closeTo(30_000.01, 6) as number,
+      limit: 30_000,
+      tripped: true,
+    });
     // Recovering within the session does not lift it.
     snapshot(1_100_000);
     expect(p.state).toBe('HALTED');

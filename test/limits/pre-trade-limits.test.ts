@@ -132,6 +132,14 @@ describe('preTrade limits in beforeOrder', () => {
       'GROUP_NOTIONAL_LIMIT',
     );
     expect(codeOf(p.beforeOrder(order({ symbol: 'CCC', quantity: 1e4 })))).toBe('ALLOW');
+    // toJSON shows what the checks saw: per group, gross and net.
+    expect(p.toJSON().exposure).toEqual({
+      grossExposure: 120_000,
+      netExposure: 100_000,
+      groups: { tech: 20_000 },
+      openPositions: 3,
+      ordersToday: 2,
+    });
   });
 
   it('maxGrossExposure and maxOpenPositions: Σ |notional| and the count of positions after the order', async () => {
