@@ -34,6 +34,8 @@ export interface PluginMetricSource {
   readonly stats: () => RiskPluginStats;
   /** Current drawdown of the plugin's accepted equity, in [0, 1]; NaN before any. */
   readonly drawdown: () => number;
+  /** Gross and net exposure the pre-trade limits see, and the session's loss (undefined where not configured). */
+  readonly exposure?: () => { readonly gross?: number; readonly net?: number; readonly dayLoss?: number };
 }
 
 /** Options of {@link BulwarkMetrics}. */
@@ -60,7 +62,13 @@ interface Member {
   /** The plugin's name ('' for the unnamed one of the deprecated `watch({ plugin })`). */
   readonly name: string;
   /** The live plugin; undefined once unwatched. */
-  source: { readonly stats?: () => RiskPluginStats; readonly drawdown?: () => number } | undefined;
+  source:
+    | {
+        readonly stats?: () => RiskPluginStats;
+        readonly drawdown?: () => number;
+        readonly exposure?: PluginMetricSource['exposure'];
+      }
+    | undefined;
   /** The values read when it was unwatched (kept until a plugin of its name takes its place, or `forget`). */
   final: { readonly stats: RiskPluginStats | undefined; readonly drawdown: number } | undefined;
   /** Counts of the earlier plugins of this name, by counter and label value: counters never go down. */
@@ -88,6 +96,7 @@ const drawdownOf = (m: Member): number | undefined =>
  * - `bulwark_orders_total{lane,outcome}` (SENT, ADOPTED, DEAD_LETTERED, REFUSED from the egress),
  *   `bulwark_order_retries_total`, `bulwark_breaker_transitions_total{to}`;
  * - `bulwark_trading_state{state}` (1 for the current state), `bulwark_drawdown_ratio`,
+ *   `bulwark_exposure_gross`, `bulwark_exposure_net`, `bulwark_day_loss`,
  *   `bulwark_dead_letters`, `bulwark_egress_queue_depth`, `bulwark_egress_in_flight` (gauges);
  * - `bulwark_order_latency_seconds{lane,outcome}` (histogram: from send to final outcome).
  *
@@ -262,6 +271,28 @@ export class BulwarkMetrics {
         if (Number.isFinite(worst)) this.set(worst);
       },
     });
+    // Exposure and the day's loss, read from the live plugins at scrape time (summed unless labelled).
+    const exposureGauge = (name: string, help: string, key: 'gross' | 'net' | 'dayLoss') =>
+      new Gauge({
+        name: `${p}${name}`,
+        help,
+        labelNames: labelNames([]),
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const m of members) {
+            const v = m.source?.exposure?.()[key];
+            if (v !== undefined && Number.isFinite(v)) this.inc(labels(m, {}), v);
+          }
+        },
+      });
+    exposureGauge('exposure_gross', 'Σ |position notional| the pre-trade limits see (preTrade configured).', 'gross');
+    exposureGauge('exposure_net', 'Σ signed position notional the pre-trade limits see (preTrade configured).', 'net');
+    exposureGauge(
+      'day_loss',
+      "The session's loss from its starting equity (protections.dailyLossLimit configured).",
+      'dayLoss',
+    );
     // Gauges of the order path, read from `watch`'s sources.
     const gauge = (name: string, help: string, read: (s: MetricSources) => (() => number) | undefined) =>
       new Gauge({
@@ -326,7 +357,11 @@ export class BulwarkMetrics {
         name,
       });
     }
-    const live = { stats: source.stats, drawdown: source.drawdown };
+    const live = {
+      stats: source.stats,
+      drawdown: source.drawdown,
+      ...(source.exposure === undefined ? {} : { exposure: source.exposure }),
+    };
     let m = members.find((x) => x.name === name && x.source === undefined);
     if (m === undefined) {
       m = { name, source: live, final: undefined, earlier: new Map() };

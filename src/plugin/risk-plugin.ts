@@ -93,6 +93,15 @@ export class RiskPlugin implements EnginePlugin {
     this.#unwatchMetrics = this.metrics.watchPlugin(this.name, {
       stats: () => this.stats(),
       drawdown: () => this.drawdown,
+      exposure: () => {
+        const core = this.#core;
+        const e = core?.limits?.book;
+        const loss = core?.dailyLoss?.snapshot(core.ctx.now()).loss;
+        return {
+          ...(e === undefined ? {} : { gross: e.gross, net: e.net }),
+          ...(loss === undefined ? {} : { dayLoss: loss }),
+        };
+      },
     });
   }
 

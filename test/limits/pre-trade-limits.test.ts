@@ -204,4 +204,14 @@ describe('preTrade limits in beforeOrder', () => {
       ]),
     );
   });
+
+  it('metrics: gross and net exposure gauges, read at scrape time', async () => {
+    const { p } = await plugin({ maxGrossExposure: 1e9 }, { AAA: 100, BBB: 50 });
+    p.onFill(fill('AAA', 'BUY', 100, 100));
+    p.onFill(fill('BBB', 'SELL', 400, 50)); // short 20 000
+    const text = await p.metrics.registry.metrics();
+    expect(text).toMatch(/^bulwark_exposure_gross 30000$/m);
+    expect(text).toMatch(/^bulwark_exposure_net -10000$/m);
+    await p.onDispose();
+  });
 });
