@@ -66,6 +66,8 @@ export {
 export type { PreTradeConfig, ProtectionsConfig } from './limits/pre-trade-config.js';
 export type { DailyLossLimitConfig, DailyLossState } from './limits/daily-loss.js';
 export type { ExposureView } from './limits/pre-trade-limits.js';
+export type { StoplossGuardConfig, ProtectionLocks } from './limits/stop-out-guard.js';
+export { FileProtectionStore, type ProtectionStore } from './limits/protection-store.js';
 export type { RiskEvent, RiskListener } from './plugin/risk-events.js';
 export type { RiskPluginStats } from './plugin/plugin-stats.js';
 export type { StopMode, StopView, StopCounters, StopChange, StopDecision, StopAction } from './stops/stop-manager.js';

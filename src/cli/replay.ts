@@ -13,6 +13,7 @@ import { VenueGuard } from '../egress/venue-guard.js';
 import { CliError, EXIT } from './cli-error.js';
 import { Engine } from '../engine/index.js';
 import { createRiskPlugin, type RiskPlugin } from '../plugin/risk-plugin.js';
+import { FileProtectionStore } from '../limits/protection-store.js';
 import { DEMO_RISK_CONFIG } from './replay-config.js';
 import { SYSTEM_CLOCK, VirtualClock, type Clock } from '../util/clock.js';
 import type { DesiredStop } from '../protection/stop-reconciler.js';
@@ -251,7 +252,13 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
           : { stops: { ...config.stops, instruments: { ...steps, ...config.stops?.instruments } } }),
         ...(options.shadow === true ? { shadow: true } : {}),
       },
-      { ...(logger === undefined ? {} : { logger }), ...(metrics === undefined ? {} : { metrics }), clock },
+      {
+        ...(logger === undefined ? {} : { logger }),
+        ...(metrics === undefined ? {} : { metrics }),
+        clock,
+        // StoplossGuard's locks and the cooldowns outlive the process, beside the journal.
+        protectionStore: new FileProtectionStore(join(stateDir, 'protections.json')),
+      },
     );
     plugin = risk;
     metrics?.watch({

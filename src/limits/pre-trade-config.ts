@@ -1,4 +1,5 @@
 import type { DailyLossLimitConfig } from './daily-loss.js';
+import type { StoplossGuardConfig } from './stop-out-guard.js';
 
 /**
  * Pre-trade limits (`preTrade` in the plugin's config): every one is off unless configured.
@@ -36,6 +37,10 @@ export interface ProtectionsConfig {
   readonly dailyLossLimit?: DailyLossLimitConfig;
   /** UTC time of day a session begins, `HH:MMZ`. Default `00:00Z`. */
   readonly sessionStart?: string;
+  /** `stopOuts` stop-outs within `withinMs` lock entries for `lockMs`, per symbol or across all (`scope`). */
+  readonly stoplossGuard?: StoplossGuardConfig;
+  /** No re-entry in a symbol this long after one of its stops executed (ms). */
+  readonly cooldownAfterExitMs?: number;
 }
 
 /** The most symbols one group may list, and the most groups. */
@@ -115,7 +120,27 @@ export function protectionsProblems(value: unknown): string[] {
   if (!isRecord(value)) return ['protections must be an object'];
   const p: string[] = [];
   for (const k of Object.keys(value))
-    if (k !== 'sessionStart' && k !== 'dailyLossLimit') p.push(`unknown config key protections.${k}`);
+    if (!['sessionStart', 'dailyLossLimit', 'stoplossGuard', 'cooldownAfterExitMs'].includes(k))
+      p.push(`unknown config key protections.${k}`);
+  const cool = value['cooldownAfterExitMs'];
+  if (cool !== undefined && !(Number.isSafeInteger(cool) && (cool as number) > 0))
+    p.push('protections.cooldownAfterExitMs must be an integer > 0 (ms)');
+  const guard = value['stoplossGuard'];
+  if (guard !== undefined) {
+    if (!isRecord(guard)) p.push('protections.stoplossGuard must be an object');
+    else {
+      for (const k of Object.keys(guard))
+        if (!['stopOuts', 'withinMs', 'lockMs', 'scope'].includes(k))
+          p.push(`unknown config key protections.stoplossGuard.${k}`);
+      for (const k of ['stopOuts', 'withinMs', 'lockMs'])
+        if (!(Number.isSafeInteger(guard[k]) && (guard[k] as number) > 0))
+          p.push(`protections.stoplossGuard.${k} must be an integer > 0`);
+      if (guard['scope'] !== 'SYMBOL' && guard['scope'] !== 'ALL')
+        p.push('protections.stoplossGuard.scope must be SYMBOL or ALL');
+      if (Number.isSafeInteger(guard['stopOuts']) && (guard['stopOuts'] as number) > 1_000)
+        p.push('protections.stoplossGuard.stopOuts must be ≤ 1000');
+    }
+  }
   const loss = value['dailyLossLimit'];
   if (loss !== undefined) {
     const keys = isRecord(loss) ? Object.keys(loss) : [];

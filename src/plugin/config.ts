@@ -1,4 +1,3 @@
-import type { DailyLossLimitConfig } from '../limits/daily-loss.js';
 import {
   preTradeProblems,
   protectionsProblems,
@@ -119,7 +118,7 @@ export interface ResolvedRiskConfig {
   /** The pre-trade limits as configured (an empty object: none). */
   readonly preTrade: PreTradeConfig;
   /** The loss protections, with the session start filled in. */
-  readonly protections: { readonly sessionStart: string; readonly dailyLossLimit?: DailyLossLimitConfig };
+  readonly protections: ProtectionsConfig & { readonly sessionStart: string };
 }
 
 /** Defaults of {@link RiskLimits}. */

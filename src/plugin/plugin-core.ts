@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.js';
 import type { OrderSink, ProtectiveCommand } from '../vocabulary/orders.js';
 import type { PluginContext } from '../vocabulary/services.js';
 import type { TradingState } from '../vocabulary/trading-state.js';
+import type { DenyCode } from '../vocabulary/reason-codes.js';
 import { AnomalyResponse } from './anomaly-response.js';
 import { BarPipeline } from './bar-pipeline.js';
 import { createBrokerProtection } from './broker-protection.js';
@@ -25,6 +26,8 @@ import { StopAdoption } from './stop-adoption.js';
 import { TradingStateMachine } from './trading-state-machine.js';
 import { PreTradeLimits } from '../limits/pre-trade-limits.js';
 import { DailyLoss } from '../limits/daily-loss.js';
+import { StopOutGuard } from '../limits/stop-out-guard.js';
+import type { ProtectionStore } from '../limits/protection-store.js';
 import { sessionOffsetMs } from '../limits/pre-trade-config.js';
 import { SYSTEM_CLOCK, type TimerHandle } from '../util/clock.js';
 
@@ -40,6 +43,8 @@ export interface PluginCoreParts {
   readonly hub: RiskEventHub;
   /** Aborted when the plugin is disposed: from then on nothing here changes state. */
   readonly signal: AbortSignal;
+  /** Where the StoplossGuard and cooldown locks are kept across restarts. */
+  readonly protectionStore: ProtectionStore | undefined;
 }
 
 /**
@@ -69,6 +74,9 @@ export class PluginCore implements VetoView {
   readonly limits: PreTradeLimits | undefined;
   /** The daily loss limit; undefined when not configured. */
   readonly dailyLoss: DailyLoss | undefined;
+  /** StoplossGuard and the cooldown after a stop-out; undefined when neither is configured. */
+  readonly guard: StopOutGuard | undefined;
+  readonly #store: ProtectionStore | undefined;
   /** Refreshes the state when the session after a tripped daily loss limit begins. */
   #sessionTimer: TimerHandle | undefined;
   readonly #clock: Clock;
@@ -98,6 +106,12 @@ export class PluginCore implements VetoView {
       if (!signal.aborted) this.stops.onCommandResult(command, ok);
     });
     this.#clock = p.clock ?? SYSTEM_CLOCK;
+    this.#store = p.protectionStore;
+    const { stoplossGuard, cooldownAfterExitMs } = c.protections;
+    const guard = (this.guard =
+      stoplossGuard === undefined && cooldownAfterExitMs === undefined
+        ? undefined
+        : new StopOutGuard(stoplossGuard, cooldownAfterExitMs));
     const lossLimit = c.protections.dailyLossLimit;
     const dailyLoss = (this.dailyLoss =
       lossLimit === undefined ? undefined : new DailyLoss(lossLimit, sessionOffsetMs(c.protections.sessionStart) ?? 0));
@@ -139,8 +153,15 @@ export class PluginCore implements VetoView {
       isQuarantined: (symbol) => this.detector.isQuarantined(symbol),
       restoreGraceMs: c.stops.restoreGraceMs,
       ...(this.reconciler === undefined ? {} : { protection: this.reconciler }),
-      // A decision record is built only for a subscriber, or for a logger whose level takes it.
-      decisions: { wants: (action) => hub.wants(action), report: (d) => hub.emit({ kind: 'STOP', ...d }) },
+      // A decision record is built only for a subscriber, or for a logger whose level takes it
+      // (and, with StoplossGuard or a cooldown, for every stop-out: they count them).
+      decisions: {
+        wants: (action) => (action === 'TRIGGERED' && guard !== undefined) || hub.wants(action),
+        report: (d) => {
+          if (d.action === 'TRIGGERED' && guard !== undefined) this.#stopOut(guard, d.symbol);
+          if (hub.wants(d.action)) hub.emit({ kind: 'STOP', ...d });
+        },
+      },
     });
     this.drawdown = new DrawdownController({
       kernels,
@@ -211,6 +232,11 @@ export class PluginCore implements VetoView {
    * when the plugin is disposed meanwhile.
    */
   async start(): Promise<void> {
+    // The locks of an earlier run first: a crash loop cannot reset them.
+    if (this.guard !== undefined && this.#store !== undefined) {
+      const saved = await this.#store.load();
+      if (saved !== undefined) this.guard.restore(saved);
+    }
     if (this.#config.stops.mode === 'BROKER') await this.adoption.restore();
     if (this.#signal.aborted) return; // disposed meanwhile: no broker read, no subscription
     await this.reconciler?.start();
@@ -284,6 +310,18 @@ export class PluginCore implements VetoView {
       );
     }
     this.machine.refresh('DAILY_LOSS_LIMIT');
+  }
+
+  /** A stop of `symbol` executed: counted by the guard; a new lock or cooldown is saved. */
+  #stopOut(guard: StopOutGuard, symbol: string): void {
+    if (this.#signal.aborted) return;
+    const now = this.ctx.now();
+    if (guard.onStopOut(symbol, now) && this.#store !== undefined) this.#store.save(guard.locks(now)).catch(() => {}); // saved again at the next change
+  }
+
+  /** Why StoplossGuard or a cooldown refuses an entry in `symbol` now, or undefined. */
+  stopOutDenial(symbol: string): { readonly code: DenyCode; readonly message: string } | undefined {
+    return this.guard?.denial(symbol, this.ctx.now());
   }
 
   /** Why the daily loss limit halts entries now (the numbers), or undefined when it does not. */

@@ -41,6 +41,8 @@ export interface VetoView {
   readonly limits: PreTradeLimits | undefined;
   /** Why the daily loss limit halts entries now, or undefined when it does not. */
   dailyLossHalt(): string | undefined;
+  /** Why StoplossGuard or a cooldown refuses an entry in `symbol` now, or undefined. */
+  stopOutDenial(symbol: string): Denial | undefined;
 }
 
 /**
@@ -92,6 +94,8 @@ function entryCheck(o: OrderRequest, v: VetoView): Denial | undefined {
   if (!v.owns(o.symbol)) return { code: 'NOT_OWNER', message: `${o.symbol} is managed by another instance` };
   if (v.state === 'REDUCING') return { code: 'REDUCING_NEW_EXPOSURE', message: 'trading is REDUCING: no new exposure' };
   if (v.isQuarantined(o.symbol)) return { code: 'SYMBOL_QUARANTINED', message: `${o.symbol} is quarantined` };
+  const locked = v.stopOutDenial(o.symbol);
+  if (locked !== undefined) return locked;
   if (!v.manages(o.symbol) && v.managedPositions >= v.maxPositions)
     return { code: 'POSITION_LIMIT', message: `maxPositions ${v.maxPositions} reached` };
   return undefined;

@@ -19,6 +19,7 @@ import { BEFORE_INIT, buildStats, PluginCounters, type RiskPluginStats } from '.
 import { PreTradeVeto } from './pre-trade-veto.js';
 import type { ExposureView } from '../limits/pre-trade-limits.js';
 import type { DailyLossState } from '../limits/daily-loss.js';
+import type { ProtectionStore } from '../limits/protection-store.js';
 import type { RiskListener } from './risk-events.js';
 
 /**
@@ -70,6 +71,7 @@ export class RiskPlugin implements EnginePlugin {
   readonly metrics: BulwarkMetrics;
   readonly #coordinator: InstanceCoordinator | undefined;
   readonly #clock: Clock | undefined;
+  readonly #protectionStore: ProtectionStore | undefined;
   readonly #counters = new PluginCounters();
   readonly #hub: RiskEventHub;
   readonly #veto: PreTradeVeto;
@@ -87,6 +89,7 @@ export class RiskPlugin implements EnginePlugin {
     this.name = config.name;
     this.#coordinator = services.coordinator;
     this.#clock = services.clock;
+    this.#protectionStore = services.protectionStore;
     this.#hub = new RiskEventHub(services.logger, config.shadow);
     this.#veto = new PreTradeVeto(config.limits, config.shadow, this.#counters, this.#hub);
     this.metrics = services.metrics ?? new BulwarkMetrics();
@@ -146,6 +149,7 @@ export class RiskPlugin implements EnginePlugin {
         counters: this.#counters,
         hub: this.#hub,
         signal: this.#disposal.signal,
+        protectionStore: this.#protectionStore,
       }),
     );
   }
@@ -392,4 +396,10 @@ export interface RiskPluginServices {
    * Default the system clock.
    */
   readonly clock?: Clock;
+  /**
+   * Where StoplossGuard's locks and the cooldowns after stop-outs are kept, so a restart (or a
+   * crash loop) finds them in force: loaded at `onInit`, saved at each new lock. Default none
+   * (in memory only). {@link FileProtectionStore} keeps them in a JSON file.
+   */
+  readonly protectionStore?: ProtectionStore;
 }

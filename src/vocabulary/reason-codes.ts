@@ -45,6 +45,8 @@ export const DENY_CODES = Object.freeze([
   'PRICE_BAND', // preTrade.priceBandPercent: a limit/stop price too far from the last close
   'DAILY_ORDER_LIMIT', // preTrade.maxOrdersPerDay: entries this session day
   'DAILY_LOSS_LIMIT', // protections.dailyLossLimit: the session's loss reached it; entries halted until the next
+  'STOPLOSS_GUARD', // protections.stoplossGuard: too many stop-outs in the window; entries locked
+  'COOLDOWN', // protections.cooldownAfterExitMs: the symbol was stopped out too recently
 ] as const);
 
 /** A reason an order was denied. */
