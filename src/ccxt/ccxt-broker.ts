@@ -291,6 +291,30 @@ export function createCcxtBroker(exchange: CcxtExchangeLike, options: CcxtBroker
     return { market, f };
   };
 
+  /** A protocol stop (`order.place` / `order.replace` params) as the venue's stop order, or REJECT without a request. */
+  const stopOrder = (p: Readonly<Record<string, unknown>>, f: InstrumentFilters) => {
+    const side = p['side'] === 'BUY' ? 'BUY' : 'SELL';
+    const stop = venueStop(
+      { side, quantity: Number(p['quantity']), stopPrice: Number(p['stopPrice']) },
+      f,
+      options.limitSlippage,
+    );
+    if (!stop.ok) throw new BrokerRequestError('REJECT', 400, -1013, `${stop.code}: ${stop.message}`);
+    const id = str(p['newClientOrderId']);
+    return {
+      type: stop.type,
+      side: side === 'BUY' ? ('buy' as const) : ('sell' as const),
+      amount: stop.quantity,
+      price: stop.limitPrice,
+      params: {
+        stopPrice: stop.stopPrice,
+        ...(stop.type === 'STOP_LOSS_LIMIT' ? { timeInForce: 'GTC' } : {}),
+        ...(id === undefined ? {} : { newClientOrderId: id }),
+        ...(stop.reduceOnly ? { reduceOnly: true } : {}),
+      },
+    };
+  };
+
   const call = async (method: BrokerMethod | 'openOrders.status', p: Readonly<Record<string, unknown>>) => {
     switch (method) {
       case 'order.place': {
@@ -313,48 +337,19 @@ export function createCcxtBroker(exchange: CcxtExchangeLike, options: CcxtBroker
           );
           return orderObject(o, market, now);
         }
-        const stop = venueStop({ side, quantity, stopPrice: Number(p['stopPrice']) }, f, options.limitSlippage);
-        if (!stop.ok) throw new BrokerRequestError('REJECT', 400, -1013, `${stop.code}: ${stop.message}`);
-        const o = await exchange.createOrder(
-          market.symbol,
-          stop.type,
-          side === 'BUY' ? 'buy' : 'sell',
-          stop.quantity,
-          stop.limitPrice,
-          {
-            stopPrice: stop.stopPrice,
-            ...(stop.type === 'STOP_LOSS_LIMIT' ? { timeInForce: 'GTC' } : {}),
-            ...(id === undefined ? {} : { newClientOrderId: id }),
-            ...(stop.reduceOnly ? { reduceOnly: true } : {}),
-          },
-        );
+        const s = stopOrder(p, f);
+        const o = await exchange.createOrder(market.symbol, s.type, s.side, s.amount, s.price, s.params);
         return orderObject(o, market, now);
       }
       case 'order.replace': {
         // Binance spot's order/cancelReplace (STOP_ON_FAILURE) through ccxt's editOrder: the
         // old stop is cancelled and, only if that worked, the new one placed under its own id.
         const { market, f } = await marketOf(p['symbol']);
-        const side = p['side'] === 'BUY' ? 'BUY' : 'SELL';
-        const stop = venueStop(
-          { side, quantity: Number(p['quantity']), stopPrice: Number(p['stopPrice']) },
-          f,
-          options.limitSlippage,
-        );
-        if (!stop.ok) throw new BrokerRequestError('REJECT', 400, -1013, `${stop.code}: ${stop.message}`);
-        const o = await exchange.editOrder(
-          '',
-          market.symbol,
-          stop.type,
-          side === 'BUY' ? 'buy' : 'sell',
-          stop.quantity,
-          stop.limitPrice,
-          {
-            stopPrice: stop.stopPrice,
-            cancelOrigClientOrderId: p['cancelOrigClientOrderId'],
-            ...(stop.type === 'STOP_LOSS_LIMIT' ? { timeInForce: 'GTC' } : {}),
-            ...(str(p['newClientOrderId']) === undefined ? {} : { newClientOrderId: p['newClientOrderId'] }),
-          },
-        );
+        const s = stopOrder(p, f);
+        const o = await exchange.editOrder('', market.symbol, s.type, s.side, s.amount, s.price, {
+          ...s.params,
+          cancelOrigClientOrderId: p['cancelOrigClientOrderId'],
+        });
         const cancelled = cancelledOf(exchange.last_json_response, o, market, str(p['cancelOrigClientOrderId']) ?? '');
         return { ...orderObject(o, market, now), ...cancelled };
       }
