@@ -24,6 +24,10 @@ export interface LimitDenial {
 }
 
 const DAY_MS = 86_400_000;
+/** A reservation's key: the same client id may be used in two symbols. */
+const reservationKey = (symbol: string, clientOrderId: string) => `${symbol}\u0000${clientOrderId}`;
+/** Allowed entries awaiting fills, at most (the oldest gives way). */
+const MAX_RESERVED = 100_000;
 /** Equal passes: a value counts as over a limit only beyond float noise (far below one tick). */
 const over = (value: number, limit: number) => value > limit + 1e-10 * Math.max(1, limit);
 const fmt = (x: number) => (Math.abs(x) >= 1e6 ? x.toExponential(6) : String(Math.round(x * 1e6) / 1e6));
@@ -49,6 +53,12 @@ export class PreTradeLimits {
   readonly #anyGroupLimit: boolean;
   #day = Number.NaN;
   #ordersToday = 0;
+  /**
+   * Entries allowed and not yet filled, by symbol and client order id (their remaining signed quantity):
+   * they count in the book until their fills arrive or the next snapshot, so a burst of
+   * entries in one batch is limited as a whole.
+   */
+  readonly #reserved = new Map<string, { readonly symbol: string; signed: number }>();
 
   constructor(config: PreTradeConfig, sessionStart: string, now: () => number) {
     this.#c = config;
@@ -169,10 +179,68 @@ export class PreTradeLimits {
     });
   }
 
-  /** An entry was allowed: counted against the day's `maxOrdersPerDay`. */
-  admitted(): void {
+  /**
+   * An entry was allowed: counted against the day's `maxOrdersPerDay`, and reserved in the
+   * book at its check price until its fills (or the next snapshot) replace it.
+   */
+  admitted(o: OrderRequest): void {
     this.#rollover();
     this.#ordersToday++;
+    const at = o.type !== 'MARKET' && o.price !== undefined ? o.price : this.book.mark(o.symbol);
+    if (at === undefined || !(at > 0)) return;
+    if (this.#reserved.size >= MAX_RESERVED) {
+      // The oldest reservation gives way (bounded memory): its order has long had time to fill.
+      const [oldest] = this.#reserved;
+      if (oldest !== undefined) this.#release(oldest[0], oldest[1]);
+    }
+    this.book.applyFill(o.symbol, o.side, o.quantity, at);
+    const signed = o.side === 'BUY' ? o.quantity : -o.quantity;
+    const key = reservationKey(o.symbol, o.clientOrderId);
+    const held = this.#reserved.get(key);
+    if (held !== undefined) held.signed += signed;
+    else this.#reserved.set(key, { symbol: o.symbol, signed });
+  }
+
+  /** Entries allowed and not yet filled (reserved in the book). */
+  get reserved(): number {
+    return this.#reserved.size;
+  }
+
+  /** One execution: what an allowed entry reserved is taken off its reservation, the rest applied. */
+  onFill(fill: {
+    readonly orderId: string;
+    readonly symbol: string;
+    readonly side: 'BUY' | 'SELL';
+    readonly quantity: number;
+    readonly price: number;
+  }): void {
+    let rest = fill.quantity;
+    const key = reservationKey(fill.symbol, fill.orderId);
+    const r = this.#reserved.get(key);
+    const sign = fill.side === 'BUY' ? 1 : -1;
+    if (r !== undefined && Math.sign(r.signed) === sign) {
+      const take = Math.min(Math.abs(r.signed), rest);
+      r.signed -= sign * take;
+      rest -= take;
+      if (Math.abs(r.signed) <= 1e-12 * Math.max(1, take)) this.#reserved.delete(key);
+    }
+    if (rest > 1e-12 * Math.max(1, fill.quantity)) this.book.applyFill(fill.symbol, fill.side, rest, fill.price);
+  }
+
+  /**
+   * A snapshot: the host's positions replace the book's (reservations end: what filled is in
+   * the snapshot). Returns the symbols whose quantity the snapshot changed.
+   */
+  onSnapshot(
+    positions: readonly { readonly symbol: string; readonly signed: number; readonly price?: number | undefined }[],
+  ): { readonly symbol: string; readonly was: number; readonly now: number }[] {
+    for (const [id, r] of this.#reserved) this.#release(id, r);
+    return this.book.replaceAll(positions);
+  }
+
+  #release(id: string, r: { readonly symbol: string; signed: number }): void {
+    this.#reserved.delete(id);
+    if (r.signed !== 0) this.book.applyFill(r.symbol, r.signed > 0 ? 'SELL' : 'BUY', Math.abs(r.signed), 0);
   }
 
   #openPositions(o: OrderRequest): LimitDenial | undefined {

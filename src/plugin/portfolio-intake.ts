@@ -67,7 +67,7 @@ export class PortfolioIntake {
       return;
     }
     const f = v.value;
-    this.#p.preTrade?.book.applyFill(f.symbol, f.side, f.quantity, f.price);
+    this.#p.preTrade?.onFill(f);
     this.#p.stops.onFill(f);
   }
 
@@ -89,7 +89,7 @@ export class PortfolioIntake {
     const preTrade = this.#p.preTrade;
     if (preTrade !== undefined) {
       // The snapshot wins over what the fills built; each difference is reported.
-      const changed = preTrade.book.replaceAll(
+      const changed = preTrade.onSnapshot(
         s.positions.map((p) => ({
           symbol: p.symbol,
           signed: p.side === 'LONG' ? p.quantity : -p.quantity,

@@ -79,7 +79,7 @@ export function preTradeCheck(o: OrderRequest, v: VetoView): Denial | undefined 
   const limits = v.limits;
   if (limits === undefined) return undefined;
   const over = limits.check(o);
-  if (over === undefined) limits.admitted();
+  if (over === undefined) limits.admitted(o);
   return over;
 }
 

@@ -84,6 +84,19 @@ describe('exposure book and pre-trade limits, against an independent model', () 
         const limits = new PreTradeLimits(CONFIG, '00:00Z', () => 0);
         const book = limits.book;
         const m = new Model();
+        /** The rules, as stated, after an allowed entry of `qty` in `s` checked at `at`. */
+        const checkLimits = (s: string, at: number, qty: number) => {
+          const eps = (limit: number) => limit * (1 + 1e-9);
+          expect(qty * at).toBeLessThanOrEqual(eps(CONFIG.maxOrderNotional as number));
+          const own = s === 'E' ? 120_000 : 60_000;
+          expect(Math.abs(m.notional(s))).toBeLessThanOrEqual(eps(own));
+          for (const [g, members] of Object.entries(GROUPS))
+            if (members.includes(s))
+              expect(m.gross(members)).toBeLessThanOrEqual(eps(CONFIG.maxGroupNotional?.[g] as number));
+          expect(m.gross()).toBeLessThanOrEqual(eps(200_000));
+          expect(Math.abs(m.net())).toBeLessThanOrEqual(eps(80_000));
+          expect(m.open()).toBeLessThanOrEqual(4);
+        };
         let n = 0;
         for (const o of ops) {
           const s = o.kind === 'snapshot' ? '' : (SYMBOLS[o.s] as string);
@@ -93,14 +106,20 @@ describe('exposure book and pre-trade limits, against an independent model', () 
               m.mark.set(s, o.price);
               break;
             case 'fill': {
-              book.applyFill(s, o.buy ? 'BUY' : 'SELL', o.qty, o.price);
+              limits.onFill({
+                orderId: 'someone-else',
+                symbol: s,
+                side: o.buy ? 'BUY' : 'SELL',
+                quantity: o.qty,
+                price: o.price,
+              });
               const q = (m.q.get(s) ?? 0) + (o.buy ? o.qty : -o.qty);
               m.set(s, Math.abs(q) <= 1e-12 * Math.max(1, o.qty) ? 0 : q, o.price);
               break;
             }
             case 'snapshot': {
               const last = new Map(o.held.map((h) => [SYMBOLS[h.s] as string, h]));
-              book.replaceAll([...last].map(([symbol, h]) => ({ symbol, signed: h.signed, price: h.price })));
+              limits.onSnapshot([...last].map(([symbol, h]) => ({ symbol, signed: h.signed, price: h.price })));
               for (const t of SYMBOLS) {
                 const h = last.get(t);
                 if (h === undefined) m.q.delete(t);
@@ -128,21 +147,28 @@ describe('exposure book and pre-trade limits, against an independent model', () 
                 break;
               }
               allowed++;
-              limits.admitted();
+              limits.admitted(order); // reserved in the book at its check price
               if (at === undefined) break; // no price: only a count limit could have let it through
-              book.applyFill(s, order.side, o.qty, at);
               m.set(s, held + (o.buy ? o.qty : -o.qty), at);
-              // The rules, as stated: checked at the prices used for the check.
-              const eps = (limit: number) => limit * (1 + 1e-9);
-              expect(o.qty * at).toBeLessThanOrEqual(eps(CONFIG.maxOrderNotional as number));
-              const own = s === 'E' ? 120_000 : 60_000;
-              expect(Math.abs(m.notional(s))).toBeLessThanOrEqual(eps(own));
-              for (const [g, members] of Object.entries(GROUPS))
-                if (members.includes(s))
-                  expect(m.gross(members)).toBeLessThanOrEqual(eps(CONFIG.maxGroupNotional?.[g] as number));
-              expect(m.gross()).toBeLessThanOrEqual(eps(200_000));
-              expect(Math.abs(m.net())).toBeLessThanOrEqual(eps(80_000));
-              expect(m.open()).toBeLessThanOrEqual(4);
+              // The rules hold with the entry reserved (before its fill) ...
+              checkLimits(s, at, o.qty);
+              // ... and once it fills, in parts at other prices, the reservation gives way to the fills.
+              const part = Math.round(o.qty * 50) / 100;
+              limits.onFill({
+                orderId: order.clientOrderId,
+                symbol: s,
+                side: order.side,
+                quantity: part,
+                price: at * 1.01,
+              });
+              limits.onFill({
+                orderId: order.clientOrderId,
+                symbol: s,
+                side: order.side,
+                quantity: o.qty - part,
+                price: at * 0.99,
+              });
+              expect(limits.reserved).toBe(0);
               break;
             }
           }

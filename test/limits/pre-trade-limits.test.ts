@@ -100,8 +100,9 @@ describe('preTrade limits in beforeOrder', () => {
     expect(net(-150 - 50, 100)).toBe(20_000);
     expect(codeOf(p.beforeOrder(order({ side: 'SELL', quantity: 50 })))).toBe('ALLOW');
     expect(codeOf(p.beforeOrder(order({ side: 'SELL', quantity: 50.01 })))).toBe('NET_EXPOSURE_LIMIT');
-    // A BUY larger than the short flips it long: an entry (beyond the position), checked: +250 → 25 000.
-    expect(codeOf(p.beforeOrder(order({ side: 'BUY', quantity: 400 })))).toBe('NET_EXPOSURE_LIMIT');
+    // The allowed SELL 50 counts until it fills: the short is 200. A BUY larger than it flips it
+    // long, an entry checked as such: +200 → 20 000 passes, +200.01 does not.
+    expect(codeOf(p.beforeOrder(order({ side: 'BUY', quantity: 400.01 })))).toBe('NET_EXPOSURE_LIMIT');
     expect(codeOf(p.beforeOrder(order({ side: 'BUY', quantity: 150 })))).toBe('ALLOW'); // an exit
   });
 
@@ -132,14 +133,19 @@ describe('preTrade limits in beforeOrder', () => {
       'GROUP_NOTIONAL_LIMIT',
     );
     expect(codeOf(p.beforeOrder(order({ symbol: 'CCC', quantity: 1e4 })))).toBe('ALLOW');
-    // toJSON shows what the checks saw: per group, gross and net.
+    // toJSON shows what the checks see: the fills, and the two allowed entries until they fill
+    // (BBB short 400 → 20 000, CCC long 20 000 → 200 000).
     expect(p.toJSON().exposure).toEqual({
-      grossExposure: 120_000,
-      netExposure: 100_000,
-      groups: { tech: 20_000 },
+      grossExposure: 230_000,
+      netExposure: 190_000,
+      groups: { tech: 30_000 },
       openPositions: 3,
       ordersToday: 2,
     });
+    // Their fills replace the reservations: nothing counts twice.
+    p.onFill({ ...fill('BBB', 'SELL', 200, 50), orderId: 'o1' });
+    p.onFill({ ...fill('CCC', 'BUY', 10_000, 10), orderId: 'o1' });
+    expect(p.toJSON().exposure?.grossExposure).toBe(230_000);
   });
 
   it('maxGrossExposure and maxOpenPositions: Σ |notional| and the count of positions after the order', async () => {
@@ -213,5 +219,19 @@ describe('preTrade limits in beforeOrder', () => {
     expect(text).toMatch(/^bulwark_exposure_gross 30000$/m);
     expect(text).toMatch(/^bulwark_exposure_net -10000$/m);
     await p.onDispose();
+  });
+
+  it('a burst of entries before any fill is limited as a whole: each allowed entry counts until its fills arrive or the next snapshot', async () => {
+    const { p } = await plugin({ maxGrossExposure: 25_000 }, { AAA: 100, BBB: 100, CCC: 100 });
+    expect(codeOf(p.beforeOrder(order({ clientOrderId: 'a', symbol: 'AAA', quantity: 100 })))).toBe('ALLOW');
+    expect(codeOf(p.beforeOrder(order({ clientOrderId: 'b', symbol: 'BBB', quantity: 100 })))).toBe('ALLOW');
+    expect(codeOf(p.beforeOrder(order({ clientOrderId: 'c', symbol: 'CCC', quantity: 100 })))).toBe(
+      'GROSS_EXPOSURE_LIMIT',
+    );
+    expect(codeOf(p.beforeOrder(order({ clientOrderId: 'c', symbol: 'CCC', quantity: 50 })))).toBe('ALLOW'); // 25 000
+    // A snapshot is the host's word: one entry filled, the others did not (yet): they no longer count.
+    p.onPortfolio({ timestamp: T0 + MIN, equity: 1e6, positions: [position('AAA', 'LONG', 100)] });
+    expect(p.toJSON().exposure?.grossExposure).toBe(10_000);
+    expect(codeOf(p.beforeOrder(order({ clientOrderId: 'd', symbol: 'BBB', quantity: 150 })))).toBe('ALLOW');
   });
 });
