@@ -68,6 +68,7 @@ export type { DailyLossLimitConfig, DailyLossState } from './limits/daily-loss.j
 export type { ExposureView } from './limits/pre-trade-limits.js';
 export type { StoplossGuardConfig, ProtectionLocks } from './limits/stop-out-guard.js';
 export { FileProtectionStore, type ProtectionStore } from './limits/protection-store.js';
+export type { SizingConfig, SizeRequest, SizeResult } from './limits/position-sizing.js';
 export type { RiskEvent, RiskListener } from './plugin/risk-events.js';
 export type { RiskPluginStats } from './plugin/plugin-stats.js';
 export type { StopMode, StopView, StopCounters, StopChange, StopDecision, StopAction } from './stops/stop-manager.js';

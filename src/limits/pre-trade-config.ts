@@ -156,3 +156,17 @@ export function protectionsProblems(value: unknown): string[] {
     p.push('protections.sessionStart must be a UTC time of day, HH:MMZ (e.g. 00:00Z)');
   return p;
 }
+
+/** Every problem with a `sizing` section (empty when it is valid or absent). */
+export function sizingProblems(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!isRecord(value)) return ['sizing must be an object'];
+  const p: string[] = [];
+  for (const k of Object.keys(value))
+    if (k !== 'riskFraction' && k !== 'maxFractionOfEquity') p.push(`unknown config key sizing.${k}`);
+  const r = value['riskFraction'];
+  if (!positive(r) || r >= 1) p.push('sizing.riskFraction must be in (0, 1)');
+  const m = value['maxFractionOfEquity'];
+  if (m !== undefined && !positive(m)) p.push('sizing.maxFractionOfEquity must be a finite number > 0');
+  return p;
+}

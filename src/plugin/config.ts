@@ -1,6 +1,8 @@
+import type { SizingConfig } from '../limits/position-sizing.js';
 import {
   preTradeProblems,
   protectionsProblems,
+  sizingProblems,
   type PreTradeConfig,
   type ProtectionsConfig,
 } from '../limits/pre-trade-config.js';
@@ -103,6 +105,8 @@ export interface RiskPluginConfig {
   readonly preTrade?: PreTradeConfig;
   /** Loss protections and the session day they count by. */
   readonly protections?: ProtectionsConfig;
+  /** Position sizing for `plugin.sizeOrder` (off unless set). */
+  readonly sizing?: SizingConfig;
 }
 
 /** A validated, frozen configuration. */
@@ -119,6 +123,8 @@ export interface ResolvedRiskConfig {
   readonly preTrade: PreTradeConfig;
   /** The loss protections, with the session start filled in. */
   readonly protections: ProtectionsConfig & { readonly sessionStart: string };
+  /** Position sizing, if configured. */
+  readonly sizing?: SizingConfig;
 }
 
 /** Defaults of {@link RiskLimits}. */
@@ -383,6 +389,7 @@ function resolve(config: unknown): ResolvedRiskConfig {
     'shadow',
     'preTrade',
     'protections',
+    'sizing',
   ]);
   for (const key of Object.keys(c)) if (!known.has(key)) problems.push(`unknown config key ${key}`);
   problems.push(
@@ -403,6 +410,7 @@ function resolve(config: unknown): ResolvedRiskConfig {
     shadow: c.shadow === undefined ? false : c.shadow,
     preTrade: { ...c.preTrade },
     protections: { sessionStart: '00:00Z', ...c.protections },
+    ...(c.sizing === undefined ? {} : { sizing: { ...c.sizing } }),
   };
   if (typeof resolved.name !== 'string' || !/^[A-Za-z0-9._-]{1,32}$/.test(resolved.name))
     problems.push('name must be 1-32 characters of [A-Za-z0-9._-]');
@@ -416,7 +424,7 @@ function resolve(config: unknown): ResolvedRiskConfig {
     ...ladderProblems(resolved.drawdown),
   );
   problems.push(...anomalyProblems(resolved.anomaly, resolved.limits.maxSymbols));
-  problems.push(...preTradeProblems(c.preTrade), ...protectionsProblems(c.protections));
+  problems.push(...preTradeProblems(c.preTrade), ...protectionsProblems(c.protections), ...sizingProblems(c.sizing));
   if (problems.length > 0)
     throw new BulwarkError('INVALID_CONFIG', `invalid risk plugin config: ${problems.join('; ')}`, { problems });
   return freezeDeep(structuredClone(resolved));

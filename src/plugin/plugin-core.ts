@@ -15,7 +15,7 @@ import type { DenyCode } from '../vocabulary/reason-codes.js';
 import { AnomalyResponse } from './anomaly-response.js';
 import { BarPipeline } from './bar-pipeline.js';
 import { createBrokerProtection } from './broker-protection.js';
-import type { ResolvedRiskConfig } from './config.js';
+import { instrumentStep, type ResolvedRiskConfig } from './config.js';
 import { followCoordinator } from './coordination-wiring.js';
 import type { RiskEventHub } from './event-hub.js';
 import { BEFORE_INIT, type LiveStats, type PluginCounters } from './plugin-stats.js';
@@ -27,6 +27,8 @@ import { TradingStateMachine } from './trading-state-machine.js';
 import { PreTradeLimits } from '../limits/pre-trade-limits.js';
 import { DailyLoss } from '../limits/daily-loss.js';
 import { StopOutGuard } from '../limits/stop-out-guard.js';
+import { sizePosition, type SizeRequest, type SizeResult } from '../limits/position-sizing.js';
+import { candidateStop } from '../stops/stop-rules.js';
 import type { ProtectionStore } from '../limits/protection-store.js';
 import { sessionOffsetMs } from '../limits/pre-trade-config.js';
 import { SYSTEM_CLOCK, type TimerHandle } from '../util/clock.js';
@@ -322,6 +324,37 @@ export class PluginCore implements VetoView {
   /** Why StoplossGuard or a cooldown refuses an entry in `symbol` now, or undefined. */
   stopOutDenial(symbol: string): { readonly code: DenyCode; readonly message: string } | undefined {
     return this.guard?.denial(symbol, this.ctx.now());
+  }
+
+  /** A size for an entry (see `RiskPlugin.sizeOrder`). */
+  sizeOrder(r: SizeRequest, equity: number | undefined): SizeResult {
+    const sizing = this.#config.sizing;
+    if (sizing === undefined) return { ok: false, code: 'INSUFFICIENT_DATA', message: 'sizing is not configured' };
+    const close = this.bars.lastClose(r.symbol);
+    const entry = r.entryPrice ?? (Number.isFinite(close) ? close : undefined);
+    let stop = r.stopPrice;
+    if (stop === undefined && entry !== undefined) {
+      // The plugin's own stop for a position entered now, at the current ATR.
+      const slot = this.registry.slotOf(r.symbol);
+      const atr = slot >= 0 ? (this.atr.values[slot] ?? Number.NaN) : Number.NaN;
+      const s = candidateStop(this.#config.stops.policy, {
+        side: r.side === 'BUY' ? 'LONG' : 'SHORT',
+        entryPrice: entry,
+        highWater: entry,
+        lowWater: entry,
+        close: entry,
+        atr,
+      });
+      stop = Number.isFinite(s) ? s : undefined;
+    }
+    return sizePosition(r, sizing, {
+      equity,
+      entryPrice: entry,
+      stopPrice: stop,
+      lot: instrumentStep(this.#config.stops, r.symbol, 'lotSize'),
+      preTrade: this.limits === undefined ? undefined : this.#config.preTrade,
+      book: this.limits?.book,
+    });
   }
 
   /** Why the daily loss limit halts entries now (the numbers), or undefined when it does not. */

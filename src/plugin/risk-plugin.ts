@@ -20,6 +20,7 @@ import { PreTradeVeto } from './pre-trade-veto.js';
 import type { ExposureView } from '../limits/pre-trade-limits.js';
 import type { DailyLossState } from '../limits/daily-loss.js';
 import type { ProtectionStore } from '../limits/protection-store.js';
+import type { SizeRequest, SizeResult } from '../limits/position-sizing.js';
 import type { RiskListener } from './risk-events.js';
 
 /**
@@ -309,6 +310,26 @@ export class RiskPlugin implements EnginePlugin {
   /** The live stop of `symbol`'s position. */
   stopOf(symbol: string): StopView | undefined {
     return this.#core?.stops.get(symbol);
+  }
+
+  /**
+   * A quantity for an entry in `symbol` such that hitting its stop loses `sizing.riskFraction`
+   * of current equity (the stop given, else the plugin's own stop policy for a position entered
+   * at `entryPrice` — default the last accepted close — at the current ATR), capped by
+   * `sizing.maxFractionOfEquity` and by every pre-trade limit, rounded down to the lot. A coded
+   * reason instead when no size is possible: `INSUFFICIENT_DATA` (no equity yet, no price, the
+   * ATR not seeded, sizing not configured) or the code of a limit already reached.
+   *
+   * @example
+   * ```ts
+   * const size = plugin.sizeOrder({ symbol: 'AAPL', side: 'BUY', stopPrice: 95 });
+   * if (size.ok) await engine.submitOrder({ clientOrderId, symbol: 'AAPL', side: 'BUY', quantity: size.quantity, type: 'MARKET', intent: 'ENTRY' });
+   * ```
+   */
+  sizeOrder(request: SizeRequest): SizeResult {
+    const core = this.#core;
+    if (core === undefined) return { ok: false, code: 'INSUFFICIENT_DATA', message: 'the plugin is not initialised' };
+    return core.sizeOrder(request, this.lastEquity?.equity);
   }
 
   /** A frozen summary of counters and state. */
