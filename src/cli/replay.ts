@@ -30,6 +30,34 @@ import { waitFor, within } from './replay-timing.js';
 import { brokerLink, venueLink } from './replay-link.js';
 export type { RejectedRow, ReplayCommandOptions, ReplayReport, ReplayStop } from './replay-types.js';
 
+/** The report's rows for the pre-trade limits and protections that are configured (none otherwise). */
+function limitRows(j: ReturnType<RiskPlugin['toJSON']>): (readonly [string, string])[] {
+  const rows: (readonly [string, string])[] = [];
+  const e = j.exposure;
+  if (e !== undefined) {
+    rows.push(['exposure gross / net at the end', `${money(e.grossExposure)} / ${money(e.netExposure)}`]);
+    const groups = Object.entries(e.groups);
+    if (groups.length > 0) rows.push(['exposure by group', groups.map(([g, v]) => `${g} ${money(v)}`).join(', ')]);
+    rows.push(['entries this session day', String(e.ordersToday)]);
+  }
+  const d = j.dailyLoss;
+  if (d !== undefined)
+    rows.push([
+      "the session's loss / its limit",
+      `${money(d.loss)} / ${d.limit === undefined ? 'none yet' : money(d.limit)}${d.tripped ? ' (tripped: entries halted)' : ''}`,
+    ]);
+  const l = j.locks;
+  if (l !== undefined) {
+    const until = (m: Readonly<Record<string, number>>) =>
+      Object.entries(m).map(([k, t]) => `${k} until ${new Date(t).toISOString().slice(11, 16)}Z`);
+    rows.push([
+      'locks in force',
+      [...until(l.guard), ...until(l.cooldown).map((x) => `cooldown ${x}`)].join(', ') || 'none',
+    ]);
+  }
+  return rows;
+}
+
 /** The reference engine's starting cash in a replay: the starting equity. */
 const STARTING_EQUITY = 1_000_000;
 
@@ -408,6 +436,8 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
         ],
         ['dead letters', String(dlq.size)],
         ['stop commands superseded by an execution', String(s.commands.superseded)],
+        ['denials by code', counts(s.orders.denied)],
+        ...limitRows(risk.toJSON()),
         ...located.map((l) => ['rejected bar', l] as const),
       ];
       try {

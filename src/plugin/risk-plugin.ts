@@ -20,6 +20,7 @@ import { PreTradeVeto } from './pre-trade-veto.js';
 import type { ExposureView } from '../limits/pre-trade-limits.js';
 import type { DailyLossState } from '../limits/daily-loss.js';
 import type { ProtectionStore } from '../limits/protection-store.js';
+import type { ProtectionLocks } from '../limits/stop-out-guard.js';
 import type { SizeRequest, SizeResult } from '../limits/position-sizing.js';
 import type { RiskListener } from './risk-events.js';
 
@@ -339,23 +340,26 @@ export class RiskPlugin implements EnginePlugin {
 
   /**
    * A snapshot for serialisation: the stats, one small frozen view per managed stop, and,
-   * when configured, the exposure the pre-trade limits see and the day's loss against its
-   * limit. No large arrays are copied (ISSUE-2985).
+   * when configured, the exposure the pre-trade limits see, the day's loss against its limit
+   * and the StoplossGuard locks and cooldowns in force. No large arrays are copied (ISSUE-2985).
    */
   toJSON(): {
     readonly stats: RiskPluginStats;
     readonly stops: readonly StopView[];
     readonly exposure?: ExposureView;
     readonly dailyLoss?: DailyLossState;
+    readonly locks?: ProtectionLocks;
   } {
     const core = this.#core;
     const exposure = core?.limits?.view();
     const dailyLoss = core?.dailyLoss?.snapshot(core.ctx.now());
+    const locks = core?.guard?.locks(core.ctx.now());
     return Object.freeze({
       stats: this.stats(),
       stops: Object.freeze(core?.stops.views() ?? []),
       ...(exposure === undefined ? {} : { exposure }),
       ...(dailyLoss === undefined ? {} : { dailyLoss: Object.freeze(dailyLoss) }),
+      ...(locks === undefined ? {} : { locks: Object.freeze(locks) }),
     });
   }
 
