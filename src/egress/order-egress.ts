@@ -597,19 +597,11 @@ function methodOf(c: ProtectiveCommand): BrokerMethod {
 function paramsOf(c: ProtectiveCommand): Readonly<Record<string, unknown>> {
   switch (c.kind) {
     case 'PLACE_STOP':
-      return {
-        symbol: c.symbol,
-        side: c.side,
-        type: 'STOP_MARKET',
-        quantity: wire(c.quantity),
-        stopPrice: wire(c.stopPrice),
-        reduceOnly: true,
-        newClientOrderId: c.clientOrderId,
-      };
     case 'REPLACE_STOP':
       return {
         symbol: c.symbol,
-        cancelOrigClientOrderId: c.replaces,
+        // A replace is the same stop, placed by cancelling the live one in the same request.
+        ...(c.kind === 'REPLACE_STOP' ? { cancelOrigClientOrderId: c.replaces } : {}),
         side: c.side,
         type: 'STOP_MARKET',
         quantity: wire(c.quantity),

@@ -1,6 +1,5 @@
 import type { TradingState } from '../vocabulary/trading-state.js';
-
-const DAY_MS = 86_400_000;
+import { sessionDayOf, sessionStartOf } from './pre-trade-config.js';
 
 /** `protections.dailyLossLimit`: a fraction of the session's starting equity, or an amount. */
 export type DailyLossLimitConfig = { readonly fraction: number } | { readonly amount: number };
@@ -45,12 +44,12 @@ export class DailyLoss {
 
   /** The session day of time `t`. */
   dayOf(t: number): number {
-    return Math.floor((t - this.#offset) / DAY_MS);
+    return sessionDayOf(t, this.#offset);
   }
 
   /** When the session after the one of `t` begins (epoch ms). */
   nextSessionAt(t: number): number {
-    return (this.dayOf(t) + 1) * DAY_MS + this.#offset;
+    return sessionStartOf(this.dayOf(t) + 1, this.#offset);
   }
 
   /** An accepted snapshot's equity at `t`; true when this trips the limit. */

@@ -76,11 +76,6 @@ export class ExposureBook {
     return this.#groups.get(name)?.gross.value ?? 0;
   }
 
-  /** Names of the groups `symbol` is in, with their sums (for the checks). @internal */
-  groupsOf(symbol: string): readonly Sums[] {
-    return this.#groupsOf.get(symbol) ?? [];
-  }
-
   /** Every group's gross, by name. */
   groups(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -153,23 +148,6 @@ export class ExposureBook {
         this.setQuantity(symbol, 0);
       }
     return changed;
-  }
-
-  /** Sums recomputed from scratch (for checks and tests: O(positions)). */
-  recompute(): { readonly gross: number; readonly net: number; readonly groups: Record<string, number> } {
-    let gross = 0;
-    let net = 0;
-    for (const [symbol, q] of this.#qty) {
-      const n = q * (this.#mark.get(symbol) ?? 0);
-      gross += Math.abs(n);
-      net += n;
-    }
-    const groups: Record<string, number> = {};
-    for (const name of this.#groups.keys()) groups[name] = 0;
-    for (const [symbol, sums] of this.#groupsOf)
-      for (const [name, g] of this.#groups)
-        if (sums.includes(g)) groups[name] = (groups[name] ?? 0) + Math.abs(this.notional(symbol));
-    return { gross, net, groups };
   }
 
   #change(symbol: string, signed: number, mark: number): void {

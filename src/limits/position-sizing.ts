@@ -2,7 +2,7 @@ import { roundQuantity } from '../egress/decimal.js';
 import type { OrderSide } from '../vocabulary/market.js';
 import type { DenyCode } from '../vocabulary/reason-codes.js';
 import type { PreTradeConfig } from './pre-trade-config.js';
-import type { ExposureBook } from './exposure-book.js';
+import type { PreTradeLimits } from './pre-trade-limits.js';
 
 /** `sizing`: how much of equity one stop-out may cost, and the most one position may take. */
 export interface SizingConfig {
@@ -43,8 +43,9 @@ export interface SizingInputs {
   readonly stopPrice: number | undefined;
   /** The symbol's lot step. */
   readonly lot: number;
+  /** The pre-trade limits as configured, and the limits object with their book. */
   readonly preTrade: PreTradeConfig | undefined;
-  readonly book: ExposureBook | undefined;
+  readonly limits: PreTradeLimits | undefined;
 }
 
 /**
@@ -56,7 +57,7 @@ export interface SizingInputs {
  *
  * @example
  * ```ts
- * sizePosition({ symbol: 'AAPL', side: 'BUY' }, { riskFraction: 0.01 }, { equity: 1e6, entryPrice: 100, stopPrice: 95, lot: 1, preTrade: undefined, book: undefined });
+ * sizePosition({ symbol: 'AAPL', side: 'BUY' }, { riskFraction: 0.01 }, { equity: 1e6, entryPrice: 100, stopPrice: 95, lot: 1, preTrade: undefined, limits: undefined });
  * // { ok: true, quantity: 2000, … }: 2 000 × 5 = 10 000 = 1 % of 1 000 000
  * ```
  */
@@ -94,19 +95,16 @@ export function sizePosition(r: SizeRequest, cfg: SizingConfig, x: SizingInputs)
   };
   if (cfg.maxFractionOfEquity !== undefined) cap((cfg.maxFractionOfEquity * equity) / entry, 'EQUITY_CAP');
   const c = x.preTrade;
-  const book = x.book;
-  if (c !== undefined && book !== undefined) {
+  const book = x.limits?.book;
+  if (c !== undefined && x.limits !== undefined && book !== undefined) {
     const at = book.mark(r.symbol) ?? entry;
     const cur = book.quantity(r.symbol);
     const curNotional = Math.abs(cur) * at;
     if (c.maxOrderNotional !== undefined) cap(c.maxOrderNotional / entry, 'ORDER_NOTIONAL_LIMIT');
     const positionLimit = c.positionNotionalBySymbol?.[r.symbol] ?? c.maxPositionNotional;
     if (positionLimit !== undefined) cap(positionLimit / at - d * cur, 'POSITION_NOTIONAL_LIMIT');
-    for (const [name, symbols] of Object.entries(c.groups ?? {})) {
-      const limit = c.maxGroupNotional?.[name];
-      if (limit !== undefined && symbols.includes(r.symbol))
-        cap((limit - (book.groupGross(name) - curNotional)) / at - d * cur, 'GROUP_NOTIONAL_LIMIT');
-    }
+    for (const [name, limit] of x.limits.limitedGroupsOf(r.symbol))
+      cap((limit - (book.groupGross(name) - curNotional)) / at - d * cur, 'GROUP_NOTIONAL_LIMIT');
     if (c.maxGrossExposure !== undefined)
       cap((c.maxGrossExposure - (book.gross - curNotional)) / at - d * cur, 'GROSS_EXPOSURE_LIMIT');
     if (c.maxNetExposure !== undefined) cap((c.maxNetExposure - d * book.net) / at, 'NET_EXPOSURE_LIMIT');

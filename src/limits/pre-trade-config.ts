@@ -69,6 +69,18 @@ export function sessionOffsetMs(text: string): number | undefined {
   return m === null ? undefined : (Number(m[1]) * 60 + Number(m[2])) * 60_000;
 }
 
+const DAY_MS = 86_400_000;
+
+/** The session day of time `t` (epoch ms), sessions beginning `offsetMs` after midnight UTC. */
+export function sessionDayOf(t: number, offsetMs: number): number {
+  return Math.floor((t - offsetMs) / DAY_MS);
+}
+
+/** When session day `day` begins (epoch ms). */
+export function sessionStartOf(day: number, offsetMs: number): number {
+  return day * DAY_MS + offsetMs;
+}
+
 /** Every problem with a `preTrade` section (empty when it is valid or absent). */
 export function preTradeProblems(value: unknown): string[] {
   if (value === undefined) return [];

@@ -1,7 +1,7 @@
 import type { OrderRequest } from '../vocabulary/orders.js';
 import type { DenyCode } from '../vocabulary/reason-codes.js';
 import { ExposureBook } from './exposure-book.js';
-import { sessionOffsetMs, type PreTradeConfig } from './pre-trade-config.js';
+import { sessionDayOf, sessionOffsetMs, type PreTradeConfig } from './pre-trade-config.js';
 
 /** The exposure the pre-trade limits check against, as `toJSON()` shows it. */
 export interface ExposureView {
@@ -23,7 +23,6 @@ export interface LimitDenial {
   readonly message: string;
 }
 
-const DAY_MS = 86_400_000;
 /** A reservation's key: the same client id may be used in two symbols. */
 const reservationKey = (symbol: string, clientOrderId: string) => `${symbol}\u0000${clientOrderId}`;
 /** Allowed entries awaiting fills, at most (the oldest gives way). */
@@ -50,7 +49,8 @@ export class PreTradeLimits {
   readonly #sessionOffset: number;
   /** Per symbol: the limited groups it is in, with their limits. */
   readonly #limitedGroupsOf = new Map<string, (readonly [string, number])[]>();
-  readonly #anyGroupLimit: boolean;
+  /** Whether any notional limit is set (they all need the order's price). */
+  readonly #needsPrice: boolean;
   #day = Number.NaN;
   #ordersToday = 0;
   /**
@@ -66,7 +66,13 @@ export class PreTradeLimits {
     this.#sessionOffset = sessionOffsetMs(sessionStart) ?? 0;
     this.book = new ExposureBook(config.groups ?? {});
     const limits = Object.entries(config.maxGroupNotional ?? {});
-    this.#anyGroupLimit = limits.length > 0;
+    this.#needsPrice =
+      config.maxOrderNotional !== undefined ||
+      config.maxPositionNotional !== undefined ||
+      config.positionNotionalBySymbol !== undefined ||
+      limits.length > 0 ||
+      config.maxGrossExposure !== undefined ||
+      config.maxNetExposure !== undefined;
     for (const [name, limit] of limits)
       for (const symbol of new Set(config.groups?.[name] ?? [])) {
         const list = this.#limitedGroupsOf.get(symbol);
@@ -106,15 +112,8 @@ export class PreTradeLimits {
           message: `${this.#ordersToday} entries today: maxOrdersPerDay ${c.maxOrdersPerDay} reached`,
         };
     }
-    const needsPrice =
-      c.maxOrderNotional !== undefined ||
-      c.maxPositionNotional !== undefined ||
-      c.positionNotionalBySymbol !== undefined ||
-      this.#anyGroupLimit ||
-      c.maxGrossExposure !== undefined ||
-      c.maxNetExposure !== undefined;
     if (price === undefined || !(price > 0)) {
-      if (!needsPrice) return this.#openPositions(o);
+      if (!this.#needsPrice) return this.#openPositions(o);
       return {
         code: c.maxOrderNotional !== undefined ? 'ORDER_NOTIONAL_LIMIT' : 'POSITION_NOTIONAL_LIMIT',
         message: `no price for ${o.symbol} (no limit or stop price, no accepted close) to check the notional limits with`,
@@ -138,7 +137,7 @@ export class PreTradeLimits {
         message: `${o.symbol} position notional would be ${fmt(Math.abs(after))}, over its limit ${positionLimit}`,
       };
     const dGross = Math.abs(after) - Math.abs(before);
-    for (const [name, limit] of this.#limitedGroupsOf.get(o.symbol) ?? []) {
+    for (const [name, limit] of this.limitedGroupsOf(o.symbol)) {
       {
         const g = book.groupGross(name) + dGross;
         if (over(g, limit))
@@ -165,6 +164,11 @@ export class PreTradeLimits {
         };
     }
     return this.#openPositions(o);
+  }
+
+  /** The groups with a `maxGroupNotional` that `symbol` is in, with their limits. */
+  limitedGroupsOf(symbol: string): readonly (readonly [string, number])[] {
+    return this.#limitedGroupsOf.get(symbol) ?? [];
   }
 
   /** What the limits see now, for `toJSON()` and reports. */
@@ -258,7 +262,7 @@ export class PreTradeLimits {
   }
 
   #rollover(): void {
-    const day = Math.floor((this.#now() - this.#sessionOffset) / DAY_MS);
+    const day = sessionDayOf(this.#now(), this.#sessionOffset);
     if (day !== this.#day) {
       this.#day = day;
       this.#ordersToday = 0;

@@ -353,7 +353,7 @@ export class PluginCore implements VetoView {
       stopPrice: stop,
       lot: instrumentStep(this.#config.stops, r.symbol, 'lotSize'),
       preTrade: this.limits === undefined ? undefined : this.#config.preTrade,
-      book: this.limits?.book,
+      limits: this.limits,
     });
   }
 

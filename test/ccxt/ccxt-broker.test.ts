@@ -10,7 +10,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCcxtBroker, type CcxtExchangeLike } from '../../src/ccxt/ccxt-broker.js';
+import { createCcxtBroker, type CcxtBroker, type CcxtExchangeLike } from '../../src/ccxt/ccxt-broker.js';
 import { BrokerRequestError } from '../../src/egress/venue-guard.js';
 import { observedOrderOf } from '../../src/egress/protocol.js';
 import { OrderEgress } from '../../src/egress/order-egress.js';
@@ -41,6 +41,22 @@ async function setup(options: Partial<SimBinanceOptions> = {}, secret = SECRET, 
   exchange.urls['api'] = { ...api, public: `${venue.url}/api/v3`, private: `${venue.url}/api/v3` };
   const broker = createCcxtBroker(exchange as unknown as CcxtExchangeLike, now === undefined ? {} : { now });
   return { venue, exchange, broker };
+}
+
+/** The order path over `broker` (journal in a fresh folder, limiter, egress, order service), released after the test. */
+async function orderPath(
+  broker: CcxtBroker,
+  o: { limiter?: { limit: number; windowMs: number }; venue?: { initialDelayMs: number; maxDelayMs: number } } = {},
+) {
+  const dir = await mkdtemp(join(tmpdir(), 'bulwark-ccxt-'));
+  const journal = await OrderJournal.open(join(dir, 'journal.jsonl'));
+  cleanup.push(() => journal.close());
+  const limiter = new SlidingWindowRateLimiter(o.limiter ?? { limit: 5, windowMs: 1_000 });
+  cleanup.push(() => limiter.dispose());
+  const egress = new OrderEgress({ client: broker, limiter, venue: new VenueGuard(o.venue), journal });
+  cleanup.push(() => egress.close());
+  const orders = new BrokerOrderService({ egress, broker, journal, onFill: () => {}, now: Date.now });
+  return { journal, egress, orders };
 }
 
 async function rejection(p: Promise<unknown>): Promise<BrokerRequestError> {
@@ -134,13 +150,7 @@ describe('createCcxtBroker over the real ccxt client and the simulated Binance',
 
   it('the order egress places and cancels a stop through it; the venue’s record shows exactly that', async () => {
     const { venue, broker } = await setup();
-    const dir = await mkdtemp(join(tmpdir(), 'bulwark-ccxt-'));
-    const journal = await OrderJournal.open(join(dir, 'journal.jsonl'));
-    cleanup.push(() => journal.close());
-    const limiter = new SlidingWindowRateLimiter({ limit: 5, windowMs: 1_000 });
-    cleanup.push(() => limiter.dispose());
-    const egress = new OrderEgress({ client: broker, limiter, venue: new VenueGuard(), journal });
-    cleanup.push(() => egress.close());
+    const { journal, egress } = await orderPath(broker);
     const placed = await egress.send({
       kind: 'PLACE_STOP',
       clientOrderId: 'bw-9',
@@ -188,14 +198,7 @@ describe('createCcxtBroker over the real ccxt client and the simulated Binance',
 
   it('the stop reconciler trails a stop by cancel-replace through the egress: a new client id per move, one live stop at the venue at the last price, the chain’s last link journaled live', async () => {
     const { venue, broker } = await setup();
-    const dir = await mkdtemp(join(tmpdir(), 'bulwark-ccxt-'));
-    const journal = await OrderJournal.open(join(dir, 'journal.jsonl'));
-    cleanup.push(() => journal.close());
-    const limiter = new SlidingWindowRateLimiter({ limit: 5, windowMs: 1_000 });
-    cleanup.push(() => limiter.dispose());
-    const egress = new OrderEgress({ client: broker, limiter, venue: new VenueGuard(), journal });
-    cleanup.push(() => egress.close());
-    const orders = new BrokerOrderService({ egress, broker, journal, onFill: () => {}, now: Date.now });
+    const { journal, orders } = await orderPath(broker);
     let n = 0;
     const reconciler = new StopReconciler({
       orders,
@@ -229,19 +232,10 @@ describe('createCcxtBroker over the real ccxt client and the simulated Binance',
       faults: { unknownExecuted: 0.15, unknownNotExecuted: 0.1, dropReply: 0.1 },
       seed: 42,
     });
-    const dir = await mkdtemp(join(tmpdir(), 'bulwark-ccxt-'));
-    const journal = await OrderJournal.open(join(dir, 'journal.jsonl'));
-    cleanup.push(() => journal.close());
-    const limiter = new SlidingWindowRateLimiter({ limit: 40, windowMs: 10_000 });
-    cleanup.push(() => limiter.dispose());
-    const egress = new OrderEgress({
-      client: broker,
-      limiter,
-      venue: new VenueGuard({ initialDelayMs: 1, maxDelayMs: 5 }),
-      journal,
+    const { journal, orders } = await orderPath(broker, {
+      limiter: { limit: 40, windowMs: 10_000 },
+      venue: { initialDelayMs: 1, maxDelayMs: 5 },
     });
-    cleanup.push(() => egress.close());
-    const orders = new BrokerOrderService({ egress, broker, journal, onFill: () => {}, now: Date.now });
     let n = 0;
     const ids: string[] = [];
     const reconciler = new StopReconciler({
@@ -292,14 +286,7 @@ describe('createCcxtBroker over the real ccxt client and the simulated Binance',
     const api = exchange.urls['api'] as Record<string, string>;
     exchange.urls['api'] = { ...api, public: `${venue.url}/api/v3`, private: `${venue.url}/api/v3` };
     const broker = createCcxtBroker(exchange as unknown as CcxtExchangeLike);
-    const dir = await mkdtemp(join(tmpdir(), 'bulwark-ccxt-'));
-    const journal = await OrderJournal.open(join(dir, 'journal.jsonl'));
-    cleanup.push(() => journal.close());
-    const limiter = new SlidingWindowRateLimiter({ limit: 5, windowMs: 1_000 });
-    cleanup.push(() => limiter.dispose());
-    const egress = new OrderEgress({ client: broker, limiter, venue: new VenueGuard(), journal });
-    cleanup.push(() => egress.close());
-    const orders = new BrokerOrderService({ egress, broker, journal, onFill: () => {}, now: Date.now });
+    const { orders } = await orderPath(broker);
     const changes: { to: string; code?: string; message?: string }[] = [];
     const reconciler = new StopReconciler({
       orders,
