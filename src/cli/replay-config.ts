@@ -7,8 +7,10 @@ import { CliError, EXIT } from './cli-error.js';
  * The risk configuration `bulwark replay` runs with unless `--config` says otherwise: stops
  * rest at the broker (BROKER mode), trail by a 4-ATR chandelier or 3 %, whichever is
  * tighter, move to breakeven after a 2 % gain; the drawdown ladder warns at 1 %, reduces at
- * 3 %, halts at 5 % and resumes below 0.8 % after 20 minutes. `bulwark replay --print-config`
- * prints it.
+ * 3 %, halts at 5 % and resumes below 0.8 % after 20 minutes. Entries are capped at a gross
+ * exposure of 3 000 000 (3× the starting equity) and 230 a session day, and a loss of 4 % of
+ * the session's starting equity (sessions start 14:30Z) halts them for the day.
+ * `bulwark replay --print-config` prints it.
  */
 const DEMO: RiskPluginConfig = {
   stops: {
@@ -24,6 +26,8 @@ const DEMO: RiskPluginConfig = {
     },
   },
   drawdown: { warnAt: 0.01, reduceAt: 0.03, haltAt: 0.05, resumeBelow: 0.008, cooldownMs: 20 * 60_000 },
+  preTrade: { maxGrossExposure: 3_000_000, maxOrdersPerDay: 230 },
+  protections: { dailyLossLimit: { fraction: 0.04 }, sessionStart: '14:30Z' },
 };
 export const DEMO_RISK_CONFIG: RiskPluginConfig = DEMO;
 

@@ -4,6 +4,7 @@ import type { ReplaySummary } from '../engine/stats.js';
 import type { RiskLogger } from '../logging/logger.js';
 import type { BulwarkMetrics } from '../metrics/bulwark-metrics.js';
 import type { RiskPluginConfig } from '../plugin/config.js';
+import type { RiskPlugin } from '../plugin/risk-plugin.js';
 import type { RiskPluginStats } from '../plugin/plugin-stats.js';
 import type { ProtectionState, ProtectionSummary } from '../protection/stop-reconciler.js';
 import type { SimExecution } from '../testing/sim-book.js';
@@ -125,4 +126,9 @@ export interface ReplayReport {
   readonly rejectedRows: readonly RejectedRow[];
   /** Rejected bars beyond `maxRejectedRows`: counted, not listed. */
   readonly rejectedRowsNotListed: number;
+  /**
+   * The pre-trade limits and protections at the end, those configured only (as the plugin's
+   * `toJSON()` shows them): exposure, the session's loss against its limit, locks in force.
+   */
+  readonly limits: Pick<ReturnType<RiskPlugin['toJSON']>, 'exposure' | 'dailyLoss' | 'locks'>;
 }

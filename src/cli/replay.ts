@@ -405,6 +405,11 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
       startingEquity: STARTING_EQUITY,
       rejectedRows,
       rejectedRowsNotListed,
+      limits: (({ exposure, dailyLoss, locks }) => ({
+        ...(exposure === undefined ? {} : { exposure }),
+        ...(dailyLoss === undefined ? {} : { dailyLoss }),
+        ...(locks === undefined ? {} : { locks }),
+      }))(risk.toJSON()),
     };
     const located = rejectedRows.map(
       (r) => `${r.line === undefined ? 'record' : `line ${r.line}`} ${r.code}: ${r.message}`,
@@ -476,6 +481,9 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     for (const t of transitions.slice(0, 12)) print(`                  ${t}`);
     print(
       `  orders          submitted ${summary.ordersSubmitted}, allowed ${s.orders.allowed}, denied ${summary.ordersDenied} (${counts(summary.deniedByCode)}), filled ${summary.ordersFilled}`,
+    );
+    limitRows(risk.toJSON()).forEach(([k, v], i) =>
+      print(`${i === 0 ? '  limits          ' : ' '.repeat(18)}${k}: ${v}`),
     );
     // LOCAL stops go through the plugin's command path; BROKER stops through the reconciler (the broker line).
     if (protection === undefined)

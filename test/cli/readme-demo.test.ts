@@ -22,8 +22,19 @@ interface Row {
 }
 
 interface DemoJson {
-  readonly summary: { barsRead: number; barsRejected: number; batches: number; finalEquity: number };
-  readonly plugin: { anomalies: Record<string, number>; state: string };
+  readonly summary: {
+    barsRead: number;
+    barsRejected: number;
+    batches: number;
+    finalEquity: number;
+    ordersFilled: number;
+    deniedByCode: Record<string, number>;
+  };
+  readonly plugin: { anomalies: Record<string, number>; state: string; orders: { allowed: number } };
+  readonly limits: {
+    exposure?: { grossExposure: number; netExposure: number; ordersToday: number };
+    dailyLoss?: { loss: number; limit: number | undefined; tripped: boolean };
+  };
   readonly brokerExecutions: number;
   readonly brokerFills: number;
   readonly converged: boolean;
@@ -145,5 +156,31 @@ describe('the README’s demo claims', () => {
       resumeBelow: 0.008,
       cooldownMs: 20 * 60_000,
     });
+  });
+
+  it('the pre-trade limits the README states are configured, bind, and show in the summary', async () => {
+    expect(readme).toMatch(
+      /gross exposure at most 3 000 000 and 230 entries a session day; a daily loss limit of 4 % from sessions starting 14:30Z/,
+    );
+    const config = JSON.parse((await cli('replay', '--print-config')).out) as Record<string, unknown>;
+    expect(config['preTrade']).toEqual({ maxGrossExposure: 3_000_000, maxOrdersPerDay: 230 });
+    expect(config['protections']).toEqual({ dailyLossLimit: { fraction: 0.04 }, sessionStart: '14:30Z' });
+    // The entry cap binds: exactly 230 entries allowed (and filled: market orders), the rest of
+    // the last pre-crash round denied with its code.
+    expect(demo.plugin.orders.allowed).toBe(230);
+    expect(demo.summary.ordersFilled).toBe(230);
+    expect(demo.summary.deniedByCode['DAILY_ORDER_LIMIT']).toBeGreaterThan(0);
+    expect(demo.summary.deniedByCode['GROSS_EXPOSURE_LIMIT']).toBeGreaterThan(0);
+    expect(demo.limits.exposure?.ordersToday).toBe(230);
+    expect(demoText).toMatch(/^ {2}orders .*GROSS_EXPOSURE_LIMIT \d+, DAILY_ORDER_LIMIT \d+/m);
+    // Every position is flat at the end (each was stopped out), so the session's loss is the
+    // equity lost since the start — counted here from the summary's two equities.
+    expect(demo.limits.exposure?.grossExposure).toBe(0);
+    const lost = demo.startingEquity - demo.summary.finalEquity;
+    expect(demo.limits.dailyLoss?.limit).toBeCloseTo(0.04 * demo.startingEquity, 9);
+    expect(demo.limits.dailyLoss?.loss).toBeCloseTo(lost, 6);
+    expect(demo.limits.dailyLoss?.tripped).toBe(false);
+    expect(demoText).toMatch(/^ {2}limits {10}exposure gross \/ net at the end: 0 \/ 0$/m);
+    expect(demoText).toContain(`the session's loss / its limit: ${lost.toFixed(0)} / 40000`);
   });
 });
