@@ -8,9 +8,11 @@
 
 import { HEADER, column, columnBytes } from "./layout";
 
-// Header: [0] n: i32, [4] period: i32, [8] maxPrice: f64, [16] steady: i32
-// Columns (n each): 0 prevClose, 1 atr, 2 trSum, 3 count, 4 high in, 5 low in, 6 close in.
-const COLUMNS: i32 = 7;
+// Header: [0] n: i32, [4] period: i32, [8] maxPrice: f64, [16] steady: i32,
+//         [24] work: f64 (symbol-updates performed, whole-width and by slot, for tests)
+// Columns (n each): 0 prevClose, 1 atr, 2 trSum, 3 count, 4 high in, 5 low in, 6 close in,
+// 7 slot list (i32, for updates of listed symbols only).
+const COLUMNS: i32 = 8;
 
 /** Bytes of a streaming ATR bank over `n` symbols. */
 export function atrBankBytes(n: i32): f64 {
@@ -29,6 +31,16 @@ export function atrBankInit(state: usize, n: i32, period: i32, maxPrice: f64): v
 /** Address of input column `k` (0 high, 1 low, 2 close) where the host writes one bar. */
 export function atrBankInput(state: usize, k: i32): usize {
   return column(state, load<i32>(state, 0), 4 + k);
+}
+
+/** Address of the slot list (i32) that `atrBankUpdateSlots` reads. */
+export function atrBankSlots(state: usize): usize {
+  return column(state, load<i32>(state, 0), 7);
+}
+
+/** Symbol-updates performed so far (every symbol of a whole-width update, each listed slot of a sparse one). */
+export function atrBankWork(state: usize): f64 {
+  return load<f64>(state, 24);
 }
 
 /** Address of the current ATR column. */
@@ -151,6 +163,33 @@ export function atrBankUpdate(state: usize): i32 {
     if (!steady && load<f64>(cnt + o) <= p) seeding++;
   }
   if (!steady && seeding == 0) store<i32>(state, 1, 16);
+  store<f64>(state, load<f64>(state, 24) + <f64>n, 24);
+  return rejected;
+}
+
+/**
+ * Applies one bar to the `count` symbols listed in the slot list (each at most once, all in
+ * range: the host checks), reading their inputs; the other symbols are not touched, so the
+ * cost is O(count) whatever the bank's width. Returns the rejected count.
+ */
+export function atrBankUpdateSlots(state: usize, count: i32): i32 {
+  const n = load<i32>(state, 0);
+  const p = <f64>load<i32>(state, 4);
+  const maxPrice = load<f64>(state, 8);
+  const invP = 1.0 / p, keep = (p - 1) * invP;
+  const pc = column(state, n, 0), atr = column(state, n, 1), sum = column(state, n, 2), cnt = column(state, n, 3);
+  const hi = column(state, n, 4), lo = column(state, n, 5), cl = column(state, n, 6), slots = column(state, n, 7);
+  let rejected = 0;
+  for (let r = 0; r < count; r++) {
+    const o = <usize>load<i32>(slots + (<usize>r << 2)) << 3;
+    const h = load<f64>(hi + o), l = load<f64>(lo + o), c = load<f64>(cl + o);
+    // Past seeding only prevClose and atr move (as in the whole-width steady loop).
+    const ok = load<f64>(cnt + o) > p
+      ? steadyScalar(pc + o, atr + o, h, l, c, invP, keep, maxPrice)
+      : stepScalar(pc + o, atr + o, sum + o, cnt + o, h, l, c, p, invP, keep, maxPrice);
+    if (!ok) rejected++;
+  }
+  store<f64>(state, load<f64>(state, 24) + <f64>count, 24);
   return rejected;
 }
 

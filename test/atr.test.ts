@@ -2,7 +2,7 @@ import { ATR } from 'trading-signals';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadKernels, type Kernels } from '../src/index.js';
 import { BUILDS, relClose } from './helpers/builds.js';
-import { randomOhlc } from './helpers/random.js';
+import { randomOhlc, rng } from './helpers/random.js';
 
 /** trading-signals' ATR over a series: NaN until it is stable. */
 function referenceAtr(high: Float64Array, low: Float64Array, close: Float64Array, period: number): Float64Array {
@@ -105,4 +105,74 @@ describe.each(BUILDS)('ATR (%s build)', (build) => {
       bank.dispose();
     },
   );
+
+  it('updateSlots: symbols fed one at a time, in random order and at random gaps, equal trading-signals per symbol; the cost is the slots listed', () => {
+    const symbols = 9;
+    const period = 5;
+    const bars = 400;
+    const next = rng(2026);
+    const series = Array.from({ length: symbols }, (_, s) => randomOhlc(bars, 900 + s, 20 + 5 * s));
+    const refs = series.map(() => new ATR(period));
+    const bank = k.atrBank({ symbols, period });
+    const cursor = new Array<number>(symbols).fill(0);
+    const problems: string[] = [];
+    let listed = 0;
+    for (let step = 0; step < 3 * bars; step++) {
+      // A few symbols (never the same twice) get their next bar in one call, straight into the inputs.
+      const chosen = [...new Set(Array.from({ length: 1 + Math.floor(next() * 3) }, () => Math.floor(next() * symbols)))];
+      const input = bank.input();
+      let count = 0;
+      for (const s of chosen) {
+        const t = cursor[s] as number;
+        if (t >= bars) continue;
+        const x = series[s] as (typeof series)[number];
+        input.high[s] = x.high[t] as number;
+        input.low[s] = x.low[t] as number;
+        input.close[s] = x.close[t] as number;
+        input.slots[count++] = s;
+      }
+      bank.updateSlots(count);
+      listed += count;
+      const view = bank.valuesView();
+      for (let c = 0; c < count; c++) {
+        const s = input.slots[c] as number;
+        const t = cursor[s] as number;
+        cursor[s] = t + 1;
+        const x = series[s] as (typeof series)[number];
+        const want =
+          (refs[s] as ATR).update({ high: x.high[t] as number, low: x.low[t] as number, close: x.close[t] as number }, false) ??
+          Number.NaN;
+        if (!relClose(view[s] as number, want) && problems.length < 5) problems.push(`symbol ${s} bar ${t}: ${view[s]} vs ${want}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(bank.work).toBe(listed);
+    expect(bank.rejected).toBe(0);
+    bank.dispose();
+  });
+
+  it('updateInput reads the bars written into input() (no copy) and equals update(); updateSlots refuses a slot out of range', () => {
+    const symbols = 5;
+    const a = k.atrBank({ symbols, period: 3 });
+    const b = k.atrBank({ symbols, period: 3 });
+    const data = Array.from({ length: symbols }, (_, s) => randomOhlc(50, 40 + s));
+    for (let t = 0; t < 50; t++) {
+      const h = Float64Array.from(data, (x) => x.high[t] as number);
+      const l = Float64Array.from(data, (x) => x.low[t] as number);
+      const c = Float64Array.from(data, (x) => x.close[t] as number);
+      a.update(h, l, c);
+      const input = b.input();
+      input.high.set(h);
+      input.low.set(l);
+      input.close.set(c);
+      b.updateInput();
+      expect(Array.from(b.values())).toEqual(Array.from(a.values()));
+    }
+    expect(b.work).toBe(50 * symbols);
+    b.input().slots[0] = symbols;
+    expect(() => b.updateSlots(1)).toThrow(expect.objectContaining({ code: 'INDEX_OUT_OF_RANGE' }));
+    expect(b.work).toBe(50 * symbols);
+    a.dispose();
+    b.dispose();
+  });
 });

@@ -26,7 +26,7 @@ import { BUILDS } from './helpers/builds.js';
 // ---- The layouts of assembly/*.ts, in BigInt.
 const lanes = (count: bigint): bigint => ((count + 1n) / 2n) * 2n;
 const REF = {
-  atr: (n: bigint): bigint => 64n + 7n * 8n * lanes(n),
+  atr: (n: bigint): bigint => 64n + 8n * 8n * lanes(n),
   drawdown: (n: bigint, w: bigint): bigint => 64n + 7n * 8n * lanes(n) + 16n * n * w,
   correlation: (n: bigint, w: bigint): bigint => 64n + (7n + w) * 8n * lanes(n) + 2n * 8n * lanes((n * (n - 1n)) / 2n),
   window: (n: bigint, w: bigint): bigint => 64n + 2n * 8n * lanes(n * w) + 7n * 8n * lanes(n),

@@ -17,15 +17,19 @@ import { f64At } from '../util/indexed.js';
  * decorrelating gives a negative `change`; a sell-off where everything moves together a
  * positive one); another can fire only after |mean − baseline| falls below `breakRearm`.
  *
- * A symbol with no bar this round, or whose bar was quarantined, is a missing observation
- * for the kernel (NaN); a round in which no watched symbol has a return leaves the bank alone.
+ * Returns are gathered per time slice (one timestamp), however the bars arrive: a whole
+ * slice in one batch or one bar per call. A slice is applied to the bank (one O(n²) kernel
+ * update) when it is complete — every watched symbol registered so far has reported — or,
+ * failing that, when a bar of a later slice arrives (or a symbol reports twice), so a
+ * single-bar feed pays for the update once per slice, not once per bar. A symbol with no
+ * bar in the slice, or whose bar was quarantined, is a missing observation for the kernel
+ * (NaN); a slice in which no watched symbol has a return leaves the bank alone.
  * The mean of few pairs is noisy: with 2 symbols it is one r, whose sampling error over 60
  * bars is about 0.13, so keep the watch-list at 10 or more symbols at the default threshold.
  *
  * @example
  * ```ts
- * watch.stage(slot, logReturn); // for each bar of the round
- * watch.flush(roundTimestamp, events);
+ * watch.observe(slot, logReturn, bar.timestamp, events); // for each bar, batched or not
  * ```
  */
 export class CorrelationBreak {
@@ -35,8 +39,16 @@ export class CorrelationBreak {
   readonly #registry: SymbolRegistry;
   readonly #bank: CorrelationBank | undefined;
   readonly #input: Float64Array;
+  /** Per watched slot: 1 when it has reported in the current slice. */
+  readonly #seen: Uint8Array;
   readonly #alpha: number;
+  /** Watched symbols that reported in the current slice, and how many with a valid return. */
+  #reported = 0;
   #staged = 0;
+  /** The current slice's time (the latest bar time in it); NaN while none is open. */
+  #sliceTime = Number.NaN;
+  /** Slices applied to the bank (for tests of cost). */
+  #updates = 0;
   #baseline = Number.NaN;
   #baselineSamples = 0;
   #armed = true;
@@ -48,6 +60,7 @@ export class CorrelationBreak {
     this.#registry = registry;
     this.#alpha = 2 / (config.baselineWindow + 1);
     this.#input = new Float64Array(this.size).fill(Number.NaN);
+    this.#seen = new Uint8Array(this.size);
     this.#bank =
       this.size === 0 ? undefined : kernels.correlationBank({ symbols: this.size, window: config.correlationWindow });
   }
@@ -57,20 +70,49 @@ export class CorrelationBreak {
     return this.#baseline;
   }
 
-  /** Stages `slot`'s log return for this round; ignored for slots outside the watch-list. */
-  stage(slot: number, logReturn: number): void {
-    if (slot >= this.size) return;
-    this.#input[slot] = logReturn;
-    this.#staged++;
+  /** Time slices applied to the correlation bank so far (one O(n²) update each). */
+  get updates(): number {
+    return this.#updates;
   }
 
-  /** Applies the staged returns and appends a CORRELATION_BREAK to `out` when one fires. */
-  flush(timestamp: number, out: AnomalyEvent[]): void {
-    const bank = this.#bank;
-    if (bank === undefined || this.#staged === 0) return;
-    bank.update(this.#input);
-    this.#input.fill(Number.NaN);
+  /**
+   * Records that `slot` reported at `timestamp`, with its accepted log return (NaN when it
+   * has none: its first bar, or a quarantined one); slots outside the watch-list are
+   * ignored. Applies the previous slice first when this bar belongs to a later one (or the
+   * slot already reported in it), and this slice when it is now complete; events go to `out`.
+   */
+  observe(slot: number, logReturn: number, timestamp: number, out: AnomalyEvent[]): void {
+    if (slot >= this.size) return;
+    if (this.#reported > 0 && (timestamp > this.#sliceTime || this.#seen[slot] === 1)) this.#apply(out);
+    if (this.#reported === 0 || timestamp > this.#sliceTime) this.#sliceTime = timestamp;
+    this.#seen[slot] = 1;
+    this.#reported++;
+    if (logReturn === logReturn) {
+      this.#input[slot] = logReturn;
+      this.#staged++;
+    }
+    if (this.#reported >= Math.min(this.size, this.#registry.size)) this.#apply(out);
+  }
+
+  /** Applies the open slice now (whatever has reported), e.g. at the end of a replay. */
+  flush(out: AnomalyEvent[]): void {
+    if (this.#reported > 0) this.#apply(out);
+  }
+
+  #apply(out: AnomalyEvent[]): void {
+    const timestamp = this.#sliceTime;
+    const staged = this.#staged;
+    this.#seen.fill(0);
+    this.#reported = 0;
     this.#staged = 0;
+    const bank = this.#bank;
+    if (bank === undefined || staged === 0) {
+      this.#input.fill(Number.NaN);
+      return;
+    }
+    bank.update(this.#input);
+    this.#updates++;
+    this.#input.fill(Number.NaN);
     if (bank.filled < bank.window) return;
     const packed = bank.packed();
     let sum = 0;
@@ -128,6 +170,6 @@ export class CorrelationBreak {
 
   /** The typed arrays this object owns (for memory accounting; the correlations are in WASM). */
   buffers(): readonly ArrayBufferView[] {
-    return [this.#input];
+    return [this.#input, this.#seen];
   }
 }

@@ -19,7 +19,7 @@ import { at, f64At, i32At } from '../util/indexed.js';
  * VOLATILITY_REGIME, CORRELATION_BREAK, STALE_FEED and BAD_TICK (see each detector's notes).
  *
  * Memory is fixed at construction: every per-symbol column (last close, quarantine, stale
- * and regime state) is a typed array of `maxSymbols` rows (164 bytes per symbol), and the
+ * and regime state) is a typed array of `maxSymbols` rows (148 bytes per symbol), and the
  * spike windows, ATR and correlation state live in the kernels' banks in WASM memory (two
  * window banks of 16·spikeWindow + 56 bytes per symbol, 20 MB at the defaults; two ATR banks;
  * one correlation bank). Symbols get slots in arrival order; a new symbol beyond `maxSymbols`
@@ -47,6 +47,8 @@ export class AnomalyDetector {
   /** observe()'s batch as columns, split into rounds (one bar per symbol each). */
   readonly #cols = new BarColumns(64);
   readonly #splitter: RoundSplitter;
+  /** CORRELATION_BREAK events of the round being run (they come after the others). */
+  readonly #corrEvents: AnomalyEvent[] = [];
   #refused = 0;
   #invalid = 0;
   #disposed = false;
@@ -309,10 +311,10 @@ export class AnomalyDetector {
   #round(cols: BarColumns, order: Int32Array, from: number, to: number, out: AnomalyEvent[]): void {
     const price = this.#price;
     const volume = this.#volume;
+    const corr = this.#corrEvents;
     const bar = cols.row;
     price.begin();
     volume.begin();
-    let timestamp = Number.NEGATIVE_INFINITY;
     for (let k = from; k < to; k++) {
       const i = i32At(order, k);
       const slot = i32At(cols.slot, i);
@@ -321,7 +323,6 @@ export class AnomalyDetector {
       this.#stale.touch(slot, t);
       price.stage(k - from, slot, bar);
       volume.stage(k - from, slot, bar);
-      if (t > timestamp) timestamp = t;
     }
     price.run();
     volume.run(to - from);
@@ -336,10 +337,11 @@ export class AnomalyDetector {
       }
       if (!price.held) this.#regime.stage(slot, bar);
       volume.finish(k - from, slot, bar, out);
-      if (r === r) this.#correlation.stage(slot, r);
+      this.#correlation.observe(slot, r, f64At(cols.timestamp, i), corr);
     }
     this.#regime.flush(out);
-    this.#correlation.flush(timestamp, out);
+    for (const e of corr) out.push(e);
+    corr.length = 0;
   }
 }
 

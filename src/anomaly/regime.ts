@@ -1,4 +1,5 @@
 import type { AtrBank } from '../kernels/atr.js';
+import { StagedBars } from '../kernels/staged-bars.js';
 import type { Kernels } from '../kernels/load.js';
 import type { Bar } from '../vocabulary/market.js';
 import type { AnomalyConfig } from './config.js';
@@ -13,9 +14,9 @@ import { f64At, i32At } from '../util/indexed.js';
  * so a ratio hovering at the threshold does not flap).
  *
  * Bars are staged per round (one per slot) and applied with one kernel call per bank in
- * `flush`; a slot with no bar this round gets NaN, which the kernel leaves unchanged. A
- * confirmed quarantined bar is staged with `stageCatchUp` and applied in an extra call before
- * the round's bars, so each symbol's bars reach the kernels in time order.
+ * `flush`, to the slots that had a bar only (a slot without one is not touched). A confirmed
+ * quarantined bar is staged with `stageCatchUp` and applied in an extra call before the
+ * round's bars, so each symbol's bars reach the kernels in time order.
  *
  * @example
  * ```ts
@@ -28,20 +29,11 @@ export class VolatilityRegime {
   readonly #registry: SymbolRegistry;
   readonly #short: AtrBank;
   readonly #long: AtrBank;
-  readonly #high: Float64Array;
-  readonly #low: Float64Array;
-  readonly #close: Float64Array;
+  /** This round's bars, compact (slot, high, low, close), and each slot's last bar time. */
+  readonly #round: StagedBars;
   readonly #timestamp: Float64Array;
-  readonly #touched: Int32Array;
-  /** The banks' current ATRs, copied in each round (no allocation per round). */
-  readonly #shortNow: Float64Array;
-  readonly #longNow: Float64Array;
-  #touchedCount = 0;
-  readonly #cuHigh: Float64Array;
-  readonly #cuLow: Float64Array;
-  readonly #cuClose: Float64Array;
-  readonly #cuTouched: Int32Array;
-  #cuCount = 0;
+  /** Confirmed held bars, applied before this round's. */
+  readonly #catchUp: StagedBars;
   readonly #elevated: Uint8Array;
 
   constructor(kernels: Kernels, config: AnomalyConfig, registry: SymbolRegistry) {
@@ -55,66 +47,56 @@ export class VolatilityRegime {
       this.#short.dispose();
       throw e;
     }
-    this.#high = new Float64Array(n).fill(Number.NaN);
-    this.#low = new Float64Array(n).fill(Number.NaN);
-    this.#close = new Float64Array(n).fill(Number.NaN);
+    this.#round = new StagedBars(n);
+    this.#catchUp = new StagedBars(n);
     this.#timestamp = new Float64Array(n);
-    this.#touched = new Int32Array(n);
-    this.#cuHigh = new Float64Array(n).fill(Number.NaN);
-    this.#cuLow = new Float64Array(n).fill(Number.NaN);
-    this.#cuClose = new Float64Array(n).fill(Number.NaN);
-    this.#cuTouched = new Int32Array(n);
     this.#elevated = new Uint8Array(n);
-    this.#shortNow = new Float64Array(n).fill(Number.NaN);
-    this.#longNow = new Float64Array(n).fill(Number.NaN);
   }
 
   /**
-   * ATR(atrShortPeriod) of every slot after the last round (NaN until seeded): a view the
-   * next round overwrites. Bad ticks never enter it; a confirmed spike enters before the bar
-   * that confirmed it.
+   * ATR(atrShortPeriod) of every slot after the last round (NaN until seeded): a view into
+   * the kernel's memory that the next round overwrites. Bad ticks never enter it; a confirmed
+   * spike enters before the bar that confirmed it.
    */
   get shortAtr(): Float64Array {
-    return this.#shortNow;
+    return this.#short.valuesView();
+  }
+
+  /** Symbol-updates both ATR banks have performed (for tests of cost). */
+  get work(): number {
+    return this.#short.work + this.#long.work;
   }
 
   /** Stages `slot`'s bar for this round (at most one per slot per round). */
   stage(slot: number, bar: Bar): void {
-    this.#high[slot] = bar.high;
-    this.#low[slot] = bar.low;
-    this.#close[slot] = bar.close;
+    this.#round.add(slot, bar.high, bar.low, bar.close);
     this.#timestamp[slot] = bar.timestamp;
-    this.#touched[this.#touchedCount++] = slot;
   }
 
   /** Stages a confirmed held bar of `slot`, applied before this round's bars. */
   stageCatchUp(slot: number, high: number, low: number, close: number): void {
-    this.#cuHigh[slot] = high;
-    this.#cuLow[slot] = low;
-    this.#cuClose[slot] = close;
-    this.#cuTouched[this.#cuCount++] = slot;
+    this.#catchUp.add(slot, high, low, close);
   }
 
-  /** Applies the staged bars and appends the round's crossings to `out`. */
+  /**
+   * Applies the staged bars, the slots that had one only (O(bars staged), whatever
+   * `maxSymbols` is), and appends the round's crossings to `out`.
+   */
   flush(out: AnomalyEvent[]): void {
-    if (this.#cuCount > 0) {
-      this.#short.update(this.#cuHigh, this.#cuLow, this.#cuClose);
-      this.#long.update(this.#cuHigh, this.#cuLow, this.#cuClose);
-      for (let i = 0; i < this.#cuCount; i++) {
-        const s = i32At(this.#cuTouched, i);
-        this.#cuHigh[s] = this.#cuLow[s] = this.#cuClose[s] = Number.NaN;
-      }
-      this.#cuCount = 0;
+    if (this.#catchUp.count > 0) {
+      this.#catchUp.applyTo(this.#short);
+      this.#catchUp.applyTo(this.#long);
+      this.#catchUp.count = 0;
     }
-    if (this.#touchedCount === 0) return;
-    this.#short.update(this.#high, this.#low, this.#close);
-    this.#long.update(this.#high, this.#low, this.#close);
-    const short = this.#short.valuesInto(this.#shortNow);
-    const long = this.#long.valuesInto(this.#longNow);
+    const round = this.#round;
+    if (round.count === 0) return;
+    round.applyTo(this.#short);
+    round.applyTo(this.#long);
+    const short = this.#short.valuesView();
+    const long = this.#long.valuesView();
     const cfg = this.#config;
-    for (let i = 0; i < this.#touchedCount; i++) {
-      const s = i32At(this.#touched, i);
-      this.#high[s] = this.#low[s] = this.#close[s] = Number.NaN;
+    for (let i = 0; i < round.count; i++) {
+      const s = i32At(round.slot, i);
       const a = f64At(short, s);
       const b = f64At(long, s);
       if (!(b > 0) || !Number.isFinite(a)) continue; // not seeded yet, or no range at all
@@ -126,7 +108,7 @@ export class VolatilityRegime {
         out.push(this.#event(s, ratio, a, b));
       }
     }
-    this.#touchedCount = 0;
+    round.count = 0;
   }
 
   #event(slot: number, ratio: number, atrShort: number, atrLong: number): VolatilityRegimeEvent {
@@ -157,19 +139,6 @@ export class VolatilityRegime {
 
   /** The typed arrays this object owns (for memory accounting; the ATR state is in WASM). */
   buffers(): readonly ArrayBufferView[] {
-    return [
-      this.#high,
-      this.#low,
-      this.#close,
-      this.#timestamp,
-      this.#touched,
-      this.#cuHigh,
-      this.#cuLow,
-      this.#cuClose,
-      this.#cuTouched,
-      this.#elevated,
-      this.#shortNow,
-      this.#longNow,
-    ];
+    return [...this.#round.buffers(), ...this.#catchUp.buffers(), this.#timestamp, this.#elevated];
   }
 }

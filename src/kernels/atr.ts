@@ -1,3 +1,4 @@
+import { BulwarkError } from '../errors.js';
 import { KernelBank, checkInput, copyInput, type NumericInput } from './bank.js';
 import { checkBytes, checkInteger, type KernelLimits } from './limits.js';
 import type { WasmRuntime } from './runtime.js';
@@ -22,13 +23,23 @@ export interface AtrBankOptions {
  * A bar is valid when 0 < low ≤ close ≤ high ≤ `maxValue`: a bar with NaN, ±Infinity,
  * high < low, a close outside the range or a non-positive price leaves that symbol's state
  * unchanged and adds one to {@link KernelBank.rejected}; the other symbols update normally.
- * State is 7 doubles per symbol, fixed at construction, however long the bank runs.
+ * State is 8 doubles per symbol, fixed at construction, however long the bank runs.
+ *
+ * Three ways in: `update(high, low, close)` copies the caller's columns in; a caller that
+ * writes straight into {@link AtrBank.input} (views into WASM memory) skips that copy with
+ * {@link AtrBank.updateInput}; and {@link AtrBank.updateSlots} updates only the symbols listed
+ * in `input().slots`, at a cost that does not depend on the bank's width (a live feed with
+ * one symbol's bar at a time).
  *
  * @example
  * ```ts
  * const bank = k.atrBank({ symbols: 3, period: 14 });
  * bank.update(highs, lows, closes); // Float64Array(3) each
  * const atr = bank.values();        // NaN until 14 valid bars
+ *
+ * const { high, low, close, slots } = bank.input(); // zero-copy: one symbol's bar
+ * high[2] = 101.5; low[2] = 99.8; close[2] = 100.9; slots[0] = 2;
+ * bank.updateSlots(1);
  * ```
  */
 export class AtrBank extends KernelBank {
@@ -40,6 +51,8 @@ export class AtrBank extends KernelBank {
   #low!: Float64Array;
   #close!: Float64Array;
   #values!: Float64Array;
+  #slots!: Int32Array;
+  #input!: AtrBankInput;
 
   /** @internal Use `Kernels.atrBank`. */
   constructor(runtime: WasmRuntime, limits: KernelLimits, options: AtrBankOptions) {
@@ -61,6 +74,60 @@ export class AtrBank extends KernelBank {
     copyInput(this.#low, low);
     copyInput(this.#close, close);
     this.addRejected(this.runtime.exports.atrBankUpdate(this.state));
+  }
+
+  /**
+   * The input columns, one value per symbol, and the slot list {@link AtrBank.updateSlots}
+   * reads: views into WASM memory, valid until memory grows (take them again before each
+   * bar; taking them is cheap and allocates nothing).
+   */
+  input(): AtrBankInput {
+    this.ready();
+    return this.#input;
+  }
+
+  /**
+   * Applies one bar to every symbol from {@link AtrBank.input} as the caller wrote it (no
+   * copy). A symbol whose input is NaN (no bar this time) is left as it is (and counted
+   * in `rejected`, as with `update`).
+   */
+  updateInput(): void {
+    this.ready();
+    this.addRejected(this.runtime.exports.atrBankUpdate(this.state));
+  }
+
+  /**
+   * Applies one bar to the `count` symbols listed in `input().slots[0, count)` (each at most
+   * once: a repeated slot takes the same bar twice), reading their `high`, `low` and `close`
+   * from {@link AtrBank.input}; no other symbol is touched. O(count), whatever `symbols` is.
+   * A listed slot out of range is `INDEX_OUT_OF_RANGE` (nothing applied).
+   */
+  updateSlots(count: number): void {
+    this.ready();
+    checkInteger('INVALID_SIZE', 'count', count, 0, this.symbols);
+    const slots = this.#slots;
+    const n = this.symbols;
+    for (let r = 0; r < count; r++) {
+      const slot = slots[r] as number;
+      if (slot >>> 0 >= n)
+        throw new BulwarkError('INDEX_OUT_OF_RANGE', `slot ${slot} is outside [0, ${n})`, { slot, symbols: n });
+    }
+    this.addRejected(this.runtime.exports.atrBankUpdateSlots(this.state, count));
+  }
+
+  /** Symbol-updates performed so far: `symbols` per whole-width update, `count` per `updateSlots`. For tests of cost. */
+  get work(): number {
+    this.ready();
+    return this.runtime.exports.atrBankWork(this.state);
+  }
+
+  /**
+   * Current ATR per symbol as a view into WASM memory (no copy): the next update changes it,
+   * and it is valid until memory grows (take it again after any bank is created).
+   */
+  valuesView(): Float64Array {
+    this.ready();
+    return this.#values;
   }
 
   /** Current ATR per symbol (a copy); NaN for a symbol with fewer than `period` valid bars. */
@@ -95,7 +162,18 @@ export class AtrBank extends KernelBank {
     this.#low = this.runtime.f64(x.atrBankInput(this.state, 1), n);
     this.#close = this.runtime.f64(x.atrBankInput(this.state, 2), n);
     this.#values = this.runtime.f64(x.atrBankValues(this.state), n);
+    this.#slots = this.runtime.i32(x.atrBankSlots(this.state), n);
+    this.#input = Object.freeze({ high: this.#high, low: this.#low, close: this.#close, slots: this.#slots });
   }
+}
+
+/** {@link AtrBank.input}: the bank's input columns and slot list, views into WASM memory. */
+export interface AtrBankInput {
+  readonly high: Float64Array;
+  readonly low: Float64Array;
+  readonly close: Float64Array;
+  /** Symbols {@link AtrBank.updateSlots} applies, in its first `count` entries. */
+  readonly slots: Int32Array;
 }
 
 /**

@@ -13,6 +13,9 @@ export interface KernelExports {
   atrBankInput(state: number, k: number): number;
   atrBankValues(state: number): number;
   atrBankUpdate(state: number): number;
+  atrBankUpdateSlots(state: number, count: number): number;
+  atrBankSlots(state: number): number;
+  atrBankWork(state: number): number;
   atrSeriesStateBytes(): number;
   atrSeriesInit(state: number): void;
   atrSeries(state: number, input: number, out: number, len: number, period: number, maxPrice: number): number;

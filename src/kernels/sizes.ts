@@ -24,9 +24,9 @@ export function pairCount(n: number): number {
   return (n * (n - 1)) / 2;
 }
 
-/** An ATR bank of `symbols` symbols: 7 columns. */
+/** An ATR bank of `symbols` symbols: 8 columns. */
 export function atrBankBytes(symbols: number): number {
-  return HEADER_BYTES + 7 * columnBytes(symbols);
+  return HEADER_BYTES + 8 * columnBytes(symbols);
 }
 
 /** A drawdown bank of `series` series and window `window` (0 = since inception): 7 columns and 16 bytes per deque entry. */

@@ -2,6 +2,7 @@ import type { AnomalyDetector } from '../anomaly/detector.js';
 import type { AtrBank } from '../kernels/atr.js';
 import type { Kernels } from '../kernels/load.js';
 import type { BarColumns } from '../market/bar-columns.js';
+import { StagedBars } from '../kernels/staged-bars.js';
 
 /**
  * The ATR the stops trail on, by registry slot. The anomaly detector keeps ATR(atrShortPeriod)
@@ -9,7 +10,7 @@ import type { BarColumns } from '../market/bar-columns.js';
  * second bank is kept ({@link createStopAtr} decides).
  */
 export interface StopAtr {
-  /** ATR by slot as of the last round (NaN while warming up). */
+  /** ATR by slot as of the last round (NaN while warming up): a view the next round overwrites. */
   readonly values: Float64Array;
   /**
    * Feeds one round of bars: `rows` of `cols` (at most one per slot), `held[j]` 1 for a row
@@ -41,42 +42,31 @@ class SharedAtr implements StopAtr {
   }
 }
 
-/** The stops' own ATR bank, fed by columns that are NaN where a slot has no bar this round. */
+/** The stops' own ATR bank, updated for the slots that had a bar this round only. */
 class OwnAtr implements StopAtr {
-  readonly values: Float64Array;
   readonly #bank: AtrBank;
-  readonly #high: Float64Array;
-  readonly #low: Float64Array;
-  readonly #close: Float64Array;
+  readonly #staged: StagedBars;
 
   constructor(kernels: Kernels, slots: number, period: number) {
     this.#bank = kernels.atrBank({ symbols: slots, period });
-    this.#high = new Float64Array(slots).fill(Number.NaN);
-    this.#low = new Float64Array(slots).fill(Number.NaN);
-    this.#close = new Float64Array(slots).fill(Number.NaN);
-    this.values = new Float64Array(slots).fill(Number.NaN);
+    this.#staged = new StagedBars(slots);
+  }
+
+  get values(): Float64Array {
+    return this.#bank.valuesView();
   }
 
   update(cols: BarColumns, rows: Int32Array, held: Uint8Array): void {
     const bar = cols.row;
+    const staged = this.#staged;
+    staged.count = 0;
     let j = 0;
     for (const i of rows) {
       if (held[j++] === 1) continue;
       bar.at = i;
-      const slot = bar.slot;
-      this.#high[slot] = bar.high;
-      this.#low[slot] = bar.low;
-      this.#close[slot] = bar.close;
+      staged.add(bar.slot, bar.high, bar.low, bar.close);
     }
-    this.#bank.update(this.#high, this.#low, this.#close); // NaN columns (no bar this round) stay unchanged
-    this.#bank.valuesInto(this.values);
-    for (const i of rows) {
-      bar.at = i;
-      const slot = bar.slot;
-      this.#high[slot] = Number.NaN;
-      this.#low[slot] = Number.NaN;
-      this.#close[slot] = Number.NaN;
-    }
+    staged.applyTo(this.#bank);
   }
 
   dispose(): void {

@@ -1,0 +1,242 @@
+/**
+ * Live-feed latency: what one call costs when a host feeds bars as they arrive, one at a
+ * time (`onBar`), and what its pre-trade check and fill intake cost, as percentiles of single
+ * calls timed with `performance.now()`. Beside them, in the same run, the floor: the same ATR +
+ * chandelier update written by hand in plain JavaScript, timed the same way (so the timer's
+ * own cost is in both).
+ */
+import { performance } from 'node:perf_hooks';
+import { createRiskPlugin, type Kernels } from '../src/index.js';
+import type { AnomalyConfigInput } from '../src/anomaly/config.js';
+import type { RiskPlugin } from '../src/plugin/risk-plugin.js';
+import type { Bar, Position } from '../src/vocabulary/market.js';
+import type { PluginContext } from '../src/vocabulary/services.js';
+import { verdict } from './harness.js';
+import { Market } from './plugin.bench.js';
+
+const T0 = Date.parse('2026-03-02T14:30:00Z');
+const MINUTE = 60_000;
+/** Slices fed before timing: past the detector's long ATR (100) and spike windows (60). */
+const WARMUP_SLICES = 120;
+/** Single calls timed per scenario. */
+const SAMPLES = Number(process.env['BULWARK_LATENCY_SAMPLES'] ?? 30_000);
+
+/** Percentiles of a sample of durations (µs). */
+export interface Percentiles {
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+  readonly n: number;
+}
+
+export function percentiles(us: Float64Array | number[]): Percentiles {
+  const s = Float64Array.from(us).sort();
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
+  return { p50: q(0.5), p99: q(0.99), p999: q(0.999), max: s[s.length - 1] ?? Number.NaN, n: s.length };
+}
+
+/** A host whose order sink accepts every command at once, noting the closed symbols. */
+function instantContext(clock: { now: number }, closed: Set<string>): PluginContext {
+  return {
+    now: () => clock.now,
+    portfolio: { positions: async () => [] },
+    orders: {
+      send: async (c) => {
+        if (c.kind === 'CLOSE_POSITION') closed.add(c.symbol);
+        return { ok: true, clientOrderId: c.clientOrderId };
+      },
+      openOrders: async () => [],
+    },
+  };
+}
+
+/** A plugin with one open position per symbol of a `symbols`-wide universe, warmed up on whole slices. */
+interface LiveRig {
+  readonly plugin: RiskPlugin;
+  readonly market: Market;
+  readonly clock: { now: number };
+  /** Re-opens what stops closed (untimed), so every timed bar trails a live stop. */
+  reopen(): Promise<void>;
+  /** The next slice's bars (untimed). */
+  next(): Bar[];
+}
+
+async function liveRig(symbols: number, anomaly: AnomalyConfigInput): Promise<LiveRig> {
+  const clock = { now: T0 };
+  const closed = new Set<string>();
+  const market = new Market(symbols, 20260302);
+  const plugin = createRiskPlugin({
+    limits: { maxSymbols: symbols, maxPositions: symbols },
+    stops: {
+      mode: 'LOCAL',
+      atrPeriod: 14,
+      policy: {
+        rules: [
+          { kind: 'ATR', multiple: 3 },
+          { kind: 'CHANDELIER', multiple: 3 },
+        ],
+      },
+    },
+    anomaly,
+  });
+  await plugin.onInit(instantContext(clock, closed));
+  let t = T0;
+  await plugin.onBars(market.batch(t));
+  const positions = market.positions(t);
+  plugin.onPortfolio({ timestamp: t, equity: 10_000_000, positions });
+  const reopen = async (): Promise<void> => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (closed.size === 0) return;
+    plugin.onPortfolio({
+      timestamp: clock.now + 1,
+      equity: 10_000_000,
+      positions: positions.filter((p) => !closed.has(p.symbol)),
+    });
+    for (let i = 0; i < positions.length; i++)
+      if (closed.has((positions[i] as Position).symbol)) positions[i] = market.position(i, clock.now);
+    plugin.onPortfolio({ timestamp: clock.now + 2, equity: 10_000_000, positions });
+    closed.clear();
+  };
+  const next = (): Bar[] => {
+    clock.now = t += MINUTE;
+    return market.batch(t);
+  };
+  for (let i = 1; i < WARMUP_SLICES; i++) {
+    await plugin.onBars(next());
+    await reopen();
+  }
+  return { plugin, market, clock, reopen, next };
+}
+
+/** `onBar` one bar at a time over whole slices, `samples` calls timed. */
+async function onBarLatency(rig: LiveRig, samples: number): Promise<Percentiles> {
+  const us: number[] = [];
+  // A few untimed slices on the single-bar path first (its code warms up like the batch's).
+  for (let w = 0; us.length < samples; w++) {
+    for (const bar of rig.next()) {
+      const start = performance.now();
+      await rig.plugin.onBar(bar);
+      const end = performance.now();
+      if (w >= 3) us.push((end - start) * 1000);
+    }
+    await rig.reopen();
+  }
+  return percentiles(us.slice(0, samples));
+}
+
+/**
+ * The floor: Wilder ATR(14) and a 3-ATR chandelier stop per symbol, hand-written over typed
+ * arrays indexed through a Map, one bar at a time, timed per call as `onBar` is.
+ */
+function floorLatency(market: Market, samples: number): Percentiles {
+  const n = market.symbols.length;
+  const slot = new Map(market.symbols.map((s, i) => [s, i]));
+  const prevClose = new Float64Array(n).fill(Number.NaN);
+  const atr = new Float64Array(n);
+  const count = new Float64Array(n);
+  const best = new Float64Array(n).fill(Number.NEGATIVE_INFINITY);
+  const stop = new Float64Array(n);
+  const period = 14;
+  const update = (bar: Bar): void => {
+    const i = slot.get(bar.symbol) as number;
+    const pc = prevClose[i] as number;
+    const tr = pc === pc ? Math.max(bar.high, pc) - Math.min(bar.low, pc) : bar.high - bar.low;
+    const c = (count[i] as number) + 1;
+    count[i] = c;
+    atr[i] = c <= period ? ((atr[i] as number) * (c - 1) + tr) / c : ((atr[i] as number) * (period - 1) + tr) / period;
+    prevClose[i] = bar.close;
+    if (bar.high > (best[i] as number)) best[i] = bar.high;
+    const candidate = (best[i] as number) - 3 * (atr[i] as number);
+    if (candidate > (stop[i] as number)) stop[i] = candidate;
+  };
+  let t = T0 + 1_000 * MINUTE;
+  const us: number[] = [];
+  for (let w = 0; us.length < samples; w++) {
+    for (const bar of market.batch((t += MINUTE))) {
+      const start = performance.now();
+      update(bar);
+      const end = performance.now();
+      if (w >= 3) us.push((end - start) * 1000);
+    }
+  }
+  return percentiles(us.slice(0, samples));
+}
+
+/** `beforeOrder` (an entry in a held symbol) and `onFill` (one lot in, one lot out) with every position open. */
+function checkAndFillLatency(rig: LiveRig, samples: number): { beforeOrder: Percentiles; onFill: Percentiles } {
+  const { plugin, market } = rig;
+  const n = market.symbols.length;
+  const before: number[] = [];
+  const fill: number[] = [];
+  let seq = 0;
+  for (let i = 0; i < samples + 1_000; i++) {
+    const s = (i * 7919) % n;
+    const symbol = market.symbols[s] as string;
+    const side: 'BUY' | 'SELL' = s % 2 === 0 ? 'BUY' : 'SELL';
+    const price = market.price[s] as number;
+    let start = performance.now();
+    plugin.beforeOrder({ clientOrderId: `o${i}`, symbol, side, quantity: 1, type: 'MARKET', intent: 'ENTRY' });
+    let end = performance.now();
+    if (i >= 1_000) before.push((end - start) * 1000);
+    // One lot added and, next call, taken away again: the book stays as it was.
+    const f = { fillId: `x${++seq}`, orderId: `f${seq}`, symbol, side, quantity: 1, price, timestamp: rig.clock.now };
+    start = performance.now();
+    plugin.onFill(f);
+    end = performance.now();
+    if (i >= 1_000) fill.push((end - start) * 1000);
+    plugin.onFill({ ...f, fillId: `x${++seq}`, orderId: `f${seq}`, side: side === 'BUY' ? 'SELL' : 'BUY' });
+  }
+  const rejected = plugin.stats().rejections;
+  if (Object.keys(rejected).length > 0) throw new Error(`rejections: ${JSON.stringify(rejected)}`);
+  return { beforeOrder: percentiles(before), onFill: percentiles(fill) };
+}
+
+const fmt = (x: number) => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0));
+const row = (name: string, p: Percentiles) =>
+  `| ${name} | ${fmt(p.p50)} | ${fmt(p.p99)} | ${fmt(p.p999)} | ${fmt(p.max)} | ${p.n} |`;
+
+/**
+ * The latency table: single-bar `onBar` at 100 and 10 000 symbols (defaults, one open
+ * position per symbol), `beforeOrder` and `onFill` with 10 000 positions, the plain-JS floor;
+ * then a verdict per goal of issue 16.
+ */
+export async function liveLatency(_k: Kernels): Promise<{ text: string }> {
+  const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  collect();
+  const small = await liveRig(100, {});
+  const bar100 = await onBarLatency(small, SAMPLES);
+  const floor = floorLatency(small.market, SAMPLES);
+  await small.plugin.onDispose();
+  collect();
+  const big = await liveRig(10_000, {});
+  const bar10k = await onBarLatency(big, SAMPLES);
+  const { beforeOrder, onFill } = checkAndFillLatency(big, SAMPLES);
+  await big.plugin.onDispose();
+  const lines = [
+    '**Live feed: one call at a time, µs per call (`performance.now()` around each call)**',
+    '',
+    '| call | p50 | p99 | p99.9 | max | calls |',
+    '|---|---:|---:|---:|---:|---:|',
+    row('onBar, 100 symbols (100 positions), defaults', bar100),
+    row('onBar, 10 000 symbols (10 000 positions), defaults', bar10k),
+    row('beforeOrder, 10 000 positions', beforeOrder),
+    row('onFill, 10 000 positions', onFill),
+    row('plain JS floor: ATR + chandelier by hand', floor),
+    '',
+    `- onBar at 10 000 symbols: p50 ≤ 2 µs ${verdict(bar10k.p50, 2)}, p99 ≤ 20 µs ${verdict(bar10k.p99, 20)}; ` +
+      `at 100 symbols: p50 ≤ 2 µs ${verdict(bar100.p50, 2)}, p99 ≤ 20 µs ${verdict(bar100.p99, 20)}; ` +
+      `p50 10 000 vs 100 symbols ${(bar10k.p50 / bar100.p50).toFixed(2)}× (≤ 1.5×: ${verdict(bar10k.p50 / bar100.p50, 1.5)}); ` +
+      `onBar p50 is ${(bar10k.p50 / floor.p50).toFixed(1)}× the floor's.`,
+  ];
+  return { text: lines.join('\n') };
+}
+
+if (process.env['PROBE'] !== undefined) {
+  const rig = await liveRig(Number(process.env['PROBE']), {});
+  console.log(percentiles(await (async () => { const p = await onBarLatency(rig, SAMPLES); return [p.p50, p.p99]; })()));
+  await rig.plugin.onDispose();
+} else if (process.argv[1]?.endsWith('latency.bench.ts')) {
+  const { loadKernels } = await import('../src/index.js');
+  console.log((await liveLatency(await loadKernels())).text);
+}
