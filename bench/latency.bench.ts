@@ -147,7 +147,7 @@ function floorLatency(market: Market, samples: number): Percentiles {
     atr[i] = c <= period ? ((atr[i] as number) * (c - 1) + tr) / c : ((atr[i] as number) * (period - 1) + tr) / period;
     prevClose[i] = bar.close;
     if (bar.high > (best[i] as number)) best[i] = bar.high;
-    const candidate = (best[i] as number) - 3 * (atr[i] as number);
+    const candidate = (best[i] as number) - 3 * atr[i];
     if (candidate > (stop[i] as number)) stop[i] = candidate;
   };
   let t = T0 + 1_000 * MINUTE;
@@ -234,7 +234,14 @@ export async function liveLatency(_k: Kernels): Promise<{ text: string }> {
 
 if (process.env['PROBE'] !== undefined) {
   const rig = await liveRig(Number(process.env['PROBE']), {});
-  console.log(percentiles(await (async () => { const p = await onBarLatency(rig, SAMPLES); return [p.p50, p.p99]; })()));
+  console.log(
+    percentiles(
+      await (async () => {
+        const p = await onBarLatency(rig, SAMPLES);
+        return [p.p50, p.p99];
+      })(),
+    ),
+  );
   await rig.plugin.onDispose();
 } else if (process.argv[1]?.endsWith('latency.bench.ts')) {
   const { loadKernels } = await import('../src/index.js');

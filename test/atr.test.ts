@@ -119,7 +119,9 @@ describe.each(BUILDS)('ATR (%s build)', (build) => {
     let listed = 0;
     for (let step = 0; step < 3 * bars; step++) {
       // A few symbols (never the same twice) get their next bar in one call, straight into the inputs.
-      const chosen = [...new Set(Array.from({ length: 1 + Math.floor(next() * 3) }, () => Math.floor(next() * symbols)))];
+      const chosen = [
+        ...new Set(Array.from({ length: 1 + Math.floor(next() * 3) }, () => Math.floor(next() * symbols))),
+      ];
       const input = bank.input();
       let count = 0;
       for (const s of chosen) {
@@ -140,9 +142,12 @@ describe.each(BUILDS)('ATR (%s build)', (build) => {
         cursor[s] = t + 1;
         const x = series[s] as (typeof series)[number];
         const want =
-          (refs[s] as ATR).update({ high: x.high[t] as number, low: x.low[t] as number, close: x.close[t] as number }, false) ??
-          Number.NaN;
-        if (!relClose(view[s] as number, want) && problems.length < 5) problems.push(`symbol ${s} bar ${t}: ${view[s]} vs ${want}`);
+          (refs[s] as ATR).update(
+            { high: x.high[t] as number, low: x.low[t] as number, close: x.close[t] as number },
+            false,
+          ) ?? Number.NaN;
+        if (!relClose(view[s] as number, want) && problems.length < 5)
+          problems.push(`symbol ${s} bar ${t}: ${view[s]} vs ${want}`);
       }
     }
     expect(problems).toEqual([]);

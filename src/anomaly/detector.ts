@@ -189,10 +189,19 @@ export class AnomalyDetector {
    * @internal
    */
   observeRound(cols: BarColumns, order: Int32Array, from: number, to: number): readonly AnomalyEvent[] {
-    this.#ready();
     const out: AnomalyEvent[] = [];
-    this.#round(cols, order, from, to, out);
+    this.observeRoundInto(cols, order, from, to, out);
     return Object.freeze(out);
+  }
+
+  /**
+   * {@link AnomalyDetector.observeRound} appending the round's events to `out` (a caller's
+   * reused array: nothing is allocated for a round without events).
+   * @internal
+   */
+  observeRoundInto(cols: BarColumns, order: Int32Array, from: number, to: number, out: AnomalyEvent[]): void {
+    this.#ready();
+    this.#round(cols, order, from, to, out);
   }
 
   /**

@@ -1,4 +1,6 @@
 import type { AnomalyDetector } from '../anomaly/detector.js';
+import type { AnomalyEvent } from '../anomaly/events.js';
+import { i32At } from '../util/indexed.js';
 import { BarColumns } from '../market/bar-columns.js';
 import { RoundSplitter } from '../market/round-splitter.js';
 import type { SymbolRegistry } from '../market/symbol-registry.js';
@@ -16,6 +18,8 @@ import type { TradingStateMachine } from './trading-state-machine.js';
 import { readString } from './guarded-read.js';
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** What a delivery processed at once returns: one promise, settled, shared by every call. */
+const SETTLED: Promise<void> = Promise.resolve();
 
 /** What the bar path works with. */
 export interface BarPipelineParts {
@@ -64,6 +68,8 @@ export class BarPipeline {
   readonly #lastTimestamp: Float64Array;
   /** Per slot: the close of its last bar not held back as a suspected bad tick (NaN: none yet). */
   readonly #lastClose: Float64Array;
+  /** A round's anomaly events (reused). */
+  readonly #events: AnomalyEvent[] = [];
 
   constructor(parts: BarPipelineParts) {
     this.#p = parts;
@@ -130,12 +136,24 @@ export class BarPipeline {
       }
       this.#accept(raw, i, cols, planned);
     }
-    if (!busy)
+    if (!busy) {
+      // The fast path (a bar at a time, or any batch that fits one chunk): nothing would
+      // wait for the event loop, so it runs now and returns a promise already settled —
+      // no promise, closure or array made per call.
+      if (cols.size <= limits.chunkSize) {
+        try {
+          this.#processNow(cols);
+        } catch (e) {
+          return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+        }
+        return SETTLED;
+      }
       return this.#mailbox.run(
         () => this.#process(cols),
         // After dispose a queued batch is not started.
         (queued) => (this.#p.signal.aborted ? Promise.resolve() : this.#process(this.#load(queued))),
       );
+    }
     // The mailbox keeps what it queues: private copies.
     const copies: Bar[] = [];
     for (let i = 0; i < cols.size; i++) copies.push(cols.toBar(i));
@@ -229,49 +247,77 @@ export class BarPipeline {
    * in progress stops when it resumes from its yield.
    */
   async #process(cols: BarColumns): Promise<void> {
-    const { detector, atr, anomalies, signal, hub } = this.#p;
+    const { signal, hub } = this.#p;
     hub.readLogLevels();
     const chunk = this.#p.limits.chunkSize;
     const splitter = this.#splitter;
-    const held = this.#held;
     const rounds = splitter.split(cols.slot, cols.size);
-    const bar = cols.row;
     for (let r = 0; r < rounds; r++) {
       const from = splitter.start(r);
       const to = splitter.start(r + 1);
-      for (const event of detector.observeRound(cols, splitter.order, from, to)) anomalies.apply(event);
-      const rows = splitter.order.subarray(from, to);
-      let j = 0;
-      for (const i of rows) {
-        bar.at = i;
-        held[j++] = detector.isQuarantinedSlot(bar.slot) ? 1 : 0;
-      }
-      // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
-      atr.update(cols, rows, held);
-      for (let start = 0; start < rows.length; start += chunk) {
-        if (start > 0) {
+      this.#observe(cols, from, to);
+      for (let start = from; start < to; start += chunk) {
+        if (start > from) {
           await yieldToEventLoop();
           if (signal.aborted) return;
         }
-        this.#moveStops(cols, rows, start, Math.min(start + chunk, rows.length));
+        this.#moveStops(cols, from, start, Math.min(start + chunk, to));
       }
     }
+    this.#finish();
+  }
+
+  /** {@link BarPipeline.#process} for a batch of at most one chunk: the same steps, none waiting. */
+  #processNow(cols: BarColumns): void {
+    this.#p.hub.readLogLevels();
+    const splitter = this.#splitter;
+    const rounds = splitter.split(cols.slot, cols.size);
+    for (let r = 0; r < rounds; r++) {
+      const from = splitter.start(r);
+      const to = splitter.start(r + 1);
+      this.#observe(cols, from, to);
+      this.#moveStops(cols, from, from, to);
+    }
+    this.#finish();
+  }
+
+  /** A round's anomalies and the stops' ATR: rows `order[from, to)` of `cols`. */
+  #observe(cols: BarColumns, from: number, to: number): void {
+    const { detector, atr, anomalies } = this.#p;
+    const order = this.#splitter.order;
+    const events = this.#events;
+    detector.observeRoundInto(cols, order, from, to, events);
+    for (const event of events) anomalies.apply(event);
+    events.length = 0;
+    const held = this.#held;
+    const bar = cols.row;
+    for (let k = from; k < to; k++) {
+      bar.at = i32At(order, k);
+      held[k - from] = detector.isQuarantinedSlot(bar.slot) ? 1 : 0;
+    }
+    // A suspected bad tick stays out of the stop ATR, as it stays out of the detector's.
+    atr.update(cols, order, from, to, held);
+  }
+
+  /** After a delivery: stale feeds, then the trading state. */
+  #finish(): void {
+    const { detector, anomalies } = this.#p;
     for (const event of detector.checkStale(this.#p.now())) anomalies.apply(event);
     this.#p.machine.refresh('BARS');
   }
 
-  /** One chunk of a round: rows [start, end) of `rows` update their position's stop. */
-  #moveStops(cols: BarColumns, rows: Int32Array, start: number, end: number): void {
+  /** One chunk of a round: rows `order[start, end)` (the round starts at `from`) update their position's stop. */
+  #moveStops(cols: BarColumns, from: number, start: number, end: number): void {
     const stops = this.#p.stops;
     const atrNow = this.#p.atr.values;
     const held = this.#held;
+    const order = this.#splitter.order;
     const bar = cols.row;
     const onClose = this.#p.onClose;
-    let j = start;
-    for (const i of rows.subarray(start, end)) {
-      bar.at = i;
+    for (let k = start; k < end; k++) {
+      bar.at = i32At(order, k);
       const slot = bar.slot;
-      const isHeld = held[j++] === 1;
+      const isHeld = held[k - from] === 1;
       if (!isHeld) {
         this.#lastClose[slot] = bar.close;
         onClose?.(bar.symbol, bar.close);

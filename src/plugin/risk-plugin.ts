@@ -76,6 +76,8 @@ export class RiskPlugin implements EnginePlugin {
   readonly #protectionStore: ProtectionStore | undefined;
   readonly #counters = new PluginCounters();
   readonly #hub: RiskEventHub;
+  /** onBar's one-bar delivery (reused: a bar at a time allocates no array). */
+  readonly #one: Bar[] = [];
   readonly #veto: PreTradeVeto;
   readonly #ids = new ClientOrderIdFactory('bw');
   /** Aborted by `onDispose`: every subscription, callback and parked batch checks it. */
@@ -226,9 +228,19 @@ export class RiskPlugin implements EnginePlugin {
     return this.#core?.adoption.failed ?? false;
   }
 
-  /** One bar; the same path as a batch of one. */
+  /**
+   * One bar; the same path as a batch of one. When no batch is in progress it is processed
+   * before the call returns (the promise is already settled): a live feed calling this per
+   * bar pays for the symbol that moved, not for the universe.
+   */
   onBar(bar: Bar): Promise<void> {
-    return this.onBars([bar]);
+    const one = this.#one;
+    one[0] = bar;
+    try {
+      return this.#ready().bars.take(one);
+    } finally {
+      one.length = 0; // nothing of the caller's bar is kept (a queued bar is copied)
+    }
   }
 
   /**

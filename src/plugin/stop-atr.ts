@@ -3,6 +3,7 @@ import type { AtrBank } from '../kernels/atr.js';
 import type { Kernels } from '../kernels/load.js';
 import type { BarColumns } from '../market/bar-columns.js';
 import { StagedBars } from '../kernels/staged-bars.js';
+import { i32At } from '../util/indexed.js';
 
 /**
  * The ATR the stops trail on, by registry slot. The anomaly detector keeps ATR(atrShortPeriod)
@@ -13,10 +14,11 @@ export interface StopAtr {
   /** ATR by slot as of the last round (NaN while warming up): a view the next round overwrites. */
   readonly values: Float64Array;
   /**
-   * Feeds one round of bars: `rows` of `cols` (at most one per slot), `held[j]` 1 for a row
-   * whose symbol is quarantined (kept out of the ATR, as it is kept out of the detector's).
+   * Feeds one round of bars: rows `order[from, to)` of `cols` (at most one per slot),
+   * `held[k − from]` 1 for a row whose symbol is quarantined (kept out of the ATR, as it is
+   * kept out of the detector's).
    */
-  update(cols: BarColumns, rows: Int32Array, held: Uint8Array): void;
+  update(cols: BarColumns, order: Int32Array, from: number, to: number, held: Uint8Array): void;
   /** Frees what the stops' ATR holds (nothing when it is the detector's). */
   dispose(): void;
 }
@@ -56,14 +58,13 @@ class OwnAtr implements StopAtr {
     return this.#bank.valuesView();
   }
 
-  update(cols: BarColumns, rows: Int32Array, held: Uint8Array): void {
+  update(cols: BarColumns, order: Int32Array, from: number, to: number, held: Uint8Array): void {
     const bar = cols.row;
     const staged = this.#staged;
     staged.count = 0;
-    let j = 0;
-    for (const i of rows) {
-      if (held[j++] === 1) continue;
-      bar.at = i;
+    for (let k = from; k < to; k++) {
+      if (held[k - from] === 1) continue;
+      bar.at = i32At(order, k);
       staged.add(bar.slot, bar.high, bar.low, bar.close);
     }
     staged.applyTo(this.#bank);
@@ -81,7 +82,7 @@ class OwnAtr implements StopAtr {
  * @example
  * ```ts
  * const atr = createStopAtr(kernels, detector, maxSymbols, config.stops.atrPeriod);
- * atr.update(cols, rows, held);
+ * atr.update(cols, order, from, to, held);
  * stops.onBar(bar, atr.values[slot] ?? Number.NaN);
  * ```
  */

@@ -103,7 +103,13 @@ describe('Prometheus metrics after a known replay', () => {
       };
       expect(value('bulwark_bars_total{outcome="accepted"}')).toBe(r.plugin.bars.accepted);
       expect(value('bulwark_bars_total{outcome="rejected"}')).toBe(0); // the engine refused the bad row before the plugin saw it
-      expect(value('bulwark_orders_denied_total{code="REDUCING_NEW_EXPOSURE"}')).toBe(r.summary.ordersDenied);
+      // Denials by code (the ladder's and the demo's pre-trade limits'), each its own series.
+      const denials = Object.entries(r.summary.deniedByCode);
+      expect(denials.map(([c]) => c)).toEqual(
+        expect.arrayContaining(['REDUCING_NEW_EXPOSURE', 'GROSS_EXPOSURE_LIMIT', 'DAILY_ORDER_LIMIT']),
+      );
+      for (const [code, n] of denials) expect(value(`bulwark_orders_denied_total{code="${code}"}`), code).toBe(n);
+      expect(denials.reduce((a, [, n]) => a + n, 0)).toBe(r.summary.ordersDenied);
       expect(value('bulwark_stop_actions_total{action="placed"}')).toBe(r.plugin.stops.placed);
       expect(value('bulwark_stop_actions_total{action="moved"}')).toBe(r.plugin.stops.moved);
       expect(value('bulwark_stop_actions_total{action="triggered"}')).toBe(r.plugin.stops.triggered);
