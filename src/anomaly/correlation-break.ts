@@ -94,11 +94,6 @@ export class CorrelationBreak {
     if (this.#reported >= Math.min(this.size, this.#registry.size)) this.#apply(out);
   }
 
-  /** Applies the open slice now (whatever has reported), e.g. at the end of a replay. */
-  flush(out: AnomalyEvent[]): void {
-    if (this.#reported > 0) this.#apply(out);
-  }
-
   #apply(out: AnomalyEvent[]): void {
     const timestamp = this.#sliceTime;
     const staged = this.#staged;

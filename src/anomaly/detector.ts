@@ -19,7 +19,7 @@ import { at, f64At, i32At } from '../util/indexed.js';
  * VOLATILITY_REGIME, CORRELATION_BREAK, STALE_FEED and BAD_TICK (see each detector's notes).
  *
  * Memory is fixed at construction: every per-symbol column (last close, quarantine, stale
- * and regime state) is a typed array of `maxSymbols` rows (148 bytes per symbol), and the
+ * and regime state) is a typed array of `maxSymbols` rows (157 bytes per symbol), and the
  * spike windows, ATR and correlation state live in the kernels' banks in WASM memory (two
  * window banks of 16·spikeWindow + 56 bytes per symbol, 20 MB at the defaults; two ATR banks;
  * one correlation bank). Symbols get slots in arrival order; a new symbol beyond `maxSymbols`
@@ -47,8 +47,12 @@ export class AnomalyDetector {
   /** observe()'s batch as columns, split into rounds (one bar per symbol each). */
   readonly #cols = new BarColumns(64);
   readonly #splitter: RoundSplitter;
-  /** CORRELATION_BREAK events of the round being run (they come after the others). */
-  readonly #corrEvents: AnomalyEvent[] = [];
+  /** A round's regime and correlation events and their positions, before they are merged in. */
+  readonly #late: AnomalyEvent[] = [];
+  readonly #lateAt: number[] = [];
+  /** Per position of the round being run: its accepted log return, and whether the regime ATRs took its bar. */
+  readonly #returns: Float64Array;
+  readonly #regimeStaged: Uint8Array;
   #refused = 0;
   #invalid = 0;
   #disposed = false;
@@ -77,6 +81,8 @@ export class AnomalyDetector {
     this.#scorer = new RobustScorer();
     this.#stale = new StaleFeed(cfg, this.#registry);
     this.#splitter = new RoundSplitter(cfg.maxSymbols);
+    this.#returns = new Float64Array(cfg.maxSymbols);
+    this.#regimeStaged = new Uint8Array(cfg.maxSymbols);
     // Each of these holds WASM memory: if a later one cannot be made, the earlier are returned.
     const made: { dispose(): void }[] = [];
     const make = <T extends { dispose(): void }>(create: () => T): T => {
@@ -196,12 +202,20 @@ export class AnomalyDetector {
 
   /**
    * {@link AnomalyDetector.observeRound} appending the round's events to `out` (a caller's
-   * reused array: nothing is allocated for a round without events).
+   * reused array: nothing is allocated for a round without events), and, with `at`, each
+   * event's position in the round (the bar it is due with, ascending).
    * @internal
    */
-  observeRoundInto(cols: BarColumns, order: Int32Array, from: number, to: number, out: AnomalyEvent[]): void {
+  observeRoundInto(
+    cols: BarColumns,
+    order: Int32Array,
+    from: number,
+    to: number,
+    out: AnomalyEvent[],
+    at?: number[],
+  ): void {
     this.#ready();
-    this.#round(cols, order, from, to, out);
+    this.#round(cols, order, from, to, out, at);
   }
 
   /**
@@ -289,6 +303,8 @@ export class AnomalyDetector {
       ...this.#regime.buffers(),
       ...this.#correlation.buffers(),
       ...this.#splitter.buffers(),
+      this.#returns,
+      this.#regimeStaged,
     ]);
   }
 
@@ -313,44 +329,90 @@ export class AnomalyDetector {
 
   /**
    * Runs the round of rows `order[from, to)` of `cols` (one per slot). The bars are staged
-   * (their spike windows' values computed), scored in one kernel call per window bank, then
-   * finished in bar order, so events come out in bar order, then VOLATILITY_REGIME, then
-   * CORRELATION_BREAK.
+   * (their spike windows' values computed), scored in one kernel call per window bank and
+   * their ATRs updated in one call per bank; then each bar's events are produced in bar order:
+   * its PRICE_SPIKE / BAD_TICK, VOLUME_SPIKE, VOLATILITY_REGIME, and the CORRELATION_BREAK of
+   * a time slice it completes. `at`, when given, gets each event's position in the round (the
+   * bar it is due with), so a caller can act on it between bars exactly as if the bars had
+   * come one at a time.
    */
-  #round(cols: BarColumns, order: Int32Array, from: number, to: number, out: AnomalyEvent[]): void {
+  #round(cols: BarColumns, order: Int32Array, from: number, to: number, out: AnomalyEvent[], at?: number[]): void {
     const price = this.#price;
     const volume = this.#volume;
-    const corr = this.#corrEvents;
+    const regime = this.#regime;
+    const returns = this.#returns;
+    const staged = this.#regimeStaged;
     const bar = cols.row;
     price.begin();
     volume.begin();
     for (let k = from; k < to; k++) {
       const i = i32At(order, k);
       const slot = i32At(cols.slot, i);
-      const t = f64At(cols.timestamp, i);
       bar.at = i;
-      this.#stale.touch(slot, t);
+      this.#stale.touch(slot, f64At(cols.timestamp, i));
       price.stage(k - from, slot, bar);
       volume.stage(k - from, slot, bar);
     }
     price.run();
     volume.run(to - from);
+    // First pass, in bar order: spikes (each bar's own window), then what the ATR banks take.
+    const firstPass = out.length;
     for (let k = from; k < to; k++) {
       const i = i32At(order, k);
       const slot = i32At(cols.slot, i);
       bar.at = i;
-      const r = price.finish(k - from, slot, bar, out);
+      const before = out.length;
+      returns[k - from] = price.finish(k - from, slot, bar, out);
       if (price.confirmed) {
         const book = price.book;
-        this.#regime.stageCatchUp(slot, book.high(slot), book.low(slot), book.close(slot));
+        regime.stageCatchUp(slot, book.high(slot), book.low(slot), book.close(slot));
       }
-      if (!price.held) this.#regime.stage(slot, bar);
+      staged[k - from] = price.held ? 0 : 1;
+      if (!price.held) regime.stage(slot, bar);
       volume.finish(k - from, slot, bar, out);
-      this.#correlation.observe(slot, r, f64At(cols.timestamp, i), corr);
+      if (at !== undefined) for (let e = before; e < out.length; e++) at.push(k - from);
     }
-    this.#regime.flush(out);
-    for (const e of corr) out.push(e);
-    corr.length = 0;
+    regime.apply();
+    // Second pass, in bar order: regime crossings and completed correlation slices.
+    const late = this.#late;
+    const lateAt = this.#lateAt;
+    for (let k = from; k < to; k++) {
+      const i = i32At(order, k);
+      const slot = i32At(cols.slot, i);
+      const before = late.length;
+      if (staged[k - from] === 1) regime.crossing(slot, late);
+      this.#correlation.observe(slot, f64At(returns, k - from), f64At(cols.timestamp, i), late);
+      for (let e = before; e < late.length; e++) lateAt.push(k - from);
+    }
+    if (late.length > 0) mergeByPosition(out, at, firstPass, late, lateAt);
+    late.length = 0;
+    lateAt.length = 0;
+  }
+}
+
+/**
+ * Merges `late` (positions `lateAt`, ascending) into `out` from index `from` on (positions in
+ * `at`, ascending when given), keeping each position's first-pass events before its late ones.
+ * Without `at`, the late events are appended.
+ */
+function mergeByPosition(out: AnomalyEvent[], at: number[] | undefined, from: number, late: AnomalyEvent[], lateAt: number[]): void {
+  if (at === undefined) {
+    for (const e of late) out.push(e);
+    return;
+  }
+  const first = out.splice(from);
+  const firstAt = at.splice(from);
+  let a = 0;
+  let b = 0;
+  while (a < first.length || b < late.length) {
+    const takeFirst = b >= late.length || (a < first.length && (firstAt[a] as number) <= (lateAt[b] as number));
+    if (takeFirst) {
+      out.push(first[a] as AnomalyEvent);
+      at.push(firstAt[a++] as number);
+    } else {
+      out.push(late[b] as AnomalyEvent);
+      at.push(lateAt[b++] as number);
+    }
   }
 }
 

@@ -20,8 +20,9 @@ import { f64At, i32At } from '../util/indexed.js';
  *
  * @example
  * ```ts
- * regime.stage(slot, bar);   // for each bar of the round
- * regime.flush(events);      // one update per bank, then the crossings
+ * regime.stage(slot, bar);        // for each bar of the round
+ * regime.apply();                 // one update per bank
+ * regime.crossing(slot, events);  // for each bar staged
  * ```
  */
 export class VolatilityRegime {
@@ -79,10 +80,10 @@ export class VolatilityRegime {
   }
 
   /**
-   * Applies the staged bars, the slots that had one only (O(bars staged), whatever
-   * `maxSymbols` is), and appends the round's crossings to `out`.
+   * Applies the staged bars to both ATR banks, the slots that had one only (O(bars staged),
+   * whatever `maxSymbols` is): confirmed held bars first, then the round's.
    */
-  flush(out: AnomalyEvent[]): void {
+  apply(): void {
     if (this.#catchUp.count > 0) {
       this.#catchUp.applyTo(this.#short);
       this.#catchUp.applyTo(this.#long);
@@ -92,23 +93,22 @@ export class VolatilityRegime {
     if (round.count === 0) return;
     round.applyTo(this.#short);
     round.applyTo(this.#long);
-    const short = this.#short.valuesView();
-    const long = this.#long.valuesView();
-    const cfg = this.#config;
-    for (let i = 0; i < round.count; i++) {
-      const s = i32At(round.slot, i);
-      const a = f64At(short, s);
-      const b = f64At(long, s);
-      if (!(b > 0) || !Number.isFinite(a)) continue; // not seeded yet, or no range at all
-      const ratio = a / b;
-      if (this.#elevated[s] === 1) {
-        if (ratio < cfg.regimeRearmRatio) this.#elevated[s] = 0;
-      } else if (ratio >= cfg.regimeRatio) {
-        this.#elevated[s] = 1;
-        out.push(this.#event(s, ratio, a, b));
-      }
-    }
     round.count = 0;
+  }
+
+  /** After {@link VolatilityRegime.apply}: `slot`'s crossing, if its bar this round made one, appended to `out`. */
+  crossing(slot: number, out: AnomalyEvent[]): void {
+    const a = f64At(this.#short.valuesView(), slot);
+    const b = f64At(this.#long.valuesView(), slot);
+    if (!(b > 0) || !Number.isFinite(a)) return; // not seeded yet, or no range at all
+    const ratio = a / b;
+    const cfg = this.#config;
+    if (this.#elevated[slot] === 1) {
+      if (ratio < cfg.regimeRearmRatio) this.#elevated[slot] = 0;
+    } else if (ratio >= cfg.regimeRatio) {
+      this.#elevated[slot] = 1;
+      out.push(this.#event(slot, ratio, a, b));
+    }
   }
 
   #event(slot: number, ratio: number, atrShort: number, atrLong: number): VolatilityRegimeEvent {

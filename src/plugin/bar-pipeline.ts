@@ -68,8 +68,10 @@ export class BarPipeline {
   readonly #lastTimestamp: Float64Array;
   /** Per slot: the close of its last bar not held back as a suspected bad tick (NaN: none yet). */
   readonly #lastClose: Float64Array;
-  /** A round's anomaly events (reused). */
+  /** The round's anomaly events, the position in the round each is due with, and the next to act on (reused). */
   readonly #events: AnomalyEvent[] = [];
+  readonly #eventAt: number[] = [];
+  #nextEvent = 0;
 
   constructor(parts: BarPipelineParts) {
     this.#p = parts;
@@ -247,8 +249,8 @@ export class BarPipeline {
    * in progress stops when it resumes from its yield.
    */
   async #process(cols: BarColumns): Promise<void> {
-    const { signal, hub } = this.#p;
-    hub.readLogLevels();
+    const { signal } = this.#p;
+    this.#start();
     const chunk = this.#p.limits.chunkSize;
     const splitter = this.#splitter;
     const rounds = splitter.split(cols.slot, cols.size);
@@ -264,12 +266,12 @@ export class BarPipeline {
         this.#moveStops(cols, from, start, Math.min(start + chunk, to));
       }
     }
-    this.#finish();
+    this.#p.machine.refresh('BARS');
   }
 
   /** {@link BarPipeline.#process} for a batch of at most one chunk: the same steps, none waiting. */
   #processNow(cols: BarColumns): void {
-    this.#p.hub.readLogLevels();
+    this.#start();
     const splitter = this.#splitter;
     const rounds = splitter.split(cols.slot, cols.size);
     for (let r = 0; r < rounds; r++) {
@@ -278,17 +280,31 @@ export class BarPipeline {
       this.#observe(cols, from, to);
       this.#moveStops(cols, from, from, to);
     }
-    this.#finish();
+    this.#p.machine.refresh('BARS');
   }
 
-  /** A round's anomalies and the stops' ATR: rows `order[from, to)` of `cols`. */
+  /**
+   * Before a delivery's bars: the log levels, and the feeds that are stale now, judged on
+   * what had arrived before it (so a delivery of many bars and the same bars one per call
+   * report the same symbols).
+   */
+  #start(): void {
+    const { detector, anomalies, hub } = this.#p;
+    hub.readLogLevels();
+    for (const event of detector.checkStale(this.#p.now())) anomalies.apply(event);
+  }
+
+  /**
+   * A round's anomalies (kept, with the bar each is due with, for {@link BarPipeline.#moveStops})
+   * and the stops' ATR: rows `order[from, to)` of `cols`.
+   */
   #observe(cols: BarColumns, from: number, to: number): void {
-    const { detector, atr, anomalies } = this.#p;
+    const { detector, atr } = this.#p;
     const order = this.#splitter.order;
-    const events = this.#events;
-    detector.observeRoundInto(cols, order, from, to, events);
-    for (const event of events) anomalies.apply(event);
-    events.length = 0;
+    this.#events.length = 0;
+    this.#eventAt.length = 0;
+    this.#nextEvent = 0;
+    detector.observeRoundInto(cols, order, from, to, this.#events, this.#eventAt);
     const held = this.#held;
     const bar = cols.row;
     for (let k = from; k < to; k++) {
@@ -299,22 +315,23 @@ export class BarPipeline {
     atr.update(cols, order, from, to, held);
   }
 
-  /** After a delivery: stale feeds, then the trading state. */
-  #finish(): void {
-    const { detector, anomalies } = this.#p;
-    for (const event of detector.checkStale(this.#p.now())) anomalies.apply(event);
-    this.#p.machine.refresh('BARS');
-  }
-
-  /** One chunk of a round: rows `order[start, end)` (the round starts at `from`) update their position's stop. */
+  /**
+   * One chunk of a round: rows `order[start, end)` (the round starts at `from`) update their
+   * position's stop, each after the anomalies due with it have been acted on — so a
+   * TIGHTEN_STOPS or REDUCE lands between the same bars as it would with one bar per call.
+   */
   #moveStops(cols: BarColumns, from: number, start: number, end: number): void {
-    const stops = this.#p.stops;
+    const { stops, anomalies } = this.#p;
     const atrNow = this.#p.atr.values;
     const held = this.#held;
     const order = this.#splitter.order;
+    const events = this.#events;
+    const eventAt = this.#eventAt;
     const bar = cols.row;
     const onClose = this.#p.onClose;
     for (let k = start; k < end; k++) {
+      while (this.#nextEvent < events.length && (eventAt[this.#nextEvent] as number) <= k - from)
+        anomalies.apply(events[this.#nextEvent++]);
       bar.at = i32At(order, k);
       const slot = bar.slot;
       const isHeld = held[k - from] === 1;

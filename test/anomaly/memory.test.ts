@@ -42,9 +42,9 @@ describe('anomaly detector memory', () => {
     });
     expect(d.stateBytes).toBe(bytes);
     expect(k.memoryBytes).toBe(wasm);
-    // fixed by config: 148 bytes per symbol, plus the watch-list's return row and its reported flags; the two spike
+    // fixed by config: 157 bytes per symbol, plus the watch-list's return row and its reported flags; the two spike
     // window banks (16·window + 56 bytes per symbol each) are WASM memory, checked just above
-    expect(bytes).toBe(S * 148 + 9 * 50);
+    expect(bytes).toBe(S * 157 + 9 * 50);
     expect(wasm).toBeGreaterThan(2 * windowBankBytes(S, 60));
     expect(events).toBeLessThan(10); // Gaussian noise: essentially quiet
   });
