@@ -115,6 +115,17 @@ export class AnomalyDetector {
     return this.#registry;
   }
 
+  /**
+   * Work done so far that could follow the universe rather than the bars received: the
+   * regime ATR banks' symbol-updates, the stale check's slots scanned and the correlation
+   * bank's pair-updates. For tests of cost (a count, not a timing).
+   * @internal
+   */
+  get work(): number {
+    const n = this.#correlation.size;
+    return this.#regime.work + this.#stale.scanned + (this.#correlation.updates * n * (n - 1)) / 2;
+  }
+
   /** Symbols registered so far (at most `config.maxSymbols`). */
   get symbolCount(): number {
     return this.#registry.size;
@@ -395,7 +406,13 @@ export class AnomalyDetector {
  * `at`, ascending when given), keeping each position's first-pass events before its late ones.
  * Without `at`, the late events are appended.
  */
-function mergeByPosition(out: AnomalyEvent[], at: number[] | undefined, from: number, late: AnomalyEvent[], lateAt: number[]): void {
+function mergeByPosition(
+  out: AnomalyEvent[],
+  at: number[] | undefined,
+  from: number,
+  late: AnomalyEvent[],
+  lateAt: number[],
+): void {
   if (at === undefined) {
     for (const e of late) out.push(e);
     return;

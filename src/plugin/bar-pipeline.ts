@@ -284,13 +284,15 @@ export class BarPipeline {
   }
 
   /**
-   * Before a delivery's bars: the log levels, and the feeds that are stale now, judged on
-   * what had arrived before it (so a delivery of many bars and the same bars one per call
-   * report the same symbols).
+   * Before a delivery's bars: the log levels, the trading state as of now (an anomaly hold
+   * that has run out ends before the bars, not after them), and the feeds that are stale now,
+   * judged on what had arrived before it — so a delivery of many bars and the same bars one
+   * per call report the same transitions and the same symbols.
    */
   #start(): void {
-    const { detector, anomalies, hub } = this.#p;
+    const { detector, anomalies, hub, machine } = this.#p;
     hub.readLogLevels();
+    machine.refresh('BARS');
     for (const event of detector.checkStale(this.#p.now())) anomalies.apply(event);
   }
 

@@ -326,6 +326,17 @@ export class PluginCore implements VetoView {
     return this.guard?.denial(symbol, this.ctx.now());
   }
 
+  /** Work of the bar path that could follow the universe (see `AnomalyDetector.work`), the stops' own ATR included. */
+  get work(): number {
+    return this.detector.work + this.atr.work;
+  }
+
+  /** The stops' ATR of `symbol` (NaN: unknown or not seeded). */
+  atrOf(symbol: string): number {
+    const slot = this.registry.slotOf(symbol);
+    return slot >= 0 ? (this.atr.values[slot] ?? Number.NaN) : Number.NaN;
+  }
+
   /** A size for an entry (see `RiskPlugin.sizeOrder`). */
   sizeOrder(r: SizeRequest, equity: number | undefined): SizeResult {
     const sizing = this.#config.sizing;
@@ -335,8 +346,7 @@ export class PluginCore implements VetoView {
     let stop = r.stopPrice;
     if (stop === undefined && entry !== undefined) {
       // The plugin's own stop for a position entered now, at the current ATR.
-      const slot = this.registry.slotOf(r.symbol);
-      const atr = slot >= 0 ? (this.atr.values[slot] ?? Number.NaN) : Number.NaN;
+      const atr = this.atrOf(r.symbol);
       const s = candidateStop(this.#config.stops.policy, {
         side: r.side === 'BUY' ? 'LONG' : 'SHORT',
         entryPrice: entry,

@@ -326,6 +326,24 @@ export class RiskPlugin implements EnginePlugin {
   }
 
   /**
+   * Work the bar path has done that could follow the configured universe rather than the
+   * bars received (ATR symbol-updates, stale slots scanned, correlation pair-updates): for
+   * tests that a bar's cost does not grow with `maxSymbols`. A count, not a timing.
+   * @internal
+   */
+  get work(): number {
+    return this.#core?.work ?? 0;
+  }
+
+  /**
+   * The ATR (`stops.atrPeriod`, suspected bad ticks kept out) that `symbol`'s stops trail on,
+   * as of its last bar; NaN before it is seeded, for an unknown symbol, and before `onInit`.
+   */
+  atrOf(symbol: string): number {
+    return this.#core?.atrOf(symbol) ?? Number.NaN;
+  }
+
+  /**
    * A quantity for an entry in `symbol` such that hitting its stop loses `sizing.riskFraction`
    * of current equity (the stop given, else the plugin's own stop policy for a position entered
    * at `entryPrice` — default the last accepted close — at the current ATR), capped by

@@ -19,6 +19,8 @@ export interface StopAtr {
    * kept out of the detector's).
    */
   update(cols: BarColumns, order: Int32Array, from: number, to: number, held: Uint8Array): void;
+  /** Symbol-updates of the stops' own bank (0 when it is the detector's, counted there). */
+  readonly work: number;
   /** Frees what the stops' ATR holds (nothing when it is the detector's). */
   dispose(): void;
 }
@@ -34,6 +36,8 @@ class SharedAtr implements StopAtr {
   get values(): Float64Array {
     return this.#detector.shortAtr;
   }
+
+  readonly work = 0;
 
   update(): void {
     // The detector has already taken the round.
@@ -56,6 +60,10 @@ class OwnAtr implements StopAtr {
 
   get values(): Float64Array {
     return this.#bank.valuesView();
+  }
+
+  get work(): number {
+    return this.#bank.work;
   }
 
   update(cols: BarColumns, order: Int32Array, from: number, to: number, held: Uint8Array): void {
