@@ -5,7 +5,7 @@ import type { Bar } from '../vocabulary/market.js';
 import type { AnomalyConfig } from './config.js';
 import { anomalyEvent, type AnomalyEvent, type VolatilityRegimeEvent } from './events.js';
 import type { SymbolRegistry } from '../market/symbol-registry.js';
-import { f64At, i32At } from '../util/indexed.js';
+import { f64At } from '../util/indexed.js';
 
 /**
  * VOLATILITY_REGIME detection: two streaming ATR banks (`atrShortPeriod`, `atrLongPeriod`)
