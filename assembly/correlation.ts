@@ -2,9 +2,12 @@
 // symbols, stored as a packed upper triangle: pair (i, j), i < j, at i*(2n-i-1)/2 + (j-i-1).
 //
 // Per bar, O(n^2) work keeps rolling sums of shifted values (x - K_i): sx, sxx per symbol and
-// sxy per pair. The shift K_i (the window mean at the last recomputation) keeps the sums
-// small, and every `every` bars all sums are recomputed from the ring so that rounding
-// errors cannot accumulate however long the bank runs.
+// sxy per pair. The shift K_i (the window mean at the last full recomputation, 0 until one is
+// asked for) keeps the sums small. So that rounding errors cannot accumulate however long the
+// bank runs, every sum is rebuilt from the ring once per `every` bars — a slice of the pairs
+// and symbols at each bar (ceil(P/every) pairs, ceil(n/every) symbols, each O(w)), so no bar
+// pays for the whole O(n^2 w) rebuild at once. `corrBankRecompute` still rebuilds everything
+// (and re-centres the shifts) when called.
 //
 // A return is valid when |r| <= maxAbs (so NaN and +-Infinity fail). An invalid return is
 // counted and recorded as a missing observation: it never enters any sum, and a pair with a
@@ -13,7 +16,9 @@
 
 import { HEADER, column, columnBytes, lanes, stride } from "./layout";
 
-// Header: [0] n, [4] w, [8] head, [12] filled, [16] since, [20] every (i32), [24] maxAbs (f64)
+// Header: [0] n, [4] w, [8] head, [12] filled, [16] unused, [20] every (i32), [24] maxAbs (f64),
+//         [32] pairs in the last mean (f64), [40] next pair row i, [44] its column j,
+//         [48] next symbol (i32): where the rolling rebuild resumes.
 // Columns (n each): 0 input, 1 a, 2 b, 3 shift, 4 sx, 5 sxx, 6 missing
 // then ring [w rows of lanes(n)], sxy [lanes(P)], out [lanes(P)].
 const COLUMNS: i32 = 7;
@@ -57,6 +62,8 @@ export function corrBankInit(state: usize, n: i32, w: i32, every: i32, maxAbs: f
   store<i32>(state, w, 4);
   store<i32>(state, every, 20);
   store<f64>(state, maxAbs, 24);
+  store<i32>(state, 0, 40);
+  store<i32>(state, 1, 44);
 }
 
 /** Address of the input column where the host writes one return per symbol. */
@@ -165,7 +172,6 @@ export function corrBankRecompute(state: usize): void {
     }
     pairUpdate(sxy, a, b, n, false);
   }
-  store<i32>(state, 0, 16);
 }
 
 /** Applies one return per symbol (already written to the input column). Returns rejected count. */
@@ -202,10 +208,58 @@ export function corrBankUpdate(state: usize): i32 {
   pairUpdate(sxyPtr(state, n, w), a, b, n, full);
   store<i32>(state, head + 1 == w ? 0 : head + 1, 8);
   if (!full) store<i32>(state, filled + 1, 12);
-  const since = load<i32>(state, 16) + 1;
-  if (since >= load<i32>(state, 20)) corrBankRecompute(state);
-  else store<i32>(state, since, 16);
+  rebuildSlice(state);
   return rejected;
+}
+
+// sum over the window rows of (x_ri - K_i)(x_rj - K_j), a missing value counting as 0.
+// @ts-ignore: decorator
+@inline function windowCross(ring: usize, rs: usize, rows: i32, oi: usize, oj: usize, ki: f64, kj: f64): f64 {
+  let acc: f64 = 0;
+  for (let r = 0; r < rows; r++) {
+    const row = ring + <usize>r * rs;
+    const x = load<f64>(row + oi), y = load<f64>(row + oj);
+    if (x == x && y == y) acc += (x - ki) * (y - kj);
+  }
+  return acc;
+}
+
+// One bar's share of the rolling rebuild: ceil(P/every) pairs' sxy and ceil(n/every) symbols'
+// sx, sxx and missing count rebuilt from the window as it is now (with the current shifts),
+// resuming where the last bar stopped; a whole cycle takes at most `every` bars.
+function rebuildSlice(state: usize): void {
+  const n = load<i32>(state, 0), w = load<i32>(state, 4), rows = load<i32>(state, 12);
+  const every = <usize>load<i32>(state, 20);
+  const shift = column(state, n, 3), sx = column(state, n, 4), sxx = column(state, n, 5), miss = column(state, n, 6);
+  const ring = ringPtr(state, n), rs = stride(n), sxy = sxyPtr(state, n, w);
+  let symbols = (<usize>n + every - 1) / every;
+  let s = load<i32>(state, 48);
+  for (; symbols > 0; symbols--) {
+    const o = <usize>s << 3;
+    const k = load<f64>(shift + o);
+    let a: f64 = 0, aa: f64 = 0, m: f64 = 0;
+    for (let r = 0; r < rows; r++) {
+      const x = load<f64>(ring + <usize>r * rs + o);
+      if (x == x) { const d = x - k; a += d; aa += d * d; }
+      else m += 1;
+    }
+    store<f64>(sx + o, a);
+    store<f64>(sxx + o, aa);
+    store<f64>(miss + o, m);
+    s = s + 1 == n ? 0 : s + 1;
+  }
+  store<i32>(state, s, 48);
+  if (n < 2) return;
+  let budget = (pairs(n) + every - 1) / every;
+  let i = load<i32>(state, 40), j = load<i32>(state, 44);
+  for (; budget > 0; budget--) {
+    const oi = <usize>i << 3, oj = <usize>j << 3;
+    const p = sxy + ((rowStart(n, i) + <usize>(j - i - 1)) << 3);
+    store<f64>(p, windowCross(ring, rs, rows, oi, oj, load<f64>(shift + oi), load<f64>(shift + oj)));
+    if (++j == n) { i = i + 1 == n - 1 ? 0 : i + 1; j = i + 1; }
+  }
+  store<i32>(state, i, 40);
+  store<i32>(state, j, 44);
 }
 
 // @ts-ignore: decorator
@@ -308,4 +362,28 @@ export function corrBankGet(state: usize, i: i32, j: i32): f64 {
   const sx = column(state, n, 4), ol = <usize>lo << 3, oh = <usize>hi << 3;
   const p = load<f64>(sxyPtr(state, n, w) + ((rowStart(n, lo) + <usize>(hi - lo - 1)) << 3));
   return fromSums(p, load<f64>(sx + ol) / N, load<f64>(sx + oh) / N, N, invStd(state, n, ol, N), invStd(state, n, oh, N));
+}
+
+/**
+ * Mean of every finite pair's correlation (what `corrBankPacked` writes), computed here so
+ * the host copies nothing; NaN when no pair is finite. The number of finite pairs is kept
+ * for `corrBankMeanPairs`.
+ */
+export function corrBankMean(state: usize): f64 {
+  corrBankPacked(state);
+  const n = load<i32>(state, 0), w = load<i32>(state, 4);
+  const out = outPtr(state, n, w);
+  const p = pairs(n);
+  let sum: f64 = 0, count: f64 = 0;
+  for (let q: usize = 0; q < p; q++) {
+    const r = load<f64>(out + (q << 3));
+    if (r == r) { sum += r; count += 1; }
+  }
+  store<f64>(state, count, 32);
+  return count > 0 ? sum / count : NaN;
+}
+
+/** Finite pairs in the last `corrBankMean`. */
+export function corrBankMeanPairs(state: usize): f64 {
+  return load<f64>(state, 32);
 }

@@ -117,6 +117,34 @@ describe.each(BUILDS)('correlation (%s build)', (build) => {
     expect(problems.slice(0, 5)).toEqual([]);
   });
 
+  it('mean() is the mean of the finite pairs of the naive windowed Pearson, gaps included; meanPairs counts them', () => {
+    const symbols = 9;
+    const rows = randomReturns(120, symbols, 77, 0.03).map((r, t) => {
+      const copy = Float64Array.from(r);
+      if (t % 17 === 3) copy[4] = Number.NaN; // a gap: its pairs use the joint bars only
+      return copy;
+    });
+    const bank = k.correlationBank({ symbols, window: 16, recomputeEvery: 5 });
+    const problems: string[] = [];
+    rows.forEach((row, t) => {
+      bank.update(row);
+      let sum = 0;
+      let finite = 0;
+      for (let i = 0; i < symbols; i++)
+        for (let j = i + 1; j < symbols; j++) {
+          const r = naivePearson(windowColumn(rows, i, t, bank.window), windowColumn(rows, j, t, bank.window));
+          if (Number.isFinite(r)) {
+            sum += r;
+            finite++;
+          }
+        }
+      const got = bank.mean();
+      if (bank.meanPairs !== finite || !close(got, finite === 0 ? Number.NaN : sum / finite))
+        problems.push(`bar ${t}: mean ${got} over ${bank.meanPairs} vs ${sum / finite} over ${finite}`);
+    });
+    expect(problems.slice(0, 5)).toEqual([]);
+  });
+
   it('a rejected return is a missing observation: its pairs use only the bars where both are valid', () => {
     const symbols = 7;
     const rows = randomReturns(150, symbols, 31);

@@ -3,7 +3,6 @@ import type { Kernels } from '../kernels/load.js';
 import type { AnomalyConfig } from './config.js';
 import { anomalyEvent, type AnomalyEvent, type CorrelationBreakEvent } from './events.js';
 import type { SymbolRegistry } from '../market/symbol-registry.js';
-import { f64At } from '../util/indexed.js';
 
 /**
  * CORRELATION_BREAK detection over a watch-list: the first min(`correlationSymbols`,
@@ -109,18 +108,9 @@ export class CorrelationBreak {
     this.#updates++;
     this.#input.fill(Number.NaN);
     if (bank.filled < bank.window) return;
-    const packed = bank.packed();
-    let sum = 0;
-    let pairs = 0;
-    for (let p = 0; p < packed.length; p++) {
-      const r = f64At(packed, p);
-      if (r === r) {
-        sum += r;
-        pairs++;
-      }
-    }
+    const mean = bank.mean();
+    const pairs = bank.meanPairs;
     if (pairs === 0) return;
-    const mean = sum / pairs;
     if (this.#baselineSamples === 0) this.#baseline = mean;
     const change = mean - this.#baseline;
     const cfg = this.#config;

@@ -12,8 +12,10 @@ export interface CorrelationBankOptions {
   /** Rolling window in bars, ≥ 2. */
   readonly window: number;
   /**
-   * Bars between full recomputations of the rolling sums from the window, which bounds
-   * floating-point drift. Default max(16·window, 4096).
+   * Bars over which every rolling sum is rebuilt from the window once, which bounds
+   * floating-point drift: each update rebuilds its share (⌈pairs/recomputeEvery⌉ pairs and
+   * ⌈symbols/recomputeEvery⌉ symbols, O(window) each), so no single update pays for the
+   * whole O(n²·window) rebuild. Default max(16·window, 4096).
    */
   readonly recomputeEvery?: number;
 }
@@ -36,9 +38,9 @@ export function packedIndex(n: number, i: number, j: number): number {
  *
  * Only the n(n−1)/2 pairs i < j are stored, as a packed row-major upper triangle (see
  * {@link packedIndex}); `full()` rebuilds the n×n matrix on demand (ISSUE-2977). Each update
- * is O(n²) on rolling sums, independent of history; every `recomputeEvery` bars the sums are
- * rebuilt from the window, so results match a fresh computation to 1e-9 after any number of
- * updates.
+ * is O(n²) on rolling sums, independent of history, plus a 1/`recomputeEvery` share of a
+ * rolling rebuild of every sum from the window, so results match a fresh computation to 1e-9
+ * after any number of updates and no update stalls for a full rebuild.
  *
  * A return is valid when it is finite and |r| ≤ `maxAbsReturn`. An invalid one adds one to
  * {@link KernelBank.rejected} and is recorded as a missing observation for that bar: it
@@ -58,7 +60,7 @@ export class CorrelationBank extends KernelBank {
   readonly symbols: number;
   /** Rolling window in bars. */
   readonly window: number;
-  /** Bars between full recomputations of the sums. */
+  /** Bars over which every sum is rebuilt from the window once (a share at each update). */
   readonly recomputeEvery: number;
   #input!: Float64Array;
   #out!: Float64Array;
@@ -105,6 +107,22 @@ export class CorrelationBank extends KernelBank {
     this.ready();
     this.runtime.exports.corrBankPacked(this.state);
     return this.#out.slice();
+  }
+
+  /**
+   * The mean correlation over every pair whose r is finite (as {@link CorrelationBank.packed}
+   * holds them), computed in the kernel: nothing is copied out. NaN when no pair is finite;
+   * {@link CorrelationBank.meanPairs} then tells how many pairs it averaged.
+   */
+  mean(): number {
+    this.ready();
+    return this.runtime.exports.corrBankMean(this.state);
+  }
+
+  /** Pairs averaged by the last {@link CorrelationBank.mean}. */
+  get meanPairs(): number {
+    this.ready();
+    return this.runtime.exports.corrBankMeanPairs(this.state);
   }
 
   /** Correlation of symbols i and j; symmetric, and 1 on the diagonal. */
@@ -155,7 +173,11 @@ export class CorrelationBank extends KernelBank {
     return m;
   }
 
-  /** Rebuilds every rolling sum from the window now (also done every `recomputeEvery` bars). */
+  /**
+   * Rebuilds every rolling sum from the window now, all at once (O(n²·window)), and
+   * re-centres the sums on the window's means. The rolling rebuild at each update does not
+   * need it; it is for a caller that wants the sums re-centred at a moment of its choosing.
+   */
   recompute(): void {
     this.ready();
     this.runtime.exports.corrBankRecompute(this.state);

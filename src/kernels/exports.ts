@@ -35,6 +35,8 @@ export interface KernelExports {
   corrBankFilled(state: number): number;
   corrBankRecompute(state: number): void;
   corrBankUpdate(state: number): number;
+  corrBankMean(state: number): number;
+  corrBankMeanPairs(state: number): number;
   corrBankPacked(state: number): void;
   corrBankGet(state: number, i: number, j: number): number;
 
