@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: Bulwark's kernels beside their peers, then the risk plugin's `onBars` hot
- * path and snapshot, in one run. Prints markdown tables
+ * path and snapshot, and its live-feed latency (one bar per call), in one run. Prints markdown tables
  * (ns per unit of work and ratios) and rewrites the figures block of README.md, stamped with
  * the machine they came from. `--no-readme` only prints.
  */
@@ -14,6 +14,7 @@ import { egressLatency } from './egress.bench.js';
 import { venueLatency } from './venue.bench.js';
 import { beforeOrderCost } from './limits.bench.js';
 import { pluginOnBars } from './plugin.bench.js';
+import { liveLatency } from './latency.bench.js';
 import { loggingCost } from './logging.bench.js';
 import { calibrationSeconds } from './harness.js';
 
@@ -48,6 +49,7 @@ const runs: Array<(k: Kernels) => Promise<{ text: string }>> = [
   venueLatency,
   beforeOrderCost,
   pluginOnBars,
+  liveLatency,
   loggingCost,
 ];
 const sections = [machine()];

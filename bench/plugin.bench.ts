@@ -320,7 +320,7 @@ export async function pluginOnBars(_k: Kernels): Promise<{ text: string; rows: R
     lines.push(
       `- ${m.row.name}: ${(perSecond / 1e6).toFixed(2)}×10⁶ position-updates/s, ${nsPerUnit(m.row).toFixed(0)} ns each ` +
         `(the median of ${m.segments.length} timed stretches: ${stretches}; median batch ${m.medianMs.toFixed(1)} ms over ${m.batches} 10 000-bar batches; ` +
-        `stops moved ${m.moved}, fired ${m.triggered} and re-opened untimed; anomalies ${m.anomalies}) — target ≥ 1×10⁶/s: ${verdict(perSecond, 1e6, true)}`,
+        `stops moved ${m.moved}, fired ${m.triggered} and re-opened untimed; anomalies ${m.anomalies}) — target ≥ 1.5×10⁶/s: ${verdict(perSecond, 1.5e6, true)}`,
     );
   }
   const [toJson, stringify, portfolio] = snap as [Row, Row, Row];
