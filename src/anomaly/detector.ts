@@ -280,7 +280,8 @@ export class AnomalyDetector {
    */
   checkStale(now: number): readonly StaleFeedEvent[] {
     this.#ready();
-    return Object.freeze(this.#stale.check(now));
+    const events = this.#stale.check(now);
+    return events.length === 0 ? events : Object.freeze(events);
   }
 
   /**

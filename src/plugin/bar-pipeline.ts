@@ -176,10 +176,22 @@ export class BarPipeline {
     // Feeds usually send symbols in the same order each batch: last batch's slot at this
     // position is the first guess, and its symbol (validated when it was registered) need not
     // be checked again. Beyond the hint table there is no guess.
-    const hint = this.#hints[position] ?? -1;
+    let hint = this.#hints[position] ?? -1;
     let ok: boolean;
     try {
-      ok = validBarInto(raw, limits, cols, hint >= 0 ? registry.symbolAt(hint) : undefined);
+      let known = hint >= 0 ? registry.symbolAt(hint) : undefined;
+      // A feed of one bar per call (or one that changes its order) misses the positional
+      // guess: then the symbol's own slot is the guess, when it is registered (its name was
+      // checked when it was). validBarInto compares the symbol it reads itself with `known`.
+      const symbol = (raw as { readonly symbol?: unknown }).symbol;
+      if (symbol !== known && typeof symbol === 'string') {
+        const slot = registry.slotOf(symbol);
+        if (slot >= 0) {
+          known = symbol;
+          hint = slot;
+        }
+      }
+      ok = validBarInto(raw, limits, cols, known);
     } catch {
       ok = false; // a hostile getter or proxy trap threw: validateBar names it MALFORMED_RECORD
     }
@@ -266,7 +278,6 @@ export class BarPipeline {
         this.#moveStops(cols, from, start, Math.min(start + chunk, to));
       }
     }
-    this.#p.machine.refresh('BARS');
   }
 
   /** {@link BarPipeline.#process} for a batch of at most one chunk: the same steps, none waiting. */
@@ -280,7 +291,6 @@ export class BarPipeline {
       this.#observe(cols, from, to);
       this.#moveStops(cols, from, from, to);
     }
-    this.#p.machine.refresh('BARS');
   }
 
   /**
@@ -303,8 +313,10 @@ export class BarPipeline {
   #observe(cols: BarColumns, from: number, to: number): void {
     const { detector, atr } = this.#p;
     const order = this.#splitter.order;
-    this.#events.length = 0;
-    this.#eventAt.length = 0;
+    if (this.#events.length > 0) {
+      this.#events.length = 0;
+      this.#eventAt.length = 0;
+    }
     this.#nextEvent = 0;
     detector.observeRoundInto(cols, order, from, to, this.#events, this.#eventAt);
     const held = this.#held;

@@ -37,6 +37,9 @@ type Life =
 /** What every hook but `beforeOrder` throws once the plugin has been disposed. */
 const disposedError = () => new BulwarkError('PLUGIN_DISPOSED', 'the risk plugin has been disposed (onDispose)');
 
+/** What onBar's reused one-bar array holds between calls (never processed). */
+const NO_BAR: Bar = Object.freeze({ symbol: '', timestamp: 0, open: 0, high: 0, low: 0, close: 0, volume: 0 });
+
 /**
  * Bulwark's risk plugin: validates every input, feeds the WASM kernels one call per bar
  * batch, trails and fires stops, runs the drawdown ladder and anomaly detection, and vetoes
@@ -77,7 +80,7 @@ export class RiskPlugin implements EnginePlugin {
   readonly #counters = new PluginCounters();
   readonly #hub: RiskEventHub;
   /** onBar's one-bar delivery (reused: a bar at a time allocates no array). */
-  readonly #one: Bar[] = [];
+  readonly #one: Bar[] = [NO_BAR];
   readonly #veto: PreTradeVeto;
   readonly #ids = new ClientOrderIdFactory('bw');
   /** Aborted by `onDispose`: every subscription, callback and parked batch checks it. */
@@ -239,7 +242,7 @@ export class RiskPlugin implements EnginePlugin {
     try {
       return this.#ready().bars.take(one);
     } finally {
-      one.length = 0; // nothing of the caller's bar is kept (a queued bar is copied)
+      one[0] = NO_BAR; // nothing of the caller's bar is kept (a queued bar is copied)
     }
   }
 
