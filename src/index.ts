@@ -124,7 +124,7 @@ export { createLogger, type CreateLoggerOptions, type RiskLogger } from './loggi
 export { loadKernels, type Kernels, type KernelBuild, type LoadKernelsOptions } from './kernels/load.js';
 export { DEFAULT_KERNEL_LIMITS, type KernelLimits } from './kernels/limits.js';
 export type { KernelBank, NumericInput } from './kernels/bank.js';
-export type { AtrBank, AtrBankOptions } from './kernels/atr.js';
+export type { AtrBank, AtrBankInput, AtrBankOptions } from './kernels/atr.js';
 export type { DrawdownBank, DrawdownBankOptions } from './kernels/drawdown.js';
 export type { CorrelationBank, CorrelationBankOptions } from './kernels/correlation.js';
 export type { WindowBank, WindowBankOptions } from './kernels/windows.js';

@@ -169,8 +169,11 @@ export class AtrBank extends KernelBank {
 
 /** {@link AtrBank.input}: the bank's input columns and slot list, views into WASM memory. */
 export interface AtrBankInput {
+  /** The bar's high, one per symbol (indexed by slot). */
   readonly high: Float64Array;
+  /** The bar's low, one per symbol. */
   readonly low: Float64Array;
+  /** The bar's close, one per symbol. */
   readonly close: Float64Array;
   /** Symbols {@link AtrBank.updateSlots} applies, in its first `count` entries. */
   readonly slots: Int32Array;
