@@ -8,16 +8,12 @@
 import { performance } from 'node:perf_hooks';
 import { createRiskPlugin, type Kernels } from '../src/index.js';
 import type { AnomalyConfigInput } from '../src/anomaly/config.js';
-import type { RiskPlugin } from '../src/plugin/risk-plugin.js';
-import type { Bar, Position } from '../src/vocabulary/market.js';
-import type { PluginContext } from '../src/vocabulary/services.js';
+import type { Bar } from '../src/vocabulary/market.js';
 import { verdict } from './harness.js';
-import { Market } from './plugin.bench.js';
+import { Market, startRig, WARMUP_BARS as WARMUP_SLICES, type Rig } from './plugin.bench.js';
 
 const T0 = Date.parse('2026-03-02T14:30:00Z');
 const MINUTE = 60_000;
-/** Slices fed before timing: past the detector's long ATR (100) and spike windows (60). */
-const WARMUP_SLICES = 120;
 /** Single calls timed per scenario. */
 const SAMPLES = Number(process.env['BULWARK_LATENCY_SAMPLES'] ?? 30_000);
 
@@ -28,90 +24,25 @@ export interface Percentiles {
   readonly p999: number;
   readonly max: number;
   readonly n: number;
+  /** Calls that took over 2 ms. */
+  readonly over2ms: number;
 }
 
 export function percentiles(us: Float64Array | number[]): Percentiles {
   const s = Float64Array.from(us).sort();
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
-  return { p50: q(0.5), p99: q(0.99), p999: q(0.999), max: s[s.length - 1] ?? Number.NaN, n: s.length };
+  let over2ms = 0;
+  for (let i = s.length - 1; i >= 0 && (s[i] as number) > 2_000; i--) over2ms++;
+  return { p50: q(0.5), p99: q(0.99), p999: q(0.999), max: s[s.length - 1] ?? Number.NaN, n: s.length, over2ms };
 }
 
-/** A host whose order sink accepts every command at once, noting the closed symbols. */
-function instantContext(clock: { now: number }, closed: Set<string>): PluginContext {
-  return {
-    now: () => clock.now,
-    portfolio: { positions: async () => [] },
-    orders: {
-      send: async (c) => {
-        if (c.kind === 'CLOSE_POSITION') closed.add(c.symbol);
-        return { ok: true, clientOrderId: c.clientOrderId };
-      },
-      openOrders: async () => [],
-    },
-  };
-}
-
-/** A plugin with one open position per symbol of a `symbols`-wide universe, warmed up on whole slices. */
-interface LiveRig {
-  readonly plugin: RiskPlugin;
-  readonly market: Market;
-  readonly clock: { now: number };
-  /** Re-opens what stops closed (untimed), so every timed bar trails a live stop. */
-  reopen(): Promise<void>;
-  /** The next slice's bars (untimed). */
-  next(): Bar[];
-}
-
-async function liveRig(symbols: number, anomaly: AnomalyConfigInput, singleWarmup = false): Promise<LiveRig> {
-  const clock = { now: T0 };
-  const closed = new Set<string>();
-  const market = new Market(symbols, 20260302);
-  const plugin = createRiskPlugin({
-    limits: { maxSymbols: symbols, maxPositions: symbols },
-    stops: {
-      mode: 'LOCAL',
-      atrPeriod: 14,
-      policy: {
-        rules: [
-          { kind: 'ATR', multiple: 3 },
-          { kind: 'CHANDELIER', multiple: 3 },
-        ],
-      },
-    },
-    anomaly,
-  });
-  await plugin.onInit(instantContext(clock, closed));
-  let t = T0;
-  await plugin.onBars(market.batch(t));
-  const positions = market.positions(t);
-  plugin.onPortfolio({ timestamp: t, equity: 10_000_000, positions });
-  const reopen = async (): Promise<void> => {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (closed.size === 0) return;
-    plugin.onPortfolio({
-      timestamp: clock.now + 1,
-      equity: 10_000_000,
-      positions: positions.filter((p) => !closed.has(p.symbol)),
-    });
-    for (let i = 0; i < positions.length; i++)
-      if (closed.has((positions[i] as Position).symbol)) positions[i] = market.position(i, clock.now);
-    plugin.onPortfolio({ timestamp: clock.now + 2, equity: 10_000_000, positions });
-    closed.clear();
-  };
-  const next = (): Bar[] => {
-    clock.now = t += MINUTE;
-    return market.batch(t);
-  };
-  for (let i = 1; i < WARMUP_SLICES; i++) {
-    if (singleWarmup) for (const bar of next()) await plugin.onBar(bar);
-    else await plugin.onBars(next());
-    await reopen();
-  }
-  return { plugin, market, clock, reopen, next };
+/** A plugin with one open position per symbol of a `symbols`-wide universe, warmed up (see {@link startRig}). */
+function liveRig(symbols: number, anomaly: AnomalyConfigInput, singleWarmup = false): Promise<Rig> {
+  return startRig({ name: 'live', anomaly }, createRiskPlugin, { symbols, singleWarmup });
 }
 
 /** `onBar` one bar at a time over whole slices, `samples` calls timed. */
-async function onBarLatency(rig: LiveRig, samples: number): Promise<Percentiles> {
+async function onBarLatency(rig: Rig, samples: number): Promise<Percentiles> {
   const us: number[] = [];
   // A few untimed slices on the single-bar path first (its code warms up like the batch's).
   for (let w = 0; us.length < samples; w++) {
@@ -187,7 +118,7 @@ function floorLatency(market: Market, samples: number): Percentiles {
 }
 
 /** `beforeOrder` (an entry in a held symbol) and `onFill` (one lot in, one lot out) with every position open. */
-function checkAndFillLatency(rig: LiveRig, samples: number): { beforeOrder: Percentiles; onFill: Percentiles } {
+function checkAndFillLatency(rig: Rig, samples: number): { beforeOrder: Percentiles; onFill: Percentiles } {
   const { plugin, market } = rig;
   const n = market.symbols.length;
   const before: number[] = [];
@@ -262,7 +193,8 @@ export async function liveLatency(_k: Kernels): Promise<{ text: string }> {
     `- No stall: worst single onBar over the 24-hour replay (1 320 slices timed after 120 of warm-up) ${fmt(day.max)} µs at defaults ` +
       `(< 2 ms: ${verdict(day.max, 2_000)}), ${fmt(dayWide.max)} µs with all 1 000 symbols in the correlation watch-list ` +
       `(each slice's O(n²) update lands on the bar that completes the slice; the rolling rebuild of its sums is spread over every update). ` +
-      `The plain-JS floor's own worst call in the same number of calls, ${fmt(dayFloor.max)} µs, is this shared machine's scheduling noise.`,
+      `Calls over 2 ms: ${day.over2ms} and ${dayWide.over2ms} of ${day.n}; the plain-JS floor, timed the same way over as many calls, ` +
+      `had ${dayFloor.over2ms} and a worst call of ${fmt(dayFloor.max)} µs: this shared machine's scheduling (a 4 ms stall is one 250 Hz tick), not the code.`,
   ];
   return { text: lines.join('\n') };
 }

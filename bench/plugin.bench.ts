@@ -10,7 +10,7 @@ const SYMBOLS = 10_000;
 const T0 = Date.parse('2026-03-02T14:30:00Z');
 const MINUTE = 60_000;
 /** Bars per symbol before measuring: past the stop ATR (14), the detector's long ATR (100) and its spike windows (60). */
-const WARMUP_BARS = 120;
+export const WARMUP_BARS = 120;
 /** Measured time per scenario, and the least number of measured batches. */
 const MEASURE_MS = Number(process.env['BULWARK_BENCH_MS'] ?? 2_000);
 const MIN_BATCHES = 21;
@@ -86,7 +86,7 @@ export class Market {
 }
 
 /** A host context whose order sink accepts every command at once; closed symbols are noted in `closed`. */
-function instantContext(clock: { now: number }, closed: Set<string>): PluginContext {
+export function instantContext(clock: { now: number }, closed: Set<string>): PluginContext {
   return {
     now: () => clock.now,
     portfolio: { positions: async () => [] },
@@ -131,29 +131,46 @@ export interface Measured {
   readonly market: Market;
 }
 
-/** A plugin under load: 10 000 open positions, warmed up, and one timed batch per `step()`. */
+/** A plugin under load: one open position per symbol, warmed up, and one timed batch per `step()`. */
 export interface Rig {
   readonly plugin: RiskPlugin;
   readonly clock: { now: number };
   readonly market: Market;
   /** Feeds the next batch; returns the ms `onBars` took (the re-opening of closed positions is untimed). */
   step(): Promise<number>;
+  /** The next slice's bars, the clock moved to it (untimed). */
+  next(): Bar[];
+  /** Re-opens every position a stop closed (untimed), so every bar trails a live stop. */
+  reopen(): Promise<void>;
+}
+
+/** How {@link startRig} builds its plugin. */
+export interface RigOptions {
+  /** Symbols, each with an open position and its own slot. Default 10 000. */
+  readonly symbols?: number;
+  /** Warm up with one `onBar` per bar instead of one `onBars` per slice. */
+  readonly singleWarmup?: boolean;
 }
 
 /**
- * Starts a plugin with 10 000 open positions and warms it up. Between batches, outside the
- * timed region, every position a stop closed is re-opened at the current price (two
+ * Starts a plugin with an open position per symbol and warms it up. Between batches, outside
+ * the timed region, every position a stop closed is re-opened at the current price (two
  * snapshots: without it, so its stop is dropped, then with it), so that every measured batch
- * trails 10 000 live stops. `create` is the plugin factory (another source tree's, for A/B
+ * trails a live stop per symbol. `create` is the plugin factory (another source tree's, for A/B
  * runs in one process).
  */
-export async function startRig(s: Scenario, create: typeof createRiskPlugin = createRiskPlugin): Promise<Rig> {
+export async function startRig(
+  s: Scenario,
+  create: typeof createRiskPlugin = createRiskPlugin,
+  options: RigOptions = {},
+): Promise<Rig> {
+  const symbols = options.symbols ?? SYMBOLS;
   const clock = { now: T0 };
   const closed = new Set<string>();
-  const market = new Market(SYMBOLS, 20260302);
+  const market = new Market(symbols, 20260302);
   const plugin = create(
     {
-      limits: { maxSymbols: SYMBOLS, maxPositions: SYMBOLS },
+      limits: { maxSymbols: symbols, maxPositions: symbols },
       stops: {
         mode: 'LOCAL',
         atrPeriod: 14,
@@ -186,23 +203,27 @@ export async function startRig(s: Scenario, create: typeof createRiskPlugin = cr
     plugin.onPortfolio({ timestamp: t + 2, equity: 10_000_000, positions });
     closed.clear();
   };
+  const next = (): Bar[] => {
+    const batch = market.batch((t += MINUTE));
+    clock.now = t;
+    return batch;
+  };
   for (let i = 1; i < WARMUP_BARS; i++) {
-    clock.now = t += MINUTE;
-    await plugin.onBars(market.batch(t));
+    if (options.singleWarmup === true) for (const bar of next()) await plugin.onBar(bar);
+    else await plugin.onBars(next());
     await reopen();
   }
   const step = async (): Promise<number> => {
-    const batch = market.batch((t += MINUTE)); // built outside the timed region
-    clock.now = t;
+    const batch = next(); // built outside the timed region
     const start = performance.now();
     await plugin.onBars(batch);
     const ms = performance.now() - start;
     await reopen();
-    if (plugin.stats().positions !== SYMBOLS)
-      throw new Error(`expected ${SYMBOLS} positions, have ${plugin.stats().positions}`);
+    if (plugin.stats().positions !== symbols)
+      throw new Error(`expected ${symbols} positions, have ${plugin.stats().positions}`);
     return ms;
   };
-  return { plugin, clock, market, step };
+  return { plugin, clock, market, step, next, reopen };
 }
 
 /** Runs scenario `s` on a fresh {@link Rig} for about MEASURE_MS of timed batches. */
