@@ -1,3 +1,4 @@
+import { BulwarkError } from '../errors.js';
 import type { AnomalyDetector } from '../anomaly/detector.js';
 import type { AnomalyEvent } from '../anomaly/events.js';
 import { i32At } from '../util/indexed.js';
@@ -146,7 +147,13 @@ export class BarPipeline {
         try {
           this.#processNow(cols);
         } catch (e) {
-          return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+          // What the batch path's promise would reject with (a thrown non-Error, which no part
+          // of the bar path throws, wrapped).
+          return Promise.reject(
+            e instanceof Error
+              ? e
+              : new BulwarkError('INVALID_STATE', `the bar path threw ${String(e)}`, { thrown: e }),
+          );
         }
         return SETTLED;
       }
