@@ -365,19 +365,49 @@ export function corrBankGet(state: usize, i: i32, j: i32): f64 {
 }
 
 /**
- * Mean of every finite pair's correlation (what `corrBankPacked` writes), computed here so
- * the host copies nothing; NaN when no pair is finite. The number of finite pairs is kept
- * for `corrBankMeanPairs`.
+ * Mean of every finite pair's correlation (the values `corrBankPacked` would write), without
+ * forming the pairs: NaN when no pair is finite. The number of finite pairs is kept for
+ * `corrBankMeanPairs`.
+ *
+ * For the symbols with a complete window and nonzero variance ("clean"), r_ij = sum_r z_ri z_rj
+ * with z the standardised values, so the sum of r over their pairs is
+ * (sum_r (sum_i z_ri)^2 - n_clean) / 2: O(n*w) instead of O(n^2). A pair with a symbol that has
+ * a missing observation in the window is computed exactly over the joint bars, as packed() does.
  */
 export function corrBankMean(state: usize): f64 {
-  corrBankPacked(state);
   const n = load<i32>(state, 0), w = load<i32>(state, 4);
-  const out = outPtr(state, n, w);
-  const p = pairs(n);
+  const N = prepare(state, n); // a = mean of shifted values, b = invStd (NaN unless clean)
+  const rows = load<i32>(state, 12);
+  const a = column(state, n, 1), b = column(state, n, 2), shift = column(state, n, 3), miss = column(state, n, 6);
+  const ring = ringPtr(state, n), rs = stride(n);
   let sum: f64 = 0, count: f64 = 0;
-  for (let q: usize = 0; q < p; q++) {
-    const r = load<f64>(out + (q << 3));
-    if (r == r) { sum += r; count += 1; }
+  if (N >= 2) {
+    let clean: f64 = 0;
+    for (let i = 0; i < n; i++) if (load<f64>(b + (<usize>i << 3)) == load<f64>(b + (<usize>i << 3))) clean += 1;
+    if (clean >= 2) {
+      let squares: f64 = 0;
+      for (let r = 0; r < rows; r++) {
+        const row = ring + <usize>r * rs;
+        let z: f64 = 0;
+        for (let i = 0; i < n; i++) {
+          const o = <usize>i << 3;
+          const inv = load<f64>(b + o);
+          if (inv == inv) z += (load<f64>(row + o) - load<f64>(shift + o) - load<f64>(a + o)) * inv;
+        }
+        squares += z * z;
+      }
+      sum += (squares - clean) * 0.5;
+      count += clean * (clean - 1) * 0.5;
+    }
+    // Pairs with a symbol missing an observation: exact, over the joint bars.
+    for (let i = 0; i < n; i++) {
+      if (load<f64>(miss + (<usize>i << 3)) == 0) continue;
+      for (let j = 0; j < n; j++) {
+        if (j == i || (load<f64>(miss + (<usize>j << 3)) != 0 && j < i)) continue;
+        const r = exact(state, n, min(i, j), max(i, j));
+        if (r == r) { sum += r; count += 1; }
+      }
+    }
   }
   store<f64>(state, count, 32);
   return count > 0 ? sum / count : NaN;

@@ -117,11 +117,12 @@ describe.each(BUILDS)('correlation (%s build)', (build) => {
     expect(problems.slice(0, 5)).toEqual([]);
   });
 
-  it('mean() is the mean of the finite pairs of the naive windowed Pearson, gaps included; meanPairs counts them', () => {
+  it('mean() is the mean of the finite pairs of the naive windowed Pearson, gaps and flat stretches included; meanPairs counts them', () => {
     const symbols = 9;
     const rows = randomReturns(120, symbols, 77, 0.03).map((r, t) => {
       const copy = Float64Array.from(r);
       if (t % 17 === 3) copy[4] = Number.NaN; // a gap: its pairs use the joint bars only
+      if (t >= 40 && t < 80) copy[6] = 0.001; // flat for a while: zero variance, its pairs NaN
       return copy;
     });
     const bank = k.correlationBank({ symbols, window: 16, recomputeEvery: 5 });

@@ -111,7 +111,10 @@ export class CorrelationBank extends KernelBank {
 
   /**
    * The mean correlation over every pair whose r is finite (as {@link CorrelationBank.packed}
-   * holds them), computed in the kernel: nothing is copied out. NaN when no pair is finite;
+   * holds them), computed in the kernel without forming the pairs: O(n·window) from the
+   * standardised window (plus O(n·window) per symbol with a missing observation, whose pairs
+   * are computed exactly), so a wide bank's mean costs far less than its update. Nothing is
+   * copied out. NaN when no pair is finite;
    * {@link CorrelationBank.meanPairs} then tells how many pairs it averaged.
    */
   mean(): number {
