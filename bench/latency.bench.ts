@@ -80,6 +80,26 @@ async function dayReplay(symbols: number, anomaly: AnomalyConfigInput): Promise<
 }
 
 /**
+ * {@link dayReplay} `runs` times: a single worst call on a shared machine can be one
+ * preemption by the OS, so the run whose worst call is the median of the runs' is reported,
+ * with every run's worst call beside it.
+ */
+async function dayReplays(
+  symbols: number,
+  anomaly: AnomalyConfigInput,
+  runs = 3,
+): Promise<{ run: Percentiles; maxima: number[] }> {
+  const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  const all: Percentiles[] = [];
+  for (let r = 0; r < runs; r++) {
+    collect();
+    all.push(await dayReplay(symbols, anomaly));
+  }
+  const sorted = [...all].sort((a, b) => a.max - b.max);
+  return { run: sorted[sorted.length >> 1] as Percentiles, maxima: all.map((p) => p.max) };
+}
+
+/**
  * The floor: Wilder ATR(14) and a 3-ATR chandelier stop per symbol, hand-written over typed
  * arrays indexed through a Map, one bar at a time, timed per call as `onBar` is.
  */
@@ -167,11 +187,10 @@ export async function liveLatency(_k: Kernels): Promise<{ text: string }> {
   const bar10k = await onBarLatency(big, SAMPLES);
   const { beforeOrder, onFill } = checkAndFillLatency(big, SAMPLES);
   await big.plugin.onDispose();
-  collect();
-  const day = await dayReplay(1_000, {});
-  collect();
-  const dayWide = await dayReplay(1_000, { correlationSymbols: 1_000 });
+  const { run: day, maxima } = await dayReplays(1_000, {});
+  const { run: dayWide, maxima: maximaWide } = await dayReplays(1_000, { correlationSymbols: 1_000 });
   const dayFloor = floorLatency(new Market(1_000, 20260302), day.n);
+  const list = (m: number[]) => m.map((x) => fmt(x)).join(', ');
   const lines = [
     '**Live feed: one call at a time, µs per call (`performance.now()` around each call)**',
     '',
@@ -190,12 +209,12 @@ export async function liveLatency(_k: Kernels): Promise<{ text: string }> {
       `at 100 symbols: p50 ≤ 2 µs ${verdict(bar100.p50, 2)}, p99 ≤ 20 µs ${verdict(bar100.p99, 20)}; ` +
       `p50 at 10 000 vs 100 symbols ${(bar10k.p50 / bar100.p50).toFixed(2)}× (≤ 1.5×: ${verdict(bar10k.p50 / bar100.p50, 1.5)}); ` +
       `onBar p50 is ${(bar10k.p50 / floor.p50).toFixed(0)}× the floor's (which does no validation, anomaly detection or order path).`,
-    `- No stall: worst single onBar over the 24-hour replay (1 320 slices timed after 120 of warm-up) ${fmt(day.max)} µs at defaults ` +
-      `(< 2 ms: ${verdict(day.max, 2_000)}) and ${fmt(dayWide.max)} µs with all 1 000 symbols in the correlation watch-list ` +
-      `(${verdict(dayWide.max, 2_000)}; there the bar that completes a slice pays its O(n²) correlation update, p99.9 ${fmt(dayWide.p999)} µs; ` +
-      `the rolling rebuild of the sums is spread over every update). Calls over 2 ms: ${day.over2ms} and ${dayWide.over2ms}. ` +
-      `The plain-JS floor, timed the same way over as many calls, had ${dayFloor.over2ms} over 2 ms and a worst call of ${fmt(dayFloor.max)} µs: ` +
-      `what this shared machine's scheduling alone costs.`,
+    `- No stall: worst single onBar over the 24-hour replay (1 320 slices timed after 120 of warm-up; three replays, the median one in the table) ` +
+      `${fmt(day.max)} µs at defaults (< 2 ms: ${verdict(day.max, 2_000)}; the three: ${list(maxima)} µs) and ${fmt(dayWide.max)} µs ` +
+      `with all 1 000 symbols in the correlation watch-list (${verdict(dayWide.max, 2_000)}; the three: ${list(maximaWide)} µs; there the bar that ` +
+      `completes a slice pays its O(n²) correlation update, p99.9 ${fmt(dayWide.p999)} µs; the rolling rebuild of the sums is spread over every update). ` +
+      `Calls over 2 ms in those replays: ${day.over2ms} and ${dayWide.over2ms}. The plain-JS floor, timed the same way over as many calls, ` +
+      `had ${dayFloor.over2ms} over 2 ms and a worst call of ${fmt(dayFloor.max)} µs: what this shared machine's scheduling alone costs.`,
   ];
   return { text: lines.join('\n') };
 }
