@@ -157,8 +157,10 @@ export class AnomalyDetector {
   /**
    * Processes one time slice of validated bars and returns its events (a frozen array).
    * Each symbol's first bar in `bars` goes in round 1, its second in round 2, and so on; each
-   * round is one kernel update per bank. Within a round, events come in bar order, then
-   * VOLATILITY_REGIME, then CORRELATION_BREAK. `slots`, when given, are the bars' slots in
+   * round is one kernel update per bank. Within a round, events come in bar order: a bar's
+   * PRICE_SPIKE or BAD_TICK, its VOLUME_SPIKE, its VOLATILITY_REGIME, then the
+   * CORRELATION_BREAK of a time slice the bar completes (a slice is applied once every watched
+   * symbol has reported, or a bar of a later slice arrives). `slots`, when given, are the bars' slots in
    * {@link AnomalyDetector.registry} (a caller sharing the registry already has them), which
    * saves a lookup per bar. The bars are copied into the detector's columns first (nothing of
    * `bars` is kept); the columns grow to the largest batch seen, ~64 bytes per bar, the same
@@ -202,19 +204,9 @@ export class AnomalyDetector {
   /**
    * One round for a caller that keeps its own columns (the risk plugin): rows
    * `order[from, to)` of `cols`, validated bars whose slots (in `cols.slot`, from
-   * {@link AnomalyDetector.registry}) are all different. Returns the round's events (frozen).
-   * @internal
-   */
-  observeRound(cols: BarColumns, order: Int32Array, from: number, to: number): readonly AnomalyEvent[] {
-    const out: AnomalyEvent[] = [];
-    this.observeRoundInto(cols, order, from, to, out);
-    return Object.freeze(out);
-  }
-
-  /**
-   * {@link AnomalyDetector.observeRound} appending the round's events to `out` (a caller's
-   * reused array: nothing is allocated for a round without events), and, with `at`, each
-   * event's position in the round (the bar it is due with, ascending).
+   * {@link AnomalyDetector.registry}) are all different. Appends the round's events to `out`
+   * (a caller's reused array: nothing is allocated for a round without events) and, with
+   * `at`, each event's position in the round (the bar it is due with, ascending).
    * @internal
    */
   observeRoundInto(
