@@ -19,6 +19,8 @@ export class BarMailbox {
   readonly capacity: number;
   readonly #pending = new Map<string, Bar>();
   #running: Promise<void> | undefined;
+  /** While {@link BarMailbox.runNow} runs its batch: what bars queued meanwhile are handed to. */
+  #laterNow: ((batch: readonly Bar[]) => Promise<void>) | undefined;
   #coalesced = 0;
 
   constructor(capacity: number) {
@@ -37,7 +39,7 @@ export class BarMailbox {
 
   /** True while a batch is being processed (new bars would wait here). */
   get busy(): boolean {
-    return this.#running !== undefined;
+    return this.#running !== undefined || this.#laterNow !== undefined;
   }
 
   /**
@@ -46,7 +48,7 @@ export class BarMailbox {
    * place). Lets a caller refuse a bar with QUEUE_FULL before recording anything about it.
    */
   admits(symbol: string, planned: Set<string>): boolean {
-    if (this.#running === undefined || this.#pending.has(symbol) || planned.has(symbol)) return true;
+    if (!this.busy || this.#pending.has(symbol) || planned.has(symbol)) return true;
     if (this.#pending.size + planned.size >= this.capacity) return false;
     planned.add(symbol);
     return true;
@@ -58,9 +60,26 @@ export class BarMailbox {
    * when the mailbox is empty again.
    */
   run(now: () => Promise<void>, later: (batch: readonly Bar[]) => Promise<void>): Promise<void> {
-    if (this.#running !== undefined)
-      throw new BulwarkError('INVALID_STATE', 'BarMailbox.run while busy: queue() the bars instead');
+    if (this.busy) throw new BulwarkError('INVALID_STATE', 'BarMailbox.run while busy: queue() the bars instead');
     this.#running = this.#drain(now, later);
+    return this.#running;
+  }
+
+  /**
+   * Runs `now` (a batch processed synchronously) at once while idle, busy meanwhile: bars
+   * delivered during it — from a listener or a send it calls — are queued, not mixed into it,
+   * and handed to `later` right after it (from a microtask). Returns undefined when none were;
+   * else the promise of that, which their own deliveries resolve with too. Throws what `now`
+   * throws (bars queued meanwhile are still processed).
+   */
+  runNow(now: () => void, later: (batch: readonly Bar[]) => Promise<void>): Promise<void> | undefined {
+    if (this.busy) throw new BulwarkError('INVALID_STATE', 'BarMailbox.runNow while busy: queue() the bars instead');
+    this.#laterNow = later;
+    try {
+      now();
+    } finally {
+      this.#laterNow = undefined;
+    }
     return this.#running;
   }
 
@@ -70,7 +89,12 @@ export class BarMailbox {
    * QUEUE_FULL). Resolves when they (or the bars that replaced them) have been processed.
    */
   queue(bars: readonly Bar[], reject: (r: Rejection) => void): Promise<void> {
-    const running = this.#running;
+    // During runNow the drain that will take these bars starts with the first of them: its
+    // first step waits a microtask, so it runs once the synchronous batch has finished.
+    const laterNow = this.#laterNow;
+    const running =
+      this.#running ??
+      (laterNow === undefined ? undefined : (this.#running = this.#drain(() => Promise.resolve(), laterNow)));
     if (running === undefined)
       throw new BulwarkError('INVALID_STATE', 'BarMailbox.queue while idle: run() the batch instead');
     for (const bar of bars) {

@@ -73,6 +73,10 @@ export class BarPipeline {
   readonly #events: AnomalyEvent[] = [];
   readonly #eventAt: number[] = [];
   #nextEvent = 0;
+  /** BAD_TICKs of the records refused from the delivery being processed, each with the number of accepted bars before it. */
+  readonly #refused: AnomalyEvent[] = [];
+  readonly #refusedAt: number[] = [];
+  #nextRefused = 0;
 
   constructor(parts: BarPipelineParts) {
     this.#p = parts;
@@ -145,7 +149,12 @@ export class BarPipeline {
       // no promise, closure or array made per call.
       if (cols.size <= limits.chunkSize) {
         try {
-          this.#processNow(cols);
+          // Busy meanwhile: bars a listener delivers during it are queued behind it.
+          const queued = this.#mailbox.runNow(
+            () => this.#processNow(cols),
+            (later) => (this.#p.signal.aborted ? Promise.resolve() : this.#process(this.#load(later))),
+          );
+          if (queued !== undefined) return queued;
         } catch (e) {
           // What the batch path's promise would reject with (a thrown non-Error, which no part
           // of the bar path throws, wrapped).
@@ -207,8 +216,15 @@ export class BarPipeline {
       if (!v.ok) {
         this.#reject(v.rejection);
         const symbol = readString(raw, 'symbol');
-        if (symbol !== undefined && registry.slotOf(symbol) >= 0)
-          this.#p.anomalies.apply(this.#p.detector.badTick(symbol, this.#p.now(), v.rejection.code));
+        if (symbol !== undefined && registry.slotOf(symbol) >= 0) {
+          const event = this.#p.detector.badTick(symbol, this.#p.now(), v.rejection.code);
+          // Acted on between the same bars as if the records came one per call: before the
+          // accepted bar that followed it (while busy, the bars wait: now).
+          if (planned === undefined) {
+            this.#refused.push(event);
+            this.#refusedAt.push(cols.size);
+          } else this.#p.anomalies.apply(event);
+        }
         return;
       }
       const b = v.value;
@@ -273,6 +289,7 @@ export class BarPipeline {
     const chunk = this.#p.limits.chunkSize;
     const splitter = this.#splitter;
     const rounds = splitter.split(cols.slot, cols.size);
+    if (rounds > 1) this.#applyRefused(Number.POSITIVE_INFINITY); // rounds reorder the bars: first
     for (let r = 0; r < rounds; r++) {
       const from = splitter.start(r);
       const to = splitter.start(r + 1);
@@ -280,11 +297,15 @@ export class BarPipeline {
       for (let start = from; start < to; start += chunk) {
         if (start > from) {
           await yieldToEventLoop();
-          if (signal.aborted) return;
+          if (signal.aborted) {
+            this.#applyRefused(Number.NaN); // dropped with the rest of the batch
+            return;
+          }
         }
         this.#moveStops(cols, from, start, Math.min(start + chunk, to));
       }
     }
+    this.#applyRefused(Number.POSITIVE_INFINITY);
   }
 
   /** {@link BarPipeline.#process} for a batch of at most one chunk: the same steps, none waiting. */
@@ -292,12 +313,31 @@ export class BarPipeline {
     this.#start();
     const splitter = this.#splitter;
     const rounds = splitter.split(cols.slot, cols.size);
+    if (rounds > 1) this.#applyRefused(Number.POSITIVE_INFINITY); // rounds reorder the bars: first
     for (let r = 0; r < rounds; r++) {
       const from = splitter.start(r);
       const to = splitter.start(r + 1);
       this.#observe(cols, from, to);
       this.#moveStops(cols, from, from, to);
     }
+    this.#applyRefused(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Acts on the refused records' BAD_TICKs that came before accepted bar `row` (all of them for
+   * +∞; NaN drops what is left); the list is emptied once all are acted on.
+   */
+  #applyRefused(row: number): void {
+    const refused = this.#refused;
+    if (refused.length === 0) return;
+    if (row === row) {
+      while (this.#nextRefused < refused.length && (this.#refusedAt[this.#nextRefused] as number) <= row)
+        this.#p.anomalies.apply(refused[this.#nextRefused++]);
+      if (this.#nextRefused < refused.length) return;
+    }
+    refused.length = 0;
+    this.#refusedAt.length = 0;
+    this.#nextRefused = 0;
   }
 
   /**
@@ -351,6 +391,8 @@ export class BarPipeline {
     const bar = cols.row;
     const onClose = this.#p.onClose;
     for (let k = start; k < end; k++) {
+      // In a delivery of one round its rows are in delivery order (row k is accepted bar k).
+      if (this.#refused.length > 0) this.#applyRefused(k);
       while (this.#nextEvent < events.length && (eventAt[this.#nextEvent] as number) <= k - from)
         anomalies.apply(events[this.#nextEvent++]);
       bar.at = i32At(order, k);

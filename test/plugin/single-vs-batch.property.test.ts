@@ -4,7 +4,8 @@
  * status), the same ATRs, the same anomalies, the same commands and the same pre-trade
  * decisions, slice after slice. Random bar streams with bad ticks (held, then reverted or
  * confirmed), records the validator refuses, symbols that go stale and come back, and jumps
- * that fire the regime detector's TIGHTEN_STOPS between bars.
+ * that fire the regime detector's TIGHTEN_STOPS between bars; BAD_TICK (of a refused record
+ * too) and VOLUME_SPIKE tighten every stop as well, so where each lands shows in the stops.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -87,6 +88,8 @@ const CONFIG = {
     breakThreshold: 0.25,
     breakRearm: 0.1,
     staleAfterMs: 3 * MIN,
+    // Actions that act on every stop, so when they land between bars shows in the stops.
+    actions: { BAD_TICK: ['TIGHTEN_STOPS' as const], VOLUME_SPIKE: ['TIGHTEN_STOPS' as const] },
   },
 };
 
