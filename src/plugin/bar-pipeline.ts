@@ -75,6 +75,11 @@ export class BarPipeline {
   #nextEvent = 0;
   /** BAD_TICKs of the records refused from the delivery being processed, each with the number of accepted bars before it. */
   readonly #refused: AnomalyEvent[] = [];
+  /** The delivery taken into the batch columns, processed at once (bound once: no closure per call). */
+  readonly #processBatchNow = (): void => this.#processNow(this.#batch);
+  /** Bars the mailbox queued, processed after what was in progress; after dispose not started. */
+  readonly #processQueued = (queued: readonly Bar[]): Promise<void> =>
+    this.#p.signal.aborted ? Promise.resolve() : this.#process(this.#load(queued));
   readonly #refusedAt: number[] = [];
   #nextRefused = 0;
 
@@ -150,10 +155,7 @@ export class BarPipeline {
       if (cols.size <= limits.chunkSize) {
         try {
           // Busy meanwhile: bars a listener delivers during it are queued behind it.
-          const queued = this.#mailbox.runNow(
-            () => this.#processNow(cols),
-            (later) => (this.#p.signal.aborted ? Promise.resolve() : this.#process(this.#load(later))),
-          );
+          const queued = this.#mailbox.runNow(this.#processBatchNow, this.#processQueued);
           if (queued !== undefined) return queued;
         } catch (e) {
           // What the batch path's promise would reject with (a thrown non-Error, which no part
@@ -166,11 +168,7 @@ export class BarPipeline {
         }
         return SETTLED;
       }
-      return this.#mailbox.run(
-        () => this.#process(cols),
-        // After dispose a queued batch is not started.
-        (queued) => (this.#p.signal.aborted ? Promise.resolve() : this.#process(this.#load(queued))),
-      );
+      return this.#mailbox.run(() => this.#process(cols), this.#processQueued);
     }
     // The mailbox keeps what it queues: private copies.
     const copies: Bar[] = [];
