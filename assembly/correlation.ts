@@ -375,7 +375,7 @@ export function corrBankGet(state: usize, i: i32, j: i32): f64 {
  * a missing observation in the window is computed exactly over the joint bars, as packed() does.
  */
 export function corrBankMean(state: usize): f64 {
-  const n = load<i32>(state, 0), w = load<i32>(state, 4);
+  const n = load<i32>(state, 0);
   const N = prepare(state, n); // a = mean of shifted values, b = invStd (NaN unless clean)
   const rows = load<i32>(state, 12);
   const a = column(state, n, 1), b = column(state, n, 2), shift = column(state, n, 3), miss = column(state, n, 6);
@@ -383,7 +383,10 @@ export function corrBankMean(state: usize): f64 {
   let sum: f64 = 0, count: f64 = 0;
   if (N >= 2) {
     let clean: f64 = 0;
-    for (let i = 0; i < n; i++) if (load<f64>(b + (<usize>i << 3)) == load<f64>(b + (<usize>i << 3))) clean += 1;
+    for (let i = 0; i < n; i++) {
+      const inv = load<f64>(b + (<usize>i << 3));
+      if (inv == inv) clean += 1;
+    }
     if (clean >= 2) {
       let squares: f64 = 0;
       for (let r = 0; r < rows; r++) {

@@ -157,10 +157,11 @@ export class AnomalyDetector {
   /**
    * Processes one time slice of validated bars and returns its events (a frozen array).
    * Each symbol's first bar in `bars` goes in round 1, its second in round 2, and so on; each
-   * round is one kernel update per bank. Within a round, events come in bar order: a bar's
-   * PRICE_SPIKE or BAD_TICK, its VOLUME_SPIKE, its VOLATILITY_REGIME, then the
-   * CORRELATION_BREAK of a time slice the bar completes (a slice is applied once every watched
-   * symbol has reported, or a bar of a later slice arrives). `slots`, when given, are the bars' slots in
+   * round is one kernel update per bank. Within a round, events come in bar order (each bar's
+   * PRICE_SPIKE or BAD_TICK, then its VOLUME_SPIKE), then, again in bar order, each bar's
+   * VOLATILITY_REGIME and the CORRELATION_BREAK of a time slice it completes (a slice is applied
+   * once every watched symbol has reported, or a bar of a later slice arrives). `slots`, when
+   * given, are the bars' slots in
    * {@link AnomalyDetector.registry} (a caller sharing the registry already has them), which
    * saves a lookup per bar. The bars are copied into the detector's columns first (nothing of
    * `bars` is kept); the columns grow to the largest batch seen, ~64 bytes per bar, the same

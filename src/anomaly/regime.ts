@@ -14,7 +14,7 @@ import { f64At } from '../util/indexed.js';
  * so a ratio hovering at the threshold does not flap).
  *
  * Bars are staged per round (one per slot) and applied with one kernel call per bank in
- * `flush`, to the slots that had a bar only (a slot without one is not touched). A confirmed
+ * `apply`, to the slots that had a bar only (a slot without one is not touched). A confirmed
  * quarantined bar is staged with `stageCatchUp` and applied in an extra call before the
  * round's bars, so each symbol's bars reach the kernels in time order.
  *

@@ -11,7 +11,7 @@ const NONE: readonly StaleFeedEvent[] = Object.freeze([]);
  * has been reported. A symbol is reported once when `now − last > staleAfterMs`, and again
  * only after a new bar re-arms it.
  *
- * `check` is called after every delivery of bars, so it must not cost O(symbols) each time:
+ * `check` is called at the start of every delivery of bars, so it must not cost O(symbols) each time:
  * it keeps the earliest moment any armed symbol can become stale (a lower bound: a new bar
  * only moves a symbol's moment later) and returns at once before it; past it, one scan
  * reports what is stale and finds the next such moment. With a feed where every symbol

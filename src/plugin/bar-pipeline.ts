@@ -75,13 +75,13 @@ export class BarPipeline {
   #nextEvent = 0;
   /** BAD_TICKs of the records refused from the delivery being processed, each with the number of accepted bars before it. */
   readonly #refused: AnomalyEvent[] = [];
+  readonly #refusedAt: number[] = [];
+  #nextRefused = 0;
   /** The delivery taken into the batch columns, processed at once (bound once: no closure per call). */
   readonly #processBatchNow = (): void => this.#processNow(this.#batch);
   /** Bars the mailbox queued, processed after what was in progress; after dispose not started. */
   readonly #processQueued = (queued: readonly Bar[]): Promise<void> =>
     this.#p.signal.aborted ? Promise.resolve() : this.#process(this.#load(queued));
-  readonly #refusedAt: number[] = [];
-  #nextRefused = 0;
 
   constructor(parts: BarPipelineParts) {
     this.#p = parts;
@@ -283,11 +283,9 @@ export class BarPipeline {
    */
   async #process(cols: BarColumns): Promise<void> {
     const { signal } = this.#p;
-    this.#start();
     const chunk = this.#p.limits.chunkSize;
     const splitter = this.#splitter;
-    const rounds = splitter.split(cols.slot, cols.size);
-    if (rounds > 1) this.#applyRefused(Number.POSITIVE_INFINITY); // rounds reorder the bars: first
+    const rounds = this.#begin(cols);
     for (let r = 0; r < rounds; r++) {
       const from = splitter.start(r);
       const to = splitter.start(r + 1);
@@ -296,59 +294,65 @@ export class BarPipeline {
         if (start > from) {
           await yieldToEventLoop();
           if (signal.aborted) {
-            this.#applyRefused(Number.NaN); // dropped with the rest of the batch
+            this.#clearRefused(); // dropped with the rest of the batch
             return;
           }
         }
         this.#moveStops(cols, from, start, Math.min(start + chunk, to));
       }
     }
-    this.#applyRefused(Number.POSITIVE_INFINITY);
+    this.#end();
   }
 
   /** {@link BarPipeline.#process} for a batch of at most one chunk: the same steps, none waiting. */
   #processNow(cols: BarColumns): void {
-    this.#start();
     const splitter = this.#splitter;
-    const rounds = splitter.split(cols.slot, cols.size);
-    if (rounds > 1) this.#applyRefused(Number.POSITIVE_INFINITY); // rounds reorder the bars: first
+    const rounds = this.#begin(cols);
     for (let r = 0; r < rounds; r++) {
       const from = splitter.start(r);
       const to = splitter.start(r + 1);
       this.#observe(cols, from, to);
       this.#moveStops(cols, from, from, to);
     }
-    this.#applyRefused(Number.POSITIVE_INFINITY);
+    this.#end();
   }
 
   /**
-   * Acts on the refused records' BAD_TICKs that came before accepted bar `row` (all of them for
-   * +∞; NaN drops what is left); the list is emptied once all are acted on.
+   * What both ways of processing a delivery start with, before its bars: the log levels, the
+   * trading state as of now (an anomaly hold that has run out ends before the bars, not after
+   * them), and the feeds that are stale now, judged on what had arrived before it — so a
+   * delivery of many bars and the same bars one per call report the same transitions and the
+   * same symbols. Then the split into rounds (returned): a delivery of several rounds reorders
+   * its bars, so its refused records' BAD_TICKs are acted on first; in one round, between the bars.
    */
-  #applyRefused(row: number): void {
-    const refused = this.#refused;
-    if (refused.length === 0) return;
-    if (row === row) {
-      while (this.#nextRefused < refused.length && (this.#refusedAt[this.#nextRefused] as number) <= row)
-        this.#p.anomalies.apply(refused[this.#nextRefused++]);
-      if (this.#nextRefused < refused.length) return;
-    }
-    refused.length = 0;
-    this.#refusedAt.length = 0;
-    this.#nextRefused = 0;
-  }
-
-  /**
-   * Before a delivery's bars: the log levels, the trading state as of now (an anomaly hold
-   * that has run out ends before the bars, not after them), and the feeds that are stale now,
-   * judged on what had arrived before it — so a delivery of many bars and the same bars one
-   * per call report the same transitions and the same symbols.
-   */
-  #start(): void {
+  #begin(cols: BarColumns): number {
     const { detector, anomalies, hub, machine } = this.#p;
     hub.readLogLevels();
     machine.refresh('BARS');
     for (const event of detector.checkStale(this.#p.now())) anomalies.apply(event);
+    const rounds = this.#splitter.split(cols.slot, cols.size);
+    if (rounds > 1) this.#actOnRefused(Number.POSITIVE_INFINITY);
+    return rounds;
+  }
+
+  /** What both ways of processing a delivery end with: the refused records' BAD_TICKs after its last bar. */
+  #end(): void {
+    this.#actOnRefused(Number.POSITIVE_INFINITY);
+    this.#clearRefused();
+  }
+
+  /** Acts on the refused records' BAD_TICKs that came before accepted bar `row` and are not acted on yet. */
+  #actOnRefused(row: number): void {
+    const refused = this.#refused;
+    while (this.#nextRefused < refused.length && (this.#refusedAt[this.#nextRefused] as number) <= row)
+      this.#p.anomalies.apply(refused[this.#nextRefused++]);
+  }
+
+  #clearRefused(): void {
+    if (this.#refused.length === 0) return;
+    this.#refused.length = 0;
+    this.#refusedAt.length = 0;
+    this.#nextRefused = 0;
   }
 
   /**
@@ -390,7 +394,7 @@ export class BarPipeline {
     const onClose = this.#p.onClose;
     for (let k = start; k < end; k++) {
       // In a delivery of one round its rows are in delivery order (row k is accepted bar k).
-      if (this.#refused.length > 0) this.#applyRefused(k);
+      if (this.#nextRefused < this.#refused.length) this.#actOnRefused(k);
       while (this.#nextEvent < events.length && (eventAt[this.#nextEvent] as number) <= k - from)
         anomalies.apply(events[this.#nextEvent++]);
       bar.at = i32At(order, k);
