@@ -359,7 +359,10 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     const s = risk.stats();
     const protectionRows = protection?.rows() ?? [];
     const rows = new Map(protectionRows.map((r) => [r.symbol, r]));
-    const stops: ReplayStop[] = risk.toJSON().stops.map((v) => {
+    // The plugin's state at the end, read once for the stops, the limits and their rows.
+    const final = risk.toJSON();
+    const finalLimitRows = limitRows(final);
+    const stops: ReplayStop[] = final.stops.map((v) => {
       const row = rows.get(v.symbol);
       return {
         symbol: v.symbol,
@@ -409,7 +412,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
         ...(exposure === undefined ? {} : { exposure }),
         ...(dailyLoss === undefined ? {} : { dailyLoss }),
         ...(locks === undefined ? {} : { locks }),
-      }))(risk.toJSON()),
+      }))(final),
     };
     const located = rejectedRows.map(
       (r) => `${r.line === undefined ? 'record' : `line ${r.line}`} ${r.code}: ${r.message}`,
@@ -442,7 +445,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
         ['dead letters', String(dlq.size)],
         ['stop commands superseded by an execution', String(s.commands.superseded)],
         ['denials by code', counts(s.orders.denied)],
-        ...limitRows(risk.toJSON()),
+        ...finalLimitRows,
         ...located.map((l) => ['rejected bar', l] as const),
       ];
       try {
@@ -482,9 +485,7 @@ export async function runReplay(options: ReplayCommandOptions): Promise<ReplayRe
     print(
       `  orders          submitted ${summary.ordersSubmitted}, allowed ${s.orders.allowed}, denied ${summary.ordersDenied} (${counts(summary.deniedByCode)}), filled ${summary.ordersFilled}`,
     );
-    limitRows(risk.toJSON()).forEach(([k, v], i) =>
-      print(`${i === 0 ? '  limits          ' : ' '.repeat(18)}${k}: ${v}`),
-    );
+    finalLimitRows.forEach(([k, v], i) => print(`${i === 0 ? '  limits          ' : ' '.repeat(18)}${k}: ${v}`));
     // LOCAL stops go through the plugin's command path; BROKER stops through the reconciler (the broker line).
     if (protection === undefined)
       print(
