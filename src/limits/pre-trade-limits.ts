@@ -138,14 +138,12 @@ export class PreTradeLimits {
       };
     const dGross = Math.abs(after) - Math.abs(before);
     for (const [name, limit] of this.limitedGroupsOf(o.symbol)) {
-      {
-        const g = book.groupGross(name) + dGross;
-        if (over(g, limit))
-          return {
-            code: 'GROUP_NOTIONAL_LIMIT',
-            message: `group ${name} notional would be ${fmt(g)}, over maxGroupNotional ${limit}`,
-          };
-      }
+      const g = book.groupGross(name) + dGross;
+      if (over(g, limit))
+        return {
+          code: 'GROUP_NOTIONAL_LIMIT',
+          message: `group ${name} notional would be ${fmt(g)}, over maxGroupNotional ${limit}`,
+        };
     }
     if (c.maxGrossExposure !== undefined) {
       const gross = book.gross + dGross;
